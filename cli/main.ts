@@ -1,0 +1,35 @@
+/**
+ * `metamer`: a thin layer that parses arguments and calls the modules. Exit codes (DESIGN §4):
+ * 0 success, 1 a user error (one line naming the file/field), 2 misuse of the command line.
+ */
+import { Command, CommanderError } from 'commander';
+import { ZodError } from 'zod';
+import { isExposed } from './user-error.ts';
+import { registerCommands } from './commands/index.ts';
+
+const program = new Command('metamer')
+  .description('Online psychophysics for model metamers')
+  .option('--db <file>', 'SQLite database (env METAMER_DB)', process.env.METAMER_DB ?? 'data/metamer.db')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version arrive here too, with exit code 0.
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  if (isExposed(e)) {
+    process.stderr.write(`metamer: ${e.message}\n`);
+    process.exit(1);
+  }
+  if (e instanceof ZodError) {
+    for (const issue of e.issues) process.stderr.write(`metamer: ${issue.path.join('.') || '(input)'}: ${issue.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`metamer: internal error (please report):\n${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,79 @@
+/**
+ * Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+ * Never edit a migration that has shipped: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: stimulus sets, studies, sessions, trials.
+  `
+  CREATE TABLE stimulus_sets (
+    name        TEXT PRIMARY KEY,
+    modality    TEXT NOT NULL CHECK (modality IN ('image', 'audio')),
+    digest      TEXT NOT NULL,              -- sha256 of the stored manifest JSON
+    manifest    TEXT NOT NULL,              -- the validated manifest, with sha256 and media per item
+    imported_at INTEGER NOT NULL            -- unix ms
+  );
+
+  -- Every file the server may serve, by content hash: stimuli, noise masks, generated sounds.
+  CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    ext    TEXT NOT NULL,
+    mime   TEXT NOT NULL
+  );
+
+  CREATE TABLE studies (
+    id         TEXT PRIMARY KEY,
+    set_name   TEXT NOT NULL REFERENCES stimulus_sets(name),
+    config     TEXT NOT NULL,               -- the validated study config (JSON)
+    status     TEXT NOT NULL CHECK (status IN ('draft', 'live', 'paused', 'closed')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE sessions (
+    id                  TEXT PRIMARY KEY,   -- opaque random token held by the browser
+    study_id            TEXT NOT NULL REFERENCES studies(id),
+    prolific_pid        TEXT NOT NULL,      -- personal data: only the payments view reads it
+    participant_id      TEXT NOT NULL,      -- keyed hash of the PID: what analysis and exports see
+    prolific_study_id   TEXT,
+    prolific_session_id TEXT,
+    slot                INTEGER NOT NULL,   -- Latin-square slot
+    state               TEXT NOT NULL CHECK (state IN ('started', 'completed', 'screened_out', 'abandoned')),
+    preview             INTEGER NOT NULL DEFAULT 0,
+    plan                TEXT NOT NULL,      -- JSON: the full trial plan, answers included (server side only)
+    n_trials            INTEGER NOT NULL,
+    user_agent          TEXT,
+    started_at          INTEGER NOT NULL,
+    last_activity_at    INTEGER NOT NULL,
+    finished_at         INTEGER,
+    UNIQUE (study_id, prolific_pid)
+  );
+  CREATE INDEX sessions_by_study_state ON sessions (study_id, state);
+
+  -- One row per answered trial. Condition columns are copied from the plan at save time so the
+  -- table reads on its own (analysis, exports) even after a stimulus set is replaced.
+  CREATE TABLE trials (
+    session_id   TEXT NOT NULL REFERENCES sessions(id),
+    trial_index  INTEGER NOT NULL,
+    phase        TEXT NOT NULL CHECK (phase IN ('practice', 'screening', 'main', 'catch', 'headphone')),
+    stimulus_id  TEXT NOT NULL,
+    source_id    TEXT NOT NULL,
+    category     TEXT NOT NULL,
+    model        TEXT NOT NULL,             -- '' for natural stimuli
+    layer        TEXT NOT NULL,             -- 'natural' for natural stimuli
+    layer_index  INTEGER NOT NULL,          -- 0 for natural stimuli
+    response     TEXT,
+    correct      INTEGER NOT NULL CHECK (correct IN (0, 1)),
+    rt_ms        REAL,
+    data         TEXT NOT NULL,             -- the browser's record as sent (canonical JSON)
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (session_id, trial_index)
+  ) WITHOUT ROWID;
+
+  -- The tidy trial rows of DESIGN §4, pseudonymous: the view analysis and exports read.
+  CREATE VIEW trial_rows AS
+    SELECT s.study_id, s.participant_id, t.session_id, s.state AS session_state, s.preview,
+           t.phase, t.trial_index, t.stimulus_id, t.source_id, t.category, t.model, t.layer,
+           t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data
+      FROM trials t JOIN sessions s ON s.id = t.session_id;
+  `,
+];

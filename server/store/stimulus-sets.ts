@@ -1,0 +1,107 @@
+/**
+ * Stimulus sets in the store: the validated manifest, and a row per servable file.
+ */
+import { createHash } from 'node:crypto';
+import { type BlobExt, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
+import { conditionKey, Manifest, type Media } from '../../stimuli/manifest.ts';
+import type { Db } from './database.ts';
+
+export interface StimulusSetSummary {
+  name: string;
+  modality: 'image' | 'audio';
+  digest: string;
+  items: number;
+  sources: number;
+  categories: number;
+  conditions: number;
+  imported_at: number;
+}
+
+export function extOfMedia(media: Media): BlobExt {
+  if (media.kind === 'audio') return 'wav';
+  return media.format === 'png' ? 'png' : 'jpg';
+}
+
+export function manifestDigest(manifest: Manifest): string {
+  return createHash('sha256').update(JSON.stringify(manifest)).digest('hex');
+}
+
+export class SetExistsError extends Error {
+  readonly expose = true;
+  readonly status = 409;
+  constructor(name: string) {
+    super(`stimulus set "${name}" already exists with different content; import it under a new --name`);
+  }
+}
+
+/**
+ * Stores an imported manifest (every item with sha256 and media). The same manifest again is a
+ * no-op; a different one under the same name is refused, because sessions' plans refer to it.
+ */
+export function saveStimulusSet(db: Db, input: Manifest): 'created' | 'unchanged' {
+  const manifest = Manifest.parse(input);
+  const digest = manifestDigest(manifest);
+  const existing = db.prepare('SELECT digest FROM stimulus_sets WHERE name = ?').get(manifest.name) as
+    | { digest: string }
+    | undefined;
+  if (existing) {
+    if (existing.digest === digest) return 'unchanged';
+    throw new SetExistsError(manifest.name);
+  }
+  const insertBlob = db.prepare(
+    'INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+  );
+  db.transaction(() => {
+    db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run(
+      manifest.name,
+      manifest.modality,
+      digest,
+      JSON.stringify(manifest),
+      Date.now(),
+    );
+    for (const item of manifest.items) {
+      if (!item.sha256 || !item.media) throw new Error(`item ${item.id} was not imported (no sha256/media)`);
+      const ext = extOfMedia(item.media);
+      insertBlob.run(item.sha256, ext, MIME_BY_EXT[ext]);
+    }
+    for (const mask of manifest.masks) {
+      if (!mask.sha256) throw new Error(`mask ${mask.file} was not imported (no sha256)`);
+      insertBlob.run(mask.sha256, 'png', MIME_BY_EXT.png);
+    }
+  })();
+  return 'created';
+}
+
+export function getStimulusSet(db: Db, name: string): Manifest | undefined {
+  const row = db.prepare('SELECT manifest FROM stimulus_sets WHERE name = ?').get(name) as { manifest: string } | undefined;
+  return row ? (JSON.parse(row.manifest) as Manifest) : undefined;
+}
+
+export function listStimulusSets(db: Db): StimulusSetSummary[] {
+  const rows = db.prepare('SELECT name, modality, digest, manifest, imported_at FROM stimulus_sets ORDER BY name').all() as {
+    name: string;
+    modality: 'image' | 'audio';
+    digest: string;
+    manifest: string;
+    imported_at: number;
+  }[];
+  return rows.map((r) => {
+    const m = JSON.parse(r.manifest) as Manifest;
+    const conditions = new Set(m.items.map((i) => conditionKey(i.condition)));
+    return {
+      name: r.name,
+      modality: r.modality,
+      digest: r.digest,
+      items: m.items.length,
+      sources: new Set(m.items.map((i) => i.source_id)).size,
+      categories: m.categories.length,
+      conditions: conditions.size,
+      imported_at: r.imported_at,
+    };
+  });
+}
+
+/** Registers a generated file (a noise mask, a headphone-check sound) as servable. */
+export function registerBlob(db: Db, sha256: string, ext: BlobExt): void {
+  db.prepare('INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING').run(sha256, ext, MIME_BY_EXT[ext]);
+}

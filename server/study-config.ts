@@ -1,0 +1,130 @@
+/**
+ * The study config file (`metamer study create <config.json>`): zod-validated, JSON Schema emitted
+ * by `npm run schemas`. Defaults follow the paper's protocol (DESIGN §5) for the study's modality.
+ */
+import { z } from 'zod';
+import { Slug } from '../stimuli/manifest.ts';
+
+export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
+
+const Ms = z.number().int().min(0).max(60_000);
+
+/** A (model, layers) selection; no `layers` means every layer of the model. */
+export const ModelSelection = z.object({
+  model: Slug,
+  layers: z.array(Slug).min(1).optional(),
+});
+
+export const Conditions = z.object({
+  /** `all` models and layers of the set, or an explicit list. */
+  models: z.union([z.literal('all'), z.array(ModelSelection).min(1)]).default('all'),
+  /** The natural condition (layer_index 0) is part of every study unless switched off. */
+  include_natural: z.boolean().default(true),
+});
+
+export const Protocol = z.object({
+  /** Practice trials, with feedback, drawn from the set's `practice` natural items. */
+  practice_trials: z.number().int().min(0).max(200),
+  /** How many of the first practice trials use the slower `practice_stimulus_ms`. */
+  slow_practice_trials: z.number().int().min(0).max(200),
+  screening_trials: z.number().int().min(0).max(200),
+  /** Minimum correct screening trials to continue; others are screened out. */
+  screening_min_correct: z.number().int().min(0),
+  /** Main sources per participant: `all`, or the first N of a seeded order (for short pilots). */
+  main_sources: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
+  /** Natural practice-pool stimuli mixed into the main block to check attention. */
+  catch_trials: z.number().int().min(0).max(200),
+  /** Rest breaks after these fractions of the main block. */
+  rest_breaks: z.array(z.number().gt(0).lt(1)).default([0.25, 0.5, 0.75]),
+});
+
+export const Timing = z.object({
+  /** Blank screen after the participant starts a trial. */
+  blank_ms: Ms,
+  fixation_ms: Ms,
+  stimulus_ms: Ms,
+  /** Image shown for this long on the first `slow_practice_trials` practice trials. */
+  practice_stimulus_ms: Ms,
+  mask_ms: Ms,
+});
+
+export const Prolific = z.object({
+  completion_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
+  screenout_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
+  /** Where the browser goes at the end; `?cc=<code>` is appended. */
+  complete_url: z.url().default(PROLIFIC_COMPLETE_URL),
+});
+
+/** Exclusion rules applied by the analysis (overridable on the CLI). */
+export const Exclusions = z.object({
+  incomplete: z.boolean().default(true),
+  screened_out: z.boolean().default(true),
+  /** Exclude participants whose catch-trial accuracy is below this (0 disables). */
+  catch_min_accuracy: z.number().min(0).max(1).default(0),
+  /** Exclude participants whose natural-condition accuracy is below this (0 disables). */
+  natural_min_accuracy: z.number().min(0).max(1).default(0),
+});
+
+const PROTOCOL_DEFAULTS = {
+  image: {
+    practice_trials: 16,
+    slow_practice_trials: 4,
+    screening_trials: 12,
+    screening_min_correct: 7,
+    catch_trials: 16,
+  },
+  audio: {
+    practice_trials: 10,
+    slow_practice_trials: 0,
+    screening_trials: 12,
+    screening_min_correct: 5,
+    catch_trials: 16,
+  },
+} as const;
+
+const TIMING_DEFAULTS = {
+  image: { blank_ms: 500, fixation_ms: 300, stimulus_ms: 300, practice_stimulus_ms: 400, mask_ms: 300 },
+  // Audio trials play the whole clip; only the lead-in applies.
+  audio: { blank_ms: 500, fixation_ms: 0, stimulus_ms: 0, practice_stimulus_ms: 0, mask_ms: 0 },
+} as const;
+
+export const StudyConfigInput = z.object({
+  id: Slug,
+  title: z.string().min(1).default('Recognising images and sounds'),
+  stimulus_set: Slug,
+  /** Defaults (protocol, timing) come from this modality's template; it must match the set's. */
+  modality: z.enum(['image', 'audio']),
+  conditions: Conditions.default({ models: 'all', include_natural: true }),
+  protocol: Protocol.partial().default({}),
+  timing: Timing.partial().default({}),
+  prolific: Prolific,
+  /** Stop accepting new participants once this many have completed. */
+  target_completed: z.number().int().min(1),
+  /** Seeds the Latin square, trial orders and stimulus picks: the same seed gives the same plans. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  exclusions: Exclusions.default({
+    incomplete: true,
+    screened_out: true,
+    catch_min_accuracy: 0,
+    natural_min_accuracy: 0,
+  }),
+});
+export type StudyConfigInput = z.input<typeof StudyConfigInput>;
+
+/** A config with the modality template filled in: what the server stores and uses. */
+export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
+  const protocol = Protocol.parse({ ...PROTOCOL_DEFAULTS[c.modality], ...c.protocol });
+  const timing = Timing.parse({ ...TIMING_DEFAULTS[c.modality], ...c.timing });
+  if (protocol.screening_min_correct > protocol.screening_trials) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protocol', 'screening_min_correct'],
+      message: `is ${protocol.screening_min_correct} but there are only ${protocol.screening_trials} screening trials`,
+    });
+  }
+  return { ...c, protocol, timing };
+});
+export type StudyConfig = z.output<typeof StudyConfig>;
+
+export const StudyStatus = z.enum(['draft', 'live', 'paused', 'closed']);
+export type StudyStatus = z.infer<typeof StudyStatus>;
