@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Media } from './manifest.ts';
 
 export const BLOB_EXTENSIONS = ['png', 'jpg', 'wav'] as const;
 export type BlobExt = (typeof BLOB_EXTENSIONS)[number];
@@ -17,6 +18,12 @@ export const MIME_BY_EXT: Record<BlobExt, string> = {
   jpg: 'image/jpeg',
   wav: 'audio/wav',
 };
+
+/** The stored file extension of an imported stimulus. */
+export function extOfMedia(media: Media): BlobExt {
+  if (media.kind === 'audio') return 'wav';
+  return media.format === 'png' ? 'png' : 'jpg';
+}
 
 export interface BlobRef {
   sha256: string;

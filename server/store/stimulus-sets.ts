@@ -2,8 +2,8 @@
  * Stimulus sets in the store: the validated manifest, and a row per servable file.
  */
 import { createHash } from 'node:crypto';
-import { type BlobExt, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
-import { conditionKey, Manifest, type Media } from '../../stimuli/manifest.ts';
+import { type BlobExt, extOfMedia, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
+import { conditionKey, Manifest } from '../../stimuli/manifest.ts';
 import type { Db } from './database.ts';
 
 export interface StimulusSetSummary {
@@ -15,11 +15,6 @@ export interface StimulusSetSummary {
   categories: number;
   conditions: number;
   imported_at: number;
-}
-
-export function extOfMedia(media: Media): BlobExt {
-  if (media.kind === 'audio') return 'wav';
-  return media.format === 'png' ? 'png' : 'jpg';
 }
 
 export function manifestDigest(manifest: Manifest): string {
