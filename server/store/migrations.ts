@@ -39,6 +39,7 @@ export const MIGRATIONS: readonly string[] = [
     slot                INTEGER NOT NULL,   -- Latin-square slot
     state               TEXT NOT NULL CHECK (state IN ('started', 'completed', 'screened_out', 'abandoned')),
     preview             INTEGER NOT NULL DEFAULT 0,
+    screening_passed    INTEGER,            -- NULL until the screening gate has been evaluated
     plan                TEXT NOT NULL,      -- JSON: the full trial plan, answers included (server side only)
     n_trials            INTEGER NOT NULL,
     user_agent          TEXT,
