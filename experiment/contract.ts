@@ -1,0 +1,118 @@
+/**
+ * The wire contract between the server and the participant's browser: the session the browser is
+ * given and the trial records it sends back. The server validates with these schemas; the browser
+ * bundle imports only the types (keeping zod out of the participant's download).
+ */
+import { z } from 'zod';
+
+export const Phase = z.enum(['practice', 'screening', 'main', 'catch', 'headphone']);
+export type Phase = z.infer<typeof Phase>;
+
+const ProlificParam = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  // Prolific ids are 24 hex characters; other recruiters use other shapes. Refuse only what
+  // could never be an id (control characters, markup).
+  .regex(/^[^\s<>"'`\\\u0000-\u001f]+$/, 'must not contain spaces, quotes, angle brackets or control characters');
+
+/** POST /api/studies/:studyId/sessions — from the participant URL's Prolific parameters. */
+export const SessionStartRequest = z.object({
+  prolific_pid: ProlificParam,
+  prolific_study_id: ProlificParam.optional(),
+  prolific_session_id: ProlificParam.optional(),
+});
+export type SessionStartRequest = z.infer<typeof SessionStartRequest>;
+
+/** One trial as the browser sees it: an opaque stimulus URL and never the answer of a test trial. */
+export const ClientTrial = z.object({
+  index: z.number().int().min(0),
+  phase: Phase,
+  stimulus: z.string(),
+  mask: z.string().optional(),
+  /** Practice trials only: the category to give feedback with. */
+  feedback: z.string().optional(),
+  /** Image on-screen time for this trial (the first practice trials are slower). */
+  stimulus_ms: z.number().int().min(0).optional(),
+});
+export type ClientTrial = z.infer<typeof ClientTrial>;
+
+export const SessionState = z.enum(['started', 'completed', 'screened_out', 'abandoned']);
+export type SessionState = z.infer<typeof SessionState>;
+
+export const SessionView = z.object({
+  session: z.string(),
+  study: z.object({ id: z.string(), title: z.string(), modality: z.enum(['image', 'audio']) }),
+  state: SessionState,
+  /** Labels of the response buttons, in display order. */
+  choices: z.array(z.string()),
+  timing: z.object({
+    blank_ms: z.number(),
+    fixation_ms: z.number(),
+    stimulus_ms: z.number(),
+    mask_ms: z.number(),
+  }),
+  trials: z.array(ClientTrial),
+  /** Indices the server already holds: a reload resumes after them. */
+  answered: z.array(z.number().int()),
+  /** Index of the last screening trial; the gate is asked after it. Null without screening. */
+  screening_last_index: z.number().int().nullable(),
+  /** Rest breaks come after these trial indices. */
+  rest_after: z.array(z.number().int()),
+  /** Set once the session has ended: where the browser must go. */
+  redirect_url: z.string().nullable(),
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+/** Measured display times of one trial, ms on the page's performance.now() clock. */
+export const TrialTimings = z
+  .object({
+    started: z.number(),
+    fixation_onset: z.number(),
+    stimulus_onset: z.number(),
+    stimulus_offset: z.number(),
+    mask_onset: z.number(),
+    mask_offset: z.number(),
+    choices_onset: z.number(),
+    response: z.number(),
+    /** Median frame interval seen during the trial. */
+    frame_ms: z.number(),
+  })
+  .partial();
+
+/** POST /api/sessions/:session/trials — one answered trial. */
+export const TrialRecord = z
+  .object({
+    trial_index: z.number().int().min(0).max(100_000),
+    /** The chosen label (null when the trial timed out). */
+    response: z.string().max(200).nullable(),
+    /** From the moment the choices were available to the response. */
+    rt_ms: z.number().min(0).max(86_400_000).nullable(),
+    timings: TrialTimings.optional(),
+    /** Free extras a plugin records (keystrokes, play count…): small, flat. */
+    extra: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()])).optional(),
+  })
+  .strict();
+export type TrialRecord = z.infer<typeof TrialRecord>;
+
+export const TrialAck = z.object({ stored: z.enum(['created', 'duplicate']) });
+export type TrialAck = z.infer<typeof TrialAck>;
+
+export const GateResult = z.object({
+  passed: z.boolean(),
+  redirect_url: z.string().nullable(),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+export const CompletionResult = z.object({ redirect_url: z.string() });
+export type CompletionResult = z.infer<typeof CompletionResult>;
+
+/** Every error answer has this shape; `code` is stable for programs, `error` is for people. */
+export const ErrorBody = z.object({
+  error: z.string(),
+  code: z.string(),
+  redirect_url: z.string().optional(),
+  missing: z.array(z.number().int()).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

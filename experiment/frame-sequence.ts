@@ -1,0 +1,54 @@
+/**
+ * Frame-locked presentation. Timers (setTimeout) fire between frames, so a "300 ms" image timed
+ * by them is on screen for 17 or 18 frames depending on where the timer lands. Here every change
+ * is made inside a requestAnimationFrame callback, and a step ends at the first frame whose start
+ * is within half a frame of its target, so each duration is the nearest whole number of frames.
+ * The onset recorded for a step is the timestamp of the frame that showed it (the change becomes
+ * visible at that frame's presentation, a constant latency that cancels out of every duration).
+ */
+
+export interface FrameStep {
+  /** Makes this step visible; called inside a rAF callback. */
+  show: () => void;
+  /** How long the step stays before the next one is shown (the last step's is ignored). */
+  ms: number;
+}
+
+export interface FrameSequenceResult {
+  /** rAF timestamps at which each step was shown. */
+  onsets: number[];
+  /** Median frame interval seen while running. */
+  frameMs: number;
+}
+
+type Raf = (cb: (t: number) => void) => unknown;
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 1000 / 60;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function runFrameSequence(steps: FrameStep[], raf: Raf = (cb) => requestAnimationFrame(cb)): Promise<FrameSequenceResult> {
+  return new Promise((resolve) => {
+    const onsets: number[] = [];
+    const intervals: number[] = [];
+    let last: number | null = null;
+    let i = 0;
+    const tick = (t: number) => {
+      if (last !== null) intervals.push(t - last);
+      last = t;
+      const frame = median(intervals.slice(-30));
+      const due = i === 0 ? -Infinity : onsets[i - 1]! + steps[i - 1]!.ms - frame / 2;
+      if (t >= due) {
+        steps[i]!.show();
+        onsets.push(t);
+        i++;
+        if (i === steps.length) return resolve({ onsets, frameMs: frame });
+      }
+      raf(tick);
+    };
+    // The first callback only synchronises with the display; the sequence starts on the next.
+    raf(() => raf(tick));
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * One image trial as in the paper (DESIGN §5): the participant starts it → blank → fixation "+" →
+ * image → noise mask → category buttons. It runs inside @jspsych/plugin-image-button-response:
+ * the plugin draws the (preloaded) image and the buttons; `on_load` stacks fixation, image and mask
+ * in one stage and drives them frame by frame, and keeps the buttons hidden until the mask ends.
+ */
+import ImageButtonResponsePlugin from '@jspsych/plugin-image-button-response';
+import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
+import { runFrameSequence } from './frame-sequence.ts';
+
+export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+  const timing = view.timing;
+  const times: Partial<Record<string, number>> = {};
+  let frameMs = 0;
+  return {
+    type: ImageButtonResponsePlugin,
+    stimulus: t.stimulus,
+    choices: view.choices,
+    render_on_canvas: true,
+    button_layout: 'grid',
+    grid_rows: null,
+    grid_columns: Math.min(4, view.choices.length),
+    css_classes: ['metamer-trial', 'metamer-image-trial'],
+    data: { trial_index: t.index, phase: t.phase },
+    on_load: () => {
+      const canvas = document.getElementById('jspsych-image-button-response-stimulus')!;
+      const buttons = document.getElementById('jspsych-image-button-response-btngroup')!;
+      const stage = document.createElement('div');
+      stage.className = 'metamer-stage';
+      canvas.parentElement!.insertBefore(stage, canvas);
+      const fixation = document.createElement('div');
+      fixation.className = 'metamer-fixation';
+      fixation.textContent = '+';
+      const mask = document.createElement('img');
+      mask.className = 'metamer-mask';
+      mask.alt = '';
+      if (t.mask) mask.src = t.mask;
+      const start = document.createElement('button');
+      start.className = 'jspsych-btn metamer-start';
+      start.type = 'button';
+      start.textContent = 'Start trial';
+      stage.append(canvas, fixation, mask, start);
+      for (const b of buttons.querySelectorAll('button')) b.disabled = true;
+      // Capture phase: runs before the plugin's own handler ends the trial.
+      buttons.addEventListener('click', () => (times.response ??= performance.now()), { capture: true });
+
+      const layers = [canvas, fixation, mask];
+      const only = (el: HTMLElement | null) => () => {
+        for (const l of layers) l.classList.toggle('visible', l === el);
+      };
+      const begin = () => {
+        start.remove();
+        document.removeEventListener('keydown', onKey);
+        times.started = performance.now();
+        void runFrameSequence([
+          { show: only(null), ms: timing.blank_ms },
+          { show: only(fixation), ms: timing.fixation_ms },
+          { show: only(canvas), ms: t.stimulus_ms ?? timing.stimulus_ms },
+          { show: only(t.mask ? mask : null), ms: t.mask ? timing.mask_ms : 0 },
+          {
+            show: () => {
+              only(null)();
+              buttons.classList.add('visible');
+              for (const b of buttons.querySelectorAll('button')) b.disabled = false;
+            },
+            ms: 0,
+          },
+        ]).then(({ onsets, frameMs: f }) => {
+          [, times.fixation_onset, times.stimulus_onset, times.mask_onset, times.choices_onset] = onsets;
+          times.stimulus_offset = times.mask_onset;
+          times.mask_offset = times.choices_onset;
+          frameMs = f;
+        });
+      };
+      const onKey = (e: KeyboardEvent) => {
+        if (e.key === ' ' || e.key === 'Enter') {
+          e.preventDefault();
+          begin();
+        }
+      };
+      start.addEventListener('click', begin);
+      document.addEventListener('keydown', onKey);
+      start.focus();
+    },
+    on_finish: (data: { response: number | null }) => {
+      const response = data.response === null ? null : (view.choices[data.response] ?? null);
+      const rt = times.response !== undefined && times.choices_onset !== undefined ? times.response - times.choices_onset : null;
+      const record: TrialRecord = {
+        trial_index: t.index,
+        response,
+        rt_ms: rt === null ? null : Math.round(rt * 10) / 10,
+        timings: {
+          started: times.started,
+          fixation_onset: times.fixation_onset,
+          stimulus_onset: times.stimulus_onset,
+          stimulus_offset: times.stimulus_offset,
+          mask_onset: t.mask ? times.mask_onset : undefined,
+          mask_offset: t.mask ? times.mask_offset : undefined,
+          choices_onset: times.choices_onset,
+          response: times.response,
+          frame_ms: frameMs,
+        },
+      };
+      onDone(record);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The participant page's entry point: start (or resume) the session from the Prolific parameters
+ * in the URL, then run the timeline. The server owns the plan; this page only shows it.
+ */
+import { initJsPsych } from 'jspsych';
+import { ApiError, startSession } from './api.ts';
+import { SavingQueue } from './saving-queue.ts';
+import { buildTimeline } from './timeline.ts';
+import { showMessage } from './messages.ts';
+
+function redirect(url: string): void {
+  window.location.assign(url);
+}
+
+async function main(): Promise<void> {
+  const target = document.getElementById('jspsych-target')!;
+  const studyId = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
+  const q = new URLSearchParams(window.location.search);
+  const pid = q.get('PROLIFIC_PID') ?? '';
+
+  let view;
+  try {
+    view = await startSession(studyId, {
+      prolific_pid: pid,
+      prolific_study_id: q.get('STUDY_ID') || undefined,
+      prolific_session_id: q.get('SESSION_ID') || undefined,
+    });
+  } catch (e) {
+    const text = e instanceof ApiError ? e.body.error : 'The study could not start. Please reload the page.';
+    return showMessage(target, 'The study cannot start', text);
+  }
+  if (view.redirect_url) {
+    showMessage(target, 'Thank you', 'This session has ended. Taking you back to Prolific…');
+    return redirect(view.redirect_url);
+  }
+
+  const queue = new SavingQueue(`/api/sessions/${view.session}/trials`, `metamer-queue:${view.session}`, {
+    storage: (() => {
+      try {
+        return window.localStorage;
+      } catch {
+        return null;
+      }
+    })(),
+    fetch: window.fetch.bind(window),
+    sendBeacon: navigator.sendBeacon ? (url, data) => navigator.sendBeacon(url, data) : null,
+    setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+    clearTimeout: (h) => window.clearTimeout(h as number),
+    random: Math.random,
+  });
+  window.addEventListener('pagehide', () => queue.beaconAll());
+  window.addEventListener('online', () => queue.kick());
+
+  const banner = document.createElement('div');
+  banner.className = 'metamer-connection';
+  banner.setAttribute('role', 'status');
+  document.body.append(banner);
+  queue.onStatus((s) => {
+    banner.textContent = s.retrying ? `Connection problem: ${s.pending} answer(s) kept on this computer and sent as soon as possible.` : '';
+    banner.classList.toggle('visible', s.retrying);
+  });
+
+  const done = new Set([...view.answered, ...queue.pendingIndices()]);
+  const jsPsych = initJsPsych({
+    display_element: target,
+    show_progress_bar: true,
+    auto_update_progress_bar: false,
+    message_progress_bar: 'Progress',
+  });
+  jsPsych.progressBar!.progress = done.size / Math.max(1, view.trials.length);
+  (window as unknown as { __metamer?: object }).__metamer = { queue, view };
+  await jsPsych.run(buildTimeline({ jsPsych, view, queue, done, redirect }));
+}
+
+void main();

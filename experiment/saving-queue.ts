@@ -1,0 +1,175 @@
+/**
+ * The saving queue: every trial is written to localStorage the moment it ends (synchronously, so a
+ * tab closed a millisecond later still has it), then sent to the server one at a time, in order,
+ * with exponential backoff on failure. On `pagehide` whatever is still pending goes out by
+ * `navigator.sendBeacon`; the copy stays queued until a real acknowledgement, so a beacon that
+ * did arrive is simply a duplicate on the next load (the server answers duplicates with 200).
+ *
+ * Answers: 200 → done. 409 → the server holds a different record for that index; the stored one
+ * stands, drop ours. 410 → the session has ended (screened out): stop. 425/429/5xx/network →
+ * retry later. Other 4xx → the record can never be accepted: drop it and report.
+ */
+import type { TrialRecord } from './contract.ts';
+
+export interface QueueEnvironment {
+  storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+  fetch: typeof fetch;
+  sendBeacon: ((url: string, data: BodyInit) => boolean) | null;
+  setTimeout: (fn: () => void, ms: number) => unknown;
+  clearTimeout: (handle: unknown) => void;
+  random: () => number;
+}
+
+export type QueueStatus = { pending: number; retrying: boolean; lastError: string | null; ended: boolean };
+
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 15_000;
+
+export class SavingQueue {
+  private items: TrialRecord[];
+  private sending = false;
+  private backoff = MIN_BACKOFF_MS;
+  private timer: unknown = null;
+  private waiters: (() => void)[] = [];
+  private listeners: ((s: QueueStatus) => void)[] = [];
+  private status: QueueStatus;
+  /** Records the server refused for good (kept for the console; never silently). */
+  readonly rejected: { record: TrialRecord; reason: string }[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly storageKey: string,
+    private readonly env: QueueEnvironment,
+  ) {
+    this.items = this.load();
+    this.status = { pending: this.items.length, retrying: false, lastError: null, ended: false };
+  }
+
+  private load(): TrialRecord[] {
+    try {
+      const raw = this.env.storage?.getItem(this.storageKey);
+      return raw ? (JSON.parse(raw) as TrialRecord[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private persist(): void {
+    try {
+      if (this.items.length === 0) this.env.storage?.removeItem(this.storageKey);
+      else this.env.storage?.setItem(this.storageKey, JSON.stringify(this.items));
+    } catch {
+      // Storage full or disabled (some private modes): the in-memory queue still sends.
+    }
+  }
+
+  private emit(patch: Partial<QueueStatus>): void {
+    this.status = { ...this.status, ...patch, pending: this.items.length };
+    for (const l of this.listeners) l(this.status);
+    if (this.items.length === 0 || this.status.ended) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const resolve of w) resolve();
+    }
+  }
+
+  onStatus(listener: (s: QueueStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get ended(): boolean {
+    return this.status.ended;
+  }
+
+  /** Indices still waiting for acknowledgement (they count as done for resuming). */
+  pendingIndices(): number[] {
+    return this.items.map((r) => r.trial_index);
+  }
+
+  enqueue(record: TrialRecord): void {
+    if (!this.items.some((r) => r.trial_index === record.trial_index)) this.items.push(record);
+    this.persist();
+    this.emit({});
+    this.kick();
+  }
+
+  /** Starts sending now (also after coming back online). */
+  kick(): void {
+    if (this.timer !== null) {
+      this.env.clearTimeout(this.timer);
+      this.timer = null;
+      this.backoff = MIN_BACKOFF_MS;
+    }
+    void this.pump();
+  }
+
+  /** Resolves when every queued record has been acknowledged (or the session has ended). */
+  drain(): Promise<void> {
+    if (this.items.length === 0 || this.status.ended) return Promise.resolve();
+    this.kick();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Last resort on pagehide: the browser delivers beacons even as the page goes away. */
+  beaconAll(): void {
+    if (!this.env.sendBeacon) return;
+    for (const r of this.items) this.env.sendBeacon(this.url, JSON.stringify(r));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.sending || this.status.ended) return;
+    this.sending = true;
+    try {
+      while (this.items.length > 0 && !this.status.ended) {
+        const record = this.items[0]!;
+        const outcome = await this.send(record);
+        if (outcome === 'retry') {
+          const wait = this.backoff * (0.75 + 0.5 * this.env.random());
+          this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+          this.timer = this.env.setTimeout(() => {
+            this.timer = null;
+            void this.pump();
+          }, wait);
+          return;
+        }
+        this.backoff = MIN_BACKOFF_MS;
+        this.items.shift();
+        this.persist();
+        this.emit({ retrying: false, lastError: null, ended: outcome === 'ended' });
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async send(record: TrialRecord): Promise<'done' | 'retry' | 'ended'> {
+    let res: Response;
+    try {
+      res = await this.env.fetch(this.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(record),
+        keepalive: true,
+      });
+    } catch (e) {
+      this.emit({ retrying: true, lastError: e instanceof Error ? e.message : String(e) });
+      return 'retry';
+    }
+    if (res.ok) return 'done';
+    if (res.status === 409) return 'done';
+    if (res.status === 410) return 'ended';
+    if (res.status === 425 || res.status === 429 || res.status === 408 || res.status >= 500) {
+      this.emit({ retrying: true, lastError: `server answered ${res.status}` });
+      return 'retry';
+    }
+    let reason = `HTTP ${res.status}`;
+    try {
+      reason = ((await res.json()) as { error?: string }).error ?? reason;
+    } catch {
+      // not JSON: keep the status
+    }
+    this.rejected.push({ record, reason });
+    console.error(`trial ${record.trial_index} was refused: ${reason}`);
+    return 'done';
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The participant's timeline, built from the session the server gave and what is already done:
+ * consent → browser check → fullscreen (images) → instructions → [preload → trials]… with practice
+ * feedback, the screening gate, rest breaks, and completion. A reload rebuilds it from the first
+ * trial that is neither stored on the server nor waiting in the local queue.
+ */
+import type { JsPsych } from 'jspsych';
+
+/** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
+export type TimelineArray = Parameters<JsPsych['run']>[0] & unknown[];
+import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
+import HtmlKeyboardResponsePlugin from '@jspsych/plugin-html-keyboard-response';
+import PreloadPlugin from '@jspsych/plugin-preload';
+import FullscreenPlugin from '@jspsych/plugin-fullscreen';
+import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
+import CallFunctionPlugin from '@jspsych/plugin-call-function';
+import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
+import { askCompletion, askScreeningGate } from './api.ts';
+import { audioTrial } from './audio-trial.ts';
+import { imageTrial } from './image-trial.ts';
+import type { SavingQueue } from './saving-queue.ts';
+import { escapeHtml, showMessage } from './messages.ts';
+
+export interface TimelineContext {
+  jsPsych: JsPsych;
+  view: SessionView;
+  queue: SavingQueue;
+  /** Trials already answered (stored or queued). */
+  done: Set<number>;
+  redirect: (url: string) => void;
+}
+
+/** Splits the remaining trials into preload blocks at phase changes and rest breaks. */
+function blocks(trials: ClientTrial[], restAfter: Set<number>, gateAfter: number | null): ClientTrial[][] {
+  const out: ClientTrial[][] = [];
+  let current: ClientTrial[] = [];
+  for (const t of trials) {
+    const prev = current[current.length - 1];
+    if (prev && (prev.phase === 'practice') !== (t.phase === 'practice')) {
+      out.push(current);
+      current = [];
+    }
+    current.push(t);
+    if (restAfter.has(t.index) || t.index === gateAfter) {
+      out.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+const INSTRUCTIONS = {
+  image: `<h2>How it works</h2>
+<p>On each trial, press <b>Start trial</b> (or the space bar). A cross appears, then an image for a very short time, then a noise pattern.</p>
+<p>Then choose the category the image belongs to by clicking one of the buttons. Some images are hard to recognise: give your best guess.</p>
+<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
+  audio: `<h2>How it works</h2>
+<p>Please wear headphones and sit somewhere quiet.</p>
+<p>On each trial, press <b>Play</b>. You will hear a short sound once. Then choose what you heard by clicking one of the buttons. Some sounds are hard to recognise: give your best guess.</p>
+<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
+};
+
+export function buildTimeline(ctx: TimelineContext): TimelineArray {
+  const { view, queue, jsPsych } = ctx;
+  const remaining = view.trials.filter((t) => !ctx.done.has(t.index));
+  const resumed = ctx.done.size > 0;
+  const timeline: TimelineArray = [];
+  const total = view.trials.length;
+  let answered = ctx.done.size;
+
+  if (!resumed) {
+    timeline.push({
+      type: HtmlButtonResponsePlugin,
+      stimulus: `<h2>${escapeHtml(view.study.title)}</h2>
+<p>This is a research study on how people recognise ${view.study.modality === 'image' ? 'images' : 'sounds'}. It takes part in your browser and records your answers and response times, together with a pseudonymous code derived from your Prolific ID.</p>
+<p>Taking part is voluntary; you may stop at any time by closing this page and returning the study on Prolific.</p>`,
+      choices: ['I agree, continue'],
+      css_classes: ['metamer-text'],
+    });
+  } else {
+    timeline.push({
+      type: HtmlButtonResponsePlugin,
+      stimulus: `<h2>Welcome back</h2><p>Your earlier answers are saved. You will continue where you left off.</p>`,
+      choices: ['Continue'],
+      css_classes: ['metamer-text'],
+    });
+  }
+  timeline.push({
+    type: BrowserCheckPlugin,
+    minimum_width: 640,
+    minimum_height: 480,
+    window_resize_message: `<p>Your browser window is too small for this study.</p><p>Please enlarge it to at least <span id="browser-check-min-width"></span> × <span id="browser-check-min-height"></span> pixels (it is now <span id="browser-check-actual-width"></span> × <span id="browser-check-actual-height"></span>).</p>`,
+    inclusion_function: (data: { webaudio?: boolean }) => view.study.modality !== 'audio' || data.webaudio !== false,
+    exclusion_message: () => '<p>Your browser cannot play audio the way this study needs. Please return the study on Prolific, or try again with a recent Chrome, Firefox, Edge or Safari.</p>',
+  });
+  if (view.study.modality === 'image') {
+    timeline.push({
+      type: FullscreenPlugin,
+      fullscreen_mode: true,
+      message: '<p>The study runs in full-screen mode.</p>',
+      button_label: 'Switch to full screen',
+    });
+  }
+  if (!resumed) {
+    timeline.push({ type: HtmlButtonResponsePlugin, stimulus: INSTRUCTIONS[view.study.modality], choices: ['Begin'], css_classes: ['metamer-text'] });
+  }
+
+  const gate = view.screening_last_index;
+  const gateStep = {
+    type: CallFunctionPlugin,
+    async: true,
+    func: (done: () => void) => {
+      showMessage(jsPsych.getDisplayElement(), 'Checking your answers…', 'One moment, please.');
+      void queue
+        .drain()
+        .then(() => askScreeningGate(view.session))
+        .then((r) => {
+          if (r.passed) return done();
+          const url = r.redirect_url!;
+          jsPsych.abortExperiment(
+            `<main class="message"><h1>Thank you for your time</h1><p>Your answers to the first trials did not reach the level this study needs, so it ends here. This is common and no fault of yours: you will be paid for your time as the study description says.</p><p><a class="jspsych-btn" href="${escapeHtml(url)}">Return to Prolific</a></p></main>`,
+          );
+          setTimeout(() => ctx.redirect(url), 4000);
+        });
+    },
+  };
+  if (gate !== null && remaining.length > 0 && remaining[0]!.index > gate) timeline.push(gateStep);
+
+  const restAfter = new Set(view.rest_after);
+  const onDone = (record: TrialRecord) => {
+    queue.enqueue(record);
+    answered++;
+    jsPsych.progressBar!.progress = answered / total;
+  };
+  for (const block of blocks(remaining, restAfter, gate)) {
+    const files = [...new Set(block.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
+    timeline.push({
+      type: PreloadPlugin,
+      [view.study.modality === 'image' ? 'images' : 'audio']: files,
+      show_progress_bar: true,
+      message: '<p>Loading the next trials…</p>',
+      max_load_time: 120_000,
+      continue_after_error: false,
+      error_message: '<main class="message"><h1>The study could not load</h1><p>Some files did not arrive. Please check your connection and reload this page: your answers so far are saved.</p></main>',
+    });
+    for (const t of block) {
+      timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
+      if (t.feedback !== undefined) {
+        const answer = t.feedback;
+        timeline.push({
+          type: HtmlKeyboardResponsePlugin,
+          stimulus: () => {
+            const last = jsPsych.data.get().last(1).values()[0] as { response: number | null } | undefined;
+            const given = last?.response == null ? null : view.choices[last.response];
+            return given === answer
+              ? '<p class="feedback correct">Correct!</p>'
+              : `<p class="feedback wrong">Not quite: it was <b>${escapeHtml(answer)}</b>.</p>`;
+          },
+          choices: 'NO_KEYS',
+          trial_duration: 1200,
+        });
+      }
+      if (t.index === gate) timeline.push(gateStep);
+      if (restAfter.has(t.index)) {
+        timeline.push({
+          type: HtmlButtonResponsePlugin,
+          stimulus: '<h2>Time for a short break</h2><p>Rest your eyes for a moment. Continue when you are ready.</p>',
+          choices: ['Continue'],
+          css_classes: ['metamer-text'],
+        });
+      }
+    }
+  }
+
+  timeline.push({
+    type: CallFunctionPlugin,
+    async: true,
+    func: () => {
+      const el = jsPsych.getDisplayElement();
+      const update = () => showMessage(el, 'Saving your answers…', `${queue.pendingIndices().length} still to send. Please keep this page open.`);
+      update();
+      queue.onStatus(update);
+      void queue
+        .drain()
+        .then(() => askCompletion(view.session))
+        .then(({ redirect_url }) => {
+          showMessage(el, 'Thank you!', 'All your answers are saved. Taking you back to Prolific…');
+          ctx.redirect(redirect_url);
+        })
+        .catch((e: unknown) => {
+          showMessage(el, 'Something went wrong', `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`);
+        });
+    },
+  });
+  return timeline;
+}

@@ -1,0 +1,139 @@
+/**
+ * The server: a bare node:http listener that sends stimulus files down a fast path and everything
+ * else through Express (participant page and API; admin routes are added by their own router).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler } from 'express';
+import helmet from 'helmet';
+import pino, { type Logger } from 'pino';
+import { BlobStore } from '../stimuli/blob-store.ts';
+import { buildExperimentBundle, type ExperimentBundle } from './experiment-bundle.ts';
+import { HttpError } from './http-error.ts';
+import { messagePage } from './pages.ts';
+import { loadParticipantKey } from './participant-id.ts';
+import { ParticipantSessions } from './participant-sessions.ts';
+import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
+import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+
+export interface ServerOptions {
+  dbFile: string;
+  blobDir: string;
+  participantKeyFile: string;
+  port: number;
+  host: string;
+  /** Where browsers fetch stimuli from; default this server's `/stimuli/`. */
+  stimulusBaseUrl?: string;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: SqliteStore;
+  sessions: ParticipantSessions;
+  bundle: ExperimentBundle;
+  close(): Promise<void>;
+}
+
+export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string }) {
+  const { store, sessions, bundle, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  const extra = deps.stimulusOrigin ? [deps.stimulusOrigin] : [];
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          // jsPsych's plugins write style attributes into their markup; no inline <style> or script.
+          'style-src-attr': ["'unsafe-inline'"],
+          'img-src': ["'self'", 'data:', 'blob:', ...extra],
+          'media-src': ["'self'", 'blob:', ...extra],
+          'connect-src': ["'self'", ...extra],
+          'frame-ancestors': ["'none'"],
+          'form-action': ["'self'"],
+        },
+      },
+      // The page sends participants on to app.prolific.com; it must not leak the study URL's query.
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
+  app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
+
+  app.get(`${ASSET_PREFIX}:name`, (req, res) => {
+    const a = [bundle.js, bundle.css].find((x) => x.name === req.params.name);
+    if (!a) return void res.status(404).type('text').send('Not Found\n');
+    res.set('Cache-Control', 'public, max-age=31536000, immutable').type(a.mime).send(a.body);
+  });
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.use(participantRouter(store, sessions, bundle));
+
+  app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route', code: 'not_found' }));
+  app.use((_req, res) => void res.status(404).type('html').send(messagePage(bundle, ASSET_PREFIX, 'Page not found', 'There is nothing at this address.')));
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    if (err instanceof HttpError) return void res.status(err.status).json(err.body());
+    const e = err as { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string };
+    const status = e.status ?? e.statusCode;
+    // body-parser's errors (bad JSON, too large, bad charset) are the client's: 4xx with the reason.
+    if (status && status >= 400 && status < 500) {
+      return void res.status(status).json({ error: e.expose ? e.message : 'bad request', code: e.type ?? 'bad_request' });
+    }
+    logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) return;
+    res.status(500).json({ error: 'internal error; the request can be retried', code: 'internal' });
+  };
+  app.use(onError);
+  return app;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const store = new SqliteStore(opts.dbFile);
+  const stimulusBaseUrl = opts.stimulusBaseUrl ?? STIMULUS_PREFIX;
+  const sessions = new ParticipantSessions(store, {
+    participantKey: loadParticipantKey(opts.participantKeyFile),
+    stimulusBaseUrl,
+  });
+  const bundle = await buildExperimentBundle();
+  const stimulusOrigin = /^https?:\/\//.test(stimulusBaseUrl) ? new URL(stimulusBaseUrl).origin : undefined;
+  const app = createApp({ store, sessions, bundle, logger, stimulusOrigin });
+  const files = stimulusFileServer(new BlobStore(opts.blobDir));
+
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith(STIMULUS_PREFIX)) {
+      files.handle(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'stimulus serving failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    app(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
+  return {
+    url: `http://${hostForUrl}:${port}`,
+    port,
+    store,
+    sessions,
+    bundle,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}

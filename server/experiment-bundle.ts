@@ -1,0 +1,53 @@
+/**
+ * The participant page's script and style, bundled by esbuild when the server starts (a fraction of
+ * a second) and served from memory under content-hashed names, so a new version is never mixed
+ * with a cached old one and the files may be cached forever.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+export interface BundledAsset {
+  name: string;
+  body: Buffer;
+  mime: string;
+}
+
+export interface ExperimentBundle {
+  js: BundledAsset;
+  css: BundledAsset;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function asset(base: string, ext: string, mime: string, text: Uint8Array): BundledAsset {
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return { name: `${base}.${hash}.${ext}`, body: Buffer.from(text), mime };
+}
+
+export async function buildExperimentBundle(): Promise<ExperimentBundle> {
+  const result = await esbuild.build({
+    entryPoints: {
+      experiment: path.join(ROOT, 'experiment/main.ts'),
+      style: path.join(ROOT, 'experiment/style.css'),
+    },
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['chrome90', 'firefox90', 'safari14'],
+    write: false,
+    outdir: '/bundle',
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const find = (ext: string) => {
+    const f = result.outputFiles.find((o) => o.path.endsWith(ext));
+    if (!f) throw new Error(`esbuild produced no ${ext} output`);
+    return f.contents;
+  };
+  return {
+    js: asset('experiment', 'js', 'text/javascript; charset=utf-8', find('.js')),
+    css: asset('style', 'css', 'text/css; charset=utf-8', find('.css')),
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Pseudonymous participant ids (DESIGN §7): a keyed hash of the Prolific ID. The key lives outside
+ * the database (env METAMER_PARTICIPANT_KEY, or a file beside it created on first use), so a
+ * leaked database or export cannot be joined back to Prolific accounts by hashing known IDs.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function loadParticipantKey(keyFile: string): Buffer {
+  const fromEnv = process.env.METAMER_PARTICIPANT_KEY;
+  if (fromEnv) return Buffer.from(fromEnv, 'utf8');
+  try {
+    return fs.readFileSync(keyFile);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+  const key = randomBytes(32);
+  try {
+    // wx: if another process created it meanwhile, use theirs.
+    fs.writeFileSync(keyFile, key, { flag: 'wx', mode: 0o600 });
+    return key;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(keyFile);
+    throw e;
+  }
+}
+
+/** Stable per (key, study, PID); 80 bits is plenty against collisions within a study. */
+export function participantId(key: Buffer, studyId: string, prolificPid: string): string {
+  return 'p' + createHmac('sha256', key).update(`${studyId}\u0000${prolificPid}`).digest('hex').slice(0, 20);
+}

@@ -1,0 +1,227 @@
+/**
+ * The participant's session and its state machine:
+ *
+ *   started ──(all planned trials stored, /complete)──▶ completed
+ *      │ ╰───(screening below threshold)─────────────▶ screened_out
+ *      ╰─────(no trial for a while; see abandonment)──▶ abandoned ──(a trial arrives)──▶ started
+ *
+ * Correctness is computed here, from the stored plan: the browser never holds the answer of a
+ * screening, catch or main trial.
+ */
+import { canonicalJson } from './canonical-json.ts';
+import { HttpError } from './http-error.ts';
+import { participantId } from './participant-id.ts';
+import { buildSessionPlan, type PlannedTrial, studyDesign, type StudyDesign } from './session-plan.ts';
+import type { SessionRow, Store, StudyRow } from './store/store.ts';
+import type { StudyConfig } from './study-config.ts';
+import type { Manifest } from '../stimuli/manifest.ts';
+import {
+  type ClientTrial,
+  type CompletionResult,
+  type GateResult,
+  type SessionStartRequest,
+  type SessionView,
+  type TrialAck,
+  TrialRecord,
+} from '../experiment/contract.ts';
+
+export function redirectUrl(config: StudyConfig, code: string): string {
+  const url = new URL(config.prolific.complete_url);
+  url.searchParams.set('cc', code);
+  return url.toString();
+}
+
+function endedRedirect(config: StudyConfig, s: SessionRow): string | null {
+  if (s.state === 'completed') return redirectUrl(config, config.prolific.completion_code);
+  if (s.state === 'screened_out') return redirectUrl(config, config.prolific.screenout_code);
+  return null;
+}
+
+interface StudyContext {
+  study: StudyRow;
+  manifest: Manifest;
+  design: StudyDesign;
+}
+
+export interface ParticipantOptions {
+  participantKey: Buffer;
+  /** Public URL prefix of stimulus files (a CDN, or `/stimuli/` on this server). */
+  stimulusBaseUrl: string;
+}
+
+export class ParticipantSessions {
+  /** Study configs and sets change only through the CLI/dashboard, which call `forget`. */
+  private readonly studies = new Map<string, StudyContext>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: ParticipantOptions,
+  ) {}
+
+  forget(studyId?: string): void {
+    if (studyId) this.studies.delete(studyId);
+    else this.studies.clear();
+  }
+
+  async studyContext(studyId: string): Promise<StudyContext | undefined> {
+    const study = await this.store.getStudy(studyId);
+    if (!study) return undefined;
+    const cached = this.studies.get(studyId);
+    // Status is read fresh each time (the CLI may pause a study under a running server).
+    if (cached && cached.study.updated_at === study.updated_at) return cached;
+    const manifest = await this.store.getStimulusSet(study.set_name);
+    if (!manifest) throw new Error(`study ${studyId} refers to missing stimulus set ${study.set_name}`);
+    const ctx = { study, manifest, design: studyDesign(study.config, manifest) };
+    this.studies.set(studyId, ctx);
+    return ctx;
+  }
+
+  async start(studyId: string, req: SessionStartRequest, userAgent?: string): Promise<SessionView> {
+    const ctx = await this.studyContext(studyId);
+    if (!ctx) throw new HttpError(404, 'no_study', 'There is no such study. Please check the link you were given.');
+    const { study, manifest, design } = ctx;
+    const config = study.config;
+    const outcome = await this.store.startSession({
+      studyId,
+      prolificPid: req.prolific_pid,
+      participantId: participantId(this.opts.participantKey, studyId, req.prolific_pid),
+      prolificStudyId: req.prolific_study_id,
+      prolificSessionId: req.prolific_session_id,
+      userAgent,
+      preview: false,
+      // Participants already in a session may always resume, whatever the study's status now.
+      acceptNew: study.status === 'live',
+      targetCompleted: config.target_completed,
+      makePlan: (slot) => buildSessionPlan(config, manifest, slot, design),
+    });
+    if (outcome.kind === 'not_accepting') {
+      throw new HttpError(403, 'not_live', 'This study is not taking new participants at the moment. Please return it on Prolific.');
+    }
+    if (outcome.kind === 'full') {
+      throw new HttpError(403, 'full', 'This study has all the participants it needs. Please return it on Prolific. Thank you for your interest!');
+    }
+    return this.view(ctx, outcome.session);
+  }
+
+  async view(ctx: StudyContext, session: SessionRow): Promise<SessionView> {
+    const config = ctx.study.config;
+    const base = this.opts.stimulusBaseUrl;
+    const trials: ClientTrial[] = session.plan.trials.map((t) => {
+      const c: ClientTrial = { index: t.index, phase: t.phase, stimulus: base + t.file };
+      if (t.mask) c.mask = base + t.mask;
+      if (t.stimulus_ms !== undefined) c.stimulus_ms = t.stimulus_ms;
+      if (t.phase === 'practice') c.feedback = t.category;
+      return c;
+    });
+    return {
+      session: session.id,
+      study: { id: ctx.study.id, title: config.title, modality: config.modality },
+      state: session.state,
+      choices: ctx.manifest.categories,
+      timing: {
+        blank_ms: config.timing.blank_ms,
+        fixation_ms: config.timing.fixation_ms,
+        stimulus_ms: config.timing.stimulus_ms,
+        mask_ms: config.timing.mask_ms,
+      },
+      trials,
+      answered: await this.store.answeredIndices(session.id),
+      screening_last_index: session.plan.screeningLastIndex,
+      rest_after: session.plan.restAfter,
+      redirect_url: endedRedirect(config, session),
+    };
+  }
+
+  private async sessionWithStudy(sessionId: string): Promise<{ session: SessionRow; ctx: StudyContext }> {
+    const session = await this.store.getSession(sessionId);
+    if (!session) throw new HttpError(404, 'no_session', 'Unknown session.');
+    const ctx = await this.studyContext(session.study_id);
+    if (!ctx) throw new HttpError(404, 'no_study', 'Unknown study.');
+    return { session, ctx };
+  }
+
+  async recordTrial(sessionId: string, body: unknown): Promise<TrialAck> {
+    const parsed = TrialRecord.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new HttpError(400, 'invalid_trial', `trial record: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    const record = parsed.data;
+    const { session, ctx } = await this.sessionWithStudy(sessionId);
+    const planned: PlannedTrial | undefined = session.plan.trials[record.trial_index];
+    if (!planned) throw new HttpError(400, 'no_such_trial', `trial_index ${record.trial_index} is not in this session's plan (0…${session.n_trials - 1})`);
+    const gate = session.plan.screeningLastIndex;
+    if (session.state === 'screened_out' && (gate === null || record.trial_index > gate)) {
+      throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
+        redirect_url: redirectUrl(ctx.study.config, ctx.study.config.prolific.screenout_code),
+      });
+    }
+    if (gate !== null && record.trial_index > gate && session.screening_passed !== true) {
+      // Out of order (a trial after the gate before the gate was asked): the queue retries later.
+      throw new HttpError(425, 'screening_pending', 'The screening result is not settled yet.');
+    }
+    if (record.response !== null && !ctx.manifest.categories.includes(record.response) && planned.phase !== 'headphone') {
+      throw new HttpError(400, 'invalid_response', `response "${record.response}" is not one of the study's choices`);
+    }
+    const outcome = await this.store.saveTrial({
+      session_id: session.id,
+      trial_index: planned.index,
+      phase: planned.phase,
+      stimulus_id: planned.stimulus_id,
+      source_id: planned.source_id,
+      category: planned.category,
+      model: planned.model,
+      layer: planned.layer,
+      layer_index: planned.layer_index,
+      response: record.response,
+      correct: record.response === planned.category ? 1 : 0,
+      rt_ms: record.rt_ms,
+      data: canonicalJson(record),
+      received_at: Date.now(),
+    });
+    if (outcome === 'conflict') {
+      throw new HttpError(409, 'conflict', `trial ${record.trial_index} is already stored with different content; the stored record stands`);
+    }
+    return { stored: outcome };
+  }
+
+  /** The screening gate: idempotent; decided once, when every screening trial is stored. */
+  async screening(sessionId: string): Promise<GateResult> {
+    const { session, ctx } = await this.sessionWithStudy(sessionId);
+    const config = ctx.study.config;
+    if (session.screening_passed !== null) {
+      return { passed: session.screening_passed, redirect_url: session.screening_passed ? null : endedRedirect(config, session) };
+    }
+    const screening = session.plan.trials.filter((t) => t.phase === 'screening');
+    if (screening.length === 0) return { passed: true, redirect_url: null };
+    const stored = new Map((await this.store.trialsOfSession(session.id)).map((t) => [t.trial_index, t]));
+    const missing = screening.filter((t) => !stored.has(t.index)).map((t) => t.index);
+    if (missing.length > 0) {
+      throw new HttpError(409, 'incomplete', `screening trials not stored yet: ${missing.join(', ')}`, { missing });
+    }
+    const correct = screening.reduce((n, t) => n + (stored.get(t.index)!.correct as number), 0);
+    const passed = correct >= config.protocol.screening_min_correct;
+    await this.store.setScreening(session.id, passed, Date.now());
+    return { passed, redirect_url: passed ? null : redirectUrl(config, config.prolific.screenout_code) };
+  }
+
+  /** Completion: every planned trial must be stored; only then is the completion code given. */
+  async complete(sessionId: string): Promise<CompletionResult> {
+    const { session, ctx } = await this.sessionWithStudy(sessionId);
+    const config = ctx.study.config;
+    if (session.state === 'screened_out') {
+      throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
+        redirect_url: redirectUrl(config, config.prolific.screenout_code),
+      });
+    }
+    if (session.state !== 'completed') {
+      const answered = new Set(await this.store.answeredIndices(session.id));
+      const missing = session.plan.trials.filter((t) => !answered.has(t.index)).map((t) => t.index);
+      if (missing.length > 0) {
+        throw new HttpError(409, 'incomplete', `${missing.length} planned trials are not stored yet`, { missing: missing.slice(0, 50) });
+      }
+      await this.store.completeSession(session.id, Date.now());
+    }
+    return { redirect_url: redirectUrl(config, config.prolific.completion_code) };
+  }
+}

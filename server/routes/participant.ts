@@ -1,0 +1,82 @@
+/**
+ * Participant routes: the page at the URL pasted into Prolific, and the JSON API its script uses.
+ * Thin: parse, call ParticipantSessions, format.
+ */
+import { Router, type Request } from 'express';
+import { SessionStartRequest } from '../../experiment/contract.ts';
+import { HttpError } from '../http-error.ts';
+import { messagePage, runPage } from '../pages.ts';
+import { type ParticipantSessions, redirectUrl } from '../participant-sessions.ts';
+import type { ExperimentBundle } from '../experiment-bundle.ts';
+import type { Store } from '../store/store.ts';
+
+export const ASSET_PREFIX = '/assets/';
+
+function queryString(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+export function participantRouter(store: Store, sessions: ParticipantSessions, bundle: ExperimentBundle): Router {
+  const r = Router();
+  const page = (heading: string, text: string, link?: { href: string; label: string }) =>
+    messagePage(bundle, ASSET_PREFIX, heading, text, link);
+
+  r.get('/run/:studyId', async (req, res) => {
+    res.type('html');
+    const ctx = await sessions.studyContext(req.params.studyId);
+    if (!ctx) return void res.status(404).send(page('Study not found', 'There is no study at this address. Please check the link you were given.'));
+    const pid = queryString(req, 'PROLIFIC_PID');
+    if (!pid || !SessionStartRequest.shape.prolific_pid.safeParse(pid).success) {
+      return void res
+        .status(400)
+        .send(page('Your Prolific ID is missing', 'Please open this study from the link on Prolific: the link carries your Prolific ID, which we need to record your participation and pay you.'));
+    }
+    const config = ctx.study.config;
+    const existing = await store.findSession(ctx.study.id, pid);
+    if (existing?.state === 'completed') {
+      return void res.send(
+        page('You have already completed this study', 'Thank you! Your answers were saved. If Prolific has not recorded your submission, use the button below.', {
+          href: redirectUrl(config, config.prolific.completion_code),
+          label: 'Return to Prolific',
+        }),
+      );
+    }
+    if (existing?.state === 'screened_out') {
+      return void res.send(
+        page('This study has ended for you', 'Thank you for your time. Please use the button below to return to Prolific.', {
+          href: redirectUrl(config, config.prolific.screenout_code),
+          label: 'Return to Prolific',
+        }),
+      );
+    }
+    if (!existing && ctx.study.status !== 'live') {
+      const why = ctx.study.status === 'closed' ? 'This study has closed.' : 'This study is not open at the moment.';
+      return void res.status(403).send(page('This study is not open', `${why} Please return it on Prolific. Thank you for your interest!`));
+    }
+    res.send(runPage(bundle, config.title, ASSET_PREFIX));
+  });
+
+  r.post('/api/studies/:studyId/sessions', async (req, res) => {
+    const parsed = SessionStartRequest.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new HttpError(400, 'invalid_start', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    res.json(await sessions.start(req.params.studyId, parsed.data, req.get('user-agent')));
+  });
+
+  r.post('/api/sessions/:session/trials', async (req, res) => {
+    res.json(await sessions.recordTrial(req.params.session, req.body));
+  });
+
+  r.post('/api/sessions/:session/screening', async (req, res) => {
+    res.json(await sessions.screening(req.params.session));
+  });
+
+  r.post('/api/sessions/:session/complete', async (req, res) => {
+    res.json(await sessions.complete(req.params.session));
+  });
+
+  return r;
+}

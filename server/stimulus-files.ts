@@ -1,0 +1,133 @@
+/**
+ * Serving stimulus files by content hash: `/stimuli/<sha256>.<ext>`.
+ *
+ * This is the hottest path of a launch (every participant preloads hundreds of files at once), so
+ * it runs on bare node:http ahead of Express, from an in-memory cache. A hash names immutable
+ * content, so the ETag is the hash and the files may be cached forever. Only names of the exact
+ * form `<64 hex>.<png|jpg|wav>` are looked up (no path from the URL reaches the file system), and
+ * a symlink planted in the store is refused.
+ */
+import fs from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type BlobStore, MIME_BY_EXT, parseBlobName } from '../stimuli/blob-store.ts';
+
+export const STIMULUS_PREFIX = '/stimuli/';
+
+interface CachedFile {
+  body: Buffer;
+  mime: string;
+  etag: string;
+}
+
+/** Least-recently-used cache bounded by total bytes (a Map iterates in insertion order). */
+class FileCache {
+  private readonly files = new Map<string, CachedFile>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): CachedFile | undefined {
+    const f = this.files.get(key);
+    if (f) {
+      this.files.delete(key);
+      this.files.set(key, f);
+    }
+    return f;
+  }
+
+  set(key: string, f: CachedFile): void {
+    if (f.body.length > this.maxBytes) return;
+    this.files.set(key, f);
+    this.bytes += f.body.length;
+    for (const [k, old] of this.files) {
+      if (this.bytes <= this.maxBytes) break;
+      this.files.delete(k);
+      this.bytes -= old.body.length;
+    }
+  }
+}
+
+function parseRange(header: string, size: number): { start: number; end: number } | 'invalid' | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return null; // multi-range or another unit: answer with the whole file, as RFC 9110 allows
+  const [, a, b] = m;
+  if (a === '' && b === '') return 'invalid';
+  let start: number;
+  let end: number;
+  if (a === '') {
+    start = Math.max(0, size - Number(b));
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  }
+  if (start > end || start >= size) return 'invalid';
+  return { start, end };
+}
+
+export interface StimulusFileServer {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export function stimulusFileServer(blobs: BlobStore, opts: { cacheBytes?: number } = {}): StimulusFileServer {
+  const cache = new FileCache(opts.cacheBytes ?? 256 * 1024 * 1024);
+
+  async function load(name: string): Promise<CachedFile | undefined> {
+    const hit = cache.get(name);
+    if (hit) return hit;
+    const parsed = parseBlobName(name);
+    if (!parsed) return undefined;
+    const file = blobs.pathOf(parsed.sha256, parsed.ext);
+    try {
+      const st = await fs.lstat(file);
+      if (!st.isFile()) return undefined;
+      const f: CachedFile = { body: await fs.readFile(file), mime: MIME_BY_EXT[parsed.ext], etag: `"${parsed.sha256}"` };
+      cache.set(name, f);
+      return f;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function plain(res: ServerResponse, status: number, text: string): void {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
+    res.end(text);
+  }
+
+  return {
+    async handle(req, res) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        return plain(res, 405, 'Method Not Allowed\n');
+      }
+      const path = (req.url ?? '').split('?', 1)[0]!;
+      const f = await load(path.slice(STIMULUS_PREFIX.length));
+      if (!f) return plain(res, 404, 'Not Found\n');
+      const headers: Record<string, string | number> = {
+        'Content-Type': f.mime,
+        ETag: f.etag,
+        'Cache-Control': 'public, max-age=31536000, immutable',
+        'Accept-Ranges': 'bytes',
+        'X-Content-Type-Options': 'nosniff',
+        // Stimuli may be fetched by pages on another origin (a CDN set-up serves them too).
+        'Cross-Origin-Resource-Policy': 'cross-origin',
+      };
+      if (req.headers['if-none-match'] === f.etag) {
+        res.writeHead(304, headers);
+        return void res.end();
+      }
+      const size = f.body.length;
+      const rangeHeader = req.headers.range;
+      const range = rangeHeader ? parseRange(rangeHeader, size) : null;
+      if (range === 'invalid') {
+        res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 });
+        return void res.end();
+      }
+      if (range) {
+        res.writeHead(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': range.end - range.start + 1 });
+        return void res.end(req.method === 'HEAD' ? undefined : f.body.subarray(range.start, range.end + 1));
+      }
+      res.writeHead(200, { ...headers, 'Content-Length': size });
+      res.end(req.method === 'HEAD' ? undefined : f.body);
+    },
+  };
+}

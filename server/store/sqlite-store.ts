@@ -1,0 +1,235 @@
+/**
+ * The Store on better-sqlite3. Every write is one transaction; with WAL and synchronous=NORMAL a
+ * committed trial survives a process crash (SIGKILL), which is what "acknowledged" means here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Manifest } from '../../stimuli/manifest.ts';
+import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionPlan } from '../session-plan.ts';
+import type { StudyConfig, StudyStatus } from '../study-config.ts';
+import { type Db, openDatabase } from './database.ts';
+import { getStimulusSet, listStimulusSets, saveStimulusSet } from './stimulus-sets.ts';
+import type { NewSession, SaveOutcome, SessionCounts, SessionRow, SessionStartOutcome, Store, StudyRow, TrialRow } from './store.ts';
+
+interface RawStudy {
+  id: string;
+  set_name: string;
+  config: string;
+  status: StudyStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+interface RawSession {
+  id: string;
+  study_id: string;
+  participant_id: string;
+  slot: number;
+  state: SessionState;
+  preview: number;
+  screening_passed: number | null;
+  n_trials: number;
+  started_at: number;
+  last_activity_at: number;
+  finished_at: number | null;
+}
+
+const SESSION_COLUMNS =
+  'id, study_id, participant_id, slot, state, preview, screening_passed, n_trials, started_at, last_activity_at, finished_at';
+
+function studyFromRow(r: RawStudy): StudyRow {
+  return { ...r, config: JSON.parse(r.config) as StudyConfig };
+}
+
+export function newSessionToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export class SqliteStore implements Store {
+  readonly db: Db;
+  /** Plans never change once written; parsing one per trial POST would dominate the hot path. */
+  private readonly plans = new Map<string, SessionPlan>();
+  private readonly stmt;
+
+  constructor(file: string) {
+    this.db = openDatabase(file);
+    const db = this.db;
+    this.stmt = {
+      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
+      sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE study_id = ? AND prolific_pid = ?`),
+      planOf: db.prepare('SELECT plan FROM sessions WHERE id = ?'),
+      heldSlots: db.prepare(
+        "SELECT slot FROM sessions WHERE study_id = ? AND preview = 0 AND state IN ('started', 'completed') ORDER BY slot",
+      ),
+      completedCount: db.prepare("SELECT count(*) AS n FROM sessions WHERE study_id = ? AND preview = 0 AND state = 'completed'"),
+      insertSession: db.prepare(
+        `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, prolific_study_id, prolific_session_id, slot, state,
+           preview, plan, n_trials, user_agent, started_at, last_activity_at)
+         VALUES (@id, @study_id, @prolific_pid, @participant_id, @prolific_study_id, @prolific_session_id, @slot, 'started',
+           @preview, @plan, @n_trials, @user_agent, @now, @now)`,
+      ),
+      answered: db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index'),
+      insertTrial: db.prepare(
+        `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,
+           response, correct, rt_ms, data, received_at)
+         VALUES (@session_id, @trial_index, @phase, @stimulus_id, @source_id, @category, @model, @layer, @layer_index,
+           @response, @correct, @rt_ms, @data, @received_at)
+         ON CONFLICT (session_id, trial_index) DO NOTHING`,
+      ),
+      trialData: db.prepare('SELECT data FROM trials WHERE session_id = ? AND trial_index = ?'),
+      touch: db.prepare(
+        "UPDATE sessions SET last_activity_at = ?, state = CASE state WHEN 'abandoned' THEN 'started' ELSE state END WHERE id = ?",
+      ),
+      trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
+    };
+  }
+
+  async saveStimulusSet(manifest: Manifest) {
+    return saveStimulusSet(this.db, manifest);
+  }
+
+  async getStimulusSet(name: string) {
+    return getStimulusSet(this.db, name);
+  }
+
+  async listStimulusSets() {
+    return listStimulusSets(this.db);
+  }
+
+  async createStudy(config: StudyConfig): Promise<StudyRow> {
+    const now = Date.now();
+    const exists = this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(config.id);
+    if (exists) throw Object.assign(new Error(`study "${config.id}" already exists`), { expose: true as const, status: 409 });
+    this.db
+      .prepare("INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, 'draft', ?, ?)")
+      .run(config.id, config.stimulus_set, JSON.stringify(config), now, now);
+    return (await this.getStudy(config.id))!;
+  }
+
+  async getStudy(id: string) {
+    const r = this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as RawStudy | undefined;
+    return r ? studyFromRow(r) : undefined;
+  }
+
+  async listStudies() {
+    return (this.db.prepare('SELECT * FROM studies ORDER BY created_at, id').all() as RawStudy[]).map(studyFromRow);
+  }
+
+  async setStudyStatus(id: string, status: StudyStatus) {
+    this.db.prepare('UPDATE studies SET status = ?, updated_at = ? WHERE id = ?').run(status, Date.now(), id);
+  }
+
+  private sessionFromRow(r: RawSession): SessionRow {
+    let plan = this.plans.get(r.id);
+    if (!plan) {
+      plan = JSON.parse((this.stmt.planOf.get(r.id) as { plan: string }).plan) as SessionPlan;
+      this.plans.set(r.id, plan);
+    }
+    return {
+      ...r,
+      preview: r.preview === 1,
+      screening_passed: r.screening_passed === null ? null : r.screening_passed === 1,
+      plan,
+    };
+  }
+
+  async startSession(s: NewSession): Promise<SessionStartOutcome> {
+    // IMMEDIATE: two tabs (or two requests) with one PID must not both allocate a slot.
+    const run = this.db.transaction((): SessionStartOutcome => {
+      const existing = this.stmt.sessionByPid.get(s.studyId, s.prolificPid) as RawSession | undefined;
+      if (existing) return { kind: 'existing', session: this.sessionFromRow(existing) };
+      if (!s.acceptNew) return { kind: 'not_accepting' };
+      if (!s.preview) {
+        const { n } = this.stmt.completedCount.get(s.studyId) as { n: number };
+        if (n >= s.targetCompleted) return { kind: 'full' };
+      }
+      // The lowest slot no started or completed session holds: screened-out and abandoned
+      // sessions give theirs back, so completed participants fill the Latin square in order.
+      let slot = 0;
+      if (!s.preview) {
+        for (const { slot: held } of this.stmt.heldSlots.all(s.studyId) as { slot: number }[]) {
+          if (held === slot) slot++;
+          else if (held > slot) break;
+        }
+      }
+      const plan = s.makePlan(slot);
+      const id = newSessionToken();
+      this.stmt.insertSession.run({
+        id,
+        study_id: s.studyId,
+        prolific_pid: s.prolificPid,
+        participant_id: s.participantId,
+        prolific_study_id: s.prolificStudyId ?? null,
+        prolific_session_id: s.prolificSessionId ?? null,
+        slot,
+        preview: s.preview ? 1 : 0,
+        plan: JSON.stringify(plan),
+        n_trials: plan.trials.length,
+        user_agent: s.userAgent?.slice(0, 512) ?? null,
+        now: Date.now(),
+      });
+      this.plans.set(id, plan);
+      return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
+    });
+    return run.immediate();
+  }
+
+  async getSession(id: string) {
+    const r = this.stmt.sessionById.get(id) as RawSession | undefined;
+    return r ? this.sessionFromRow(r) : undefined;
+  }
+
+  async findSession(studyId: string, prolificPid: string) {
+    const r = this.stmt.sessionByPid.get(studyId, prolificPid) as RawSession | undefined;
+    return r ? this.sessionFromRow(r) : undefined;
+  }
+
+  async answeredIndices(sessionId: string) {
+    return (this.stmt.answered.all(sessionId) as { trial_index: number }[]).map((r) => r.trial_index);
+  }
+
+  async saveTrial(row: TrialRow): Promise<SaveOutcome> {
+    const run = this.db.transaction((): SaveOutcome => {
+      const info = this.stmt.insertTrial.run(row);
+      if (info.changes === 1) {
+        this.stmt.touch.run(row.received_at, row.session_id);
+        return 'created';
+      }
+      const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
+      return stored.data === row.data ? 'duplicate' : 'conflict';
+    });
+    return run.immediate();
+  }
+
+  async trialsOfSession(sessionId: string) {
+    return this.stmt.trialsOf.all(sessionId) as TrialRow[];
+  }
+
+  async setScreening(sessionId: string, passed: boolean, at: number) {
+    this.db
+      .prepare(
+        `UPDATE sessions SET screening_passed = ?, state = ?, finished_at = ?, last_activity_at = ?
+          WHERE id = ? AND screening_passed IS NULL`,
+      )
+      .run(passed ? 1 : 0, passed ? 'started' : 'screened_out', passed ? null : at, at, sessionId);
+  }
+
+  async completeSession(sessionId: string, at: number) {
+    this.db
+      .prepare("UPDATE sessions SET state = 'completed', finished_at = ?, last_activity_at = ? WHERE id = ? AND state <> 'completed'")
+      .run(at, at, sessionId);
+  }
+
+  async countSessions(studyId: string): Promise<SessionCounts> {
+    const counts: SessionCounts = { started: 0, completed: 0, screened_out: 0, abandoned: 0 };
+    const rows = this.db
+      .prepare('SELECT state, count(*) AS n FROM sessions WHERE study_id = ? AND preview = 0 GROUP BY state')
+      .all(studyId) as { state: SessionState; n: number }[];
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  close() {
+    this.db.close();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The narrow interface between the server's logic and its storage. Routes and session rules use
+ * only this; `sqlite-store.ts` implements it on better-sqlite3 (a PostgreSQL adapter for several
+ * server instances would implement the same methods). Methods are async for that reason.
+ */
+import type { Manifest } from '../../stimuli/manifest.ts';
+import type { SessionState } from '../../experiment/contract.ts';
+import type { StudyConfig, StudyStatus } from '../study-config.ts';
+import type { SessionPlan } from '../session-plan.ts';
+import type { StimulusSetSummary } from './stimulus-sets.ts';
+
+export interface StudyRow {
+  id: string;
+  set_name: string;
+  config: StudyConfig;
+  status: StudyStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionRow {
+  id: string;
+  study_id: string;
+  participant_id: string;
+  slot: number;
+  state: SessionState;
+  preview: boolean;
+  screening_passed: boolean | null;
+  plan: SessionPlan;
+  n_trials: number;
+  started_at: number;
+  last_activity_at: number;
+  finished_at: number | null;
+}
+
+export interface NewSession {
+  studyId: string;
+  prolificPid: string;
+  participantId: string;
+  prolificStudyId?: string;
+  prolificSessionId?: string;
+  userAgent?: string;
+  preview: boolean;
+  /** False when the study is not live: only an existing session may be returned. */
+  acceptNew: boolean;
+  /** Refuse a new session (not an existing one) when this many non-preview sessions have completed. */
+  targetCompleted: number;
+  makePlan: (slot: number) => SessionPlan;
+}
+
+export type SessionStartOutcome =
+  | { kind: 'created'; session: SessionRow }
+  | { kind: 'existing'; session: SessionRow }
+  | { kind: 'full' }
+  | { kind: 'not_accepting' };
+
+export interface TrialRow {
+  session_id: string;
+  trial_index: number;
+  phase: string;
+  stimulus_id: string;
+  source_id: string;
+  category: string;
+  model: string;
+  layer: string;
+  layer_index: number;
+  response: string | null;
+  correct: 0 | 1;
+  rt_ms: number | null;
+  /** Canonical JSON of what the browser sent: the idempotency key's content. */
+  data: string;
+  received_at: number;
+}
+
+export type SaveOutcome = 'created' | 'duplicate' | 'conflict';
+
+export interface SessionCounts {
+  started: number;
+  completed: number;
+  screened_out: number;
+  abandoned: number;
+}
+
+export interface Store {
+  saveStimulusSet(manifest: Manifest): Promise<'created' | 'unchanged'>;
+  getStimulusSet(name: string): Promise<Manifest | undefined>;
+  listStimulusSets(): Promise<StimulusSetSummary[]>;
+
+  createStudy(config: StudyConfig): Promise<StudyRow>;
+  getStudy(id: string): Promise<StudyRow | undefined>;
+  listStudies(): Promise<StudyRow[]>;
+  setStudyStatus(id: string, status: StudyStatus): Promise<void>;
+
+  /** Finds the (study, PID) session or creates it with the lowest free Latin-square slot, atomically. */
+  startSession(s: NewSession): Promise<SessionStartOutcome>;
+  getSession(id: string): Promise<SessionRow | undefined>;
+  findSession(studyId: string, prolificPid: string): Promise<SessionRow | undefined>;
+  answeredIndices(sessionId: string): Promise<number[]>;
+  /** Inserts a trial; the same content again is a duplicate, different content a conflict. */
+  saveTrial(row: TrialRow): Promise<SaveOutcome>;
+  trialsOfSession(sessionId: string): Promise<TrialRow[]>;
+  setScreening(sessionId: string, passed: boolean, at: number): Promise<void>;
+  completeSession(sessionId: string, at: number): Promise<void>;
+  countSessions(studyId: string): Promise<SessionCounts>;
+
+  close(): void;
+}
