@@ -42,6 +42,11 @@ export interface ImportOptions extends ScanOptions {
 
 export interface StoreOptions extends ImportOptions {
   blobs: BlobStore;
+  /**
+   * Called with the checked manifest before any file enters the store; if it throws, nothing is
+   * stored and the error propagates (the CLI refuses here a name taken by a different set).
+   */
+  beforeCommit?: (manifest: Manifest) => void | Promise<void>;
 }
 
 export interface LayerReport {
@@ -198,7 +203,7 @@ function buildReport(
   };
 }
 
-async function run(dirs: string[], opts: ImportOptions, blobs: BlobStore | null): Promise<ValidationResult & { layout?: ImportFormat }> {
+async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptions, 'beforeCommit'>>, blobs: BlobStore | null): Promise<ValidationResult & { layout?: ImportFormat }> {
   const problems = new Problems();
   const draft = await scan(dirs, opts, problems);
   if (draft.items.length === 0) {
@@ -284,8 +289,9 @@ async function run(dirs: string[], opts: ImportOptions, blobs: BlobStore | null)
       }
       return { problems: problems.sorted() };
     }
-    const blobsAdded = staging ? await staging.commit() : 0;
     const manifest = parsed.data;
+    await opts.beforeCommit?.(manifest);
+    const blobsAdded = staging ? await staging.commit() : 0;
     return {
       manifest,
       report: buildReport(manifest, draft.layout, draft, generated, files.length, bytes, blobsAdded),
