@@ -1,0 +1,176 @@
+/**
+ * Reads one study from the platform's SQLite file, read-only: main and catch trials aggregated by
+ * SQLite itself (GROUP BY over the pseudonymous `trial_rows` view), the study's exclusion rules, and
+ * from its stimulus set's manifest the number of choices and the models' predictions. Raw Prolific
+ * IDs are never selected.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { Manifest } from '../stimuli/manifest.ts';
+import { ExclusionRules } from './exclusions.ts';
+import { AnalysisInputError } from './input-error.ts';
+import type { Prediction, StimulusInfo } from './other-model.ts';
+import { CountsBuilder, type StudyCounts } from './study-counts.ts';
+import { NATURAL_LAYER, type Phase, type SessionState } from './trial-row.ts';
+
+export interface DbStudy {
+  counts: StudyCounts;
+  exclusions: ExclusionRules;
+  /** Number of response choices (the manifest's categories). */
+  choices: number;
+  set_name: string;
+  title: string;
+  modality: 'image' | 'audio';
+  /** Main stimuli of the set with category and condition. */
+  stimuli: Map<string, StimulusInfo>;
+  /** Every model prediction the manifest records (`prediction_<model>`, `model_prediction`). */
+  predictions: Prediction[];
+  /** Models that have a `prediction_<model>` attribute somewhere, in manifest order. */
+  predictionModels: string[];
+}
+
+export function openReadOnly(file: string): Database.Database {
+  if (!fs.existsSync(file)) throw new AnalysisInputError(`database ${file} does not exist (pass --db or set METAMER_DB)`);
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (e) {
+    throw new AnalysisInputError(`database ${file} cannot be opened: ${(e as Error).message}`);
+  }
+}
+
+interface StudyRecord {
+  set_name: string;
+  config: string;
+  manifest: string;
+}
+
+/** The study's row and its set's manifest; a clear error when either is missing. */
+export function readStudyRecord(db: Database.Database, file: string, studyId: string): { config: Record<string, unknown>; manifest: Manifest; set_name: string } {
+  const row = db
+    .prepare('SELECT s.set_name, s.config, m.manifest FROM studies s LEFT JOIN stimulus_sets m ON m.name = s.set_name WHERE s.id = ?')
+    .get(studyId) as StudyRecord | undefined;
+  if (!row) {
+    const ids = (db.prepare('SELECT id FROM studies ORDER BY id').pluck().all() as string[]).join(', ');
+    throw new AnalysisInputError(`study "${studyId}" is not in ${file} (studies: ${ids || 'none'})`);
+  }
+  if (!row.manifest) throw new AnalysisInputError(`study "${studyId}" refers to stimulus set "${row.set_name}", which is not in ${file}`);
+  const manifest = Manifest.safeParse(JSON.parse(row.manifest));
+  if (!manifest.success) {
+    const issue = manifest.error.issues[0]!;
+    throw new AnalysisInputError(`stimulus set "${row.set_name}" in ${file}: manifest.${issue.path.join('.')}: ${issue.message}`);
+  }
+  return { config: JSON.parse(row.config) as Record<string, unknown>, manifest: manifest.data, set_name: row.set_name };
+}
+
+/** Per stimulus: observer model → predicted label, from the manifest's attributes. */
+export function manifestPredictions(manifest: Manifest): { byStimulus: Map<string, Map<string, string>>; models: string[] } {
+  const byStimulus = new Map<string, Map<string, string>>();
+  const models: string[] = [];
+  for (const item of manifest.items) {
+    const preds = new Map<string, string>();
+    for (const [key, value] of Object.entries(item.attributes)) {
+      if (!key.startsWith('prediction_') || typeof value !== 'string' || value === '') continue;
+      const observer = key.slice('prediction_'.length);
+      preds.set(observer, value);
+      if (!models.includes(observer)) models.push(observer);
+    }
+    const own = item.attributes.model_prediction;
+    if (item.condition !== NATURAL_LAYER && typeof own === 'string' && own !== '') preds.set(item.condition.model, own);
+    if (preds.size > 0) byStimulus.set(item.id, preds);
+  }
+  const order = manifest.models.map((m) => m.model);
+  models.sort((a, b) => rank(order, a) - rank(order, b));
+  return { byStimulus, models };
+}
+
+function rank(order: string[], x: string): number {
+  const i = order.indexOf(x);
+  return i < 0 ? order.length : i;
+}
+
+export function loadStudyFromDb(file: string, studyId: string): DbStudy {
+  const db = openReadOnly(file);
+  try {
+    const { config, manifest, set_name } = readStudyRecord(db, file, studyId);
+    const parsedRules = ExclusionRules.safeParse(config.exclusions ?? {});
+    if (!parsedRules.success) {
+      const issue = parsedRules.error.issues[0]!;
+      throw new AnalysisInputError(`study "${studyId}" config: exclusions.${issue.path.join('.')}: ${issue.message}`);
+    }
+    const builder = new CountsBuilder(studyId, { modelOrder: manifest.models.map((m) => m.model) });
+
+    for (const s of db
+      .prepare('SELECT participant_id, state FROM sessions WHERE study_id = ? AND preview = 0 ORDER BY started_at, id')
+      .raw()
+      .iterate(studyId) as Iterable<[string, SessionState]>) {
+      builder.participant(s[0], s[1]);
+    }
+
+    // The aggregation is SQLite's own GROUP BY, the same work the benchmark's baseline does.
+    const groups = db
+      .prepare(
+        `SELECT participant_id, session_state, preview, phase, model, layer, layer_index, COUNT(*), SUM(correct)
+           FROM trial_rows
+          WHERE study_id = ? AND phase IN ('main', 'catch')
+          GROUP BY participant_id, session_state, preview, phase, model, layer, layer_index`,
+      )
+      .raw()
+      .all(studyId) as [string, SessionState, number, Phase, string, string, number, number, number][];
+    for (const [pid, state, preview, phase, model, layer, layerIndex, n, k] of groups) {
+      if (preview) builder.addPreview(n);
+      else builder.add(pid, state, phase, model, layer, layerIndex, n, k);
+    }
+
+    const { byStimulus, models: predictionModels } = manifestPredictions(manifest);
+    if (byStimulus.size > 0) {
+      const perStimulus = db
+        .prepare(
+          `SELECT participant_id, stimulus_id, category, model, layer, layer_index, COUNT(*)
+             FROM trial_rows
+            WHERE study_id = ? AND preview = 0 AND phase = 'main'
+            GROUP BY participant_id, stimulus_id, category, model, layer, layer_index`,
+        )
+        .raw()
+        .iterate(studyId) as Iterable<[string, string, string, string, string, number, number]>;
+      for (const [pid, stimulus, category, model, layer, layerIndex, n] of perStimulus) {
+        const preds = byStimulus.get(stimulus);
+        if (!preds) continue;
+        for (const [observer, label] of preds) {
+          if (model !== '' && observer !== model) continue;
+          builder.addObserver(pid, observer, model, layer, layerIndex, n, label === category ? n : 0);
+        }
+      }
+    }
+
+    const stimuli = new Map<string, StimulusInfo>();
+    const predictions: Prediction[] = [];
+    for (const item of manifest.items) {
+      if (item.role !== 'main') continue;
+      const natural = item.condition === NATURAL_LAYER;
+      stimuli.set(item.id, {
+        category: item.category,
+        model: natural ? '' : (item.condition as { model: string }).model,
+        layer: natural ? NATURAL_LAYER : (item.condition as { layer: string }).layer,
+        layer_index: natural ? 0 : (item.condition as { layer_index: number }).layer_index,
+      });
+      for (const [observer, label] of byStimulus.get(item.id) ?? []) {
+        predictions.push({ stimulus_id: item.id, observer_model: observer, predicted_category: label });
+      }
+    }
+    return {
+      counts: builder.build(),
+      exclusions: parsedRules.data,
+      choices: manifest.categories.length,
+      set_name,
+      title: typeof config.title === 'string' ? config.title : studyId,
+      modality: manifest.modality,
+      stimuli,
+      predictions,
+      predictionModels,
+    };
+  } finally {
+    db.close();
+  }
+}

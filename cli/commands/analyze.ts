@@ -1,0 +1,179 @@
+/**
+ * `metamer analyze <study> | --trials <file.csv...>`: exclusions, the recognizability table, the
+ * paper's statistics and the figure (DESIGN §4–5; docs/analysis.md). Thin: parses options, loads,
+ * calls analysis/, writes.
+ */
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../analysis/analyze.ts';
+import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
+import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
+import { AnalysisInputError } from '../../analysis/input-error.ts';
+import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
+import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
+import type { Prediction } from '../../analysis/other-model.ts';
+import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
+import { writeFileAtomically } from '../../analysis/write-files.ts';
+import { dataPaths } from '../paths.ts';
+
+interface AnalyzeCliOptions {
+  trials?: string[];
+  studyId?: string;
+  choices?: number;
+  predictions?: string;
+  excludeIncomplete?: boolean;
+  excludeScreenedOut?: boolean;
+  excludeCatchBelow?: number;
+  excludeNaturalBelow?: number;
+  bootstrap: number;
+  bootstrapTrials?: boolean;
+  ci: number;
+  permutations: number;
+  seed: number;
+  compare?: string;
+  format: 'csv' | 'json' | 'md';
+  json?: boolean;
+  plot?: string;
+  out?: string;
+  progress?: boolean;
+}
+
+function integer(min: number): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${v}"`);
+    return x;
+  };
+}
+
+function fraction(open: boolean): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1 || (open && (x === 0 || x === 1))) {
+      throw new InvalidArgumentError(`expected a number ${open ? 'strictly ' : ''}between 0 and 1, got "${v}"`);
+    }
+    return x;
+  };
+}
+
+function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules {
+  return {
+    incomplete: o.excludeIncomplete ?? base.incomplete,
+    screened_out: o.excludeScreenedOut ?? base.screened_out,
+    catch_min_accuracy: o.excludeCatchBelow ?? base.catch_min_accuracy,
+    natural_min_accuracy: o.excludeNaturalBelow ?? base.natural_min_accuracy,
+  };
+}
+
+/** A progress bar on stderr, one per stage; silent unless enabled. */
+function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
+  if (!enabled) return { stop: () => {} };
+  let bar: cliProgress.SingleBar | null = null;
+  let stage = '';
+  return {
+    onProgress: (s, done, total) => {
+      if (s !== stage || !bar) {
+        bar?.stop();
+        stage = s;
+        bar = new cliProgress.SingleBar(
+          { format: `${s.padEnd(20)} [{bar}] {percentage}% | {value}/{total}`, stream: process.stderr, hideCursor: false, etaBuffer: 50 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('recognizability per model and layer, with exclusions, CIs, the paper\'s statistics and a figure')
+    .argument('[study]', 'study id in the database (see --db)')
+    .option('--trials <files...>', 'analyse trials CSV file(s) instead of a study in the database')
+    .option('--study-id <id>', 'study id for CSV rows without a study_id column (default: file name)')
+    .option('--choices <n>', 'number of response choices; chance = 1/n (the database knows it from the stimulus set)', integer(2))
+    .option('--predictions <file>', 'observer-model predictions CSV (stimulus_id, observer_model, predicted_category) for other-model recognizability')
+    .option('--exclude-incomplete', 'exclude participants whose session did not complete (overrides the study config)')
+    .option('--no-exclude-incomplete', 'keep participants whose session did not complete')
+    .option('--exclude-screened-out', 'exclude participants who failed screening (overrides the study config)')
+    .option('--no-exclude-screened-out', 'keep participants who failed screening')
+    .option('--exclude-catch-below <p>', 'exclude participants with catch-trial accuracy below p (0 = off)', fraction(false))
+    .option('--exclude-natural-below <p>', 'exclude participants with natural-condition accuracy below p (0 = off)', fraction(false))
+    .option('--bootstrap <n>', 'bootstrap replicates for the CIs (0 = no CIs)', integer(0), 10_000)
+    .option('--bootstrap-trials', 'two-stage bootstrap: also resample trials within each participant × condition')
+    .option('--ci <level>', 'CI coverage', fraction(true), 0.95)
+    .option('--permutations <n>', 'permutations for every permutation test (0 = F-distribution p-values only)', integer(0), 10_000)
+    .option('--seed <s>', 'seed for the bootstrap and permutations', integer(0), 1)
+    .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"')
+    .addOption(new Option('--format <format>', 'output format (csv: the table only)').choices(['csv', 'json', 'md']).default('md'))
+    .option('--json', 'same as --format json')
+    .option('--plot <file.svg>', 'also write the figure (recognizability vs layer) as SVG')
+    .option('--out <file>', 'write the output to a file instead of stdout')
+    .option('--progress', 'show a progress bar on stderr (default: when stderr is a terminal)')
+    .option('--no-progress', 'never show a progress bar')
+    .action(async (study: string | undefined, o: AnalyzeCliOptions, cmd: Command) => {
+      if (o.json) o.format = 'json';
+      if (!study === !o.trials) cmd.error('give either a study id or --trials <file.csv>', { exitCode: 2, code: 'metamer.usage' });
+      if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('--study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
+      if (o.format === 'csv' && o.compare) cmd.error('the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
+      const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
+      const progress = progressReporter(o.progress ?? process.stderr.isTTY === true);
+      const base: Omit<AnalyzeOptions, 'exclusions' | 'choices'> = {
+        bootstrap: o.bootstrap,
+        seed: o.seed,
+        ciLevel: o.ci,
+        bootstrapTrials: !!o.bootstrapTrials,
+        permutations: o.permutations,
+        compare,
+        statistics: o.format !== 'csv',
+        onProgress: progress.onProgress,
+      };
+      const extraPredictions: Prediction[] = o.predictions ? await loadPredictionsCsv(o.predictions) : [];
+      const results: AnalysisResult[] = [];
+      try {
+        if (study) {
+          const s = loadStudyFromDb(dataPaths(cmd.optsWithGlobals().db as string).db, study);
+          results.push(
+            analyzeCounts(s.counts, {
+              ...base,
+              exclusions: mergeRules(s.exclusions, o),
+              choices: o.choices ?? s.choices,
+              predictions: [...s.predictions, ...extraPredictions],
+              stimuli: s.stimuli,
+            }),
+          );
+        } else {
+          for (const file of o.trials!) {
+            for (const s of await loadTrialsCsv(file, { studyId: o.studyId })) {
+              results.push(
+                analyzeCounts(s.counts, {
+                  ...base,
+                  exclusions: mergeRules(DEFAULT_EXCLUSIONS, o),
+                  choices: o.choices ?? null,
+                  predictions: extraPredictions,
+                  stimuli: s.stimuli,
+                }),
+              );
+            }
+          }
+        }
+      } finally {
+        progress.stop();
+      }
+      const text =
+        o.format === 'csv'
+          ? tableToCsv(results.flatMap((r) => r.table))
+          : o.format === 'json'
+            ? resultsToJson(results)
+            : results.map(resultToMarkdown).join('\n');
+      if (o.plot) {
+        if (!o.plot.endsWith('.svg')) throw new AnalysisInputError(`--plot ${o.plot}: the figure is written as SVG; name the file *.svg`);
+        writeFileAtomically(o.plot, await recognizabilityFigureSvg(results.flatMap((r) => r.table)));
+      }
+      if (o.out) writeFileAtomically(o.out, text);
+      else process.stdout.write(text);
+    });
+}
