@@ -67,7 +67,14 @@ function scanOptions(flags: SetFlags): ImportOptions {
 function progressBar(flags: SetFlags): { onProgress?: (done: number, total: number) => void; stop: () => void } {
   if (!flags.progress && !process.stderr.isTTY) return { stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'reading {bar} {value}/{total} files ({percentage}%, {eta_formatted} left)', etaBuffer: 200 },
+    {
+      stream: process.stderr,
+      format: 'reading {bar} {value}/{total} files ({percentage}%, {eta_formatted} left)',
+      etaBuffer: 200,
+      // Asked for with --progress on a pipe or log file: print a line now and then instead of redrawing.
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 2000,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -208,7 +208,10 @@ describe('stimulus-set problems', () => {
     const ps = await problemsOf(dir);
     // Sorted by file: alexnet/… before natural/car/… before natural/zebra/….
     expect(ps.map((p) => p.field)).toEqual(['width', 'content', 'category']);
-    const err = await importStimulusSet(dir, { blobs: new BlobStore(path.join(await tmp(), 'b')) }).catch((e: unknown) => e as StimulusSetError);
+    const err = (await importStimulusSet(dir, { blobs: new BlobStore(path.join(await tmp(), 'b')) }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as StimulusSetError;
     expect(err.message).toMatch(/^3 problems in .*, nothing imported; first: /);
   });
 });
