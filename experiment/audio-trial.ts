@@ -27,6 +27,9 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         grid_columns: Math.min(4, view.choices.length),
         css_classes: ['metamer-trial'],
         data: { trial_index: t.index, phase: t.phase },
+        on_load: () => {
+          document.getElementById('jspsych-target')!.dataset.trialIndex = String(t.index);
+        },
         on_finish: (data: { response: number | null; rt: number | null }) => {
           onDone({
             trial_index: t.index,

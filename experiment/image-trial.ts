@@ -23,6 +23,8 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
     css_classes: ['metamer-trial', 'metamer-image-trial'],
     data: { trial_index: t.index, phase: t.phase },
     on_load: () => {
+      // Not secret (the order is the plan's); lets people and tests see which trial this is.
+      document.getElementById('jspsych-target')!.dataset.trialIndex = String(t.index);
       const canvas = document.getElementById('jspsych-image-button-response-stimulus')!;
       const buttons = document.getElementById('jspsych-image-button-response-btngroup')!;
       const stage = document.createElement('div');

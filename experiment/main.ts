@@ -67,7 +67,6 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
-  jsPsych.progressBar!.progress = done.size / Math.max(1, view.trials.length);
   (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, done, redirect }));
 }

@@ -68,6 +68,10 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   const timeline: TimelineArray = [];
   const total = view.trials.length;
   let answered = ctx.done.size;
+  // jsPsych creates its progress bar only once the experiment runs.
+  const showProgress = () => {
+    if (jsPsych.progressBar) jsPsych.progressBar.progress = answered / Math.max(1, total);
+  };
 
   if (!resumed) {
     timeline.push({
@@ -77,6 +81,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
 <p>Taking part is voluntary; you may stop at any time by closing this page and returning the study on Prolific.</p>`,
       choices: ['I agree, continue'],
       css_classes: ['metamer-text'],
+      on_start: showProgress,
     });
   } else {
     timeline.push({
@@ -84,6 +89,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       stimulus: `<h2>Welcome back</h2><p>Your earlier answers are saved. You will continue where you left off.</p>`,
       choices: ['Continue'],
       css_classes: ['metamer-text'],
+      on_start: showProgress,
     });
   }
   timeline.push({
@@ -131,7 +137,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   const onDone = (record: TrialRecord) => {
     queue.enqueue(record);
     answered++;
-    jsPsych.progressBar!.progress = answered / total;
+    showProgress();
   };
   for (const block of blocks(remaining, restAfter, gate)) {
     const files = [...new Set(block.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];

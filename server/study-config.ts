@@ -113,7 +113,12 @@ export type StudyConfigInput = z.input<typeof StudyConfigInput>;
 
 /** A config with the modality template filled in: what the server stores and uses. */
 export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
-  const protocol = Protocol.parse({ ...PROTOCOL_DEFAULTS[c.modality], ...c.protocol });
+  const protocol = Protocol.parse({
+    ...PROTOCOL_DEFAULTS[c.modality],
+    // No screening trials and no threshold given: no gate (rather than the template's threshold).
+    ...(c.protocol.screening_trials === 0 && c.protocol.screening_min_correct === undefined ? { screening_min_correct: 0 } : {}),
+    ...c.protocol,
+  });
   const timing = Timing.parse({ ...TIMING_DEFAULTS[c.modality], ...c.timing });
   if (protocol.screening_min_correct > protocol.screening_trials) {
     ctx.addIssue({

@@ -1,0 +1,53 @@
+/**
+ * `metamer serve`: the participant server. `--demo` (what `npm start` runs) first imports and
+ * launches the demo studies under stimuli/demo/.
+ */
+import type { Command } from 'commander';
+import { BlobStore } from '../../stimuli/blob-store.ts';
+import { startServer } from '../../server/app.ts';
+import { setUpDemoStudies } from '../../server/demo-studies.ts';
+import { participantUrl } from '../../server/participant-url.ts';
+import { dataPaths } from '../paths.ts';
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the server (participant pages, stimuli, API)')
+    .option('--port <n>', 'port (env PORT)', process.env.PORT ?? '8080')
+    .option('--host <addr>', 'address to listen on (env HOST); 0.0.0.0 for all interfaces', process.env.HOST ?? '127.0.0.1')
+    .option('--stimulus-base-url <url>', 'where browsers load stimuli from, e.g. a CDN (env METAMER_STIMULUS_BASE_URL)', process.env.METAMER_STIMULUS_BASE_URL)
+    .option('--demo', 'import and launch the demo studies under stimuli/demo/ first')
+    .action(async (opts: { port: string; host: string; stimulusBaseUrl?: string; demo?: boolean }, cmd: Command) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw Object.assign(new Error(`--port: "${opts.port}" is not a port number`), { expose: true as const });
+      }
+      const paths = dataPaths(cmd.optsWithGlobals().db as string);
+      const server = await startServer({
+        dbFile: paths.db,
+        blobDir: paths.blobs,
+        participantKeyFile: paths.pidKeyFile,
+        port,
+        host: opts.host,
+        stimulusBaseUrl: opts.stimulusBaseUrl,
+      });
+      const say = (line: string) => process.stdout.write(line + '\n');
+      if (opts.demo) {
+        const demo = await setUpDemoStudies(server.store, new BlobStore(paths.blobs), undefined, say);
+        server.sessions.forget();
+        if (demo.studies.length === 0) say('No demo studies found under stimuli/demo/. Import a set with: npx metamer stimuli import <dir> --name <set>');
+      }
+      const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
+      say(`metamer: serving on ${server.url} (database ${paths.db})`);
+      const studies = await server.store.listStudies();
+      for (const s of studies.filter((x) => x.status === 'live')) {
+        say(`  ${s.id} (${s.config.modality}, live): ${participantUrl(base, s.id)}`);
+        say(`    try it: ${base}/run/${encodeURIComponent(s.id)}?PROLIFIC_PID=try-${Date.now().toString(36)}&STUDY_ID=try&SESSION_ID=try`);
+      }
+      const stop = () => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,9 @@
+/** The URL experimenters paste into Prolific, with Prolific's own placeholders (DESIGN §4). */
+
+export function publicBaseUrl(): string {
+  return (process.env.METAMER_PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
+}
+
+export function participantUrl(base: string, studyId: string): string {
+  return `${base}/run/${encodeURIComponent(studyId)}?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`;
+}

@@ -1,0 +1,142 @@
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
+import { alwaysRight, driveParticipant } from '../support/participant-driver.ts';
+import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+
+let chromium: TestBrowser;
+beforeAll(async () => {
+  chromium = await launchChromium({ audio: true });
+});
+afterAll(async () => {
+  await chromium?.close();
+});
+
+function runUrl(server: TestServer, pid: string) {
+  return `${server.url}/run/fixture-study?PROLIFIC_PID=${pid}&STUDY_ID=prolific-study&SESSION_ID=prolific-session`;
+}
+
+async function sessionOf(server: TestServer, pid: string) {
+  const db = new Database(server.dbFile, { readonly: true });
+  try {
+    const row = db.prepare('SELECT id FROM sessions WHERE prolific_pid = ?').get(pid) as { id: string } | undefined;
+    if (!row) throw new Error(`no session for ${pid}`);
+    return row.id;
+  } finally {
+    db.close();
+  }
+}
+
+function storedTrials(server: TestServer, session: string) {
+  const db = new Database(server.dbFile, { readonly: true });
+  try {
+    return db.prepare('SELECT trial_index, phase, correct, response, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as {
+      trial_index: number;
+      phase: string;
+      correct: number;
+      response: string;
+      data: string;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+const planFor = (server: TestServer, pid: string) => async () => (await server.store.getSession(await sessionOf(server, pid)))!.plan.trials;
+
+describe('image study in Chromium', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ modality: 'image' });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('a participant completes it by clicking and lands on Prolific with the completion code; one row per planned trial', async () => {
+    const pid = 'e2eimage000000000000001';
+    const context = await newParticipantContext(chromium.browser);
+    const page = await context.newPage();
+    await page.goto(runUrl(server, pid));
+    const result = await driveParticipant(page, { plan: planFor(server, pid) });
+    expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
+    const session = await sessionOf(server, pid);
+    const plan = (await server.store.getSession(session))!.plan.trials;
+    const rows = storedTrials(server, session);
+    expect(rows.map((r) => r.trial_index)).toEqual(plan.map((t) => t.index));
+    expect(rows.every((r) => r.correct === 1)).toBe(true);
+    expect((await server.store.getSession(session))!.state).toBe('completed');
+    // Every image trial carries its measured, frame-locked display times.
+    for (const r of rows) {
+      const timings = JSON.parse(r.data).timings;
+      const shown = timings.stimulus_offset - timings.stimulus_onset;
+      const target = plan[r.trial_index]!.stimulus_ms ?? 100;
+      expect(Math.abs(shown - target)).toBeLessThanOrEqual(timings.frame_ms);
+      expect(JSON.parse(r.data).rt_ms).toBeGreaterThan(0);
+    }
+    await context.close();
+  });
+
+  it('a participant who reloads mid-study continues at the next trial and finishes with no missing or duplicate rows', async () => {
+    const pid = 'e2eimage000000000000002';
+    const context = await newParticipantContext(chromium.browser);
+    const page = await context.newPage();
+    await page.goto(runUrl(server, pid));
+    const first = await driveParticipant(page, { plan: planFor(server, pid), stopBefore: 6 });
+    expect(first.stoppedAt).toBe(6);
+    expect(first.answered).toEqual([0, 1, 2, 3, 4, 5]);
+    await page.reload();
+    await page.locator('text=Welcome back').waitFor();
+    const second = await driveParticipant(page, { plan: planFor(server, pid) });
+    expect(second.answered[0]).toBe(6);
+    expect(second.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
+    const session = await sessionOf(server, pid);
+    const plan = (await server.store.getSession(session))!.plan.trials;
+    expect([...first.answered, ...second.answered]).toEqual(plan.map((t) => t.index));
+    expect(storedTrials(server, session).map((r) => r.trial_index)).toEqual(plan.map((t) => t.index));
+    await context.close();
+  });
+
+  it('a participant who fails the screening is sent back with the screen-out code', async () => {
+    const pid = 'e2eimage000000000000003';
+    const context = await newParticipantContext(chromium.browser);
+    const page = await context.newPage();
+    await page.goto(runUrl(server, pid));
+    const result = await driveParticipant(page, {
+      plan: planFor(server, pid),
+      answer: (t, choices) => (t.phase === 'screening' ? choices.find((c) => c !== t.category)! : t.category),
+    });
+    expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}`);
+    const session = await sessionOf(server, pid);
+    expect((await server.store.getSession(session))!.state).toBe('screened_out');
+    const rows = storedTrials(server, session);
+    expect(rows.every((r) => r.phase === 'practice' || r.phase === 'screening')).toBe(true);
+    expect(rows.filter((r) => r.phase === 'screening').every((r) => r.correct === 0)).toBe(true);
+    await context.close();
+  });
+});
+
+describe('audio study in Chromium', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ modality: 'audio' });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('a participant completes it by clicking and lands on Prolific with the completion code', async () => {
+    const pid = 'e2eaudio000000000000001';
+    const context = await newParticipantContext(chromium.browser);
+    const page = await context.newPage();
+    await page.goto(runUrl(server, pid));
+    const result = await driveParticipant(page, { plan: planFor(server, pid), answer: alwaysRight });
+    expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
+    const session = await sessionOf(server, pid);
+    const plan = (await server.store.getSession(session))!.plan.trials;
+    const rows = storedTrials(server, session);
+    expect(rows.map((r) => r.trial_index)).toEqual(plan.map((t) => t.index));
+    expect(rows.every((r) => r.correct === 1)).toBe(true);
+    await context.close();
+  });
+});

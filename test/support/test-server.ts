@@ -1,0 +1,101 @@
+/**
+ * A real server for tests: a temporary data folder with a real SQLite file, a fixture stimulus set
+ * imported through the real importer, a study created and launched, and the server listening on a
+ * random port of 127.0.0.1.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { changeStudyStatus, createStudy } from '../../server/studies.ts';
+import type { StudyConfigInput } from '../../server/study-config.ts';
+import { BlobStore } from '../../stimuli/blob-store.ts';
+import { importStimulusSet } from '../../stimuli/import.ts';
+import { makeAudioSet, makeImageSet, type AudioSetOptions, type ImageSetOptions } from '../fixtures/stimulus-sets.ts';
+
+export interface TestServer extends RunningServer {
+  dir: string;
+  dbFile: string;
+  blobDir: string;
+  /** Stops the server and deletes the folder. */
+  dispose(): Promise<void>;
+  /** Starts a fresh server on the same data folder (after close or a crash). */
+  restart(): Promise<TestServer>;
+}
+
+export interface TestServerOptions {
+  modality?: 'image' | 'audio';
+  set?: ImageSetOptions & AudioSetOptions;
+  study?: Partial<StudyConfigInput>;
+  /** Leave the study a draft. */
+  launch?: boolean;
+}
+
+export const COMPLETION_CODE = 'C0MPLETE';
+export const SCREENOUT_CODE = 'SCR33N0UT';
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'metamer-test-'));
+  const modality = opts.modality ?? 'image';
+  const setDir = path.join(dir, 'set');
+  if (modality === 'image') await makeImageSet(setDir, { practicePerCategory: 2, ...opts.set });
+  else await makeAudioSet(setDir, { practicePerCategory: 2, ...opts.set });
+  const dbFile = path.join(dir, 'data', 'metamer.db');
+  const blobDir = path.join(dir, 'data', 'blobs');
+  const boot = async (): Promise<TestServer> => {
+    const server = await startServer({
+      dbFile,
+      blobDir,
+      participantKeyFile: path.join(dir, 'data', 'participant-id.key'),
+      port: 0,
+      host: '127.0.0.1',
+      logger: pino({ level: 'silent' }),
+    });
+    return {
+      ...server,
+      dir,
+      dbFile,
+      blobDir,
+      async dispose() {
+        await server.close().catch(() => {});
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+      async restart() {
+        return boot();
+      },
+    };
+  };
+  const server = await boot();
+  const { manifest } = await importStimulusSet(setDir, { name: 'fixture', blobs: new BlobStore(blobDir) });
+  await server.store.saveStimulusSet(manifest);
+  const study = await createStudy(server.store, {
+    id: 'fixture-study',
+    stimulus_set: 'fixture',
+    modality,
+    prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE },
+    target_completed: 20,
+    protocol: { practice_trials: 2, slow_practice_trials: 1, screening_trials: 3, screening_min_correct: 2, catch_trials: 1 },
+    timing: modality === 'image' ? { blank_ms: 100, fixation_ms: 100, stimulus_ms: 100, practice_stimulus_ms: 150, mask_ms: 100 } : {},
+    ...opts.study,
+  } as StudyConfigInput);
+  if (opts.launch !== false) await changeStudyStatus(server.store, study.id, 'launch');
+  return server;
+}
+
+export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed };
+}
