@@ -75,6 +75,7 @@ describe('matrix products', () => {
 
 const image2d: CnnSpec = {
   input: [2, 9, 11],
+  inputOffset: 0.5,
   stages: [
     { name: 'conv1_relu', outC: 5, kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },
     { name: 'conv2_relu', outC: 6, kH: 3, kW: 2, strideH: 1, strideW: 2, padH: 1, padW: 0 },
@@ -83,6 +84,7 @@ const image2d: CnnSpec = {
 };
 const audio1d: CnnSpec = {
   input: [1, 1, 40],
+  inputOffset: 0,
   stages: [
     { name: 'conv1_relu', outC: 4, kH: 1, kW: 6, strideH: 1, strideW: 3, padH: 0, padW: 2 },
     { name: 'conv2_relu', outC: 5, kH: 1, kW: 3, strideH: 1, strideW: 2, padH: 0, padW: 1 },

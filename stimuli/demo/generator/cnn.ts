@@ -25,6 +25,8 @@ export interface StageSpec {
 export interface CnnSpec {
   /** [channels, height, width]; 1-D inputs have height 1. */
   input: [number, number, number];
+  /** Subtracted from the input before the first stage (centres [0, 1] pixels); the input layer itself stays raw. */
+  inputOffset: number;
   stages: StageSpec[];
   classes: number;
 }
@@ -55,6 +57,7 @@ export class Cnn {
   private readonly cols: Float32Array[];
   private readonly dcols: Float32Array[];
   private readonly grads: Float32Array[];
+  private readonly centred: Float32Array;
   private readonly pooled: Float32Array;
   private readonly dPooled: Float32Array;
   private readonly transposed: Float32Array[];
@@ -88,6 +91,7 @@ export class Cnn {
     this.params = new Float32Array(offset);
 
     this.acts = [new Float32Array(c0 * h0 * w0)];
+    this.centred = new Float32Array(c0 * h0 * w0);
     this.grads = [new Float32Array(c0 * h0 * w0)];
     this.cols = [];
     this.dcols = [];
@@ -151,13 +155,14 @@ export class Cnn {
   /** Runs the network on x up to `upTo` (a layer index; default the logits); returns that layer's activations (a scratch view). */
   forward(x: Float32Array, upTo = this.finalIndex): Float32Array {
     this.acts[0]!.set(x);
+    for (let i = 0; i < x.length; i++) this.centred[i] = x[i]! - this.spec.inputOffset;
     const stages = Math.min(upTo, this.plans.length);
     for (let s = 0; s < stages; s++) {
       const p = this.plans[s]!;
       const col = this.cols[s]!;
       const out = this.acts[s + 1]!;
       const hw = p.geometry.outH * p.geometry.outW;
-      im2col(this.acts[s]!, p.geometry, col);
+      im2col(s === 0 ? this.centred : this.acts[s]!, p.geometry, col);
       for (let c = 0; c < p.outC; c++) out.fill(this.params[p.biasOffset + c]!, c * hw, (c + 1) * hw);
       gemmNN(p.outC, hw, p.fan, this.params.subarray(p.weightOffset, p.weightOffset + p.outC * p.fan), col, out);
       for (let i = 0; i < out.length; i++) if (out[i]! < 0) out[i] = 0;

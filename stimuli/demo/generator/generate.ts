@@ -1,0 +1,76 @@
+/**
+ * `npm run demo:generate` — regenerates stimuli/demo/image, stimuli/demo/audio and the card
+ * stimuli/demo/README.md from the seed. The two modalities run as two child processes at once
+ * (one per core); `--sequential` runs them one after the other, `--only` runs one in-process.
+ *
+ *   node --import tsx stimuli/demo/generator/generate.ts [--quick] [--seed N] [--out DIR] [--only image|audio] [--sequential]
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { demoConfig, type ModalityName } from './config.ts';
+import { writeDemoCard } from './demo-card.ts';
+import { benchmarkKernels } from './kernel-benchmark.ts';
+import { generateSet, type SetReport, type SetTimings } from './set-generator.ts';
+
+export const TIMINGS_FILE = 'generation-timings.json';
+const MODALITIES: ModalityName[] = ['image', 'audio'];
+
+function runChild(modality: ModalityName, args: string[]): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [...process.execArgv, self, ...args, '--only', modality], { stdio: 'inherit' });
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`the ${modality} generator exited with code ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      out: { type: 'string', default: 'stimuli/demo' },
+      only: { type: 'string' },
+      sequential: { type: 'boolean', default: false },
+    },
+  });
+  const out = resolve(values.out!);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
+  const config = demoConfig(values.quick!, seed);
+  const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+  if (values.only !== undefined) {
+    if (!MODALITIES.includes(values.only as ModalityName)) throw new Error(`--only must be image or audio, got "${values.only}"`);
+    const modality = values.only as ModalityName;
+    const dir = join(out, modality);
+    const { timings } = generateSet(modality, config, dir, log);
+    writeFileSync(join(dir, TIMINGS_FILE), `${JSON.stringify(timings, null, 2)}\n`);
+    log(`${modality}: done in ${timings.totalSeconds.toFixed(0)} s`);
+    return;
+  }
+
+  const started = performance.now();
+  const kernels = benchmarkKernels(values.quick ? 0.05 : 0.3);
+  const childArgs = [...(values.quick ? ['--quick'] : []), '--out', out, ...(seed === undefined ? [] : ['--seed', String(seed)])];
+  if (values.sequential) {
+    for (const m of MODALITIES) await runChild(m, childArgs);
+  } else {
+    await Promise.all(MODALITIES.map((m) => runChild(m, childArgs)));
+  }
+  const reports = MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, 'generation-report.json'), 'utf8')) as SetReport);
+  const timings = MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, TIMINGS_FILE), 'utf8')) as SetTimings);
+  const wallSeconds = (performance.now() - started) / 1000;
+  writeDemoCard(out, reports, timings, { kernels, wallSeconds, parallel: !values.sequential });
+  log(`demo sets and card written to ${out} in ${wallSeconds.toFixed(0)} s`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    console.error(`demo:generate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Model metamers as in Feather et al. (2023): start from noise and descend on the input to
+ * minimise the normalised L2 distance ‖a(x) − a(s)‖ / ‖a(s)‖ between the layer's activations for
+ * the candidate x and for the natural source s, keeping x in the valid range. The paper uses
+ * Adam-like steps with the step size halved on a fixed schedule; here Adam with `halvings`
+ * equally spaced halvings over far fewer iterations (the models are tiny). The best iterate is kept.
+ */
+import { Adam } from './adam.ts';
+import type { Cnn } from './cnn.ts';
+
+export interface SynthesisSettings {
+  iterations: number;
+  learningRate: number;
+  /** How many times the step size is halved, at equal intervals. */
+  halvings: number;
+  min: number;
+  max: number;
+}
+
+export interface SynthesisResult {
+  stimulus: Float32Array;
+  /** Normalised distance at the noise start and at the returned stimulus. */
+  startLoss: number;
+  finalLoss: number;
+}
+
+/** ‖a − t‖ / ‖t‖ and, into `grad`, its derivative with respect to a. */
+export function activationLoss(a: Float32Array, target: Float32Array, targetNorm: number, grad: Float32Array | null): number {
+  let d2 = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = a[i]! - target[i]!;
+    d2 += e * e;
+  }
+  const d = Math.sqrt(d2);
+  if (grad) {
+    const scale = d > 0 ? 1 / (d * targetNorm) : 0;
+    for (let i = 0; i < a.length; i++) grad[i] = (a[i]! - target[i]!) * scale;
+  }
+  return d / targetNorm;
+}
+
+export function synthesiseMetamer(
+  net: Cnn,
+  layer: number,
+  target: Float32Array,
+  noise: Float32Array,
+  s: SynthesisSettings,
+): SynthesisResult {
+  let targetNorm = 0;
+  for (let i = 0; i < target.length; i++) targetNorm += target[i]! * target[i]!;
+  targetNorm = Math.sqrt(targetNorm);
+  if (!(targetNorm > 0)) throw new Error('the source activations are all zero: there is nothing to match');
+  const x = Float32Array.from(noise);
+  const best = Float32Array.from(noise);
+  const dA = new Float32Array(target.length);
+  const adam = new Adam(x.length);
+  const startLoss = activationLoss(net.forward(x, layer), target, targetNorm, null);
+  let bestLoss = startLoss;
+  const interval = s.iterations / (s.halvings + 1);
+  for (let it = 0; it < s.iterations; it++) {
+    const loss = activationLoss(net.forward(x, layer), target, targetNorm, dA);
+    if (loss < bestLoss) {
+      bestLoss = loss;
+      best.set(x);
+    }
+    const g = net.backward(layer, dA, null);
+    adam.step(x, g, s.learningRate * Math.pow(0.5, Math.floor(it / interval)));
+    for (let i = 0; i < x.length; i++) x[i] = Math.min(s.max, Math.max(s.min, x[i]!));
+  }
+  const last = activationLoss(net.forward(x, layer), target, targetNorm, null);
+  if (last < bestLoss) {
+    bestLoss = last;
+    best.set(x);
+  }
+  return { stimulus: best, startLoss, finalLoss: bestLoss };
+}
