@@ -5,6 +5,7 @@
 import { initJsPsych } from 'jspsych';
 import { ApiError, startSession } from './api.ts';
 import { SavingQueue } from './saving-queue.ts';
+import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
 import { showMessage } from './messages.ts';
 
@@ -68,7 +69,8 @@ async function main(): Promise<void> {
     message_progress_bar: 'Progress',
   });
   (window as unknown as { __metamer?: object }).__metamer = { queue, view };
-  await jsPsych.run(buildTimeline({ jsPsych, view, queue, done, redirect }));
+  const prefetcher = new Prefetcher(window.fetch.bind(window));
+  await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
 }
 
 void main();

@@ -5,9 +5,6 @@
  * trial that is neither stored on the server nor waiting in the local queue.
  */
 import type { JsPsych } from 'jspsych';
-
-/** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
-export type TimelineArray = Parameters<JsPsych['run']>[0] & unknown[];
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import HtmlKeyboardResponsePlugin from '@jspsych/plugin-html-keyboard-response';
 import PreloadPlugin from '@jspsych/plugin-preload';
@@ -20,11 +17,16 @@ import { audioTrial } from './audio-trial.ts';
 import { imageTrial } from './image-trial.ts';
 import type { SavingQueue } from './saving-queue.ts';
 import { escapeHtml, showMessage } from './messages.ts';
+import type { Prefetcher } from './prefetch.ts';
+
+/** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
+export type TimelineArray = Parameters<JsPsych['run']>[0] & unknown[];
 
 export interface TimelineContext {
   jsPsych: JsPsych;
   view: SessionView;
   queue: SavingQueue;
+  prefetcher: Prefetcher;
   /** Trials already answered (stored or queued). */
   done: Set<number>;
   redirect: (url: string) => void;
@@ -139,8 +141,39 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     answered++;
     showProgress();
   };
+  const filesOf = (trials: ClientTrial[]) => [...new Set(trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
+  const allFiles = filesOf(remaining);
   for (const block of blocks(remaining, restAfter, gate)) {
-    const files = [...new Set(block.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
+    const files = filesOf(block);
+    // Fetch (with retries) into the HTTP cache first; then jsPsych's preload only decodes.
+    timeline.push({
+      type: CallFunctionPlugin,
+      async: true,
+      func: (done: () => void) => {
+        const el = jsPsych.getDisplayElement();
+        const show = (loaded: number, total: number, waiting: boolean) =>
+          showMessage(el, waiting ? 'Waiting for the connection…' : 'Loading the next trials…', `${loaded} of ${total} files${waiting ? ': retrying, please keep this page open' : ''}.`);
+        let loaded = 0;
+        const unsubscribe = ctx.prefetcher.onRetry(() => show(loaded, files.length, true));
+        ctx.prefetcher
+          .ensure(files, (p) => {
+            loaded = p.loaded;
+            show(p.loaded, p.total, false);
+          })
+          .then(() => {
+            unsubscribe();
+            // The rest of the study loads quietly while the participant works on this block.
+            ctx.prefetcher.background(allFiles);
+            done();
+          })
+          .catch((e: unknown) => {
+            unsubscribe();
+            jsPsych.abortExperiment(
+              `<main class="message"><h1>The study could not load</h1><p>${escapeHtml(e instanceof Error ? e.message : String(e))}</p><p>Please reload this page: your answers so far are saved. If this happens again, contact the researcher through Prolific.</p></main>`,
+            );
+          });
+      },
+    });
     timeline.push({
       type: PreloadPlugin,
       [view.study.modality === 'image' ? 'images' : 'audio']: files,
@@ -148,7 +181,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       message: '<p>Loading the next trials…</p>',
       max_load_time: 120_000,
       continue_after_error: false,
-      error_message: '<main class="message"><h1>The study could not load</h1><p>Some files did not arrive. Please check your connection and reload this page: your answers so far are saved.</p></main>',
+      error_message: '<main class="message"><h1>The study could not load</h1><p>Some files could not be decoded. Please reload this page: your answers so far are saved.</p></main>',
     });
     for (const t of block) {
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
