@@ -37,7 +37,7 @@ export const TrialRow = z
     /** 1-based position of the layer in its model; 0 for natural. Orders layers when present. */
     layer_index: z.number().int().min(0).optional(),
     response: z.string().nullable().optional(),
-    correct: z.union([Bit, z.boolean()]).transform((v) => (v === true || v === 1 ? 1 : 0)),
+    correct: z.union([Bit, z.boolean()], { error: 'must be 1 or 0 (true/false also accepted)' }).transform((v) => (v === true || v === 1 ? 1 : 0)),
     rt_ms: z.number().nullable().optional(),
     /**
      * Observer model → whether that model classified this stimulus correctly. For a metamer, the

@@ -7,7 +7,6 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../analysis/analyze.ts';
 import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
-import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
 import { AnalysisInputError } from '../../analysis/input-error.ts';
 import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
 import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
@@ -76,7 +75,14 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
         bar?.stop();
         stage = s;
         bar = new cliProgress.SingleBar(
-          { format: `${s.padEnd(20)} [{bar}] {percentage}% | {value}/{total}`, stream: process.stderr, hideCursor: false, etaBuffer: 50 },
+          {
+            format: `${s.padEnd(20)} [{bar}] {percentage}% | {value}/{total}`,
+            stream: process.stderr,
+            hideCursor: false,
+            // Asked for explicitly (--progress) on a non-terminal: still draw, once per update.
+            noTTYOutput: true,
+            notTTYSchedule: 0,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(total, 0);
@@ -116,9 +122,9 @@ export function register(program: Command): void {
     .option('--no-progress', 'never show a progress bar')
     .action(async (study: string | undefined, o: AnalyzeCliOptions, cmd: Command) => {
       if (o.json) o.format = 'json';
-      if (!study === !o.trials) cmd.error('give either a study id or --trials <file.csv>', { exitCode: 2, code: 'metamer.usage' });
-      if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('--study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
-      if (o.format === 'csv' && o.compare) cmd.error('the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
+      if (!study === !o.trials) cmd.error('error: give either a study id or --trials <file.csv>', { exitCode: 2, code: 'metamer.usage' });
+      if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('error: --study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
+      if (o.format === 'csv' && o.compare) cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
       const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
       const progress = progressReporter(o.progress ?? process.stderr.isTTY === true);
       const base: Omit<AnalyzeOptions, 'exclusions' | 'choices'> = {
@@ -171,6 +177,8 @@ export function register(program: Command): void {
             : results.map(resultToMarkdown).join('\n');
       if (o.plot) {
         if (!o.plot.endsWith('.svg')) throw new AnalysisInputError(`--plot ${o.plot}: the figure is written as SVG; name the file *.svg`);
+        // vega is loaded only when a figure is asked for: it would slow every `metamer` command.
+        const { recognizabilityFigureSvg } = await import('../../analysis/figure.ts');
         writeFileAtomically(o.plot, await recognizabilityFigureSvg(results.flatMap((r) => r.table)));
       }
       if (o.out) writeFileAtomically(o.out, text);

@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option('--zip', 'psych-ds only: write the dataset as one zip file instead of a folder')
     .option('--json', 'print the written files as JSON')
     .action((study: string, o: ExportCliOptions, cmd: Command) => {
-      if (o.zip && o.format !== 'psych-ds') cmd.error('--zip applies to --format psych-ds', { exitCode: 2, code: 'metamer.usage' });
+      if (o.zip && o.format !== 'psych-ds') cmd.error('error: --zip applies to --format psych-ds', { exitCode: 2, code: 'metamer.usage' });
       const exp = loadTrialsExport(dataPaths(cmd.optsWithGlobals().db as string).db, study);
       let files: Record<string, string | Uint8Array>;
       if (o.format === 'csv') files = { [`${study}_trials.csv`]: trialsToCsv(exp) };

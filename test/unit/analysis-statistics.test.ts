@@ -289,6 +289,19 @@ describe('bootstrap', () => {
     expect(r.high[0]).toBeCloseTo(0.8, 12);
   });
 
+  it('is reproducible per seed and varies across seeds', () => {
+    // 40 participants with 97 trials each: replicate means are nearly continuous, so two seeds
+    // cannot land on the same quantiles.
+    const k = Uint32Array.from({ length: 40 }, (_, i) => (i * 37) % 98);
+    const n = new Uint32Array(40).fill(97);
+    const opts = { iterations: 3000, seed: 1, level: 0.95 };
+    const a = bootstrapConditionMeans(k, n, 40, 1, opts);
+    expect(bootstrapConditionMeans(k, n, 40, 1, opts)).toEqual(a);
+    const b = bootstrapConditionMeans(k, n, 40, 1, { ...opts, seed: 2 });
+    expect(b.low[0]).not.toBe(a.low[0]);
+    expect(Math.abs(b.low[0]! - a.low[0]!)).toBeLessThan(0.03);
+  });
+
   it('binomial CDF matches hand values', () => {
     expect(Array.from(binomialCdf(2, 0.5))).toEqual([0.25, 0.75, 1]);
     const c = binomialCdf(3, 0.9); // pmf 0.001, 0.027, 0.243, 0.729
