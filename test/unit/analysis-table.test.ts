@@ -11,7 +11,14 @@ import { rmAnova2 } from '../../analysis/rm-anova.ts';
 import type { TrialRowInput } from '../../analysis/trial-row.ts';
 
 function trials(participant: string, model: string, layer: string, layerIndex: number | undefined, correct: number[], extra: Partial<TrialRowInput> = {}): TrialRowInput[] {
-  return correct.map((c) => ({ participant_id: participant, model, layer, ...(layerIndex === undefined ? {} : { layer_index: layerIndex }), correct: c, ...extra }));
+  return correct.map((c) => ({
+    participant_id: participant,
+    model,
+    layer,
+    ...(layerIndex === undefined ? {} : { layer_index: layerIndex }),
+    correct: c as TrialRowInput['correct'],
+    ...extra,
+  }));
 }
 
 // Hand-worked: proportions per participant
