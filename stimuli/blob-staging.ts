@@ -69,14 +69,22 @@ export class BlobStaging {
   /** Moves every staged file to its content-addressed place; returns how many were new. */
   async commit(): Promise<number> {
     let added = 0;
-    for (const key of [...this.staged.keys()].sort()) {
-      const [sha256, ext] = key.split('.') as [string, BlobExt];
-      const dest = this.store.pathOf(sha256, ext);
-      if (await this.store.has(sha256, ext)) continue; // another import stored it meanwhile
-      await fs.mkdir(path.dirname(dest), { recursive: true });
-      await fs.rename(path.join(this.dir, key), dest);
-      added++;
-    }
+    const keys = [...this.staged.keys()].sort();
+    // One mkdir per two-hex-digit folder, not per file; renames within one filesystem are cheap
+    // metadata operations, so a few in flight keep the disk queue full.
+    const prefixes = [...new Set(keys.map((k) => k.slice(0, 2)))];
+    await Promise.all(prefixes.map((p) => fs.mkdir(path.join(this.store.root, p), { recursive: true })));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const [sha256, ext] = key.split('.') as [string, BlobExt];
+        if (await this.store.has(sha256, ext)) continue; // another import stored it meanwhile
+        await fs.rename(path.join(this.dir, key), this.store.pathOf(sha256, ext));
+        added++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
     await this.discard();
     return added;
   }

@@ -97,7 +97,10 @@ export async function detectLayout(dir: string): Promise<ImportFormat> {
       (s) => s.isFile(),
       () => false,
     );
-  if ((await fs.stat(dir).then((s) => s.isFile(), () => false)) && dir.toLowerCase().endsWith('.csv')) return 'csv';
+  if (await fs.stat(dir).then((s) => s.isFile(), () => false)) {
+    if (dir.toLowerCase().endsWith('.csv')) return 'csv';
+    if (dir.toLowerCase().endsWith('.json')) return 'manifest';
+  }
   if (await exists('manifest.json')) return 'manifest';
   if (await exists('manifest.csv')) return 'csv';
   return 'folder';
@@ -210,7 +213,7 @@ async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptio
     if (problems.size === 0) problems.add(dirs[0]!, undefined, `no stimuli found in the ${draft.layout} layout (see docs/stimulus-sets.md)`);
     return { problems: problems.sorted() };
   }
-  const name = opts.name ?? draft.name ?? path.basename(path.resolve(dirs[0]!)).replace(/\.csv$/i, '');
+  const name = opts.name ?? draft.name ?? defaultName(dirs);
   if (!Slug.safeParse(name).success) {
     problems.add(opts.name ? '--name' : dirs[0]!, 'name', `set name "${name}" must use letters, digits, ".", "_" and "-" only (give one with --name)`);
   }
@@ -300,6 +303,20 @@ async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptio
   } finally {
     await staging?.discard();
   }
+}
+
+/**
+ * The folder's name; for a CSV file its name without `.csv`; for several model folders the name
+ * of the folder holding them (`exp1` for `exp1/resnet50 exp1/alexnet`).
+ */
+function defaultName(dirs: string[]): string {
+  const abs = dirs.map((d) => path.resolve(d));
+  if (abs.length > 1) {
+    let common = path.dirname(abs[0]!);
+    while (!abs.every((d) => d.startsWith(common + path.sep)) && common !== path.dirname(common)) common = path.dirname(common);
+    return path.basename(common);
+  }
+  return path.basename(abs[0]!).replace(/\.(csv|json)$/i, '');
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

@@ -20,8 +20,6 @@ import { walkFiles } from '../walk.ts';
 import { categoryFolderItem, stemOf } from './category-folders.ts';
 import type { ScanOptions } from './scan-options.ts';
 
-const RESERVED = new Set(['natural', 'practice', 'masks']);
-
 export async function scanFolderTree(dir: string, shownDir: string, opts: ScanOptions, problems: Problems): Promise<Draft> {
   const root = path.resolve(dir);
   const { files, skippedLinks } = await walkFiles(root);
@@ -98,7 +96,6 @@ export async function scanFolderTree(dir: string, shownDir: string, opts: ScanOp
   }
   for (const model of modelNames) {
     const modelShown = path.join(shownDir, model);
-    if (RESERVED.has(model)) continue;
     if (!Slug.safeParse(model).success) {
       problems.add(modelShown, 'model', `model name "${model}" must use letters, digits, ".", "_" and "-" only`);
       continue;
@@ -156,9 +153,6 @@ export async function scanFolderTree(dir: string, shownDir: string, opts: ScanOp
         draft.items.push(item);
       }
     }
-  }
-  for (const model of modelNames) {
-    if (RESERVED.has(model) && layersFiles.has(model)) ignore(draft, 'other files');
   }
 
   const byFile = new Map(draft.items.map((i) => [i.file, i]));
