@@ -134,21 +134,25 @@ export function rmAnova2(
     const total = 2 * N;
     const step = Math.max(1, Math.floor(total / 100));
     // A's levels permuted within each subject × B cell: S, B, B×S and the total are unchanged.
+    const aMean = new Float64Array(a);
     for (let r = 0; r < N; r++) {
       saSum.fill(0);
       abSum.fill(0);
-      for (let s = 0; s < n; s++) {
-        for (let j = 0; j < b; j++) {
-          for (let i = 0; i < a; i++) perm[i] = i;
-          rng.shuffle(perm, 0, a);
-          for (let i = 0; i < a; i++) {
-            const v = y[(s * a + perm[i]!) * b + j]!;
-            saSum[s * a + i]! += v;
-            abSum[i * b + j]! += v;
+      if (a === 2) permuteTwoLevels(y, n, b, rng, saSum, abSum);
+      else {
+        for (let s = 0; s < n; s++) {
+          for (let j = 0; j < b; j++) {
+            for (let i = 0; i < a; i++) perm[i] = i;
+            rng.shuffle(perm, 0, a);
+            for (let i = 0; i < a; i++) {
+              const v = y[(s * a + perm[i]!) * b + j]!;
+              saSum[s * a + i]! += v;
+              abSum[i * b + j]! += v;
+            }
           }
         }
       }
-      const aMean = new Float64Array(a);
+      aMean.fill(0);
       for (let s = 0; s < n; s++) for (let i = 0; i < a; i++) aMean[i]! += saSum[s * a + i]!;
       for (let i = 0; i < a; i++) aMean[i]! /= n * b;
       let A = 0;
@@ -166,9 +170,10 @@ export function rmAnova2(
       if (opts.onProgress && (r + 1) % step === 0) opts.onProgress(r + 1, total);
     }
     // B's levels permuted within each subject × A cell: S, A, A×S and the total are unchanged.
+    const bSum = new Float64Array(b);
     for (let r = 0; r < N; r++) {
       sbSum.fill(0);
-      const bSum = new Float64Array(b);
+      bSum.fill(0);
       for (let s = 0; s < n; s++) {
         for (let i = 0; i < a; i++) {
           for (let j = 0; j < b; j++) perm[j] = j;
@@ -202,6 +207,39 @@ export function rmAnova2(
       effect(`${names[0]}:${names[1]}`, dfAB, dfABS, ss.AB, ss.ABS, FAB, p(geAB, FAB)),
     ],
   };
+}
+
+/**
+ * The A-permutation for two levels of A: each subject × B cell either keeps or swaps its pair,
+ * one random bit per cell (32 cells per generator step).
+ */
+function permuteTwoLevels(y: Float64Array, n: number, b: number, rng: Random, saSum: Float64Array, abSum: Float64Array): void {
+  let bits = 0;
+  let left = 0;
+  for (let s = 0; s < n; s++) {
+    const base = s * 2 * b;
+    let s0 = 0;
+    let s1 = 0;
+    for (let j = 0; j < b; j++) {
+      if (left === 0) {
+        bits = rng.nextU32();
+        left = 32;
+      }
+      const swap = bits & 1;
+      bits >>>= 1;
+      left--;
+      const u = y[base + j]!;
+      const v = y[base + b + j]!;
+      const first = swap ? v : u;
+      const second = swap ? u : v;
+      s0 += first;
+      s1 += second;
+      abSum[j] = abSum[j]! + first;
+      abSum[b + j] = abSum[b + j]! + second;
+    }
+    saSum[s * 2] = s0;
+    saSum[s * 2 + 1] = s1;
+  }
 }
 
 function effect(name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pPerm: number | null): AnovaEffect {

@@ -40,6 +40,14 @@ describe('Random', () => {
     expect(Array.from({ length: 5 }, () => c.nextU32())).not.toEqual(xa);
   });
 
+  it('follows the xoshiro128** reference', () => {
+    // From state (1, 2, 3, 4), by hand with the reference code (prng.di.unimi.it/xoshiro128starstar.c):
+    // out1 = rotl(2·5, 7)·9 = 11520; the state becomes (7, 0, 1026, 12288), so out2 = 0; then
+    // (12295, 1029, 1029, 25165824), so out3 = rotl(1029·5, 7)·9 = 5927040.
+    const r = Random.fromState(1, 2, 3, 4);
+    expect([r.nextU32(), r.nextU32(), r.nextU32()]).toEqual([11520, 0, 5927040]);
+  });
+
   it('draws integers below n uniformly (chi-square over 7 bins)', () => {
     const rng = new Random(7);
     const bins = new Array<number>(7).fill(0);
@@ -129,6 +137,41 @@ describe('rmAnova2 (two within-subject factors)', () => {
     expect(metric!.F).toBeCloseTo(26.95919, 4);
     expect(inter!.F).toBeCloseTo(12.63227, 4);
     expect([time!.df1, time!.df2, metric!.df1, metric!.df2, inter!.df1, inter!.df2]).toEqual([1, 9, 2, 18, 2, 18]);
+  });
+
+  it('permutation p-values converge to the exact ones from full enumeration', () => {
+    // 3 subjects × 2 × 2: permuting A within subject × B cells has 2^6 = 64 arrangements (swap
+    // or not in each cell), and so does permuting B within subject × A cells. Enumerate them with
+    // plain F computations and compare with the sampled p-values.
+    const rng = new Random(21);
+    const y = Float64Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? 0.3 : 0) + rng.nextFloat());
+    const idx = (s: number, i: number, j: number) => (s * 2 + i) * 2 + j;
+    const F = (v: Float64Array) => rmAnova2(v, 3, 2, 2, ['A', 'B'], { permutations: 0, seed: 1 }).effects.map((e) => e.F);
+    const obs = F(y);
+    let geA = 0;
+    let geAB = 0;
+    let geB = 0;
+    for (let mask = 0; mask < 64; mask++) {
+      const pa = Float64Array.from(y);
+      const pb = Float64Array.from(y);
+      for (let cell = 0; cell < 6; cell++) {
+        if (!((mask >> cell) & 1)) continue;
+        const s = Math.floor(cell / 2);
+        const k = cell % 2;
+        [pa[idx(s, 0, k)], pa[idx(s, 1, k)]] = [y[idx(s, 1, k)]!, y[idx(s, 0, k)]!]; // swap A at B = k
+        [pb[idx(s, k, 0)], pb[idx(s, k, 1)]] = [y[idx(s, k, 1)]!, y[idx(s, k, 0)]!]; // swap B at A = k
+      }
+      const fa = F(pa);
+      const fb = F(pb);
+      if (fa[0]! >= obs[0]! - 1e-12) geA++;
+      if (fa[2]! >= obs[2]! - 1e-12) geAB++;
+      if (fb[1]! >= obs[1]! - 1e-12) geB++;
+    }
+    const r = rmAnova2(y, 3, 2, 2, ['A', 'B'], { permutations: 20_000, seed: 4 });
+    expect(r.effects[0]!.p_permutation!).toBeCloseTo(geA / 64, 1);
+    expect(Math.abs(r.effects[0]!.p_permutation! - geA / 64)).toBeLessThan(0.012);
+    expect(Math.abs(r.effects[1]!.p_permutation! - geB / 64)).toBeLessThan(0.012);
+    expect(Math.abs(r.effects[2]!.p_permutation! - geAB / 64)).toBeLessThan(0.012);
   });
 
   it('gives small permutation p-values to real effects and uniform-ish ones to noise', () => {

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:analysis`: the full analysis of 1,000,000 trials (2,500 participants × 400 main
+ * trials over 40 conditions: natural + 3 models × 13 layers) in a SQLite file, with B = 10,000
+ * bootstrap replicates, against the `sqlite3` command-line shell's own GROUP BY over the same
+ * view measured in the same run. Prints the ratio (goal ≤ 3×).
+ *
+ * Timed: median of 3 runs after one warm-up (the file is in the page cache for both sides).
+ *   baseline  /usr/bin/sqlite3 <db> "SELECT participant_id, model, layer, AVG(correct) FROM trial_rows
+ *             WHERE study_id = 'bench' AND phase = 'main' GROUP BY participant_id, model, layer" > /dev/null
+ *   analyze   loadStudyFromDb + analyzeCounts (exclusions, table, B = 10,000, statistics) + Markdown,
+ *             in this process (what `metamer analyze bench` does after start-up)
+ *   CLI       `node bin/metamer.js analyze bench --db <db> --out /dev/null` once, start-up included
+ *   ANOVA     the same with --compare all (model × layer ANOVA, 10,000 permutations), once
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzeCounts } from '../analysis/analyze.ts';
+import { loadStudyFromDb } from '../analysis/load-study-db.ts';
+import { Random } from '../analysis/random.ts';
+import { resultToMarkdown } from '../analysis/report-format.ts';
+import { openDatabase } from '../server/store/database.ts';
+import { StudyConfig } from '../server/study-config.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SQLITE3 = process.env.SQLITE3 ?? '/usr/bin/sqlite3';
+const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 2500);
+const TRIALS = 400;
+const MODELS = ['alexnet', 'resnet50', 'vgg19'];
+const LAYERS = Array.from({ length: 13 }, (_, i) => `layer${i + 1}`);
+const STUDY = 'bench';
+
+function buildDb(file: string): void {
+  const categories = Array.from({ length: 16 }, (_, i) => `cat${i}`);
+  const conditions = [{ model: '', layer: 'natural', index: 0 }, ...MODELS.flatMap((m) => LAYERS.map((l, i) => ({ model: m, layer: l, index: i + 1 })))];
+  const manifest = {
+    format: 'metamer-stimulus-set/1',
+    name: 'bench-set',
+    modality: 'image',
+    categories,
+    models: MODELS.map((model) => ({ model, layers: LAYERS })),
+    masks: [],
+    items: conditions.map((c, i) => ({
+      id: `item${i}`,
+      file: `item${i}.png`,
+      category: categories[i % 16],
+      source_id: `src${i}`,
+      condition: c.model === '' ? 'natural' : { model: c.model, layer: c.layer, layer_index: c.index },
+      role: 'main',
+      attributes: {},
+    })),
+  };
+  const config = StudyConfig.parse({
+    id: STUDY, stimulus_set: 'bench-set', modality: 'image', target_completed: PARTICIPANTS,
+    prolific: { completion_code: 'C1', screenout_code: 'S1' },
+  });
+  const db = openDatabase(file);
+  const rng = new Random(1);
+  db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run('bench-set', 'image', '0'.repeat(64), JSON.stringify(manifest), 0);
+  db.prepare('INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(STUDY, 'bench-set', JSON.stringify(config), 'live', 0, 0);
+  const session = db.prepare(
+    `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, plan, n_trials, started_at, last_activity_at)
+     VALUES (?, ?, ?, ?, ?, 'completed', '{}', ?, ?, ?)`,
+  );
+  const trial = db.prepare(
+    `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,
+                         response, correct, rt_ms, data, received_at)
+     VALUES (?, ?, 'main', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  db.transaction(() => {
+    for (let p = 0; p < PARTICIPANTS; p++) {
+      const sid = `session-${p.toString(36).padStart(6, '0')}`;
+      session.run(sid, STUDY, `PID${p}`, `participant-${p.toString(16).padStart(8, '0')}`, p, TRIALS, p, p);
+      for (let t = 0; t < TRIALS; t++) {
+        const c = conditions[(t + p) % conditions.length]!;
+        const category = categories[t % 16]!;
+        const pCorrect = c.index === 0 ? 0.9 : Math.max(0.07, 0.95 - c.index * 0.07);
+        const correct = rng.nextFloat() < pCorrect ? 1 : 0;
+        const response = correct ? category : categories[(t + 1) % 16]!;
+        const rt = 400 + rng.nextBelow(1200);
+        trial.run(sid, t, `s${t}-${c.model}-${c.layer}`, `s${t}`, category, c.model, c.layer, c.index, response, correct, rt,
+          `{"response":"${response}","rt":${rt}}`, 1_700_000_000_000 + p * 1000 + t);
+      }
+    }
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+function seconds(f: () => void): number {
+  const t = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const BASELINE_SQL = `SELECT participant_id, model, layer, AVG(correct) FROM trial_rows WHERE study_id = '${STUDY}' AND phase = 'main' GROUP BY participant_id, model, layer`;
+
+function baseline(db: string): void {
+  const r = spawnSync(SQLITE3, [db, BASELINE_SQL], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`sqlite3 failed: ${r.stderr}`);
+}
+
+function analyzeInProcess(db: string): string {
+  const s = loadStudyFromDb(db, STUDY);
+  const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 10_000, permutations: 10_000, seed: 1 });
+  if (r.table.length !== 40 || r.table[0]!.n_trials !== (PARTICIPANTS * TRIALS) / 40) throw new Error('unexpected table');
+  return resultToMarkdown(r);
+}
+
+function cli(db: string, extra: string[] = []): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/metamer.js'), 'analyze', STUDY, '--db', db, '--out', '/dev/null', '--no-progress', ...extra], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`metamer analyze failed: ${r.stderr}`);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-analysis-'));
+try {
+  const db = path.join(dir, 'bench.db');
+  process.stderr.write(`building ${PARTICIPANTS} × ${TRIALS} trials … `);
+  const built = seconds(() => buildDb(db));
+  process.stderr.write(`${built.toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(0)} MB)\n`);
+
+  baseline(db);
+  analyzeInProcess(db);
+  const base: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    base.push(seconds(() => baseline(db)));
+    ours.push(seconds(() => analyzeInProcess(db)));
+  }
+  const load: number[] = [];
+  for (let i = 0; i < 3; i++) load.push(seconds(() => loadStudyFromDb(db, STUDY)));
+  const cliTime = seconds(() => cli(db));
+  const anova = seconds(() => cli(db, ['--compare', 'all']));
+  const b = median(base);
+  const o = median(ours);
+  const rows = [
+    ['sqlite3 GROUP BY (baseline)', b, 1],
+    ['  of which: load (GROUP BY in better-sqlite3)', median(load), median(load) / b],
+    ['analyze, in process (B = 10,000)', o, o / b],
+    ['metamer analyze (CLI, start-up included)', cliTime, cliTime / b],
+    ['metamer analyze --compare all (+ ANOVA, 10,000 permutations)', anova, anova / b],
+  ] as const;
+  process.stdout.write(`\nanalysis benchmark: ${PARTICIPANTS * TRIALS} trials, ${PARTICIPANTS} participants, 40 conditions; node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})\n`);
+  for (const [label, t, ratio] of rows) process.stdout.write(`${label.padEnd(64)} ${t.toFixed(3).padStart(8)} s   ${ratio.toFixed(2).padStart(6)}×\n`);
+  process.stdout.write(`\nratio analyze / baseline = ${(o / b).toFixed(2)}× (goal ≤ 3×)\n`);
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
