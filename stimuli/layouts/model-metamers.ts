@@ -184,8 +184,11 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
       const meta = metadata.find((m) => m.root === f.root)!;
       if (!f.layer) {
         const first = naturals.get(f.idx);
-        if (first) (first.twins ??= []).push(file);
-        else {
+        if (first) {
+          (first.twins ??= []).push(file);
+          // Metadata written beside a copy describes the same stimulus.
+          meta.stimuli.set(f.rel, first);
+        } else {
           const item: DraftItem = { ...file, id: `${NATURAL}__${f.idx}`, category: f.category, source_id: f.idx, condition: NATURAL, role: 'main', attributes: {} };
           naturals.set(f.idx, item);
           draft.items.push(item);
@@ -209,7 +212,14 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
 
   for (const meta of metadata) {
     const { attributes, unused } = await collectMetadata(meta.root, meta.shownRoot, meta.files, new Set(meta.stimuli.keys()), problems);
-    for (const [rel, attrs] of attributes) (meta.stimuli.get(rel) as DraftItem).attributes = attrs;
+    for (const [rel, attrs] of attributes) {
+      const item = meta.stimuli.get(rel) as DraftItem;
+      for (const [k, v] of Object.entries(attrs)) {
+        if (k in item.attributes && item.attributes[k] !== v) {
+          problems.add(path.join(meta.shownRoot, rel), k, `attribute "${k}" of source ${item.source_id}'s natural stimulus is ${JSON.stringify(item.attributes[k])} in another model folder`);
+        } else item.attributes[k] = v;
+      }
+    }
     for (const _ of unused) ignore(draft, 'other files in metamers/');
   }
   draft.models.sort((a, b) => naturalCompare(a.model, b.model));

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { openDatabase } from '../../server/store/database.ts';
 import { getStimulusSet, saveStimulusSet } from '../../server/store/stimulus-sets.ts';
@@ -147,5 +148,20 @@ describe('importing a plain folder tree', () => {
     expect(calls[0]).toEqual([0, total]);
     expect(calls.at(-1)).toEqual([total, total]);
     expect(calls).toHaveLength(total + 1);
+  });
+
+  it('imports JPEG stimuli (stored as .jpg blobs) beside PNG ones of the same size', async () => {
+    const root = await tmp();
+    const set = await makeImageSet(path.join(root, 'set'), { size: 32 });
+    const data = Buffer.alloc(32 * 32 * 4, 90);
+    const jpg = Buffer.from(jpeg.encode({ data, width: 32, height: 32 }, 90).data);
+    await fs.rm(path.join(set.dir, 'alexnet/final/dog/s05.png'));
+    await fs.writeFile(path.join(set.dir, 'alexnet/final/dog/s05.jpg'), jpg);
+    const blobs = new BlobStore(path.join(root, 'b'));
+    const { manifest } = await importStimulusSet(set.dir, { blobs });
+    const item = manifest.items.find((i) => i.id === 'alexnet__final__s05')!;
+    expect(item.file).toBe('alexnet/final/dog/s05.jpg');
+    expect(item.media).toEqual({ kind: 'image', format: 'jpeg', width: 32, height: 32, channels: 3 });
+    expect(await blobs.has(item.sha256!, 'jpg')).toBe(true);
   });
 });

@@ -59,6 +59,8 @@ describe('--from model-metamers', () => {
     });
 
     expect(manifest.categories).toEqual(SIXTEEN);
+    // Without --name, several model folders are named after the folder holding them.
+    expect((await validateStimulusSet([resnet.dir, alexnet.dir], { from: 'model-metamers' })).manifest!.name).toBe(path.basename(root));
     expect(manifest.models).toEqual([
       { model: 'alexnet', layers: ALEXNET },
       { model: 'resnet50', layers: RESNET },
