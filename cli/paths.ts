@@ -13,6 +13,8 @@ export interface DataPaths {
   blobs: string;
   /** The key for pseudonymous participant ids; outside the database by design (DESIGN §7). */
   pidKeyFile: string;
+  /** The experimenter dashboard's admin token, when not given by METAMER_ADMIN_TOKEN. */
+  adminTokenFile: string;
 }
 
 export function dataPaths(db: string = process.env.METAMER_DB ?? DEFAULT_DB): DataPaths {
@@ -21,5 +23,6 @@ export function dataPaths(db: string = process.env.METAMER_DB ?? DEFAULT_DB): Da
     db: path.resolve(db),
     blobs: path.join(dir, 'blobs'),
     pidKeyFile: path.join(dir, 'participant-id.key'),
+    adminTokenFile: path.join(dir, 'admin-token'),
   };
 }

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import { BlobStore } from '../stimuli/blob-store.ts';
@@ -16,6 +16,8 @@ import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
 import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { type AdminServer, setUpAdmin } from './admin-server.ts';
+import { adminTokenFileFor } from './admin-token.ts';
 
 export interface ServerOptions {
   dbFile: string;
@@ -26,6 +28,10 @@ export interface ServerOptions {
   /** Where browsers fetch stimuli from; default this server's `/stimuli/`. */
   stimulusBaseUrl?: string;
   logger?: Logger;
+  /** The admin token file (default: `admin-token` beside the database). */
+  adminTokenFile?: string;
+  /** How often idle sessions are looked for (default 1 min). */
+  abandonSweepMs?: number;
 }
 
 export interface RunningServer {
@@ -34,10 +40,12 @@ export interface RunningServer {
   store: SqliteStore;
   sessions: ParticipantSessions;
   bundle: ExperimentBundle;
+  /** The experimenter's side: token, log-ins, dashboard routers, abandonment sweeper. */
+  admin: AdminServer;
   close(): Promise<void>;
 }
 
-export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string }) {
+export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
   const { store, sessions, bundle, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -72,6 +80,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   });
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(participantRouter(store, sessions, bundle));
+  if (deps.admin) app.use(deps.admin);
 
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route', code: 'not_found' }));
   app.use((_req, res) => void res.status(404).type('html').send(messagePage(bundle, ASSET_PREFIX, 'Page not found', 'There is nothing at this address.')));
@@ -101,8 +110,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     stimulusBaseUrl,
   });
   const bundle = await buildExperimentBundle();
+  const admin = await setUpAdmin({
+    store,
+    sessions,
+    dbFile: opts.dbFile,
+    tokenFile: opts.adminTokenFile ?? adminTokenFileFor(opts.dbFile),
+    logger,
+    sweepIntervalMs: opts.abandonSweepMs,
+  });
   const stimulusOrigin = /^https?:\/\//.test(stimulusBaseUrl) ? new URL(stimulusBaseUrl).origin : undefined;
-  const app = createApp({ store, sessions, bundle, logger, stimulusOrigin });
+  const app = createApp({ store, sessions, bundle, logger, stimulusOrigin, admin: admin.router });
   const files = stimulusFileServer(new BlobStore(opts.blobDir));
 
   const server = http.createServer((req, res) => {
@@ -128,7 +145,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     sessions,
     bundle,
+    admin,
     async close() {
+      admin.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

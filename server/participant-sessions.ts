@@ -8,6 +8,7 @@
  * Correctness is computed here, from the stored plan: the browser never holds the answer of a
  * screening, catch or main trial.
  */
+import { randomBytes } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import { HttpError } from './http-error.ts';
 import { participantId } from './participant-id.ts';
@@ -31,11 +32,24 @@ export function redirectUrl(config: StudyConfig, code: string): string {
   return url.toString();
 }
 
+/** Where an experimenter's preview ends: back on the dashboard, never on Prolific. */
+export function previewReturnUrl(studyId: string, outcome: 'completed' | 'screened_out'): string {
+  return `/admin/studies/${encodeURIComponent(studyId)}?preview=${outcome}`;
+}
+
+/** The end of a session: Prolific with the outcome's code, or the dashboard for a preview. */
+export function exitUrl(config: StudyConfig, s: Pick<SessionRow, 'study_id' | 'preview'>, outcome: 'completed' | 'screened_out'): string {
+  if (s.preview) return previewReturnUrl(s.study_id, outcome);
+  return redirectUrl(config, outcome === 'completed' ? config.prolific.completion_code : config.prolific.screenout_code);
+}
+
 function endedRedirect(config: StudyConfig, s: SessionRow): string | null {
-  if (s.state === 'completed') return redirectUrl(config, config.prolific.completion_code);
-  if (s.state === 'screened_out') return redirectUrl(config, config.prolific.screenout_code);
+  if (s.state === 'completed' || s.state === 'screened_out') return exitUrl(config, s, s.state);
   return null;
 }
+
+/** Preview "Prolific IDs" are made up here; real ones never start like this (24 hex characters). */
+export const PREVIEW_PID_PREFIX = 'preview-';
 
 interface StudyContext {
   study: StudyRow;
@@ -103,6 +117,29 @@ export class ParticipantSessions {
     return this.view(ctx, outcome.session);
   }
 
+  /**
+   * The experimenter's own run of a study (dashboard, `metamer study preview-url`): any status,
+   * never refused by the target, holds no Latin-square slot, and is left out of counts, analysis
+   * and exports (`preview = 1`). The page is the participants' page, reached with a made-up PID.
+   */
+  async startPreview(studyId: string): Promise<{ session: SessionRow; prolificPid: string }> {
+    const ctx = await this.studyContext(studyId);
+    if (!ctx) throw new HttpError(404, 'no_study', `There is no study "${studyId}".`);
+    const { study, manifest, design } = ctx;
+    const prolificPid = PREVIEW_PID_PREFIX + randomBytes(12).toString('base64url');
+    const outcome = await this.store.startSession({
+      studyId,
+      prolificPid,
+      participantId: participantId(this.opts.participantKey, studyId, prolificPid),
+      preview: true,
+      acceptNew: true,
+      targetCompleted: study.config.target_completed,
+      makePlan: (slot) => buildSessionPlan(study.config, manifest, slot, design),
+    });
+    if (outcome.kind !== 'created') throw new Error(`preview session for ${studyId} was not created (${outcome.kind})`);
+    return { session: outcome.session, prolificPid };
+  }
+
   async view(ctx: StudyContext, session: SessionRow): Promise<SessionView> {
     const config = ctx.study.config;
     const base = this.opts.stimulusBaseUrl;
@@ -153,7 +190,7 @@ export class ParticipantSessions {
     const gate = session.plan.screeningLastIndex;
     if (session.state === 'screened_out' && (gate === null || record.trial_index > gate)) {
       throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
-        redirect_url: redirectUrl(ctx.study.config, ctx.study.config.prolific.screenout_code),
+        redirect_url: exitUrl(ctx.study.config, session, 'screened_out'),
       });
     }
     if (gate !== null && record.trial_index > gate && session.screening_passed !== true) {
@@ -202,7 +239,7 @@ export class ParticipantSessions {
     const correct = screening.reduce((n, t) => n + (stored.get(t.index)!.correct as number), 0);
     const passed = correct >= config.protocol.screening_min_correct;
     await this.store.setScreening(session.id, passed, Date.now());
-    return { passed, redirect_url: passed ? null : redirectUrl(config, config.prolific.screenout_code) };
+    return { passed, redirect_url: passed ? null : exitUrl(config, session, 'screened_out') };
   }
 
   /** Completion: every planned trial must be stored; only then is the completion code given. */
@@ -211,7 +248,7 @@ export class ParticipantSessions {
     const config = ctx.study.config;
     if (session.state === 'screened_out') {
       throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
-        redirect_url: redirectUrl(config, config.prolific.screenout_code),
+        redirect_url: exitUrl(config, session, 'screened_out'),
       });
     }
     if (session.state !== 'completed') {
@@ -222,6 +259,6 @@ export class ParticipantSessions {
       }
       await this.store.completeSession(session.id, Date.now());
     }
-    return { redirect_url: redirectUrl(config, config.prolific.completion_code) };
+    return { redirect_url: exitUrl(config, session, 'completed') };
   }
 }

@@ -100,6 +100,11 @@ export const StudyConfigInput = z.object({
   prolific: Prolific,
   /** Stop accepting new participants once this many have completed. */
   target_completed: z.number().int().min(1),
+  /**
+   * A started session with no trial for this long becomes `abandoned` and gives its Latin-square
+   * slot back; a late trial still arrives and revives it (server/abandonment.ts).
+   */
+  abandon_after_minutes: z.number().positive().max(10_080).default(60),
   /** Seeds the Latin square, trial orders and stimulus picks: the same seed gives the same plans. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
   exclusions: Exclusions.default({

@@ -27,6 +27,7 @@ export function register(program: Command): void {
         dbFile: paths.db,
         blobDir: paths.blobs,
         participantKeyFile: paths.pidKeyFile,
+        adminTokenFile: paths.adminTokenFile,
         port,
         host: opts.host,
         stimulusBaseUrl: opts.stimulusBaseUrl,
@@ -39,6 +40,14 @@ export function register(program: Command): void {
       }
       const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
       say(`metamer: serving on ${server.url} (database ${paths.db})`);
+      say(`  experimenter dashboard: ${base}/admin`);
+      const token = server.admin.token;
+      if (token.created) {
+        // Shown this once; `metamer admin token` shows it again, `--rotate` replaces it.
+        say(`  admin token (new; kept in ${token.file}): ${token.token}`);
+      } else {
+        say(`  admin token: ${token.origin === 'env' ? 'from METAMER_ADMIN_TOKEN' : `in ${token.file} (npx metamer admin token)`}`);
+      }
       const studies = await server.store.listStudies();
       for (const s of studies.filter((x) => x.status === 'live')) {
         say(`  ${s.id} (${s.config.modality}, live): ${participantUrl(base, s.id)}`);

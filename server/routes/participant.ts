@@ -6,7 +6,7 @@ import { Router, type Request } from 'express';
 import { SessionStartRequest } from '../../experiment/contract.ts';
 import { HttpError } from '../http-error.ts';
 import { messagePage, runPage } from '../pages.ts';
-import { type ParticipantSessions, redirectUrl } from '../participant-sessions.ts';
+import { exitUrl, type ParticipantSessions } from '../participant-sessions.ts';
 import type { ExperimentBundle } from '../experiment-bundle.ts';
 import type { Store } from '../store/store.ts';
 
@@ -37,16 +37,16 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
     if (existing?.state === 'completed') {
       return void res.send(
         page('You have already completed this study', 'Thank you! Your answers were saved. If Prolific has not recorded your submission, use the button below.', {
-          href: redirectUrl(config, config.prolific.completion_code),
-          label: 'Return to Prolific',
+          href: exitUrl(config, existing, 'completed'),
+          label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific',
         }),
       );
     }
     if (existing?.state === 'screened_out') {
       return void res.send(
         page('This study has ended for you', 'Thank you for your time. Please use the button below to return to Prolific.', {
-          href: redirectUrl(config, config.prolific.screenout_code),
-          label: 'Return to Prolific',
+          href: exitUrl(config, existing, 'screened_out'),
+          label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific',
         }),
       );
     }
@@ -54,7 +54,8 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
       const why = ctx.study.status === 'closed' ? 'This study has closed.' : 'This study is not open at the moment.';
       return void res.status(403).send(page('This study is not open', `${why} Please return it on Prolific. Thank you for your interest!`));
     }
-    res.send(runPage(bundle, config.title, ASSET_PREFIX));
+    // A preview says so in the tab title; the page itself is exactly what participants see.
+    res.send(runPage(bundle, existing?.preview ? `Preview · ${config.title}` : config.title, ASSET_PREFIX));
   });
 
   r.post('/api/studies/:studyId/sessions', async (req, res) => {

@@ -77,4 +77,14 @@ export const MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
+  // 2: experimenter log-ins. The cookie holds a random value; only its sha256 is stored, so a
+  // copy of the database does not hand out live log-ins. Deleting rows logs people out.
+  `
+  CREATE TABLE admin_sessions (
+    id_hash    TEXT PRIMARY KEY,          -- sha256 (hex) of the cookie value
+    created_at INTEGER NOT NULL,          -- unix ms
+    expires_at INTEGER NOT NULL,          -- unix ms; absolute, not sliding
+    user_agent TEXT
+  ) WITHOUT ROWID;
+  `,
 ];

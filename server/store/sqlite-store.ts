@@ -9,7 +9,19 @@ import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import { type Db, openDatabase } from './database.ts';
 import { getStimulusSet, listStimulusSets, saveStimulusSet } from './stimulus-sets.ts';
-import type { NewSession, SaveOutcome, SessionCounts, SessionRow, SessionStartOutcome, Store, StudyRow, TrialRow } from './store.ts';
+import type {
+  ConditionTrialCount,
+  NewSession,
+  PaymentRow,
+  SaveOutcome,
+  SessionCounts,
+  SessionRow,
+  SessionStartOutcome,
+  SessionSummary,
+  Store,
+  StudyRow,
+  TrialRow,
+} from './store.ts';
 
 interface RawStudy {
   id: string;
@@ -227,6 +239,75 @@ export class SqliteStore implements Store {
       .all(studyId) as { state: SessionState; n: number }[];
     for (const r of rows) counts[r.state] = r.n;
     return counts;
+  }
+
+  async listSessions(studyId: string): Promise<SessionSummary[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
+                (SELECT count(*) FROM trials t WHERE t.session_id = s.id) AS answered,
+                s.started_at, s.last_activity_at, s.finished_at
+           FROM sessions s WHERE s.study_id = ? ORDER BY s.started_at, s.id`,
+      )
+      .all(studyId) as (Omit<SessionSummary, 'preview' | 'screening_passed'> & { preview: number; screening_passed: number | null })[];
+    return rows.map((r) => ({
+      ...r,
+      preview: r.preview === 1,
+      screening_passed: r.screening_passed === null ? null : r.screening_passed === 1,
+    }));
+  }
+
+  async completedPayments(studyId: string): Promise<PaymentRow[]> {
+    return this.db
+      .prepare(
+        `SELECT prolific_pid, prolific_study_id, prolific_session_id, participant_id, started_at, finished_at
+           FROM sessions WHERE study_id = ? AND preview = 0 AND state = 'completed' ORDER BY finished_at, id`,
+      )
+      .all(studyId) as PaymentRow[];
+  }
+
+  async mainTrialCounts(studyId: string): Promise<ConditionTrialCount[]> {
+    return this.db
+      .prepare(
+        `SELECT t.model, t.layer, t.layer_index, s.state, count(*) AS trials, sum(t.correct) AS correct
+           FROM trials t JOIN sessions s ON s.id = t.session_id
+          WHERE s.study_id = ? AND s.preview = 0 AND t.phase = 'main'
+          GROUP BY t.model, t.layer, t.layer_index, s.state
+          ORDER BY t.layer_index, t.model, t.layer, s.state`,
+      )
+      .all(studyId) as ConditionTrialCount[];
+  }
+
+  async abandonIdleSessions(studyId: string, idleBefore: number): Promise<number> {
+    // One statement: a trial saved concurrently either lands before (and the session is not idle)
+    // or after (and revives it), never in between.
+    return this.db
+      .prepare("UPDATE sessions SET state = 'abandoned' WHERE study_id = ? AND state = 'started' AND last_activity_at < ?")
+      .run(studyId, idleBefore).changes;
+  }
+
+  async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {
+    this.db
+      .prepare('INSERT INTO admin_sessions (id_hash, created_at, expires_at, user_agent) VALUES (?, ?, ?, ?)')
+      .run(idHash, createdAt, expiresAt, userAgent?.slice(0, 512) ?? null);
+  }
+
+  async adminSessionValid(idHash: string, now: number) {
+    const r = this.db.prepare('SELECT expires_at FROM admin_sessions WHERE id_hash = ?').get(idHash) as { expires_at: number } | undefined;
+    if (!r) return false;
+    if (r.expires_at > now) return true;
+    this.db.prepare('DELETE FROM admin_sessions WHERE id_hash = ?').run(idHash);
+    return false;
+  }
+
+  async deleteAdminSession(idHash: string) {
+    this.db.prepare('DELETE FROM admin_sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  async deleteAdminSessions(now: number) {
+    const { n } = this.db.prepare('SELECT count(*) AS n FROM admin_sessions WHERE expires_at > ?').get(now) as { n: number };
+    this.db.prepare('DELETE FROM admin_sessions').run();
+    return n;
   }
 
   close() {

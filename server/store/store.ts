@@ -81,6 +81,42 @@ export interface SessionCounts {
   abandoned: number;
 }
 
+/** A session as the dashboard lists it: pseudonymous, no Prolific ID. */
+export interface SessionSummary {
+  id: string;
+  participant_id: string;
+  slot: number;
+  state: SessionState;
+  preview: boolean;
+  screening_passed: boolean | null;
+  n_trials: number;
+  /** Trials stored so far. */
+  answered: number;
+  started_at: number;
+  last_activity_at: number;
+  finished_at: number | null;
+}
+
+/** A completed session as Prolific needs it for approval: the only record that carries the raw ID. */
+export interface PaymentRow {
+  prolific_pid: string;
+  prolific_study_id: string | null;
+  prolific_session_id: string | null;
+  participant_id: string;
+  started_at: number;
+  finished_at: number;
+}
+
+/** Stored main trials of one condition from the sessions in one state (non-preview sessions only). */
+export interface ConditionTrialCount {
+  model: string;
+  layer: string;
+  layer_index: number;
+  state: SessionState;
+  trials: number;
+  correct: number;
+}
+
 export interface Store {
   saveStimulusSet(manifest: Manifest): Promise<'created' | 'unchanged'>;
   getStimulusSet(name: string): Promise<Manifest | undefined>;
@@ -102,6 +138,23 @@ export interface Store {
   setScreening(sessionId: string, passed: boolean, at: number): Promise<void>;
   completeSession(sessionId: string, at: number): Promise<void>;
   countSessions(studyId: string): Promise<SessionCounts>;
+
+  /** Sessions of a study, oldest first, with how many trials each has stored. */
+  listSessions(studyId: string): Promise<SessionSummary[]>;
+  /** Completed, non-preview sessions with their Prolific IDs: for the payments view only. */
+  completedPayments(studyId: string): Promise<PaymentRow[]>;
+  /** Stored main-phase trials per condition and session state, non-preview sessions only. */
+  mainTrialCounts(studyId: string): Promise<ConditionTrialCount[]>;
+  /** Started sessions whose last activity is before `idleBefore` become abandoned; returns how many. */
+  abandonIdleSessions(studyId: string, idleBefore: number): Promise<number>;
+
+  /** Experimenter log-ins, by the sha256 of the cookie value. */
+  createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string): Promise<void>;
+  /** True when the log-in exists and has not expired at `now`. */
+  adminSessionValid(idHash: string, now: number): Promise<boolean>;
+  deleteAdminSession(idHash: string): Promise<void>;
+  /** Logs everybody out (token rotation); also drops expired rows. Returns how many were live. */
+  deleteAdminSessions(now: number): Promise<number>;
 
   close(): void;
 }
