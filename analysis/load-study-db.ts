@@ -1,6 +1,7 @@
 /**
  * Reads one study from the platform's SQLite file, read-only: main and catch trials aggregated by
- * SQLite itself (GROUP BY over the pseudonymous `trial_rows` view), the study's exclusion rules, and
+ * SQLite itself (GROUP BY over the pseudonymous `trial_rows` view, session by session), the study's
+ * exclusion rules, and
  * from its stimulus set's manifest the number of choices and the models' predictions. Raw Prolific
  * IDs are never selected.
  */
@@ -101,45 +102,41 @@ export function loadStudyFromDb(file: string, studyId: string): DbStudy {
     }
     const builder = new CountsBuilder(studyId, { modelOrder: manifest.models.map((m) => m.model) });
 
-    for (const s of db
-      .prepare('SELECT participant_id, state FROM sessions WHERE study_id = ? AND preview = 0 ORDER BY started_at, id')
+    const sessions = db
+      .prepare('SELECT id, participant_id, state, preview FROM sessions WHERE study_id = ? ORDER BY started_at, id')
       .raw()
-      .iterate(studyId) as Iterable<[string, SessionState]>) {
-      builder.participant(s[0], s[1]);
-    }
-
-    // The aggregation is SQLite's own GROUP BY, the same work the benchmark's baseline does.
+      .all(studyId) as [string, string, SessionState, number][];
+    // One small GROUP BY per session rather than one over the whole study: rows are stored in
+    // (session_id, trial_index) order, so each session is a contiguous range, and sorting 400 rows
+    // 2,500 times is much cheaper than sorting a million once.
     const groups = db
       .prepare(
-        `SELECT participant_id, session_state, preview, phase, model, layer, layer_index, COUNT(*), SUM(correct)
+        `SELECT phase, model, layer, layer_index, COUNT(*), SUM(correct)
            FROM trial_rows
-          WHERE study_id = ? AND phase IN ('main', 'catch')
-          GROUP BY participant_id, session_state, preview, phase, model, layer, layer_index`,
+          WHERE session_id = ? AND phase IN ('main', 'catch')
+          GROUP BY phase, model, layer, layer_index`,
       )
-      .raw()
-      .all(studyId) as [string, SessionState, number, Phase, string, string, number, number, number][];
-    for (const [pid, state, preview, phase, model, layer, layerIndex, n, k] of groups) {
-      if (preview) builder.addPreview(n);
-      else builder.add(pid, state, phase, model, layer, layerIndex, n, k);
-    }
-
+      .raw();
     const { byStimulus, models: predictionModels } = manifestPredictions(manifest);
-    if (byStimulus.size > 0) {
-      const perStimulus = db
-        .prepare(
-          `SELECT participant_id, stimulus_id, category, model, layer, layer_index, COUNT(*)
-             FROM trial_rows
-            WHERE study_id = ? AND preview = 0 AND phase = 'main'
-            GROUP BY participant_id, stimulus_id, category, model, layer, layer_index`,
-        )
-        .raw()
-        .iterate(studyId) as Iterable<[string, string, string, string, string, number, number]>;
-      for (const [pid, stimulus, category, model, layer, layerIndex, n] of perStimulus) {
+    const perStimulus = db
+      .prepare(`SELECT stimulus_id, category, model, layer, layer_index FROM trial_rows WHERE session_id = ? AND phase = 'main'`)
+      .raw();
+    for (const [sessionId, pid, state, preview] of sessions) {
+      const rows = groups.all(sessionId) as [Phase, string, string, number, number, number][];
+      if (preview) {
+        for (const g of rows) builder.addPreview(g[4]);
+        continue;
+      }
+      builder.participant(pid, state);
+      for (const [phase, model, layer, layerIndex, n, k] of rows) builder.add(pid, state, phase, model, layer, layerIndex, n, k);
+      if (byStimulus.size === 0) continue;
+      // The models' accuracy on exactly the stimuli this participant saw (human vs model).
+      for (const [stimulus, category, model, layer, layerIndex] of perStimulus.all(sessionId) as [string, string, string, string, number][]) {
         const preds = byStimulus.get(stimulus);
         if (!preds) continue;
         for (const [observer, label] of preds) {
           if (model !== '' && observer !== model) continue;
-          builder.addObserver(pid, observer, model, layer, layerIndex, n, label === category ? n : 0);
+          builder.addObserver(pid, observer, model, layer, layerIndex, 1, label === category ? 1 : 0);
         }
       }
     }
