@@ -33,7 +33,10 @@ export { type Problem, StimulusSetError, formatProblem } from './problems.ts';
 export interface ImportOptions extends ScanOptions {
   /** Set name (default: the manifest's name, else the folder's name). */
   name?: string;
-  /** Layout; detected when absent: manifest.json → 'manifest', manifest.csv → 'csv', else 'folder'. */
+  /**
+   * Layout; detected when absent: manifest.json → 'manifest', manifest.csv → 'csv', a metamers/
+   * folder → 'model-metamers', 0_orig/ or experiment<N>_…/0_orig/ → 'web-layout', else 'folder'.
+   */
   from?: ImportFormat;
   onProgress?: (done: number, total: number) => void;
   /** Files read at once (default 8): enough to keep a disk busy, few enough to bound memory. */
@@ -103,6 +106,16 @@ export async function detectLayout(dir: string): Promise<ImportFormat> {
   }
   if (await exists('manifest.json')) return 'manifest';
   if (await exists('manifest.csv')) return 'csv';
+  const isDir = (f: string): Promise<boolean> =>
+    fs.stat(path.join(dir, f)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  // The metamer-generating code's layouts are recognised by their fixed folder names.
+  if ((await isDir('metamers')) && !(await isDir('natural'))) return 'model-metamers';
+  if (await isDir('0_orig')) return 'web-layout';
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory() && /^experiment\d+_/.test(e.name) && (await isDir(path.join(e.name, '0_orig')))) return 'web-layout';
   return 'folder';
 }
 

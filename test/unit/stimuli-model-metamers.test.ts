@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
-import { StimulusSetError, importStimulusSet, validateStimulusSet } from '../../stimuli/import.ts';
+import { StimulusSetError, detectLayout, importStimulusSet, validateStimulusSet } from '../../stimuli/import.ts';
 import { NATURAL } from '../../stimuli/manifest.ts';
 import { DEFAULT_RUN, makeModelMetamersTree, type TreeSource } from '../fixtures/metamer-code-trees.ts';
 import { patternPng } from '../fixtures/stimulus-sets.ts';
@@ -59,6 +59,7 @@ describe('--from model-metamers', () => {
     });
 
     expect(manifest.categories).toEqual(SIXTEEN);
+    expect(await detectLayout(resnet.dir)).toBe('model-metamers');
     // Without --name, several model folders are named after the folder holding them.
     expect((await validateStimulusSet([resnet.dir, alexnet.dir], { from: 'model-metamers' })).manifest!.name).toBe(path.basename(root));
     expect(manifest.models).toEqual([

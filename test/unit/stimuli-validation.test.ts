@@ -214,4 +214,16 @@ describe('stimulus-set problems', () => {
     )) as StimulusSetError;
     expect(err.message).toMatch(/^3 problems in .*, nothing imported; first: /);
   });
+
+  it('a manifest naming a file that does not exist', async () => {
+    const dir = await imageSet();
+    const items = [
+      { id: 'n1', file: 'natural/bear/s01.png', category: 'bear', source_id: 's01', condition: 'natural' },
+      { id: 'n2', file: 'natural/car/s03.png', category: 'car', source_id: 's03', condition: 'natural' },
+      { id: 'n3', file: 'natural/car/gone.png', category: 'car', source_id: 'gone', condition: 'natural' },
+    ];
+    await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ name: 'm', modality: 'image', categories: ['bear', 'car'], items }));
+    const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
+    expect(ps).toEqual([{ file: 'natural/car/gone.png', message: 'file not found' }]);
+  });
 });

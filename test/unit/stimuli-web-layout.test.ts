@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
-import { importStimulusSet, validateStimulusSet } from '../../stimuli/import.ts';
+import { detectLayout, importStimulusSet, validateStimulusSet } from '../../stimuli/import.ts';
 import { NATURAL } from '../../stimuli/manifest.ts';
 import { makeWebLayoutTree } from '../fixtures/metamer-code-trees.ts';
 import { makeImageSet, patternPng } from '../fixtures/stimulus-sets.ts';
@@ -25,6 +25,8 @@ describe('--from web-layout', () => {
   it('imports naturals and metamers with model and layer order from the numbered folders', async () => {
     const root = await tmp();
     const tree = await makeWebLayoutTree(path.join(root, 'web'), { models: MODELS, sources: SOURCES, missing: [{ idx: 10, model: 'alexnet', layer: 'final' }] });
+    expect(await detectLayout(tree.dir)).toBe('web-layout');
+    expect(await detectLayout(tree.root)).toBe('web-layout');
     const { manifest, report } = await importStimulusSet(tree.dir, { from: 'web-layout', name: 'web', blobs: new BlobStore(path.join(root, 'b')) });
     expect(manifest.models).toEqual(MODELS.map((m) => ({ model: m.name, layers: m.layers })));
     expect(manifest.categories).toEqual(['bird', 'clock', 'oven']);
