@@ -47,6 +47,8 @@ export interface Draft {
   models: { model: string; layers: string[] }[];
   items: DraftItem[];
   masks: DraftFile[];
+  /** sha256 of generated masks a manifest lists; the regenerated ones must match. */
+  generatedMasks?: string[];
   /** Files deliberately left out, counted by reason (diagnostic figures, failed metamers, …). */
   ignored: Record<string, number>;
 }

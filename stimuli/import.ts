@@ -22,7 +22,7 @@ import type { ScanOptions } from './layouts/scan-options.ts';
 import { scanWebLayout } from './layouts/web-layout.ts';
 import { Manifest, type ManifestInput, type Modality, Slug, isNatural } from './manifest.ts';
 import { formatOfExtension, MediaHeaderError } from './media-headers.ts';
-import { DEFAULT_MASK_COUNT, generateNoiseMasks } from './noise-masks.ts';
+import { DEFAULT_MASK_COUNT, GENERATED_MASK_PREFIX, generateNoiseMasks } from './noise-masks.ts';
 import { type Problem, Problems, StimulusSetError } from './problems.ts';
 import { type SetShape, checkSet } from './set-checks.ts';
 import { type StimulusFileInfo, readStimulusFile } from './stimulus-file.ts';
@@ -272,7 +272,15 @@ async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptio
       for (const [i, png] of pngs.entries()) {
         const sha256 = createHash('sha256').update(png).digest('hex');
         if (staging) await staging.putBuffer(sha256, 'png', png);
-        masks.push({ file: `generated/mask-${String(i + 1).padStart(2, '0')}.png`, sha256 });
+        masks.push({ file: `${GENERATED_MASK_PREFIX}mask-${String(i + 1).padStart(2, '0')}.png`, sha256 });
+      }
+      if (draft.generatedMasks && draft.generatedMasks.join() !== masks.map((m) => m.sha256).join()) {
+        problems.add(
+          dirs[0]!,
+          'masks',
+          'the generated masks the manifest lists differ from the ones generated now (a different image size or generator version); remove the generated/… masks from the manifest to accept new ones',
+        );
+        return { problems: problems.sorted() };
       }
     }
 

@@ -21,6 +21,8 @@ import { PNG } from 'pngjs';
 
 export const DEFAULT_MASK_COUNT = 8;
 export const DEFAULT_MASK_SEED = 20230001;
+/** How generated masks are named in a manifest (they are not files of the set's folder). */
+export const GENERATED_MASK_PREFIX = 'generated/';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

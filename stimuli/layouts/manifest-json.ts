@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Draft, DraftItem } from '../draft.ts';
 import { Manifest } from '../manifest.ts';
+import { GENERATED_MASK_PREFIX } from '../noise-masks.ts';
 import type { Problems } from '../problems.ts';
 import { relativeFileProblem } from './relative-file.ts';
 import type { ScanOptions } from './scan-options.ts';
@@ -68,6 +69,12 @@ export async function readManifestJson(dirOrFile: string, opts: ScanOptions, pro
     draft.items.push(d);
   }
   for (const [i, mask] of m.masks.entries()) {
+    // Masks an import generated are listed as generated/…; they are not files in the folder, and
+    // are generated again (deterministically) rather than read.
+    if (mask.file.startsWith(GENERATED_MASK_PREFIX) && !(await fs.stat(path.resolve(dir, mask.file)).then(() => true, () => false))) {
+      if (mask.sha256) (draft.generatedMasks ??= []).push(mask.sha256);
+      continue;
+    }
     const bad = relativeFileProblem(mask.file);
     if (bad) {
       problems.add(shown, `masks.${i}.file`, `${mask.file}: ${bad}`);

@@ -83,6 +83,17 @@ describe('manifest.json', () => {
     const again = await importStimulusSet(set.dir, { blobs });
     expect(again.manifest).toEqual(first.manifest);
 
+    // A set whose masks were generated: the manifest lists generated/… masks, generated again.
+    const plain = await makeImageSet(path.join(root, 'plain'));
+    const gen = await importStimulusSet(plain.dir, { blobs, name: 'gen' });
+    expect(gen.manifest.masks[0]!.file).toBe('generated/mask-01.png');
+    await fs.writeFile(path.join(plain.dir, 'manifest.json'), JSON.stringify(gen.manifest));
+    expect((await importStimulusSet(plain.dir, { blobs })).manifest).toEqual(gen.manifest);
+    const changed = structuredClone(gen.manifest);
+    changed.masks[0]!.sha256 = 'f'.repeat(64);
+    await fs.writeFile(path.join(plain.dir, 'manifest.json'), JSON.stringify(changed));
+    expect((await validateStimulusSet(plain.dir)).problems.map((p) => p.field)).toEqual(['masks']);
+
     const tampered = structuredClone(first.manifest);
     tampered.items[0]!.sha256 = '0'.repeat(64);
     tampered.items[1]!.media = { kind: 'image', format: 'png', width: 10, height: 64, channels: 3 };
