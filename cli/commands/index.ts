@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as admin } from './admin.ts';
 import { register as analyze } from './analyze.ts';
 import { register as exportTrials } from './export.ts';
 import { register as schemas } from './schemas.ts';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   schemas(program);
   analyze(program);
   exportTrials(program);
+  admin(program);
 }

@@ -1,5 +1,6 @@
 /**
- * `metamer study create|launch|pause|close|status|list`.
+ * `metamer study create|launch|pause|close|status|list|payments|preview-url|sweep`: everything the
+ * dashboard does to a study, from the command line (docs/dashboard.md has the table).
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
@@ -7,6 +8,12 @@ import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { changeStudyStatus, createStudy, type StudyAction } from '../../server/studies.ts';
 import { dataPaths } from '../paths.ts';
 import { participantUrl, publicBaseUrl } from '../../server/participant-url.ts';
+import { sweepAbandoned, sweepStudy } from '../../server/abandonment.ts';
+import { StudyProgressReader } from '../../server/admin-progress.ts';
+import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
+import { formatDuration } from '../../server/dashboard/format.ts';
+import { loadParticipantKey } from '../../server/participant-id.ts';
+import { ParticipantSessions } from '../../server/participant-sessions.ts';
 
 function userError(message: string): Error {
   return Object.assign(new Error(message), { expose: true as const });
@@ -82,25 +89,91 @@ export function register(program: Command): void {
 
   study
     .command('status <study>')
-    .description('sessions started, completed, screened out and abandoned')
+    .description('sessions by state, completed against the target, median duration, trials per condition')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const store = openStore(cmd);
       try {
         const row = await store.getStudy(id);
         if (!row) throw userError(`no study "${id}" (see metamer study list)`);
-        const counts = await store.countSessions(id);
-        const url = participantUrl(publicBaseUrl(), id);
-        const data = { id, status: row.status, stimulus_set: row.set_name, target_completed: row.config.target_completed, sessions: counts, participant_url: url };
+        const p = await new StudyProgressReader(store).progress(row, publicBaseUrl());
+        const counts = p.sessions;
+        const data = { ...p, stimulus_set: row.set_name };
+        const width = Math.max(9, ...p.conditions.map((c) => c.label.length));
         print(
           !!opts.json,
           data,
           [
             `study ${id}: ${row.status}, set ${row.set_name}`,
-            `completed ${counts.completed} / ${row.config.target_completed}; in progress ${counts.started}; screened out ${counts.screened_out}; abandoned ${counts.abandoned}`,
-            `participant URL: ${url}`,
+            `completed ${counts.completed} / ${row.config.target_completed}${p.target_reached ? ' (target reached: new participants are turned away)' : ''}; in progress ${counts.started}; screened out ${counts.screened_out}; abandoned ${counts.abandoned}; preview runs ${p.preview_sessions} (not counted)`,
+            `median duration ${formatDuration(p.median_duration_ms)}; idle sessions are abandoned after ${p.abandon_after_minutes} min`,
+            `participant URL: ${p.participant_url}`,
+            `completion code ${p.completion_code}; screen-out code ${p.screenout_code}`,
+            `main trials per condition: ${'condition'.padEnd(width)}  completed  in progress  planned at target`,
+            ...p.conditions.map((c) => `  ${c.label.padEnd(width + 'main trials per condition: '.length - 2)}  ${String(c.completed_trials).padStart(9)}  ${String(c.in_progress_trials).padStart(11)}  ${String(c.planned_at_target).padStart(17)}`),
           ].join('\n'),
         );
+      } finally {
+        store.close();
+      }
+    });
+
+  study
+    .command('payments <study>')
+    .description('Prolific IDs of completed sessions, to approve on Prolific (personal data: shown only here)')
+    .option('--csv', 'print CSV')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { csv?: boolean; json?: boolean }, cmd: Command) => {
+      const store = openStore(cmd);
+      try {
+        if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
+        const rows = await store.completedPayments(id);
+        if (opts.csv) return void process.stdout.write(paymentsCsv(rows));
+        print(
+          !!opts.json,
+          rows.map((r) => ({ ...r, completed_at: new Date(r.finished_at).toISOString() })),
+          rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}`).join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
+
+  study
+    .command('preview-url <study>')
+    .description('start a preview run (you do the study; it is not counted) and print its URL')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const paths = dataPaths(cmd.optsWithGlobals().db as string);
+      const store = new SqliteStore(paths.db);
+      try {
+        if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
+        const sessions = new ParticipantSessions(store, { participantKey: loadParticipantKey(paths.pidKeyFile), stimulusBaseUrl: '/stimuli/' });
+        const { session, prolificPid } = await sessions.startPreview(id);
+        const url = `${publicBaseUrl()}/run/${encodeURIComponent(id)}?PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`;
+        print(!!opts.json, { study: id, url, participant_id: session.participant_id }, url);
+      } finally {
+        store.close();
+      }
+    });
+
+  study
+    .command('sweep [study]')
+    .description('mark sessions abandoned that have had no trial for the study\'s abandon_after_minutes (all studies if none given)')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const store = openStore(cmd);
+      try {
+        let results: { study_id: string; abandoned: number }[];
+        if (id) {
+          const row = await store.getStudy(id);
+          if (!row) throw userError(`no study "${id}" (see metamer study list)`);
+          results = [{ study_id: id, abandoned: await sweepStudy(store, row) }];
+        } else {
+          results = await sweepAbandoned(store);
+        }
+        const total = results.reduce((n, r) => n + r.abandoned, 0);
+        print(!!opts.json, results, total === 0 ? 'no idle sessions' : results.filter((r) => r.abandoned > 0).map((r) => `${r.study_id}: ${r.abandoned} session(s) marked abandoned`).join('\n'));
       } finally {
         store.close();
       }
