@@ -39,7 +39,17 @@ export async function readStimulusFile(abs: string, expected: MediaFormat | unde
   try {
     st = await fh0.stat();
     if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-    if (st.size <= WHOLE_FILE_LIMIT) small = await fh0.readFile();
+    if (st.size <= WHOLE_FILE_LIMIT) {
+      // One read of the known size (FileHandle.readFile would stat again and read in chunks).
+      const buf = Buffer.allocUnsafe(st.size);
+      let got = 0;
+      while (got < st.size) {
+        const { bytesRead } = await fh0.read(buf, got, st.size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      small = buf.subarray(0, got);
+    }
   } finally {
     await fh0.close();
   }
