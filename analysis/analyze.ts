@@ -76,6 +76,7 @@ export function analyzeCounts(counts: StudyCounts, options: Partial<AnalyzeOptio
     choices: o.choices,
     onProgress: progress('bootstrap'),
   });
+  if (table.every((r) => r.n_participants === 0)) notes.push('no included participant has main trials yet, so the table is empty');
   if (o.choices === null) notes.push('chance is empty: the number of response choices is unknown (pass --choices)');
 
   let anova: ModelLayerAnova | null = null;

@@ -154,7 +154,7 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
     stimulus_set: o.setName,
     modality: 'image',
     prolific: { completion_code: 'DONE1', screenout_code: 'SCREEN1' },
-    target_completed: o.participants,
+    target_completed: Math.max(1, o.participants),
     exclusions: {
       incomplete: o.exclusions?.incomplete ?? true,
       screened_out: o.exclusions?.screened_out ?? true,
