@@ -13,6 +13,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore } from './blob-store.ts';
 import { BlobStaging } from './blob-staging.ts';
+import { type ImportReport, buildReport } from './import-report.ts';
+import { detectLayout } from './layout-detection.ts';
 import { type Draft, type DraftFile, type DraftItem, type ImportFormat, IMPORT_FORMATS, naturalCompare } from './draft.ts';
 import { readCsvManifest } from './layouts/csv-manifest.ts';
 import { scanFolderTree } from './layouts/folder-tree.ts';
@@ -20,7 +22,7 @@ import { readManifestJson } from './layouts/manifest-json.ts';
 import { scanModelMetamers } from './layouts/model-metamers.ts';
 import type { ScanOptions } from './layouts/scan-options.ts';
 import { scanWebLayout } from './layouts/web-layout.ts';
-import { Manifest, type ManifestInput, type Modality, Slug, isNatural } from './manifest.ts';
+import { Manifest, type ManifestInput, Slug, isNatural } from './manifest.ts';
 import { formatOfExtension, MediaHeaderError } from './media-headers.ts';
 import { DEFAULT_MASK_COUNT, GENERATED_MASK_PREFIX, generateNoiseMasks } from './noise-masks.ts';
 import { type Problem, Problems, StimulusSetError } from './problems.ts';
@@ -29,6 +31,8 @@ import { type StimulusFileInfo, readStimulusFile } from './stimulus-file.ts';
 
 export { IMPORT_FORMATS, type ImportFormat } from './draft.ts';
 export { type Problem, StimulusSetError, formatProblem } from './problems.ts';
+export { type ImportReport, type LayerReport } from './import-report.ts';
+export { detectLayout } from './layout-detection.ts';
 
 export interface ImportOptions extends ScanOptions {
   /** Set name (default: the manifest's name, else the folder's name). */
@@ -52,35 +56,6 @@ export interface StoreOptions extends ImportOptions {
   beforeCommit?: (manifest: Manifest) => void | Promise<void>;
 }
 
-export interface LayerReport {
-  layer: string;
-  layer_index: number;
-  metamers: number;
-  /** Main sources without a metamer for this layer: studies show their natural stimulus instead. */
-  missing_sources: string[];
-}
-
-export interface ImportReport {
-  name: string;
-  layout: ImportFormat;
-  modality: Modality;
-  categories: number;
-  /** Main sources (those with a natural stimulus). */
-  sources: number;
-  naturals: number;
-  practice: number;
-  metamers: number;
-  models: { model: string; layers: LayerReport[] }[];
-  masks: { count: number; generated: boolean };
-  /** Stimulus and mask files read, and their total size. */
-  files: number;
-  bytes: number;
-  /** Files left out on purpose, by reason (diagnostic figures, failed metamers, other files). */
-  ignored: Record<string, number>;
-  /** Blobs new to the store (0 when only validating, or when every file was there already). */
-  blobs_added: number;
-}
-
 export interface ImportResult {
   manifest: Manifest;
   report: ImportReport;
@@ -91,32 +66,6 @@ export interface ValidationResult {
   manifest?: Manifest;
   report?: ImportReport;
   problems: Problem[];
-}
-
-/** Which layout a folder is in when `--from` is not given. */
-export async function detectLayout(dir: string): Promise<ImportFormat> {
-  const exists = (f: string): Promise<boolean> =>
-    fs.stat(path.join(dir, f)).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-  if (await fs.stat(dir).then((s) => s.isFile(), () => false)) {
-    if (dir.toLowerCase().endsWith('.csv')) return 'csv';
-    if (dir.toLowerCase().endsWith('.json')) return 'manifest';
-  }
-  if (await exists('manifest.json')) return 'manifest';
-  if (await exists('manifest.csv')) return 'csv';
-  const isDir = (f: string): Promise<boolean> =>
-    fs.stat(path.join(dir, f)).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-  // The metamer-generating code's layouts are recognised by their fixed folder names.
-  if ((await isDir('metamers')) && !(await isDir('natural'))) return 'model-metamers';
-  if (await isDir('0_orig')) return 'web-layout';
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) if (e.isDirectory() && /^experiment\d+_/.test(e.name) && (await isDir(path.join(e.name, '0_orig')))) return 'web-layout';
-  return 'folder';
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, in order of start. */
@@ -179,43 +128,6 @@ function itemOrder(models: Draft['models']): (a: DraftItem, b: DraftItem) => num
     const rb = rank(b);
     for (let k = 0; k < 3; k++) if (ra[k] !== rb[k]) return ra[k]! - rb[k]!;
     return naturalCompare(a.source_id, b.source_id) || naturalCompare(a.id, b.id) || naturalCompare(a.file, b.file);
-  };
-}
-
-function buildReport(
-  manifest: Manifest,
-  layout: ImportFormat,
-  draft: Draft,
-  generatedMasks: boolean,
-  files: number,
-  bytes: number,
-  blobsAdded: number,
-): ImportReport {
-  const main = manifest.items.filter((i) => i.role === 'main');
-  const sources = main.filter((i) => isNatural(i.condition)).map((i) => i.source_id);
-  const have = new Set(main.filter((i) => !isNatural(i.condition)).map((i) => `${i.source_id}\0${JSON.stringify(i.condition)}`));
-  return {
-    name: manifest.name,
-    layout,
-    modality: manifest.modality,
-    categories: manifest.categories.length,
-    sources: sources.length,
-    naturals: sources.length,
-    practice: manifest.items.filter((i) => i.role === 'practice').length,
-    metamers: main.length - sources.length,
-    models: manifest.models.map(({ model, layers }) => ({
-      model,
-      layers: layers.map((layer, i) => {
-        const key = JSON.stringify({ model, layer, layer_index: i + 1 });
-        const missing = sources.filter((s) => !have.has(`${s}\0${key}`));
-        return { layer, layer_index: i + 1, metamers: sources.length - missing.length, missing_sources: missing };
-      }),
-    })),
-    masks: { count: manifest.masks.length, generated: generatedMasks },
-    files,
-    bytes,
-    ignored: Object.fromEntries(Object.entries(draft.ignored).sort(([a], [b]) => naturalCompare(a, b))),
-    blobs_added: blobsAdded,
   };
 }
 
