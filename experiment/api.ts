@@ -3,7 +3,7 @@
  * Session-changing calls are retried on network failure, because a participant on a flaky
  * connection must not be stuck at the screening gate or the completion screen.
  */
-import type { CompletionResult, ErrorBody, GateResult, SessionStartRequest, SessionView } from './contract.ts';
+import type { CompletionResult, ErrorBody, GatePhase, GateResult, SessionStartRequest, SessionView } from './contract.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -47,6 +47,12 @@ export function startSession(studyId: string, req: SessionStartRequest): Promise
 
 export function askScreeningGate(session: string): Promise<GateResult> {
   return withRetry(() => postJson<GateResult>(`/api/sessions/${session}/screening`, {}));
+}
+
+/** Any gate; the screening gate keeps its original address. */
+export function askGate(session: string, phase: GatePhase): Promise<GateResult> {
+  if (phase === 'screening') return askScreeningGate(session);
+  return withRetry(() => postJson<GateResult>(`/api/sessions/${session}/gates/${phase}`, {}));
 }
 
 export function askCompletion(session: string): Promise<CompletionResult> {

@@ -1,39 +1,73 @@
 /**
  * One audio trial with a small choice set: the participant presses Play (a fresh user gesture, so
  * the AudioContext may run), the clip plays once through WebAudio, and the buttons are enabled when
- * it ends. Studies with many choices use the typed-response plugin instead.
+ * it ends. Studies with many choices (`response_mode: typed`) use the typed-response plugin
+ * instead; headphone-check trials bring their own choices (the interval labels) and question.
  */
 import AudioButtonResponsePlugin from '@jspsych/plugin-audio-button-response';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
+import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
+import { headphoneQuestion } from './headphone-check.ts';
+
+/** Not secret (the order is the plan's); lets people and tests see which trial this is. */
+function markTrial(t: ClientTrial): void {
+  const target = document.getElementById('jspsych-target');
+  if (target) target.dataset.trialIndex = String(t.index);
+}
+
+function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+  return {
+    type: TypedResponsePlugin,
+    stimulus: t.stimulus,
+    choices: view.choices,
+    prompt: '<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>',
+    css_classes: ['metamer-trial'],
+    data: { trial_index: t.index, phase: t.phase },
+    on_load: () => markTrial(t),
+    on_finish: (data: TypedResponseData) => {
+      onDone({
+        trial_index: t.index,
+        response: data.response,
+        // From sound onset, on the AudioContext clock.
+        rt_ms: data.rt,
+        extra: { keystrokes: data.keystrokes, used_suggestion: data.used_suggestion },
+      });
+    },
+  };
+}
 
 export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+  if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone);
+  const choices = t.choices ?? view.choices;
+  const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
   return {
     timeline: [
       {
         type: HtmlButtonResponsePlugin,
-        stimulus: '<p class="metamer-listen">Press Play, then listen.</p>',
+        stimulus:
+          t.phase === 'headphone'
+            ? '<p class="metamer-listen">Press Play, then listen: three sounds, one after the other.</p>'
+            : '<p class="metamer-listen">Press Play, then listen.</p>',
         choices: ['Play'],
         css_classes: ['metamer-trial'],
       },
       {
         type: AudioButtonResponsePlugin,
         stimulus: t.stimulus,
-        choices: view.choices,
-        prompt: '<p>What did you hear?</p>',
+        choices,
+        prompt,
         response_allowed_while_playing: false,
         button_layout: 'grid',
         grid_rows: null,
-        grid_columns: Math.min(4, view.choices.length),
+        grid_columns: Math.min(4, choices.length),
         css_classes: ['metamer-trial'],
         data: { trial_index: t.index, phase: t.phase },
-        on_load: () => {
-          document.getElementById('jspsych-target')!.dataset.trialIndex = String(t.index);
-        },
+        on_load: () => markTrial(t),
         on_finish: (data: { response: number | null; rt: number | null }) => {
           onDone({
             trial_index: t.index,
-            response: data.response === null ? null : (view.choices[data.response] ?? null),
+            response: data.response === null ? null : (choices[data.response] ?? null),
             // The plugin measures from sound onset on the AudioContext clock.
             rt_ms: data.rt,
           });

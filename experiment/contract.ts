@@ -35,6 +35,8 @@ export const ClientTrial = z.object({
   feedback: z.string().optional(),
   /** Image on-screen time for this trial (the first practice trials are slower). */
   stimulus_ms: z.number().int().min(0).optional(),
+  /** This trial's own choices (a headphone trial's interval labels); otherwise the study's. */
+  choices: z.array(z.string()).optional(),
 });
 export type ClientTrial = z.infer<typeof ClientTrial>;
 
@@ -60,6 +62,21 @@ export const SessionView = z.object({
   screening_last_index: z.number().int().nullable(),
   /** Rest breaks come after these trial indices. */
   rest_after: z.array(z.number().int()),
+  /**
+   * Audio studies: the headphone check that opens the session (its trials are the `headphone`
+   * phase; its gate is asked after `last_index`). Absent or null without a check.
+   */
+  headphone: z
+    .object({
+      test: z.enum(['antiphase', 'huggins']),
+      /** The volume-setting sound played before the check (not a trial). */
+      calibration: z.string(),
+      last_index: z.number().int(),
+    })
+    .nullable()
+    .optional(),
+  /** How audio trials are answered: buttons, or typing with suggestions (many choices). Default buttons. */
+  response_mode: z.enum(['buttons', 'typed']).optional(),
   /** Set once the session has ended: where the browser must go. */
   redirect_url: z.string().nullable(),
 });
@@ -98,6 +115,10 @@ export type TrialRecord = z.infer<typeof TrialRecord>;
 
 export const TrialAck = z.object({ stored: z.enum(['created', 'duplicate']) });
 export type TrialAck = z.infer<typeof TrialAck>;
+
+/** The gates a session may have, in the order they come: a failed gate screens the session out. */
+export const GatePhase = z.enum(['headphone', 'screening']);
+export type GatePhase = z.infer<typeof GatePhase>;
 
 export const GateResult = z.object({
   passed: z.boolean(),

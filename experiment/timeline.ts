@@ -1,8 +1,9 @@
 /**
  * The participant's timeline, built from the session the server gave and what is already done:
- * consent → browser check → fullscreen (images) → instructions → [preload → trials]… with practice
- * feedback, the screening gate, rest breaks, and completion. A reload rebuilds it from the first
- * trial that is neither stored on the server nor waiting in the local queue.
+ * consent → browser check → fullscreen (images) → [headphone check → its gate (audio)] →
+ * instructions → [preload → trials]… with practice feedback, the screening gate, rest breaks, and
+ * completion. A reload rebuilds it from the first trial that is neither stored on the server nor
+ * waiting in the local queue.
  */
 import type { JsPsych } from 'jspsych';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
@@ -12,8 +13,11 @@ import FullscreenPlugin from '@jspsych/plugin-fullscreen';
 import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
-import { askCompletion, askScreeningGate } from './api.ts';
+import { askCompletion } from './api.ts';
 import { audioTrial } from './audio-trial.ts';
+import { gateStep as makeGateStep } from './gate-step.ts';
+import { calibrationStep } from './headphone-check.ts';
+import { resumeAudioOnGestures } from './audio-unlock.ts';
 import { imageTrial } from './image-trial.ts';
 import type { SavingQueue } from './saving-queue.ts';
 import { escapeHtml, showMessage } from './messages.ts';
@@ -38,7 +42,8 @@ function blocks(trials: ClientTrial[], restAfter: Set<number>, gateAfter: number
   let current: ClientTrial[] = [];
   for (const t of trials) {
     const prev = current[current.length - 1];
-    if (prev && (prev.phase === 'practice') !== (t.phase === 'practice')) {
+    const changes = (phase: ClientTrial['phase']) => (prev!.phase === phase) !== (t.phase === phase);
+    if (prev && (changes('practice') || changes('headphone'))) {
       out.push(current);
       current = [];
     }
@@ -60,6 +65,10 @@ const INSTRUCTIONS = {
   audio: `<h2>How it works</h2>
 <p>Please wear headphones and sit somewhere quiet.</p>
 <p>On each trial, press <b>Play</b>. You will hear a short sound once. Then choose what you heard by clicking one of the buttons. Some sounds are hard to recognise: give your best guess.</p>
+<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
+  audioTyped: `<h2>How it works</h2>
+<p>Please wear headphones and sit somewhere quiet.</p>
+<p>On each trial, press <b>Play</b>. You will hear a short sound once. Then type the word you heard: suggestions appear as you type; pick one with the mouse or the arrow keys and Enter. Your answer has to be one of the suggested words. Some sounds are hard to recognise: give your best guess.</p>
 <p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
 };
 
@@ -110,29 +119,25 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       button_label: 'Switch to full screen',
     });
   }
-  if (!resumed) {
-    timeline.push({ type: HtmlButtonResponsePlugin, stimulus: INSTRUCTIONS[view.study.modality], choices: ['Begin'], css_classes: ['metamer-text'] });
-  }
+  // Audio: every click or key press resumes a suspended AudioContext (the consent click is the first).
+  if (view.study.modality === 'audio') resumeAudioOnGestures(jsPsych);
+  // The task's instructions come before its first trial: after the headphone check, and again for
+  // a participant who reloads during the check (they have not seen them yet).
+  const instructions = {
+    type: HtmlButtonResponsePlugin,
+    stimulus: INSTRUCTIONS[view.study.modality === 'audio' && view.response_mode === 'typed' ? 'audioTyped' : view.study.modality],
+    choices: ['Begin'],
+    css_classes: ['metamer-text'],
+  };
+  let instructionsDue = !view.trials.some((t) => t.phase !== 'headphone' && ctx.done.has(t.index));
 
   const gate = view.screening_last_index;
-  const gateStep = {
-    type: CallFunctionPlugin,
-    async: true,
-    func: (done: () => void) => {
-      showMessage(jsPsych.getDisplayElement(), 'Checking your answers…', 'One moment, please.');
-      void queue
-        .drain()
-        .then(() => askScreeningGate(view.session))
-        .then((r) => {
-          if (r.passed) return done();
-          const url = r.redirect_url!;
-          jsPsych.abortExperiment(
-            `<main class="message"><h1>Thank you for your time</h1><p>Your answers to the first trials did not reach the level this study needs, so it ends here. This is common and no fault of yours: you will be paid for your time as the study description says.</p><p><a class="jspsych-btn" href="${escapeHtml(url)}">Return to Prolific</a></p></main>`,
-          );
-          setTimeout(() => ctx.redirect(url), 4000);
-        });
-    },
-  };
+  const gateStep = makeGateStep(ctx, 'screening');
+  const headphone = view.headphone ?? null;
+  const headphoneGate = makeGateStep(ctx, 'headphone');
+  if (headphone && remaining.length > 0 && remaining[0]!.index > headphone.last_index && (gate === null || remaining[0]!.index <= gate)) {
+    timeline.push(headphoneGate);
+  }
   if (gate !== null && remaining.length > 0 && remaining[0]!.index > gate) timeline.push(gateStep);
 
   const restAfter = new Set(view.rest_after);
@@ -144,7 +149,12 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   const filesOf = (trials: ClientTrial[]) => [...new Set(trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
   const allFiles = filesOf(remaining);
   for (const block of blocks(remaining, restAfter, gate)) {
-    const files = filesOf(block);
+    const checking = block[0]!.phase === 'headphone' && headphone !== null;
+    if (instructionsDue && !checking) {
+      timeline.push(instructions);
+      instructionsDue = false;
+    }
+    const files = checking ? [headphone.calibration, ...filesOf(block)] : filesOf(block);
     // Fetch (with retries) into the HTTP cache first; then jsPsych's preload only decodes.
     timeline.push({
       type: CallFunctionPlugin,
@@ -183,6 +193,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       continue_after_error: false,
       error_message: '<main class="message"><h1>The study could not load</h1><p>Some files could not be decoded. Please reload this page: your answers so far are saved.</p></main>',
     });
+    if (checking) timeline.push(calibrationStep(jsPsych, headphone, view.trials.filter((t) => t.phase === 'headphone').length));
     for (const t of block) {
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
       if (t.feedback !== undefined) {
@@ -190,8 +201,9 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
         timeline.push({
           type: HtmlKeyboardResponsePlugin,
           stimulus: () => {
-            const last = jsPsych.data.get().last(1).values()[0] as { response: number | null } | undefined;
-            const given = last?.response == null ? null : view.choices[last.response];
+            // Buttons record the choice's position; the typed response records the label.
+            const last = jsPsych.data.get().last(1).values()[0] as { response: number | string | null } | undefined;
+            const given = last?.response == null ? null : typeof last.response === 'string' ? last.response : view.choices[last.response];
             return given === answer
               ? '<p class="feedback correct">Correct!</p>'
               : `<p class="feedback wrong">Not quite: it was <b>${escapeHtml(answer)}</b>.</p>`;
@@ -200,6 +212,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
           trial_duration: 1200,
         });
       }
+      if (t.index === headphone?.last_index) timeline.push(headphoneGate);
       if (t.index === gate) timeline.push(gateStep);
       if (restAfter.has(t.index)) {
         timeline.push({

@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { buildExperimentBundle, type ExperimentBundle } from './experiment-bundle.ts';
 import { HttpError } from './http-error.ts';
+import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
 import { loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
@@ -108,6 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sessions = new ParticipantSessions(store, {
     participantKey: loadParticipantKey(opts.participantKeyFile),
     stimulusBaseUrl,
+    headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store.db),
   });
   const bundle = await buildExperimentBundle();
   const admin = await setUpAdmin({

@@ -2,7 +2,7 @@
  * The participant's session and its state machine:
  *
  *   started ──(all planned trials stored, /complete)──▶ completed
- *      │ ╰───(screening below threshold)─────────────▶ screened_out
+ *      │ ╰───(headphone check or screening below threshold: session-gates.ts)──▶ screened_out
  *      ╰─────(no trial for a while; see abandonment)──▶ abandoned ──(a trial arrives)──▶ started
  *
  * Correctness is computed here, from the stored plan: the browser never holds the answer of a
@@ -16,9 +16,12 @@ import { buildSessionPlan, type PlannedTrial, studyDesign, type StudyDesign } fr
 import type { SessionRow, Store, StudyRow } from './store/store.ts';
 import type { StudyConfig } from './study-config.ts';
 import type { Manifest } from '../stimuli/manifest.ts';
+import { headphoneKit, type HeadphoneStimulusSource } from './headphone-stimuli.ts';
+import { failedGate, gatesOf, scoreGate } from './session-gates.ts';
 import {
   type ClientTrial,
   type CompletionResult,
+  type GatePhase,
   type GateResult,
   type SessionStartRequest,
   type SessionView,
@@ -61,6 +64,14 @@ export interface ParticipantOptions {
   participantKey: Buffer;
   /** Public URL prefix of stimulus files (a CDN, or `/stimuli/` on this server). */
   stimulusBaseUrl: string;
+  /** Writes the headphone-check sounds into the blob store; needed by audio studies with a check. */
+  headphoneStimuli?: HeadphoneStimulusSource;
+}
+
+/** The study's headphone test, if it has one (configs stored before the check existed have none). */
+function headphoneTestOf(config: StudyConfig) {
+  const test = config.protocol.headphone_check ?? 'none';
+  return config.modality === 'audio' && test !== 'none' ? test : null;
 }
 
 export class ParticipantSessions {
@@ -85,6 +96,11 @@ export class ParticipantSessions {
     if (cached && cached.study.updated_at === study.updated_at) return cached;
     const manifest = await this.store.getStimulusSet(study.set_name);
     if (!manifest) throw new Error(`study ${studyId} refers to missing stimulus set ${study.set_name}`);
+    const headphoneTest = headphoneTestOf(study.config);
+    if (headphoneTest) {
+      if (!this.opts.headphoneStimuli) throw new Error(`study ${studyId} has a headphone check, but the server has no headphoneStimuli to write its sounds`);
+      await this.opts.headphoneStimuli.ensure(headphoneTest);
+    }
     const ctx = { study, manifest, design: studyDesign(study.config, manifest) };
     this.studies.set(studyId, ctx);
     return ctx;
@@ -148,8 +164,11 @@ export class ParticipantSessions {
       if (t.mask) c.mask = base + t.mask;
       if (t.stimulus_ms !== undefined) c.stimulus_ms = t.stimulus_ms;
       if (t.phase === 'practice') c.feedback = t.category;
+      if (t.choices) c.choices = t.choices;
       return c;
     });
+    const headphoneTest = headphoneTestOf(config);
+    const headphoneLast = session.plan.headphoneLastIndex ?? null;
     return {
       session: session.id,
       study: { id: ctx.study.id, title: config.title, modality: config.modality },
@@ -166,6 +185,12 @@ export class ParticipantSessions {
       screening_last_index: session.plan.screeningLastIndex,
       rest_after: session.plan.restAfter,
       redirect_url: endedRedirect(config, session),
+      headphone:
+        headphoneTest && headphoneLast !== null
+          ? { test: headphoneTest, calibration: base + headphoneKit(headphoneTest).calibration.file, last_index: headphoneLast }
+          : null,
+      response_mode:
+        config.modality === 'audio' && ctx.manifest.categories.length > (config.protocol.typed_response_above ?? 20) ? 'typed' : 'buttons',
     };
   }
 
@@ -187,18 +212,26 @@ export class ParticipantSessions {
     const { session, ctx } = await this.sessionWithStudy(sessionId);
     const planned: PlannedTrial | undefined = session.plan.trials[record.trial_index];
     if (!planned) throw new HttpError(400, 'no_such_trial', `trial_index ${record.trial_index} is not in this session's plan (0…${session.n_trials - 1})`);
-    const gate = session.plan.screeningLastIndex;
-    if (session.state === 'screened_out' && (gate === null || record.trial_index > gate)) {
-      throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
-        redirect_url: exitUrl(ctx.study.config, session, 'screened_out'),
-      });
+    const gates = gatesOf(session.plan, ctx.study.config);
+    if (session.state === 'screened_out') {
+      // Late copies of the failed gate's trials are still answered; nothing after it is taken.
+      const failed = gates.length > 1 ? failedGate(gates, await this.storedTrials(session.id)) : gates[0];
+      if (!failed || record.trial_index > failed.lastIndex) {
+        throw new HttpError(410, 'screened_out', 'This session ended at the screening.', {
+          redirect_url: exitUrl(ctx.study.config, session, 'screened_out'),
+        });
+      }
     }
-    if (gate !== null && record.trial_index > gate && session.screening_passed !== true) {
+    for (const [i, g] of gates.entries()) {
+      if (record.trial_index <= g.lastIndex || session.screening_passed === true) break;
+      // The last gate must have been asked (it records the decision); an earlier one passes as
+      // soon as its stored trials pass, since asking it changes nothing.
+      const passed = i < gates.length - 1 && scoreGate(g, await this.storedTrials(session.id)).passed === true;
       // Out of order (a trial after the gate before the gate was asked): the queue retries later.
-      throw new HttpError(425, 'screening_pending', 'The screening result is not settled yet.');
+      if (!passed) throw new HttpError(425, 'screening_pending', 'The screening result is not settled yet.');
     }
-    if (record.response !== null && !ctx.manifest.categories.includes(record.response) && planned.phase !== 'headphone') {
-      throw new HttpError(400, 'invalid_response', `response "${record.response}" is not one of the study's choices`);
+    if (record.response !== null && !(planned.choices ?? ctx.manifest.categories).includes(record.response)) {
+      throw new HttpError(400, 'invalid_response', `response "${record.response}" is not one of ${planned.choices ? "this trial's" : "the study's"} choices`);
     }
     const outcome = await this.store.saveTrial({
       session_id: session.id,
@@ -222,24 +255,42 @@ export class ParticipantSessions {
     return { stored: outcome };
   }
 
-  /** The screening gate: idempotent; decided once, when every screening trial is stored. */
+  private async storedTrials(sessionId: string) {
+    return new Map((await this.store.trialsOfSession(sessionId)).map((t) => [t.trial_index, t]));
+  }
+
+  /** The screening gate (POST …/screening). */
   async screening(sessionId: string): Promise<GateResult> {
+    return this.gate(sessionId, 'screening');
+  }
+
+  /**
+   * A gate (session-gates.ts): idempotent; decided when every trial of it (and of the gates before
+   * it) is stored. `screening_passed` holds the session's verdict: false once any gate failed, true
+   * once the last gate passed, null in between.
+   */
+  async gate(sessionId: string, phase: GatePhase): Promise<GateResult> {
     const { session, ctx } = await this.sessionWithStudy(sessionId);
     const config = ctx.study.config;
     if (session.screening_passed !== null) {
       return { passed: session.screening_passed, redirect_url: session.screening_passed ? null : endedRedirect(config, session) };
     }
-    const screening = session.plan.trials.filter((t) => t.phase === 'screening');
-    if (screening.length === 0) return { passed: true, redirect_url: null };
-    const stored = new Map((await this.store.trialsOfSession(session.id)).map((t) => [t.trial_index, t]));
-    const missing = screening.filter((t) => !stored.has(t.index)).map((t) => t.index);
-    if (missing.length > 0) {
-      throw new HttpError(409, 'incomplete', `screening trials not stored yet: ${missing.join(', ')}`, { missing });
+    const gates = gatesOf(session.plan, config);
+    const upTo = gates.findIndex((g) => g.phase === phase);
+    if (upTo < 0) return { passed: true, redirect_url: null };
+    const stored = await this.storedTrials(session.id);
+    for (const g of gates.slice(0, upTo + 1)) {
+      const score = scoreGate(g, stored);
+      if (score.passed === null) {
+        throw new HttpError(409, 'incomplete', `${g.phase} trials not stored yet: ${score.missing.join(', ')}`, { missing: score.missing });
+      }
+      if (!score.passed) {
+        await this.store.setScreening(session.id, false, Date.now());
+        return { passed: false, redirect_url: exitUrl(config, session, 'screened_out') };
+      }
     }
-    const correct = screening.reduce((n, t) => n + (stored.get(t.index)!.correct as number), 0);
-    const passed = correct >= config.protocol.screening_min_correct;
-    await this.store.setScreening(session.id, passed, Date.now());
-    return { passed, redirect_url: passed ? null : exitUrl(config, session, 'screened_out') };
+    if (upTo === gates.length - 1) await this.store.setScreening(session.id, true, Date.now());
+    return { passed: true, redirect_url: null };
   }
 
   /** Completion: every planned trial must be stored; only then is the completion code given. */

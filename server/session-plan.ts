@@ -2,8 +2,9 @@
  * A participant's trial plan, built once at session start and stored with the session, so that a
  * reload (or a server restart) continues the very same plan. Pure: (study, set, slot) → plan.
  *
- * Order (DESIGN §5): practice (feedback) → screening (gate) → main block, in which every main
- * source appears once in its Latin-square condition and catch trials are mixed in.
+ * Order (DESIGN §5): [headphone check (gate), audio only] → practice (feedback) → screening (gate)
+ * → main block, in which every main source appears once in its Latin-square condition and catch
+ * trials are mixed in.
  */
 import { type Condition, conditionKey, type Manifest, type ManifestItem, NATURAL } from '../stimuli/manifest.ts';
 import { extOfMedia } from '../stimuli/blob-store.ts';
@@ -11,6 +12,7 @@ import { assignConditions, studySourceOrder } from './assignment.ts';
 import { mixSeed, mulberry32, type Rng, seededShuffle } from './random.ts';
 import type { StudyConfig } from './study-config.ts';
 import type { Phase } from '../experiment/contract.ts';
+import { headphoneKit, INTERVAL_LABELS } from './headphone-stimuli.ts';
 
 export interface PlannedTrial {
   index: number;
@@ -27,6 +29,8 @@ export interface PlannedTrial {
   stimulus_ms?: number;
   /** The natural stimulus stands in for a metamer that failed the model-side checks. */
   fallback_for?: string;
+  /** Headphone trials: the interval labels (their `category` is the right one). */
+  choices?: string[];
 }
 
 export interface StudyDesign {
@@ -104,6 +108,32 @@ export interface SessionPlan {
   trials: PlannedTrial[];
   screeningLastIndex: number | null;
   restAfter: number[];
+  /** Index of the last headphone-check trial; null (or absent, in plans older than the check) without one. */
+  headphoneLastIndex?: number | null;
+}
+
+/** The headphone-check trials that open an audio session: the test's trial sounds in a seeded order. */
+function headphoneTrials(config: StudyConfig, slot: number): Omit<PlannedTrial, 'index'>[] {
+  // Configs stored before the check existed have no field: those studies keep running without it.
+  const test = config.protocol.headphone_check ?? 'none';
+  if (test === 'none' || config.modality !== 'audio') return [];
+  const kit = headphoneKit(test);
+  // A stream of its own, so the check leaves the draws of the other phases as they were.
+  const rng = mulberry32(mixSeed(config.seed, slot, 0x4ead));
+  const picks: typeof kit.trials = [];
+  while (picks.length < config.protocol.headphone_trials) picks.push(...seededShuffle(kit.trials, rng));
+  return picks.slice(0, config.protocol.headphone_trials).map((s) => ({
+    phase: 'headphone',
+    stimulus_id: s.id,
+    file: s.file,
+    source_id: `headphone-${test}`,
+    category: s.answer,
+    // Not a metamer: the condition columns read as natural, so exported rows stay valid input.
+    model: '',
+    layer: NATURAL,
+    layer_index: 0,
+    choices: [...INTERVAL_LABELS],
+  }));
 }
 
 export function buildSessionPlan(config: StudyConfig, manifest: Manifest, slot: number, design = studyDesign(config, manifest)): SessionPlan {
@@ -145,7 +175,8 @@ export function buildSessionPlan(config: StudyConfig, manifest: Manifest, slot: 
   });
   const block = seededShuffle([...main, ...catchTrials], rng);
 
-  const drafts = [...practice, ...screening, ...block];
+  const headphone = headphoneTrials(config, slot);
+  const drafts = [...headphone, ...practice, ...screening, ...block];
   const trials: PlannedTrial[] = drafts.map((d, index) => {
     const t: PlannedTrial = { index, ...d };
     if (manifest.modality === 'image') {
@@ -155,7 +186,7 @@ export function buildSessionPlan(config: StudyConfig, manifest: Manifest, slot: 
     if (t.stimulus_ms === undefined) delete t.stimulus_ms;
     return t;
   });
-  const mainStart = practice.length + screening.length;
+  const mainStart = headphone.length + practice.length + screening.length;
   const restAfter = [...new Set(p.rest_breaks.map((f) => mainStart + Math.floor(f * block.length) - 1))]
     .filter((i) => i >= mainStart && i < trials.length - 1)
     .sort((a, b) => a - b);
@@ -163,5 +194,6 @@ export function buildSessionPlan(config: StudyConfig, manifest: Manifest, slot: 
     trials,
     screeningLastIndex: screening.length > 0 ? mainStart - 1 : null,
     restAfter,
+    headphoneLastIndex: headphone.length > 0 ? headphone.length - 1 : null,
   };
 }

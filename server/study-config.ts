@@ -36,6 +36,19 @@ export const Protocol = z.object({
   catch_trials: z.number().int().min(0).max(200),
   /** Rest breaks after these fractions of the main block. */
   rest_breaks: z.array(z.number().gt(0).lt(1)).default([0.25, 0.5, 0.75]),
+  /**
+   * Headphone screening before an audio task (docs/audio-studies.md): `antiphase` (Woods et al.
+   * 2017, "which tone is quietest?"), `huggins` (Milne et al. 2021, "which noise has the hidden
+   * tone?") or `none`. Below `headphone_min_correct` the session ends as screened out.
+   */
+  headphone_check: z.enum(['antiphase', 'huggins', 'none']),
+  headphone_trials: z.number().int().min(1).max(30),
+  headphone_min_correct: z.number().int().min(0),
+  /**
+   * Audio studies with more choices than this answer by typing with suggestions (the paper's
+   * 793-word task) instead of clicking one of the buttons.
+   */
+  typed_response_above: z.number().int().min(1).max(100_000),
 });
 
 export const Timing = z.object({
@@ -72,6 +85,10 @@ const PROTOCOL_DEFAULTS = {
     screening_trials: 12,
     screening_min_correct: 7,
     catch_trials: 16,
+    headphone_check: 'none',
+    headphone_trials: 6,
+    headphone_min_correct: 5,
+    typed_response_above: 20,
   },
   audio: {
     practice_trials: 10,
@@ -79,6 +96,12 @@ const PROTOCOL_DEFAULTS = {
     screening_trials: 12,
     screening_min_correct: 5,
     catch_trials: 16,
+    // Woods et al. 2017: 6 trials, pass with 5 correct.
+    headphone_check: 'antiphase',
+    headphone_trials: 6,
+    headphone_min_correct: 5,
+    // Up to 20 buttons fit on a screen and are scanned quickly; beyond that, typing is faster.
+    typed_response_above: 20,
   },
 } as const;
 
@@ -122,6 +145,10 @@ export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
     ...PROTOCOL_DEFAULTS[c.modality],
     // No screening trials and no threshold given: no gate (rather than the template's threshold).
     ...(c.protocol.screening_trials === 0 && c.protocol.screening_min_correct === undefined ? { screening_min_correct: 0 } : {}),
+    // Another number of headphone trials without a pass mark: Woods et al.'s 5 in 6, scaled.
+    ...(c.protocol.headphone_trials !== undefined && c.protocol.headphone_min_correct === undefined
+      ? { headphone_min_correct: Math.ceil((c.protocol.headphone_trials * 5) / 6) }
+      : {}),
     ...c.protocol,
   });
   const timing = Timing.parse({ ...TIMING_DEFAULTS[c.modality], ...c.timing });
@@ -130,6 +157,20 @@ export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
       code: 'custom',
       path: ['protocol', 'screening_min_correct'],
       message: `is ${protocol.screening_min_correct} but there are only ${protocol.screening_trials} screening trials`,
+    });
+  }
+  if (protocol.headphone_check !== 'none' && protocol.headphone_min_correct > protocol.headphone_trials) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protocol', 'headphone_min_correct'],
+      message: `is ${protocol.headphone_min_correct} but there are only ${protocol.headphone_trials} headphone trials`,
+    });
+  }
+  if (c.modality === 'image' && protocol.headphone_check !== 'none') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protocol', 'headphone_check'],
+      message: `is "${protocol.headphone_check}", but a headphone check is for audio studies only (this study is image)`,
     });
   }
   return { ...c, protocol, timing };

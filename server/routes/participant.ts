@@ -3,7 +3,7 @@
  * Thin: parse, call ParticipantSessions, format.
  */
 import { Router, type Request } from 'express';
-import { SessionStartRequest } from '../../experiment/contract.ts';
+import { GatePhase, SessionStartRequest } from '../../experiment/contract.ts';
 import { HttpError } from '../http-error.ts';
 import { messagePage, runPage } from '../pages.ts';
 import { exitUrl, type ParticipantSessions } from '../participant-sessions.ts';
@@ -73,6 +73,13 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
 
   r.post('/api/sessions/:session/screening', async (req, res) => {
     res.json(await sessions.screening(req.params.session));
+  });
+
+  // Any gate by name (`headphone`, `screening`); /screening above is the screening gate's old name.
+  r.post('/api/sessions/:session/gates/:phase', async (req, res) => {
+    const phase = GatePhase.safeParse(req.params.phase);
+    if (!phase.success) throw new HttpError(404, 'no_such_gate', `no gate "${req.params.phase}" (gates: ${GatePhase.options.join(', ')})`);
+    res.json(await sessions.gate(req.params.session, phase.data));
   });
 
   r.post('/api/sessions/:session/complete', async (req, res) => {

@@ -2,6 +2,9 @@
  * Plays a participant in a real browser: clicks through consent, instructions, trials, feedback,
  * breaks and the gate, answering each trial through a policy that sees the server's plan (the test
  * participant "recognises" what it is asked to). Stops at the Prolific redirect, or when asked.
+ * Audio studies: plays the headphone check's volume sound, answers the check's trials (buttons
+ * 1, 2, 3) and typed-response trials (types part of the label, picks it from the suggestions with
+ * the arrow keys, or types it out when it is not suggested).
  */
 import type { Page } from 'playwright-core';
 import type { PlannedTrial } from '../../server/session-plan.ts';
@@ -23,6 +26,26 @@ export interface DriveResult {
   answered: number[];
   finalUrl: string;
   stoppedAt?: number;
+  /** Typed-response trials: how each answer was entered. */
+  typed?: { index: number; picked: boolean }[];
+}
+
+/** Answers a typed-response trial whose text box is open; returns whether a suggestion was picked. */
+async function typeAnswer(page: Page, label: string): Promise<boolean> {
+  const input = page.locator('#jspsych-typed-response-input');
+  await input.click();
+  const prefix = label.slice(0, Math.max(1, Math.ceil(label.length / 2)));
+  await page.keyboard.type(prefix);
+  const suggested = await page.locator('#jspsych-typed-response-list li:not([hidden])').allTextContents();
+  const at = suggested.indexOf(label);
+  if (at >= 0) {
+    for (let i = 0; i <= at; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+  } else {
+    await page.keyboard.type(label.slice(prefix.length));
+  }
+  await page.locator('#jspsych-typed-response-continue:enabled').click();
+  return at >= 0;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,8 +59,9 @@ export async function driveParticipant(page: Page, opts: DriveOptions): Promise<
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const answered: number[] = [];
   let plan: PlannedTrial[] | null = null;
+  const typed: { index: number; picked: boolean }[] = [];
   while (Date.now() < deadline) {
-    if (page.url().startsWith('https://app.prolific.com/')) return { answered, finalUrl: page.url() };
+    if (page.url().startsWith('https://app.prolific.com/')) return { answered, finalUrl: page.url(), ...(typed.length ? { typed } : {}) };
     const choices = page.locator('#jspsych-image-button-response-btngroup.visible button:enabled, #jspsych-audio-button-response-btngroup button:enabled');
     if ((await choices.count()) > 0 && (await choices.first().isVisible().catch(() => false))) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
@@ -49,13 +73,32 @@ export async function driveParticipant(page: Page, opts: DriveOptions): Promise<
       answered.push(index);
       continue;
     }
+    if (await visible(page, '#jspsych-typed-response-input:enabled')) {
+      const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
+      plan ??= await opts.plan();
+      const choices = await page.evaluate(() => (window as unknown as { __metamer: { view: { choices: string[] } } }).__metamer.view.choices);
+      typed.push({ index, picked: await typeAnswer(page, answer(plan[index]!, choices)) });
+      answered.push(index);
+      continue;
+    }
+    if (await visible(page, '#jspsych-typed-response-play:enabled')) {
+      const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
+      if (index === opts.stopBefore) return { answered, finalUrl: page.url(), stoppedAt: index };
+      await page.locator('#jspsych-typed-response-play').click();
+      continue;
+    }
+    // The headphone check's volume sound: Continue opens once it has been heard.
+    if ((await visible(page, '#metamer-calibration-play:enabled')) && (await visible(page, '#jspsych-html-button-response-btngroup button:disabled'))) {
+      await page.locator('#metamer-calibration-play').click();
+      continue;
+    }
     if (await visible(page, '.metamer-start')) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
       if (index === opts.stopBefore) return { answered, finalUrl: page.url(), stoppedAt: index };
       await page.locator('.metamer-start').click();
       continue;
     }
-    for (const sel of ['#jspsych-fullscreen-btn', '#jspsych-html-button-response-btngroup button', '.message a.jspsych-btn']) {
+    for (const sel of ['#jspsych-fullscreen-btn', '#jspsych-html-button-response-btngroup button:enabled', '.message a.jspsych-btn']) {
       if (await visible(page, sel)) {
         await page.locator(sel).first().click().catch(() => {});
         break;

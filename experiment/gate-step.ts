@@ -1,0 +1,50 @@
+/**
+ * The timeline step after a gate's last trial (the headphone check, the screening block): wait
+ * until every answer is stored, ask the server for the verdict, and either go on or end the session
+ * kindly and send the participant back to Prolific with the screen-out code.
+ */
+import type { JsPsych } from 'jspsych';
+import CallFunctionPlugin from '@jspsych/plugin-call-function';
+import type { GatePhase } from './contract.ts';
+import { askGate } from './api.ts';
+import type { SavingQueue } from './saving-queue.ts';
+import { escapeHtml, showMessage } from './messages.ts';
+
+export interface GateContext {
+  jsPsych: JsPsych;
+  view: { session: string };
+  queue: Pick<SavingQueue, 'drain'>;
+  redirect: (url: string) => void;
+}
+
+const SCREENED_OUT: Record<GatePhase, string> = {
+  headphone:
+    'This study needs headphones, and the sound check suggests that the sounds did not reach you through headphones (or were too quiet to tell apart), so the study ends here. This is common and no fault of yours: you will be paid for your time as the study description says.',
+  screening:
+    'Your answers to the first trials did not reach the level this study needs, so it ends here. This is common and no fault of yours: you will be paid for your time as the study description says.',
+};
+
+/** Seconds the thank-you page stays before the browser goes to Prolific by itself. */
+const REDIRECT_AFTER_MS = 4000;
+
+export function gateStep(ctx: GateContext, phase: GatePhase) {
+  const { jsPsych, view, queue } = ctx;
+  return {
+    type: CallFunctionPlugin,
+    async: true,
+    func: (done: () => void) => {
+      showMessage(jsPsych.getDisplayElement(), 'Checking your answers…', 'One moment, please.');
+      void queue
+        .drain()
+        .then(() => askGate(view.session, phase))
+        .then((r) => {
+          if (r.passed) return done();
+          const url = r.redirect_url!;
+          jsPsych.abortExperiment(
+            `<main class="message"><h1>Thank you for your time</h1><p>${escapeHtml(SCREENED_OUT[phase])}</p><p><a class="jspsych-btn" href="${escapeHtml(url)}">Return to Prolific</a></p></main>`,
+          );
+          setTimeout(() => ctx.redirect(url), REDIRECT_AFTER_MS);
+        });
+    },
+  };
+}
