@@ -35,6 +35,7 @@ interface SetFlags {
   categoriesFile?: string;
   sourceCategories?: string;
   modelNames?: string;
+  naturalFrom?: string;
   practice?: string;
   progress?: boolean;
   json?: boolean;
@@ -47,6 +48,7 @@ function withSetOptions(cmd: Command): Command {
     .option('--categories-file <file>', 'categories in button order, one per line')
     .option('--source-categories <file>', 'web-layout: source index → category (CSV source,category or JSON)')
     .option('--model-names <a,b,...>', 'model-metamers: model names, one per folder (default: folder names)')
+    .option('--natural-from <model>', 'model-metamers: natural stimuli from this model\'s folder only (copies elsewhere not compared)')
     .option('--practice <dir>', 'model-metamers/web-layout: practice stimuli as <category>/<source>.<ext>')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON');
@@ -59,6 +61,7 @@ function scanOptions(flags: SetFlags): ImportOptions {
   if (flags.categoriesFile) opts.categoriesFile = flags.categoriesFile;
   if (flags.sourceCategories) opts.sourceCategories = flags.sourceCategories;
   if (flags.modelNames) opts.modelNames = flags.modelNames.split(',').map((s) => s.trim());
+  if (flags.naturalFrom) opts.naturalFrom = flags.naturalFrom;
   if (flags.practice) opts.practice = flags.practice;
   return opts;
 }

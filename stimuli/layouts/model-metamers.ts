@@ -10,7 +10,10 @@
  * ignored). The model name is the folder's name unless given; layer order comes from the <k>
  * prefixes; the source id is <idx> (the same source index across models), the category what follows
  * `_SOUND_`. The natural stimulus of a source appears once per model folder: the copies must be
- * identical, and the first (in the order the folders were given) is the one stored.
+ * identical, and the first (in the order the folders were given) is the one stored; or, with
+ * `naturalFrom`, only the named model's copies are used and the others are not compared (for
+ * code that saved each model's own preprocessed copy: which natural to show is then the
+ * experimenter's explicit choice).
  */
 import path from 'node:path';
 import { type Draft, type DraftFile, type DraftItem, UNSUPPORTED_MEDIA, extensionOf, fileKind, ignore, naturalCompare } from '../draft.ts';
@@ -129,6 +132,10 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
   const wavStems = new Set(all.filter((f) => f.ext === 'wav').map((f) => `${f.root}\0${f.rel.replace(/\.[^.]+$/, '')}`));
   const isFigureTwin = (f: Found): boolean => audio && f.ext !== 'wav' && wavStems.has(`${f.root}\0${f.rel.replace(/\.[^.]+$/, '')}`);
 
+  if (opts.naturalFrom && !foundByModel.has(opts.naturalFrom)) {
+    problems.add('--natural-from', undefined, `model "${opts.naturalFrom}" is not among the folders given (${[...foundByModel.keys()].join(', ')})`);
+    return draft; // everything else would follow from this mistake
+  }
   const naturals = new Map<string, DraftItem>();
   const sourceCategory = new Map<string, { category: string; shown: string }>();
   for (const [model, found] of foundByModel) {
@@ -183,6 +190,10 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
       const file: DraftFile = { abs: path.join(f.root, f.rel), file: dirs.length > 1 ? `${path.basename(f.root)}/${f.rel}` : f.rel, shown };
       const meta = metadata.find((m) => m.root === f.root)!;
       if (!f.layer) {
+        if (opts.naturalFrom && model !== opts.naturalFrom) {
+          ignore(draft, `natural copies in other model folders (--natural-from ${opts.naturalFrom})`);
+          continue;
+        }
         const first = naturals.get(f.idx);
         if (first) {
           (first.twins ??= []).push(file);

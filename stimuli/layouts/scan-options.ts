@@ -8,6 +8,8 @@ export interface ScanOptions {
   sourceCategories?: string;
   /** model-metamers: model names, one per folder in order (default: each folder's name). */
   modelNames?: string[];
+  /** model-metamers: take natural stimuli from this model's folder only (other copies not compared). */
+  naturalFrom?: string;
   /** model-metamers / web-layout: a folder `<category>/<source>.<ext>` of practice stimuli. */
   practice?: string;
 }

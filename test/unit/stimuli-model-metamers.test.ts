@@ -177,5 +177,15 @@ describe('--from model-metamers', () => {
       [`b/metamers/${DEFAULT_RUN}/3_SOUND_airplane/orig.png`, 'source', 'differs from ' + path.join(a.dir, 'metamers').slice(0, 27)],
       ['not_a_model', '', "no metamers/ folder: give the model's fo"],
     ]);
+    // Choosing one model's copies explicitly: the others are ignored, not compared.
+    const chosen = await validateStimulusSet([a.dir, b.dir], { from: 'model-metamers', naturalFrom: 'b' });
+    expect(chosen.problems).toEqual([]);
+    expect(chosen.manifest!.items.filter((i) => i.condition === NATURAL).map((i) => i.file)).toEqual([
+      `b/metamers/${DEFAULT_RUN}/3_SOUND_airplane/orig.png`,
+      `b/metamers/${DEFAULT_RUN}/17_SOUND_bear/orig.png`,
+    ]);
+    expect(chosen.report!.ignored['natural copies in other model folders (--natural-from b)']).toBe(2);
+    const unknown = await validateStimulusSet([a.dir, b.dir], { from: 'model-metamers', naturalFrom: 'c' });
+    expect(unknown.problems).toEqual([{ file: '--natural-from', message: 'model "c" is not among the folders given (a, b)' }]);
   });
 });
