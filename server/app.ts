@@ -19,6 +19,8 @@ import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
+import { trustProxySetting } from './proxy-trust.ts';
+import { sessionStartLimit } from './rate-limits.ts';
 
 export interface ServerOptions {
   dbFile: string;
@@ -50,6 +52,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   const { store, sessions, bundle, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting());
   const extra = deps.stimulusOrigin ? [deps.stimulusOrigin] : [];
   app.use(
     helmet({
@@ -73,6 +76,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   );
   // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
+  app.post('/api/studies/:studyId/sessions', sessionStartLimit());
 
   app.get(`${ASSET_PREFIX}:name`, (req, res) => {
     const a = [bundle.js, bundle.css].find((x) => x.name === req.params.name);

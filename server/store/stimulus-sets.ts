@@ -88,7 +88,7 @@ export function listStimulusSets(db: Db): StimulusSetSummary[] {
       modality: r.modality,
       digest: r.digest,
       items: m.items.length,
-      sources: new Set(m.items.map((i) => i.source_id)).size,
+      sources: new Set(m.items.filter((i) => i.role === 'main').map((i) => i.source_id)).size,
       categories: m.categories.length,
       conditions: conditions.size,
       imported_at: r.imported_at,

@@ -35,11 +35,11 @@ export async function launchChromium(opts: { audio?: boolean } = {}): Promise<Te
   };
 }
 
-/** Prolific is outside this machine's reach: the redirect lands on a stand-in page. */
+/**
+ * A participant's browser context. The redirect to Prolific cannot load here (no internet); the
+ * participant driver watches for the navigation request instead. No request routing: Playwright
+ * turns the HTTP cache off in a context with routes, and the study relies on that cache offline.
+ */
 export async function newParticipantContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.route('https://app.prolific.com/**', (route) =>
-    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Prolific</title><p>Prolific stand-in</p>' }),
-  );
-  return context;
+  return browser.newContext({ viewport: { width: 1280, height: 900 } });
 }

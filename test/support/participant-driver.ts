@@ -6,7 +6,7 @@
  * 1, 2, 3) and typed-response trials (types part of the label, picks it from the suggestions with
  * the arrow keys, or types it out when it is not suggested).
  */
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import type { PlannedTrial } from '../../server/session-plan.ts';
 
 export type AnswerPolicy = (trial: PlannedTrial, choices: string[]) => string;
@@ -48,6 +48,9 @@ async function typeAnswer(page: Page, label: string): Promise<boolean> {
   return at >= 0;
 }
 
+/** Where Prolific's completion redirect goes (unreachable from here: watched, not loaded). */
+const PROLIFIC = 'https://app.prolific.com/';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function visible(page: Page, selector: string): Promise<boolean> {
@@ -55,13 +58,27 @@ async function visible(page: Page, selector: string): Promise<boolean> {
 }
 
 export async function driveParticipant(page: Page, opts: DriveOptions): Promise<DriveResult> {
+  let prolific: string | null = page.url().startsWith(PROLIFIC) ? page.url() : null;
+  const onRequest = (r: Request) => {
+    if (r.isNavigationRequest() && r.url().startsWith(PROLIFIC)) prolific = r.url();
+  };
+  page.on('request', onRequest);
+  try {
+    return await driveLoop(page, opts, () => prolific);
+  } finally {
+    page.off('request', onRequest);
+  }
+}
+
+async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => string | null): Promise<DriveResult> {
   const answer = opts.answer ?? alwaysRight;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const answered: number[] = [];
   let plan: PlannedTrial[] | null = null;
   const typed: { index: number; picked: boolean }[] = [];
   while (Date.now() < deadline) {
-    if (page.url().startsWith('https://app.prolific.com/')) return { answered, finalUrl: page.url(), ...(typed.length ? { typed } : {}) };
+    const redirected = prolificUrl();
+    if (redirected) return { answered, finalUrl: redirected, ...(typed.length ? { typed } : {}) };
     const choices = page.locator('#jspsych-image-button-response-btngroup.visible button:enabled, #jspsych-audio-button-response-btngroup button:enabled');
     if ((await choices.count()) > 0 && (await choices.first().isVisible().catch(() => false))) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
@@ -106,5 +123,7 @@ export async function driveParticipant(page: Page, opts: DriveOptions): Promise<
     }
     await sleep(30);
   }
-  throw new Error(`participant did not finish in time; last URL ${page.url()}; answered ${answered.length}`);
+  const text = await page.locator('body').innerText().catch(() => '(page gone)');
+  await page.screenshot({ path: `test-output/stuck-${Date.now()}.png` }).catch(() => {});
+  throw new Error(`participant did not finish in time; last URL ${page.url()}; answered ${answered.join(',')}; page says: ${text.slice(0, 300)}`);
 }

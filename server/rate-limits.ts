@@ -1,0 +1,17 @@
+/**
+ * Rate limits on the routes that create things. A participant starts a session once per page
+ * load; a whole lab behind one NAT address may start several a minute, so the limit is generous
+ * and configurable (METAMER_SESSION_STARTS_PER_MINUTE). Limits count per client address, which is
+ * only right behind a proxy if `trust proxy` is set (proxy-trust.ts).
+ */
+import { rateLimit } from 'express-rate-limit';
+
+export function sessionStartLimit(perMinute = Number(process.env.METAMER_SESSION_STARTS_PER_MINUTE ?? 30)) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    message: { error: 'Too many attempts to start a session from this address; please wait a minute and reload.', code: 'rate_limited' },
+  });
+}
