@@ -11,11 +11,9 @@ export type Phase = z.infer<typeof Phase>;
 const ProlificParam = z
   .string()
   .trim()
-  .min(1)
-  .max(128)
-  // Prolific ids are 24 hex characters; other recruiters use other shapes. Refuse only what
-  // could never be an id (control characters, markup).
-  .regex(/^[^\s<>"'`\\\u0000-\u001f]+$/, 'must not contain spaces, quotes, angle brackets or control characters');
+  // Prolific ids are 24 hex characters; test links and other recruiters use other shapes, so any
+  // plain token is accepted — never markup, paths, spaces or control characters.
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 /** POST /api/studies/:studyId/sessions — from the participant URL's Prolific parameters. */
 export const SessionStartRequest = z.object({
