@@ -22,7 +22,7 @@ export function studiesTable(items: readonly StudyListItem[]): SafeHtml {
     const c = study.config;
     const reached = counts.completed >= c.target_completed;
     return html`<tr data-study="${study.id}">
-  <td><a class="study-link" href="/admin/studies/${encodeURIComponent(study.id)}">${c.title}</a><div class="muted small mono">${study.id}</div></td>
+  <td class="study-cell"><a class="study-link" href="/admin/studies/${encodeURIComponent(study.id)}">${c.title}</a><div class="muted small"><span class="mono">${study.id}</span> · created <time datetime="${isoTime(study.created_at)}">${formatTime(study.created_at)}</time></div></td>
   <td>${statusBadge(study.status)}${reached ? html` <span class="badge badge-target">Target reached</span>` : ''}</td>
   <td class="progress-cell">
     <div class="progress-label"><strong data-field="completed">${counts.completed}</strong> / ${c.target_completed}</div>
@@ -31,14 +31,13 @@ export function studiesTable(items: readonly StudyListItem[]): SafeHtml {
   <td class="num">${counts.started}</td>
   <td class="num">${counts.screened_out}</td>
   <td class="num">${counts.abandoned}</td>
-  <td><span class="chip">${c.modality}</span> ${study.set_name}</td>
-  <td class="nowrap"><time datetime="${isoTime(study.created_at)}">${formatTime(study.created_at)}</time></td>
+  <td class="nowrap"><span class="chip">${c.modality}</span> ${study.set_name}</td>
 </tr>`;
   });
-  return html`<div class="card card-flush"><table class="table">
-  <thead><tr><th scope="col">Study</th><th scope="col">Status</th><th scope="col">Completed / target</th><th scope="col" class="num">In progress</th><th scope="col" class="num">Screened out</th><th scope="col" class="num">Abandoned</th><th scope="col">Stimulus set</th><th scope="col">Created</th></tr></thead>
+  return html`<div class="card card-flush"><div class="table-scroll"><table class="table">
+  <thead><tr><th scope="col">Study</th><th scope="col">Status</th><th scope="col">Completed / target</th><th scope="col" class="num">In progress</th><th scope="col" class="num">Screened out</th><th scope="col" class="num">Abandoned</th><th scope="col">Stimulus set</th></tr></thead>
   <tbody>${rows}</tbody>
-</table></div>`;
+</table></div></div>`;
 }
 
 export function studiesPage(bundle: DashboardBundle, items: readonly StudyListItem[], notice?: string): string {

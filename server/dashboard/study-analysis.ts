@@ -58,7 +58,7 @@ export class StudyAnalyses {
     const result = this.result(studyId, version);
     if (result.table.every((r) => r.n_participants === 0)) return null;
     const entry = this.cache.get(studyId)!;
-    entry.svg ??= recognizabilityFigureSvg(result.table, { width: 460, height: 280 });
+    entry.svg ??= recognizabilityFigureSvg(result.table, { width: 360, height: 240 });
     return entry.svg;
   }
 }

@@ -28,6 +28,10 @@ export interface StudyView {
 
 const base = (id: string) => `/admin/studies/${encodeURIComponent(id)}`;
 
+function conditionLabel(model: string, layer: string): SafeHtml {
+  return model === '' ? html`<span class="cond-natural">${layer}</span>` : html`<span class="mono">${model}</span> <span class="muted">/</span> <span class="mono">${layer}</span>`;
+}
+
 function actionButton(id: string, action: string, label: string, cls: string, confirm?: string): SafeHtml {
   return html`<form method="post" action="${base(id)}/${action}"${confirm ? html` data-confirm="${confirm}"` : ''}><button type="submit" class="btn ${cls}" data-action="${action}">${label}</button></form>`;
 }
@@ -83,7 +87,7 @@ function stats(p: StudyProgress): SafeHtml {
   <div class="stat"><div class="stat-label">Screened out</div><div class="stat-value" data-field="screened_out">${s.screened_out}</div></div>
   <div class="stat"><div class="stat-label">Abandoned</div><div class="stat-value" data-field="abandoned">${s.abandoned}</div>
     <form method="post" action="${base(p.id)}/sweep" class="stat-action"><button type="submit" class="btn btn-link" data-action="sweep">Check for idle sessions now</button></form></div>
-  <div class="stat"><div class="stat-label">Median duration</div><div class="stat-value stat-value-small" data-field="median-duration">${formatDuration(p.median_duration_ms)}</div></div>
+  <div class="stat"><div class="stat-label">Median time</div><div class="stat-value stat-value-small" data-field="median-duration">${formatDuration(p.median_duration_ms)}</div></div>
   <div class="stat"><div class="stat-label">Preview runs</div><div class="stat-value stat-value-small" data-field="preview">${p.preview_sessions}</div><div class="muted small">not counted</div></div>
 </section>`;
 }
@@ -91,7 +95,7 @@ function stats(p: StudyProgress): SafeHtml {
 function conditions(p: StudyProgress): SafeHtml {
   const rows = p.conditions.map(
     (c) => html`<tr>
-  <th scope="row">${c.model === '' ? html`<span class="cond-natural">natural</span>` : html`<span class="mono">${c.model}</span> <span class="muted">/</span> <span class="mono">${c.layer}</span>`}</th>
+  <th scope="row" class="cond">${conditionLabel(c.model, c.layer)}</th>
   <td class="num" data-field="cond-completed">${c.completed_trials}</td>
   <td class="num">${c.in_progress_trials}</td>
   <td class="num">${c.planned_at_target}</td>
@@ -118,20 +122,19 @@ function recognizability(v: StudyView): SafeHtml {
     const a = v.analysis;
     const rows = a.table.map(
       (r) => html`<tr>
-  <th scope="row">${r.model === '' ? html`<span class="cond-natural">natural</span>` : html`<span class="mono">${r.model}</span> <span class="muted">/</span> <span class="mono">${r.layer}</span>`}</th>
+  <th scope="row" class="cond">${conditionLabel(r.model, r.layer)}</th>
   <td class="num">${r.n_participants}</td>
   <td class="num">${r.n_trials}</td>
-  <td class="num strong">${formatProportion(r.recognizability)}</td>
-  <td class="num">${formatProportion(r.sem)}</td>
-  <td class="num nowrap">${r.ci_low === null ? '—' : html`${formatProportion(r.ci_low)} – ${formatProportion(r.ci_high)}`}</td>
-  <td class="num">${formatProportion(r.chance)}</td>
+  <td class="num"><span class="strong">${formatProportion(r.recognizability)}</span> <span class="muted">± ${formatProportion(r.sem)}</span></td>
+  <td class="num nowrap">${r.ci_low === null ? '—' : html`${formatProportion(r.ci_low)}–${formatProportion(r.ci_high)}`}</td>
 </tr>`,
     );
     const x = a.exclusions;
-    content = html`<p class="muted small">${x.participants_included} of ${x.participants_total} participants included (exclusions from the study config). Mean ± SEM over participants; ${Math.round(a.options.ci_level * 100)}% percentile bootstrap CI, B = ${a.options.bootstrap}, seed ${a.options.seed}.</p>
+    const chance = a.table.find((r) => r.chance !== null)?.chance ?? null;
+    content = html`<p class="muted small">${x.participants_included} of ${x.participants_total} participants included (exclusions from the study config). Mean ± SEM over participants; ${Math.round(a.options.ci_level * 100)}% percentile bootstrap CI, B = ${a.options.bootstrap}, seed ${a.options.seed}.${chance === null ? '' : ` Chance: ${formatProportion(chance)} (dashed line).`}</p>
 <div class="analysis-grid">
   <div class="table-scroll"><table class="table table-compact" data-table="recognizability">
-    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Participants</th><th scope="col" class="num">Trials</th><th scope="col" class="num">Recognizability</th><th scope="col" class="num">SEM</th><th scope="col" class="num">CI</th><th scope="col" class="num">Chance</th></tr></thead>
+    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Participants</th><th scope="col" class="num">Trials</th><th scope="col" class="num">Recognizability ± SEM</th><th scope="col" class="num">${Math.round(a.options.ci_level * 100)}% CI</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>
   <figure class="figure"><img src="${base(id)}/figure.svg?v=${v.analysisVersion}" alt="Recognizability by layer for each model, with bootstrap confidence intervals and chance level"></figure>
@@ -148,7 +151,7 @@ function sessions(v: StudyView): SafeHtml {
   const rows = v.sessions.map((s) => {
     const duration = s.finished_at !== null ? s.finished_at - s.started_at : null;
     return html`<tr>
-  <td class="mono">${s.participant_id}${s.preview ? html` <span class="badge badge-preview">Preview</span>` : ''}</td>
+  <td class="mono nowrap">${s.participant_id}${s.preview ? html` <span class="badge badge-preview">Preview</span>` : ''}</td>
   <td>${sessionBadge(s.state)}</td>
   <td class="num">${s.preview ? '—' : s.slot}</td>
   <td class="progress-cell"><div class="progress-label small">${s.answered} / ${s.n_trials}</div>${progressBar(s.answered, s.n_trials, 'trials stored', s.state === 'completed' ? 'good' : s.state === 'started' ? 'accent' : 'muted')}</td>
@@ -165,7 +168,7 @@ function sessions(v: StudyView): SafeHtml {
     v.sessions.length === 0
       ? html`<p class="empty-note card-pad">No sessions yet.</p>`
       : html`<div class="table-scroll"><table class="table table-compact">
-    <thead><tr><th scope="col">Participant (pseudonymous)</th><th scope="col">State</th><th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col" class="num">Duration</th></tr></thead>
+    <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th><th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col" class="num">Duration</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>${more}`
   }

@@ -3,6 +3,7 @@
  * participant API (start, every planned trial, the screening gate, completion).
  */
 import type { SessionView } from '../../experiment/contract.ts';
+import type { PlannedTrial } from '../../server/session-plan.ts';
 import { postJson, type TestServer } from '../support/test-server.ts';
 
 /** Logs in with the server's admin token; returns the Cookie header value. */
@@ -52,13 +53,15 @@ export async function startParticipant(server: TestServer, pid: string, studyId 
 }
 
 /** Answers trials [from, to) as planned (`correct`) or wrongly; asks the gate after the screening. */
-export async function answerTrials(server: TestServer, view: SessionView, opts: { from?: number; to?: number; correct?: (index: number) => boolean } = {}): Promise<void> {
+export type CorrectPolicy = (index: number, trial: PlannedTrial) => boolean;
+
+export async function answerTrials(server: TestServer, view: SessionView, opts: { from?: number; to?: number; correct?: CorrectPolicy } = {}): Promise<void> {
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   const gate = view.screening_last_index;
   const to = opts.to ?? plan.length;
   for (let i = opts.from ?? 0; i < to; i++) {
     const t = plan[i]!;
-    const right = opts.correct ? opts.correct(i) : true;
+    const right = opts.correct ? opts.correct(i, t) : true;
     const response = right ? t.category : view.choices.find((c) => c !== t.category)!;
     const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: i, response, rt_ms: 700 + i });
     if (r.status !== 200) throw new Error(`trial ${i}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -70,7 +73,7 @@ export async function answerTrials(server: TestServer, view: SessionView, opts: 
   }
 }
 
-export async function completeParticipant(server: TestServer, pid: string, studyId = 'fixture-study', correct?: (index: number) => boolean): Promise<SessionView> {
+export async function completeParticipant(server: TestServer, pid: string, studyId = 'fixture-study', correct?: CorrectPolicy): Promise<SessionView> {
   const { status, view, body } = await startParticipant(server, pid, studyId);
   if (status !== 200) throw new Error(`start ${pid}: ${status} ${JSON.stringify(body)}`);
   await answerTrials(server, view, { correct });

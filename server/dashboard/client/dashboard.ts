@@ -9,7 +9,8 @@ function localTimes(root: ParentNode): void {
     const d = new Date(el.dateTime);
     if (Number.isNaN(d.getTime())) continue;
     el.title = el.dateTime;
-    el.textContent = d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    const thisYear = d.getFullYear() === new Date().getFullYear();
+    el.textContent = d.toLocaleString(undefined, { ...(thisYear ? {} : { year: 'numeric' }), month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
   }
 }
 
