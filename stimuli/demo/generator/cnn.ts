@@ -34,6 +34,20 @@ export interface CnnSpec {
 export const INPUT_LAYER = 'input';
 export const FINAL_LAYER = 'final';
 
+/**
+ * Surrogate ReLU derivatives for metamer synthesis: the gradient factor at units that are off
+ * (1 passes it whole). `matched: 1` is the paper's "fake ReLU" at the matched layer (ReLU forward,
+ * identity backward, after the robustness library), so a unit that is off but should be on is
+ * pushed on. `below` is our addition for a 200-step budget: a leaky derivative at the ReLUs under
+ * the matched layer, without which units that are off in the noise start mostly stay off and the
+ * loss at hidden layers stalls at a 10–100-fold reduction. The forward pass, and so every loss and
+ * check, always uses the true ReLU.
+ */
+export interface ReluSurrogate {
+  matched: number;
+  below: number;
+}
+
 interface StagePlan {
   geometry: ConvGeometry;
   outC: number;
@@ -123,6 +137,42 @@ export class Cnn {
     this.version++;
   }
 
+  /**
+   * Data-dependent initialisation (after Mishkin & Matas 2016, "LSUV"), stage by stage: scale
+   * the filters so the pre-activations over `inputs` have unit variance, and set each channel's
+   * bias to minus its mean so about half the units start on. Without normalisation layers this
+   * is what keeps training from idling for epochs near chance.
+   */
+  calibrate(inputs: readonly Float32Array[]): void {
+    for (let s = 0; s < this.plans.length; s++) {
+      const p = this.plans[s]!;
+      const hw = p.geometry.outH * p.geometry.outW;
+      for (let c = 0; c < p.outC; c++) this.params[p.biasOffset + c] = 0;
+      const sum = new Float64Array(p.outC);
+      let sq = 0;
+      const pre = new Float32Array(p.outC * hw);
+      for (const x of inputs) {
+        this.forward(x, s);
+        im2col(s === 0 ? this.centred : this.acts[s]!, p.geometry, this.cols[s]!);
+        pre.fill(0);
+        gemmNN(p.outC, hw, p.fan, this.params.subarray(p.weightOffset, p.weightOffset + p.outC * p.fan), this.cols[s]!, pre);
+        for (let c = 0; c < p.outC; c++) {
+          for (let i = c * hw; i < (c + 1) * hw; i++) {
+            sum[c] = sum[c]! + pre[i]!;
+            sq += pre[i]! * pre[i]!;
+          }
+        }
+      }
+      const n = inputs.length * hw;
+      let variance = sq / (n * p.outC);
+      for (let c = 0; c < p.outC; c++) variance -= (sum[c]! / n) ** 2 / p.outC;
+      const scale = 1 / Math.sqrt(Math.max(variance, 1e-12));
+      for (let i = 0; i < p.outC * p.fan; i++) this.params[p.weightOffset + i] = this.params[p.weightOffset + i]! * scale;
+      for (let c = 0; c < p.outC; c++) this.params[p.biasOffset + c] = (-sum[c]! / n) * scale;
+      this.version++;
+    }
+  }
+
   get inputSize(): number {
     return this.acts[0]!.length;
   }
@@ -188,9 +238,10 @@ export class Cnn {
   /**
    * Back-propagates `grad` (d loss / d activations of `layer`, as left by the last `forward`)
    * to the input. Adds parameter gradients into `paramGrad` when given; returns d loss / d input
-   * (a scratch view; stale when `inputGrad` is false).
+   * (a scratch view; stale when `inputGrad` is false). With a `surrogate`, ReLUs that are off pass
+   * a fraction of the gradient instead of none (see `ReluSurrogate`); without one, the true gradient.
    */
-  backward(layer: number, grad: Float32Array, paramGrad: Float32Array | null, inputGrad = true): Float32Array {
+  backward(layer: number, grad: Float32Array, paramGrad: Float32Array | null, inputGrad = true, surrogate: ReluSurrogate | null = null): Float32Array {
     this.refreshTransposed();
     const S = this.plans.length;
     if (layer === 0) {
@@ -218,7 +269,8 @@ export class Cnn {
       const hw = p.geometry.outH * p.geometry.outW;
       const g = this.grads[s]!;
       const out = this.acts[s]!;
-      for (let i = 0; i < g.length; i++) if (out[i]! <= 0) g[i] = 0;
+      const leak = surrogate ? (s === layer ? surrogate.matched : surrogate.below) : 0;
+      if (leak !== 1) for (let i = 0; i < g.length; i++) if (out[i]! <= 0) g[i] = g[i]! * leak;
       if (paramGrad) {
         gemmNT(p.outC, p.fan, hw, g, this.cols[s - 1]!, paramGrad.subarray(p.weightOffset, p.weightOffset + p.outC * p.fan));
         for (let c = 0; c < p.outC; c++) {

@@ -22,6 +22,12 @@ export interface ModalityConfig {
   nullPairs: number;
   spec: CnnSpec;
   training: TrainSettings;
+  /**
+   * The robust model starts from the trained standard model's weights and is trained on PGD
+   * examples for these epochs (adversarial fine-tuning): from scratch would cost ~3× the
+   * standard model's training again, which the 20-minute budget cannot hold.
+   */
+  robustTraining: TrainSettings;
   pgd: PgdSettings;
   synthesis: SynthesisSettings;
   /** Standard deviation of the Gaussian noise a metamer starts from (around `noiseMean`). */
@@ -83,6 +89,9 @@ export function audioSpec(length: number, channels: [number, number, number, num
   };
 }
 
+/** The paper's fake ReLU at the matched layer, leaky derivatives below it (see `ReluSurrogate`). */
+const SURROGATE = { matched: 1, below: 0.1 };
+
 export const IMAGE_CATEGORY_COUNT = 16;
 export const AUDIO_CATEGORY_COUNT = 8;
 
@@ -102,8 +111,9 @@ export function demoConfig(quick: boolean, seed = 20231016): DemoConfig {
         nullPairs: 50,
         spec: imageSpec(32, [4, 6, 8, 8], IMAGE_CATEGORY_COUNT),
         training: { epochs: 1, batchSize: 8, learningRate: 3e-3 },
+        robustTraining: { epochs: 1, batchSize: 8, learningRate: 1e-3 },
         pgd: { epsilon: 0.5, steps: 2, stepScale: 2.5, min: 0, max: 1 },
-        synthesis: { iterations: 60, learningRate: 0.03, halvings: 2, min: 0, max: 1 },
+        synthesis: { iterations: 200, learningRate: 0.05, halvings: 10, min: 0, max: 1, surrogate: SURROGATE },
         noiseMean: 0.5,
         noiseStd: 0.15,
       },
@@ -118,8 +128,9 @@ export function demoConfig(quick: boolean, seed = 20231016): DemoConfig {
         nullPairs: 50,
         spec: audioSpec(2048, [4, 6, 8, 8], AUDIO_CATEGORY_COUNT),
         training: { epochs: 1, batchSize: 8, learningRate: 3e-3 },
+        robustTraining: { epochs: 1, batchSize: 8, learningRate: 1e-3 },
         pgd: { epsilon: 0.2, steps: 2, stepScale: 2.5, min: -1, max: 1 },
-        synthesis: { iterations: 60, learningRate: 0.01, halvings: 2, min: -1, max: 1 },
+        synthesis: { iterations: 200, learningRate: 0.01, halvings: 10, min: -1, max: 1, surrogate: SURROGATE },
         noiseMean: 0,
         noiseStd: 0.07,
       },
@@ -139,8 +150,9 @@ export function demoConfig(quick: boolean, seed = 20231016): DemoConfig {
       nullPairs: 1000,
       spec: imageSpec(64, [12, 24, 32, 48], IMAGE_CATEGORY_COUNT),
       training: { epochs: 10, batchSize: 8, learningRate: 6e-3 },
-      pgd: { epsilon: 1, steps: 3, stepScale: 2.5, min: 0, max: 1 },
-      synthesis: { iterations: 300, learningRate: 0.02, halvings: 3, min: 0, max: 1 },
+      robustTraining: { epochs: 4, batchSize: 8, learningRate: 2e-3 },
+      pgd: { epsilon: 1, steps: 2, stepScale: 2.5, min: 0, max: 1 },
+      synthesis: { iterations: 200, learningRate: 0.05, halvings: 10, min: 0, max: 1, surrogate: SURROGATE },
       noiseMean: 0.5,
       noiseStd: 0.15,
     },
@@ -155,8 +167,9 @@ export function demoConfig(quick: boolean, seed = 20231016): DemoConfig {
       nullPairs: 1000,
       spec: audioSpec(16000, [12, 24, 32, 32], AUDIO_CATEGORY_COUNT),
       training: { epochs: 8, batchSize: 8, learningRate: 4e-3 },
-      pgd: { epsilon: 0.5, steps: 3, stepScale: 2.5, min: -1, max: 1 },
-      synthesis: { iterations: 300, learningRate: 0.005, halvings: 3, min: -1, max: 1 },
+      robustTraining: { epochs: 4, batchSize: 8, learningRate: 1.5e-3 },
+      pgd: { epsilon: 0.5, steps: 2, stepScale: 2.5, min: -1, max: 1 },
+      synthesis: { iterations: 200, learningRate: 0.01, halvings: 10, min: -1, max: 1, surrogate: SURROGATE },
       noiseMean: 0,
       noiseStd: 0.07,
     },

@@ -1,6 +1,7 @@
 /**
  * The contact sheet: one source across every layer, one row per model. Column 0 is the natural
- * source, then the metamer for each layer in network order. A metamer that failed the
+ * source, then the metamer for each layer in network order (images as they are; sounds as
+ * spectrograms). A metamer that failed the
  * model-side checks is still drawn (it is what the optimiser reached) but inside a black frame,
  * where a passing one has a white frame; the study shows the natural source in its place.
  */
@@ -16,21 +17,23 @@ const SCALE = 2;
 const FRAME = 3;
 const GAP = 6;
 
-export function contactSheet(rows: readonly ContactSheetRow[], size: number): Buffer {
+/** Cells are cellWidth × cellHeight grey pictures in [0, 1], drawn at `scale`× magnification. */
+export function contactSheet(rows: readonly ContactSheetRow[], cellWidth: number, cellHeight = cellWidth, scale = SCALE): Buffer {
   const columns = 1 + Math.max(...rows.map((r) => r.cells.length));
-  const cell = size * SCALE + 2 * FRAME;
-  const width = GAP + columns * (cell + GAP);
-  const height = GAP + rows.length * (cell + GAP);
+  const cellW = cellWidth * scale + 2 * FRAME;
+  const cellH = cellHeight * scale + 2 * FRAME;
+  const width = GAP + columns * (cellW + GAP);
+  const height = GAP + rows.length * (cellH + GAP);
   const canvas = new Uint8Array(width * height).fill(128);
   const draw = (pixels: Float32Array, col: number, row: number, frame: number): void => {
-    const ox = GAP + col * (cell + GAP);
-    const oy = GAP + row * (cell + GAP);
-    for (let y = 0; y < cell; y++) {
-      for (let x = 0; x < cell; x++) {
+    const ox = GAP + col * (cellW + GAP);
+    const oy = GAP + row * (cellH + GAP);
+    for (let y = 0; y < cellH; y++) {
+      for (let x = 0; x < cellW; x++) {
         const ix = x - FRAME;
         const iy = y - FRAME;
-        const inside = ix >= 0 && iy >= 0 && ix < size * SCALE && iy < size * SCALE;
-        const v = inside ? Math.round(pixels[Math.floor(iy / SCALE) * size + Math.floor(ix / SCALE)]! * 255) : frame;
+        const inside = ix >= 0 && iy >= 0 && ix < cellWidth * scale && iy < cellHeight * scale;
+        const v = inside ? Math.round(pixels[Math.floor(iy / scale) * cellWidth + Math.floor(ix / scale)]! * 255) : frame;
         canvas[(oy + y) * width + ox + x] = Math.min(255, Math.max(0, v));
       }
     }

@@ -49,14 +49,7 @@ export const IMAGE_SHAPES: ReadonlyArray<{ category: string; inside: Inside }> =
   { category: 'star', inside: star },
   { category: 'cross', inside: (u, v) => (Math.abs(u) <= 0.25 && Math.abs(v) <= 0.95) || (Math.abs(v) <= 0.25 && Math.abs(u) <= 0.95) },
   { category: 'crescent', inside: (u, v) => u * u + v * v <= 0.85 && (u - 0.4) ** 2 + v * v > 0.5 },
-  {
-    category: 'heart',
-    inside: (u, v) => {
-      const x = u * 1.25;
-      const y = -v * 1.25 + 0.25;
-      return (x * x + y * y - 1) ** 3 - x * x * y * y * y <= 0;
-    },
-  },
+  { category: 'hourglass', inside: (u, v) => Math.abs(v) <= 0.9 && Math.abs(u) <= 0.8 * Math.abs(v) + 0.06 },
   { category: 'arrow', inside: arrow },
   { category: 'bar', inside: (u, v) => Math.abs(u) <= 1 && Math.abs(v) <= 0.2 },
   { category: 'grating', inside: (u, v) => u * u + v * v <= 1 && Math.sin(u * Math.PI * 2.5) > 0 },

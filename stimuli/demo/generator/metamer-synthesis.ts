@@ -1,12 +1,14 @@
 /**
  * Model metamers as in Feather et al. (2023): start from noise and descend on the input to
  * minimise the normalised L2 distance ‖a(x) − a(s)‖ / ‖a(s)‖ between the layer's activations for
- * the candidate x and for the natural source s, keeping x in the valid range. The paper uses
- * Adam-like steps with the step size halved on a fixed schedule; here Adam with `halvings`
- * equally spaced halvings over far fewer iterations (the models are tiny). The best iterate is kept.
+ * the candidate x and for the natural source s, keeping x in the valid range. As in the paper:
+ * Adam-like steps with the step size halved on a fixed schedule (here `halvings` equally spaced
+ * halvings over far fewer iterations: the models are tiny), and a "fake ReLU" at the matched
+ * layer; in addition, leaky ReLU derivatives below it (`ReluSurrogate`). Losses are always
+ * measured with the true network, and the best iterate is kept.
  */
 import { Adam } from './adam.ts';
-import type { Cnn } from './cnn.ts';
+import type { Cnn, ReluSurrogate } from './cnn.ts';
 
 export interface SynthesisSettings {
   iterations: number;
@@ -15,6 +17,8 @@ export interface SynthesisSettings {
   halvings: number;
   min: number;
   max: number;
+  /** Surrogate ReLU derivatives for the backward pass (see `ReluSurrogate`). */
+  surrogate: ReluSurrogate;
 }
 
 export interface SynthesisResult {
@@ -63,7 +67,7 @@ export function synthesiseMetamer(
       bestLoss = loss;
       best.set(x);
     }
-    const g = net.backward(layer, dA, null);
+    const g = net.backward(layer, dA, null, true, s.surrogate);
     adam.step(x, g, s.learningRate * Math.pow(0.5, Math.floor(it / interval)));
     for (let i = 0; i < x.length; i++) x[i] = Math.min(s.max, Math.max(s.min, x[i]!));
   }

@@ -6,8 +6,8 @@
  * The folder is built under a temporary name and renamed into place at the end, so a failed
  * run leaves the previous set untouched.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { NATURAL, type ManifestInput, type ManifestItemInput } from '../../manifest.ts';
 import { pgdPerturbation, robustAccuracy } from './adversarial-training.ts';
@@ -19,6 +19,7 @@ import { IMAGE_CATEGORIES, imageAugmentation, imageExamples } from './image-data
 import { synthesiseMetamer } from './metamer-synthesis.ts';
 import { checkMetamer, nullDistances, summariseNull, type CheckFailure, type NullSummary } from './model-checks.ts';
 import { pinkNoiseMask } from './noise-masks.ts';
+import { spectrogram } from './spectrogram.ts';
 import { SeededRandom } from './seeded-random.ts';
 import { encodeGreyPng, encodeWav8 } from './stimulus-files.ts';
 import { accuracy, trainClassifier, type Augmentation, type EpochLog, type LabelledExample } from './training.ts';
@@ -119,6 +120,8 @@ export interface SetTimings {
   trainSeconds: Record<string, number>;
   synthesisSeconds: Record<string, number>;
   totalSeconds: number;
+  /** CPU time of this process (user + system): the compute itself, whatever else shared the cores. */
+  cpuSeconds: number;
 }
 
 interface Source {
@@ -147,6 +150,8 @@ interface ReportRow {
   source_prediction: string;
 }
 
+export const CONTACT_SHEET = 'contact-sheet.png';
+
 const round = (v: number, digits = 6): number => Number(v.toPrecision(digits));
 
 function median(values: number[]): number {
@@ -162,11 +167,16 @@ export function generateSet(
   log: (line: string) => void = () => {},
 ): { report: SetReport; timings: SetTimings } {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const m = modalityName === 'image' ? imageModality(config.image) : audioModality(config.audio);
   const cfg = m.cfg;
   const root = new SeededRandom(`${config.seed}:${m.name}`);
   const temp = `${outDir}.partial-${process.pid}`;
-  rmSync(temp, { recursive: true, force: true });
+  // A run killed mid-way (the work is synchronous, so no signal handler runs) leaves its
+  // partial folder behind: clear those of earlier runs.
+  const parent = dirname(outDir);
+  const stale = `${basename(outDir)}.partial-`;
+  if (existsSync(parent)) for (const e of readdirSync(parent)) if (e.startsWith(stale)) rmSync(join(parent, e), { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   const write = (rel: string, bytes: Buffer | string): void => {
     const path = join(temp, rel);
@@ -203,8 +213,12 @@ export function generateSet(
       const adversarial = k === 1;
       t = performance.now();
       const net = new Cnn(cfg.spec, root.fork(`init:${model}`));
+      if (adversarial) net.params.set(nets[0]!.params);
+      else net.calibrate(train.slice(0, 64).map((e) => e.input));
+      net.version++;
       const perturb = adversarial ? pgdPerturbation(cfg.pgd, root.fork(`pgd:${model}`)) : null;
-      const epochs = trainClassifier(net, train, cfg.training, root.fork(`order:${model}`), perturb, m.augment, (e) =>
+      const settings = adversarial ? cfg.robustTraining : cfg.training;
+      const epochs = trainClassifier(net, train, settings, root.fork(`order:${model}`), perturb, m.augment, (e) =>
         log(`${m.name}: ${model} epoch ${e.epoch}: loss ${e.meanLoss.toFixed(3)}, train accuracy ${e.trainAccuracy.toFixed(3)} (${e.seconds.toFixed(1)} s)`),
       );
       trainSeconds[model] = (performance.now() - t) / 1000;
@@ -348,7 +362,7 @@ export function generateSet(
       synthesisSeconds[model] = (performance.now() - t) / 1000;
     });
 
-    // Masks and contact sheet (images).
+    // Masks (images) and the contact sheet (sounds drawn as spectrograms).
     const masks: Array<{ file: string }> = [];
     if (m.name === 'image') {
       const ic = config.image;
@@ -358,7 +372,15 @@ export function generateSet(
         write(file, encodeGreyPng(pinkNoiseMask(ic.size, maskRng), ic.size, ic.size).bytes);
         masks.push({ file });
       }
-      write('contact-sheet.png', contactSheet(sheetRows, ic.size));
+      write(CONTACT_SHEET, contactSheet(sheetRows, ic.size));
+    } else {
+      const asSpectrogram = (x: Float32Array): Float32Array => spectrogram(x).pixels;
+      const { width, height } = spectrogram(sheetSource.decoded);
+      const rows = sheetRows.map((r) => ({
+        natural: asSpectrogram(r.natural),
+        cells: r.cells.map((c) => ({ pixels: asSpectrogram(c.pixels), passed: c.passed })),
+      }));
+      write(CONTACT_SHEET, contactSheet(rows, width, height, 1));
     }
 
     const manifest: ManifestInput = {
@@ -401,7 +423,10 @@ export function generateSet(
       trainSeconds: Object.fromEntries(Object.entries(trainSeconds).map(([k, v]) => [k, round(v, 3)])),
       synthesisSeconds: Object.fromEntries(Object.entries(synthesisSeconds).map(([k, v]) => [k, round(v, 3)])),
       totalSeconds: round((performance.now() - started) / 1000, 3),
+      cpuSeconds: 0,
     };
+    const cpu = process.cpuUsage(cpuStart);
+    timings.cpuSeconds = round((cpu.user + cpu.system) / 1e6, 3);
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(dirname(outDir), { recursive: true });
     renameSync(temp, outDir);
