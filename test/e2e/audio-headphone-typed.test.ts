@@ -24,6 +24,8 @@ const WORDS = [
 interface AudioLog {
   contexts: { event: string; state: string; active: boolean }[];
   starts: { state: string; active: boolean }[];
+  /** Text of every message page shown (`main.message`), e.g. the screen-out page. */
+  messages: string[];
 }
 
 /**
@@ -51,6 +53,12 @@ const INSTRUMENT_AUDIO = `(() => {
     report('starts', { state: 'media-element', active: active() });
     return play.call(this);
   };
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) {
+      if (n.nodeType === 1 && n.matches('main.message, main.message *')) report('messages', n.closest('main.message').textContent);
+      else if (n.nodeType === 1) for (const m of n.querySelectorAll('main.message')) report('messages', m.textContent);
+    }
+  }).observe(document, { childList: true, subtree: true });
 })();`;
 
 let server: TestServer;
@@ -103,20 +111,24 @@ function storedTrials(session: string) {
 
 const planFor = (pid: string) => async () => (await server.store.getSession(sessionOf(pid)))!.plan.trials;
 
-async function participate(browser: TestBrowser, pid: string, answer: AnswerPolicy) {
+async function participate(browser: TestBrowser, pid: string, answer: AnswerPolicy, opts: { reloadBefore?: number } = {}) {
   const context = await newParticipantContext(browser.browser);
-  const audio: AudioLog = { contexts: [], starts: [] };
+  const audio: AudioLog = { contexts: [], starts: [], messages: [] };
   await context.exposeFunction('__reportAudio', (kind: keyof AudioLog, entry: never) => void audio[kind].push(entry));
   await context.addInitScript(INSTRUMENT_AUDIO);
   const page = await context.newPage();
-  // The screen-out page is brief (the driver follows its link): watch for it from the start.
-  const headphoneMessage = page
-    .waitForSelector('text=This study needs headphones', { timeout: 170_000 })
-    .then(() => true)
-    .catch(() => false);
   await page.goto(runUrl(pid));
-  const result = await driveParticipant(page, { plan: planFor(pid), answer, timeoutMs: 170_000 });
-  return { result, context, headphoneMessage, audio };
+  let before: number[] = [];
+  if (opts.reloadBefore !== undefined) {
+    const first = await driveParticipant(page, { plan: planFor(pid), answer, stopBefore: opts.reloadBefore, timeoutMs: 170_000 });
+    expect(first.stoppedAt).toBe(opts.reloadBefore);
+    before = first.answered;
+    await page.reload();
+    await page.locator('text=Welcome back').waitFor();
+  }
+  const rest = await driveParticipant(page, { plan: planFor(pid), answer, timeoutMs: 170_000 });
+  const result = { ...rest, answered: [...before, ...rest.answered] };
+  return { result, context, audio };
 }
 
 function expectNoSoundBeforeAGesture(log: AudioLog): void {
@@ -157,9 +169,10 @@ describe('audio study with headphone check and typed answers, Chromium with auto
   it('a participant who fails the check is screened out with the screen-out code and a kind message; only the check is stored', { timeout: 200_000 }, async () => {
     const pid = 'e2eaudiohp00000000000002';
     const wrongOnTheCheck: AnswerPolicy = (t, choices) => (t.phase === 'headphone' ? choices.find((c) => c !== t.category)! : t.category);
-    const { result, context, headphoneMessage } = await participate(autoplay, pid, wrongOnTheCheck);
+    const { result, context, audio } = await participate(autoplay, pid, wrongOnTheCheck);
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}`);
-    expect(await headphoneMessage).toBe(true);
+    // The screen-out page is brief (the driver follows its link); the page's own log saw it.
+    expect(audio.messages.some((m) => m.includes('This study needs headphones') && m.includes('paid for your time'))).toBe(true);
     const session = sessionOf(pid);
     expect((await server.store.getSession(session))!.state).toBe('screened_out');
     const rows = storedTrials(session);
@@ -178,12 +191,19 @@ describe('audio study in a Chromium without the autoplay switch', () => {
     await strict?.close();
   });
 
-  it('starts the audio context suspended, resumes it at the consent click, plays nothing before, and completes', { timeout: 200_000 }, async () => {
+  it('starts the audio context suspended, resumes it at a click, plays nothing before; a reload during the check resumes it', { timeout: 200_000 }, async () => {
     const pid = 'e2eaudiohp00000000000003';
-    const { result, context, audio } = await participate(strict, pid, alwaysRight);
+    const { result, context, audio } = await participate(strict, pid, alwaysRight, { reloadBefore: 3 });
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     const session = sessionOf(pid);
-    expect(storedTrials(session).map((r) => r.trial_index)).toEqual((await server.store.getSession(session))!.plan.trials.map((t) => t.index));
+    const plan = (await server.store.getSession(session))!.plan.trials.map((t) => t.index);
+    expect(result.answered).toEqual(plan);
+    expect(storedTrials(session).map((r) => r.trial_index)).toEqual(plan);
+    // Two pages (before and after the reload), each with a context that starts suspended.
+    expect(audio.contexts.filter((c) => c.event === 'created')).toEqual([
+      { event: 'created', state: 'suspended', active: false },
+      { event: 'created', state: 'suspended', active: false },
+    ]);
     expect(audio.contexts[0]).toEqual({ event: 'created', state: 'suspended', active: false });
     const running = audio.contexts.find((c) => c.state === 'running');
     expect(running).toEqual({ event: 'statechange', state: 'running', active: true });
