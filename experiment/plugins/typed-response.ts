@@ -175,15 +175,24 @@ class TypedResponsePlugin implements JsPsychPlugin<Info> {
       input.setAttribute('aria-expanded', String(shown.length > 0));
       cont.disabled = match === undefined;
     };
+    const close = () => {
+      list.hidden = true;
+      input.setAttribute('aria-expanded', 'false');
+      setActive(-1);
+    };
     const choose = (label: string) => {
       input.value = label;
       usedSuggestion = true;
       update();
+      // Picked: the list closes until the next edit, even if longer labels still match.
+      close();
       input.focus();
     };
+    let finished = false;
     const finish = () => {
       const response = index.exact(input.value);
-      if (response === undefined || onset === null) return;
+      if (response === undefined || onset === null || finished) return;
+      finished = true;
       const rt = Math.round(now() - onset);
       try {
         audio.stop();
@@ -218,20 +227,19 @@ class TypedResponsePlugin implements JsPsychPlugin<Info> {
     });
     input.addEventListener('keydown', (e) => {
       if (!MODIFIER_KEYS.has(e.key)) keystrokes++;
-      if (e.key === 'ArrowDown' && shown.length > 0) {
+      if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && shown.length > 0) {
         e.preventDefault();
-        setActive((active + 1) % shown.length);
-      } else if (e.key === 'ArrowUp' && shown.length > 0) {
-        e.preventDefault();
-        setActive(active <= 0 ? shown.length - 1 : active - 1);
+        // Arrows reopen a list closed by Escape or a pick.
+        list.hidden = false;
+        input.setAttribute('aria-expanded', 'true');
+        if (e.key === 'ArrowDown') setActive((active + 1) % shown.length);
+        else setActive(active <= 0 ? shown.length - 1 : active - 1);
       } else if (e.key === 'Enter') {
         e.preventDefault();
         if (active >= 0) choose(shown[active]!);
         else finish();
       } else if (e.key === 'Escape') {
-        list.hidden = true;
-        input.setAttribute('aria-expanded', 'false');
-        setActive(-1);
+        close();
       }
     });
     // mousedown (not click) so the text box keeps the focus.

@@ -242,16 +242,25 @@ describe('typed-response plugin', () => {
     expect(data.keystrokes).toBe(2 + 6 + 2);
   });
 
-  it('takes a suggestion picked with the mouse', async () => {
+  it('takes a suggestion picked with the mouse, then closes the list until the arrows open it again', async () => {
     const { getData, finished } = await run();
     await playToEnd();
-    await type('bob');
-    const pick = visibleOptions().find((li) => li.textContent === 'bobcat')!;
+    await type('cat');
+    expect(visibleOptions().map((li) => li.textContent)).toEqual(expect.arrayContaining(['cat', 'catalog', 'bobcat']));
+    const pick = visibleOptions().find((li) => li.textContent === 'cat')!;
     pick.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, cancelable: true }));
     await flushPromises();
-    expect(input().value).toBe('bobcat');
+    expect(input().value).toBe('cat');
+    // 'catalog' still starts with 'cat', but a picked answer is not kept covered by a list.
+    expect($('jspsych-typed-response-list').hidden).toBe(true);
+    expect(input().getAttribute('aria-expanded')).toBe('false');
+    await press('ArrowDown');
+    expect($('jspsych-typed-response-list').hidden).toBe(false);
+    expect(visibleOptions()[0]!.getAttribute('aria-selected')).toBe('true');
+    await press('Escape');
+    expect($('jspsych-typed-response-list').hidden).toBe(true);
     continueButton().click();
     await finished;
-    expect((getData().values()[0] as TypedResponseData).response).toBe('bobcat');
+    expect(getData().values()[0] as TypedResponseData).toMatchObject({ response: 'cat', used_suggestion: true });
   });
 });
