@@ -55,84 +55,96 @@ export function median(values: readonly number[]): number | null {
 
 const key = (model: string, layer: string) => `${model}\u0000${layer}`;
 
-/**
- * Main trials per condition summed over slots 0 … target−1. A slot's main block depends on the slot
- * only through (slot mod C) (assignment.ts), so C plans suffice whatever the target. Metamers that
- * are missing from the set are planned as their natural stand-in, exactly as they are stored.
- */
-export function plannedAtTarget(study: StudyRow, manifest: Manifest): Map<string, number> {
+/** What a study's plan says per condition; built once per study (configs never change). */
+export interface StudyPlanCounts {
+  /** Conditions in display order (natural first). */
+  conditions: { model: string; layer: string; layer_index: number }[];
+  /**
+   * Main trials per condition of a session in slot r, by r mod C. A slot's main block depends on
+   * the slot only through (slot mod C) (assignment.ts), so C plans describe every slot. Metamers
+   * missing from the set are counted as their natural stand-in, exactly as they are stored.
+   */
+  perResidue: Map<string, number>[];
+}
+
+export function studyPlanCounts(study: StudyRow, manifest: Manifest): StudyPlanCounts {
   const design = studyDesign(study.config, manifest);
-  const c = design.conditions.length;
-  const target = study.config.target_completed;
+  const perResidue: Map<string, number>[] = [];
+  for (let r = 0; r < design.conditions.length; r++) {
+    const m = new Map<string, number>();
+    for (const t of buildSessionPlan(study.config, manifest, r, design).trials) {
+      if (t.phase === 'main') m.set(key(t.model, t.layer), (m.get(key(t.model, t.layer)) ?? 0) + 1);
+    }
+    perResidue.push(m);
+  }
+  const conditions = design.conditions.map((c) => (c === 'natural' ? { model: '', layer: 'natural', layer_index: 0 } : { model: c.model, layer: c.layer, layer_index: c.layer_index }));
+  return { conditions, perResidue };
+}
+
+/** Main trials per condition over the slots 0 … target−1 (what the target asks for). */
+export function plannedAtTarget(plan: StudyPlanCounts, target: number): Map<string, number> {
+  const c = plan.perResidue.length;
   const out = new Map<string, number>();
   for (let r = 0; r < Math.min(c, target); r++) {
     const times = Math.floor((target - 1 - r) / c) + 1;
-    for (const t of buildSessionPlan(study.config, manifest, r, design).trials) {
-      if (t.phase !== 'main') continue;
-      const k = key(t.model, t.layer);
-      out.set(k, (out.get(k) ?? 0) + times);
-    }
+    for (const [k, n] of plan.perResidue[r]!) out.set(k, (out.get(k) ?? 0) + n * times);
   }
   return out;
 }
 
 export class StudyProgressReader {
-  /** Study configs never change after creation, so neither does their plan per condition. */
-  private readonly planned = new Map<string, Map<string, number>>();
+  private readonly plans = new Map<string, StudyPlanCounts>();
 
   constructor(private readonly store: Store) {}
 
-  private async plannedOf(study: StudyRow): Promise<Map<string, number>> {
+  private async planOf(study: StudyRow): Promise<StudyPlanCounts> {
     const cacheKey = `${study.id}\u0000${study.created_at}`;
-    let p = this.planned.get(cacheKey);
+    let p = this.plans.get(cacheKey);
     if (!p) {
       const manifest = await this.store.getStimulusSet(study.set_name);
       if (!manifest) throw new Error(`study ${study.id} refers to missing stimulus set ${study.set_name}`);
-      p = plannedAtTarget(study, manifest);
-      this.planned.set(cacheKey, p);
+      p = studyPlanCounts(study, manifest);
+      this.plans.set(cacheKey, p);
     }
     return p;
   }
 
   async progress(study: StudyRow, publicBase: string, sessions?: SessionSummary[]): Promise<StudyProgress> {
     const list = sessions ?? (await this.store.listSessions(study.id));
+    const plan = await this.planOf(study);
     const counts: SessionCounts = { started: 0, completed: 0, screened_out: 0, abandoned: 0 };
     let previews = 0;
     const durations: number[] = [];
+    const completedTrials = new Map<string, number>();
     for (const s of list) {
       if (s.preview) {
         previews++;
         continue;
       }
       counts[s.state]++;
-      if (s.state === 'completed' && s.finished_at !== null) durations.push(s.finished_at - s.started_at);
+      if (s.state !== 'completed') continue;
+      if (s.finished_at !== null) durations.push(s.finished_at - s.started_at);
+      // A session completes only once every planned trial is stored (ParticipantSessions.complete),
+      // so its stored main trials are its plan's: no need to scan its rows on every refresh.
+      for (const [k, n] of plan.perResidue[s.slot % plan.perResidue.length]!) completedTrials.set(k, (completedTrials.get(k) ?? 0) + n);
     }
 
-    const planned = await this.plannedOf(study);
-    const manifest = (await this.store.getStimulusSet(study.set_name))!;
-    const design = studyDesign(study.config, manifest);
+    const planned = plannedAtTarget(plan, study.config.target_completed);
     const rows = new Map<string, ConditionProgress>();
-    for (const c of design.conditions) {
-      const [model, layer, layerIndex] = c === 'natural' ? ['', 'natural', 0] : [c.model, c.layer, c.layer_index];
-      rows.set(key(model, layer), {
-        label: model === '' ? 'natural' : `${model} / ${layer}`,
-        model,
-        layer,
-        layer_index: layerIndex,
-        completed_trials: 0,
+    for (const c of plan.conditions) {
+      const k = key(c.model, c.layer);
+      rows.set(k, {
+        label: c.model === '' ? 'natural' : `${c.model} / ${c.layer}`,
+        ...c,
+        completed_trials: completedTrials.get(k) ?? 0,
         in_progress_trials: 0,
-        planned_at_target: planned.get(key(model, layer)) ?? 0,
+        planned_at_target: planned.get(k) ?? 0,
       });
     }
-    for (const t of await this.store.mainTrialCounts(study.id)) {
-      let row = rows.get(key(t.model, t.layer));
-      if (!row) {
-        // Only if the stored rows name a condition the design does not (a set replaced under a study).
-        row = { label: t.model === '' ? t.layer : `${t.model} / ${t.layer}`, model: t.model, layer: t.layer, layer_index: t.layer_index, completed_trials: 0, in_progress_trials: 0, planned_at_target: 0 };
-        rows.set(key(t.model, t.layer), row);
-      }
-      if (t.state === 'completed') row.completed_trials += t.trials;
-      else if (t.state === 'started') row.in_progress_trials += t.trials;
+    for (const t of await this.store.mainTrialCounts(study.id, ['started'])) {
+      const row = rows.get(key(t.model, t.layer));
+      // Stored rows always name one of the design's conditions (they are copied from the plan).
+      if (row) row.in_progress_trials += t.trials;
     }
 
     const c = study.config;

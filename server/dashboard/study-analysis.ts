@@ -24,23 +24,40 @@ export function analysisVersion(p: StudyProgress, excludeIncomplete: boolean): s
   return parts.join('.');
 }
 
-interface Cached {
+export interface CachedAnalysis {
+  /** The data version the result was computed for. */
   version: string;
+  computedAt: number;
+  /** How long loading and computing took. */
+  costMs: number;
   result: AnalysisResult;
   svg?: Promise<string>;
 }
 
+/**
+ * A study with 500 participants × 416 trials takes about half a second to load and bootstrap, and
+ * both block the event loop (synchronous SQLite, 10,000 replicates). The live page therefore keeps
+ * a result for at least 20× its cost (and 2 s), so the analysis never takes more than ~5% of the
+ * server's time however many completions arrive; downloads always get the current data.
+ */
+export function liveStaleMs(costMs: number): number {
+  return Math.max(2_000, 20 * costMs);
+}
+
 export class StudyAnalyses {
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache = new Map<string, CachedAnalysis>();
 
   constructor(
     private readonly dbFile: string,
-    private readonly opts: { bootstrap?: number } = {},
+    private readonly opts: { bootstrap?: number; now?: () => number } = {},
   ) {}
 
-  result(studyId: string, version: string): AnalysisResult {
+  /** The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs). */
+  get(studyId: string, version: string, live = false): CachedAnalysis {
+    const now = (this.opts.now ?? Date.now)();
     const hit = this.cache.get(studyId);
-    if (hit && hit.version === version) return hit.result;
+    if (hit && (hit.version === version || (live && now - hit.computedAt < liveStaleMs(hit.costMs)))) return hit;
+    const started = performance.now();
     const s = loadStudyFromDb(this.dbFile, studyId);
     const result = analyzeCounts(s.counts, {
       bootstrap: this.opts.bootstrap ?? DEFAULT_ANALYZE_OPTIONS.bootstrap,
@@ -49,16 +66,15 @@ export class StudyAnalyses {
       choices: s.choices,
       statistics: false,
     });
-    this.cache.set(studyId, { version, result });
-    return result;
+    const entry: CachedAnalysis = { version, computedAt: now, costMs: performance.now() - started, result };
+    this.cache.set(studyId, entry);
+    return entry;
   }
 
-  /** The figure as SVG, or null while no participant is included. */
-  async figure(studyId: string, version: string): Promise<string | null> {
-    const result = this.result(studyId, version);
-    if (result.table.every((r) => r.n_participants === 0)) return null;
-    const entry = this.cache.get(studyId)!;
-    entry.svg ??= recognizabilityFigureSvg(result.table, { width: 360, height: 240 });
+  /** The figure of a cached result as SVG, or null while no participant is included. */
+  figure(entry: CachedAnalysis): Promise<string> | null {
+    if (entry.result.exclusions.participants_included === 0) return null;
+    entry.svg ??= recognizabilityFigureSvg(entry.result.table, { width: 360, height: 240 });
     return entry.svg;
   }
 }

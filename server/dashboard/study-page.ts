@@ -5,7 +5,7 @@
  *
  * The page has two live parts (`head`, `body`) that the script refreshes from /live.
  */
-import type { AnalysisResult } from '../../analysis/analyze.ts';
+import type { CachedAnalysis } from './study-analysis.ts';
 import type { StudyProgress } from '../admin-progress.ts';
 import type { SessionSummary } from '../store/store.ts';
 import type { DashboardBundle } from './bundle.ts';
@@ -15,11 +15,10 @@ import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts
 
 export interface StudyView {
   progress: StudyProgress;
-  analysis: AnalysisResult | null;
+  /** The table and when it was computed (the live page may show one a few seconds old: liveStaleMs). */
+  analysis: CachedAnalysis | null;
   /** Why the analysis could not run (shown instead of the table). */
   analysisError?: string;
-  /** Changes when the figure does: part of its URL, so browsers never show a stale one. */
-  analysisVersion: string;
   /** Most recent first. */
   sessions: SessionSummary[];
   /** How many sessions exist in all (the list may be cut). */
@@ -116,10 +115,10 @@ function recognizability(v: StudyView): SafeHtml {
   let content: SafeHtml;
   if (v.analysisError) {
     content = flash('error', `The analysis could not run: ${v.analysisError}`);
-  } else if (!v.analysis || v.analysis.exclusions.participants_included === 0) {
+  } else if (!v.analysis || v.analysis.result.exclusions.participants_included === 0) {
     content = html`<p class="empty-note">No participant is included yet. The table and figure appear with the first completed session.</p>`;
   } else {
-    const a = v.analysis;
+    const a = v.analysis.result;
     const rows = a.table.map(
       (r) => html`<tr>
   <th scope="row" class="cond">${conditionLabel(r.model, r.layer)}</th>
@@ -131,13 +130,13 @@ function recognizability(v: StudyView): SafeHtml {
     );
     const x = a.exclusions;
     const chance = a.table.find((r) => r.chance !== null)?.chance ?? null;
-    content = html`<p class="muted small">${x.participants_included} of ${x.participants_total} participants included (exclusions from the study config). Mean ± SEM over participants; ${Math.round(a.options.ci_level * 100)}% percentile bootstrap CI, B = ${a.options.bootstrap}, seed ${a.options.seed}.${chance === null ? '' : ` Chance: ${formatProportion(chance)} (dashed line).`}</p>
+    content = html`<p class="muted small">${x.participants_included} of ${x.participants_total} participants included (exclusions from the study config). Mean ± SEM over participants; ${Math.round(a.options.ci_level * 100)}% percentile bootstrap CI, B = ${a.options.bootstrap}, seed ${a.options.seed}.${chance === null ? '' : ` Chance: ${formatProportion(chance)} (dashed line).`} Computed <time datetime="${isoTime(v.analysis.computedAt)}">${formatTime(v.analysis.computedAt)}</time>.</p>
 <div class="analysis-grid">
   <div class="table-scroll"><table class="table table-compact" data-table="recognizability">
     <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Participants</th><th scope="col" class="num">Trials</th><th scope="col" class="num">Recognizability ± SEM</th><th scope="col" class="num">${Math.round(a.options.ci_level * 100)}% CI</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>
-  <figure class="figure"><img src="${base(id)}/figure.svg?v=${v.analysisVersion}" alt="Recognizability by layer for each model, with bootstrap confidence intervals and chance level"></figure>
+  <figure class="figure"><img src="${base(id)}/figure.svg?v=${v.analysis.version}" alt="Recognizability by layer for each model, with bootstrap confidence intervals and chance level"></figure>
 </div>`;
   }
   return html`<section class="card" aria-labelledby="recog-h">

@@ -22,6 +22,7 @@ import { newStudyPage } from '../dashboard/new-study-page.ts';
 import { paymentsCsv, paymentsPage } from '../dashboard/payments-page.ts';
 import { studiesPage, studiesTable } from '../dashboard/studies-page.ts';
 import { analysisVersion, StudyAnalyses } from '../dashboard/study-analysis.ts';
+import { AnalysisInputError } from '../../analysis/input-error.ts';
 import { studyBody, studyHead, studyPage, type StudyPageNotice, type StudyView } from '../dashboard/study-page.ts';
 import { html } from '../dashboard/html.ts';
 import { page } from '../dashboard/layout.ts';
@@ -166,13 +167,13 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     let analysis: StudyView['analysis'] = null;
     let analysisError: string | undefined;
     try {
-      analysis = analyses.result(study.id, version);
+      analysis = analyses.get(study.id, version, true);
     } catch (e) {
-      if (!exposed(e) && !(e instanceof Error && e.name === 'AnalysisInputError')) throw e;
+      if (!(e instanceof AnalysisInputError)) throw e;
       analysisError = e.message;
     }
     const n = deps.sessionRows ?? 100;
-    return { progress: p, analysis, analysisError, analysisVersion: version, sessions: all.slice(-n).reverse(), sessionsTotal: all.length };
+    return { progress: p, analysis, analysisError, sessions: all.slice(-n).reverse(), sessionsTotal: all.length };
   };
 
   prot.post('/logout', async (req, res) => {
@@ -281,12 +282,14 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     const study = await studyOf(req);
     const p = await progress.progress(study, publicBase(req));
     const version = analysisVersion(p, study.config.exclusions.incomplete);
-    return { study, version, result: analyses.result(study.id, version) };
+    return { study, ...analyses.get(study.id, version) };
   };
 
   prot.get('/studies/:id/figure.svg', async (req, res) => {
-    const { study, version } = await analysisOf(req);
-    const svg = await analyses.figure(study.id, version);
+    const study = await studyOf(req);
+    const p = await progress.progress(study, publicBase(req));
+    // The page's figure goes with the page's (possibly slightly older) table.
+    const svg = await analyses.figure(analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
     if (svg === null) return void res.status(404).type('text').send('No participant is included yet: there is no figure.\n');
     res.set('Cache-Control', 'private, max-age=3600').type('image/svg+xml').send(svg);
   });
@@ -322,7 +325,13 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
 
   prot.get('/api/studies/:id', async (req, res) => {
     const v = await studyView(req, await studyOf(req));
-    res.json({ progress: v.progress, recognizability: v.analysis?.table ?? [], exclusions: v.analysis?.exclusions ?? null, analysis_error: v.analysisError ?? null });
+    res.json({
+      progress: v.progress,
+      recognizability: v.analysis?.result.table ?? [],
+      exclusions: v.analysis?.result.exclusions ?? null,
+      recognizability_computed_at: v.analysis ? new Date(v.analysis.computedAt).toISOString() : null,
+      analysis_error: v.analysisError ?? null,
+    });
   });
 
   prot.use((req, res) => {

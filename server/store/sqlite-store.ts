@@ -62,6 +62,8 @@ export class SqliteStore implements Store {
   /** Plans never change once written; parsing one per trial POST would dominate the hot path. */
   private readonly plans = new Map<string, SessionPlan>();
   private readonly stmt;
+  /** Built once: on the hot path, creating the transaction wrapper per call costs as much as the insert. */
+  private readonly saveTrialTx;
 
   constructor(file: string) {
     this.db = openDatabase(file);
@@ -93,7 +95,17 @@ export class SqliteStore implements Store {
         "UPDATE sessions SET last_activity_at = ?, state = CASE state WHEN 'abandoned' THEN 'started' ELSE state END WHERE id = ?",
       ),
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
+      studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
     };
+    this.saveTrialTx = db.transaction((row: TrialRow): SaveOutcome => {
+      const info = this.stmt.insertTrial.run(row);
+      if (info.changes === 1) {
+        this.stmt.touch.run(row.received_at, row.session_id);
+        return 'created';
+      }
+      const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
+      return stored.data === row.data ? 'duplicate' : 'conflict';
+    });
   }
 
   async saveStimulusSet(manifest: Manifest) {
@@ -119,7 +131,7 @@ export class SqliteStore implements Store {
   }
 
   async getStudy(id: string) {
-    const r = this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as RawStudy | undefined;
+    const r = this.stmt.studyById.get(id) as RawStudy | undefined;
     return r ? studyFromRow(r) : undefined;
   }
 
@@ -201,16 +213,7 @@ export class SqliteStore implements Store {
   }
 
   async saveTrial(row: TrialRow): Promise<SaveOutcome> {
-    const run = this.db.transaction((): SaveOutcome => {
-      const info = this.stmt.insertTrial.run(row);
-      if (info.changes === 1) {
-        this.stmt.touch.run(row.received_at, row.session_id);
-        return 'created';
-      }
-      const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
-      return stored.data === row.data ? 'duplicate' : 'conflict';
-    });
-    return run.immediate();
+    return this.saveTrialTx.immediate(row);
   }
 
   async trialsOfSession(sessionId: string) {
@@ -245,7 +248,9 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(
         `SELECT s.id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
-                (SELECT count(*) FROM trials t WHERE t.session_id = s.id) AS answered,
+                -- A completed session holds every planned trial; only the others are counted.
+                CASE WHEN s.state = 'completed' THEN s.n_trials
+                     ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,
                 s.started_at, s.last_activity_at, s.finished_at
            FROM sessions s WHERE s.study_id = ? ORDER BY s.started_at, s.id`,
       )
@@ -266,16 +271,18 @@ export class SqliteStore implements Store {
       .all(studyId) as PaymentRow[];
   }
 
-  async mainTrialCounts(studyId: string): Promise<ConditionTrialCount[]> {
+  async mainTrialCounts(studyId: string, states: readonly SessionState[]): Promise<ConditionTrialCount[]> {
+    if (states.length === 0) return [];
+    // Sessions first (by the (study_id, state) index), then each one's trials by primary key.
     return this.db
       .prepare(
         `SELECT t.model, t.layer, t.layer_index, s.state, count(*) AS trials, sum(t.correct) AS correct
-           FROM trials t JOIN sessions s ON s.id = t.session_id
-          WHERE s.study_id = ? AND s.preview = 0 AND t.phase = 'main'
+           FROM sessions s CROSS JOIN trials t ON t.session_id = s.id
+          WHERE s.study_id = ? AND s.state IN (${states.map(() => '?').join(', ')}) AND s.preview = 0 AND t.phase = 'main'
           GROUP BY t.model, t.layer, t.layer_index, s.state
           ORDER BY t.layer_index, t.model, t.layer, s.state`,
       )
-      .all(studyId) as ConditionTrialCount[];
+      .all(studyId, ...states) as ConditionTrialCount[];
   }
 
   async abandonIdleSessions(studyId: string, idleBefore: number): Promise<number> {

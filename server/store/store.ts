@@ -143,8 +143,8 @@ export interface Store {
   listSessions(studyId: string): Promise<SessionSummary[]>;
   /** Completed, non-preview sessions with their Prolific IDs: for the payments view only. */
   completedPayments(studyId: string): Promise<PaymentRow[]>;
-  /** Stored main-phase trials per condition and session state, non-preview sessions only. */
-  mainTrialCounts(studyId: string): Promise<ConditionTrialCount[]>;
+  /** Stored main-phase trials per condition and session state, non-preview sessions in `states` only. */
+  mainTrialCounts(studyId: string, states: readonly SessionState[]): Promise<ConditionTrialCount[]>;
   /** Started sessions whose last activity is before `idleBefore` become abandoned; returns how many. */
   abandonIdleSessions(studyId: string, idleBefore: number): Promise<number>;
 
