@@ -71,16 +71,17 @@ export class SqliteStore implements Store {
     this.stmt = {
       sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
       sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE study_id = ? AND prolific_pid = ?`),
-      planOf: db.prepare('SELECT plan FROM sessions WHERE id = ?'),
+      planOf: db.prepare('SELECT plan FROM session_plans WHERE session_id = ?'),
+      insertPlan: db.prepare('INSERT INTO session_plans (session_id, plan) VALUES (?, ?)'),
       heldSlots: db.prepare(
         "SELECT slot FROM sessions WHERE study_id = ? AND preview = 0 AND state IN ('started', 'completed') ORDER BY slot",
       ),
       completedCount: db.prepare("SELECT count(*) AS n FROM sessions WHERE study_id = ? AND preview = 0 AND state = 'completed'"),
       insertSession: db.prepare(
         `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, prolific_study_id, prolific_session_id, slot, state,
-           preview, plan, n_trials, user_agent, started_at, last_activity_at)
+           preview, n_trials, user_agent, started_at, last_activity_at)
          VALUES (@id, @study_id, @prolific_pid, @participant_id, @prolific_study_id, @prolific_session_id, @slot, 'started',
-           @preview, @plan, @n_trials, @user_agent, @now, @now)`,
+           @preview, @n_trials, @user_agent, @now, @now)`,
       ),
       answered: db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index'),
       insertTrial: db.prepare(
@@ -187,11 +188,11 @@ export class SqliteStore implements Store {
         prolific_session_id: s.prolificSessionId ?? null,
         slot,
         preview: s.preview ? 1 : 0,
-        plan: JSON.stringify(plan),
         n_trials: plan.trials.length,
         user_agent: s.userAgent?.slice(0, 512) ?? null,
         now: Date.now(),
       });
+      this.stmt.insertPlan.run(id, JSON.stringify(plan));
       this.plans.set(id, plan);
       return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
     });
@@ -294,9 +295,13 @@ export class SqliteStore implements Store {
   }
 
   async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {
-    this.db
-      .prepare('INSERT INTO admin_sessions (id_hash, created_at, expires_at, user_agent) VALUES (?, ?, ?, ?)')
-      .run(idHash, createdAt, expiresAt, userAgent?.slice(0, 512) ?? null);
+    this.db.transaction(() => {
+      // Log-ins that were never used again would otherwise stay forever; each new one sweeps them.
+      this.db.prepare('DELETE FROM admin_sessions WHERE expires_at <= ?').run(createdAt);
+      this.db
+        .prepare('INSERT INTO admin_sessions (id_hash, created_at, expires_at, user_agent) VALUES (?, ?, ?, ?)')
+        .run(idHash, createdAt, expiresAt, userAgent?.slice(0, 512) ?? null);
+    })();
   }
 
   async adminSessionValid(idHash: string, now: number) {

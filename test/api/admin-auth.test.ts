@@ -155,8 +155,13 @@ describe('log-in', () => {
     const cookie = await logIn(server);
     const db = new Database(server.dbFile);
     db.prepare('UPDATE admin_sessions SET expires_at = ?').run(Date.now() - 1);
-    db.close();
     expect((await adminGet(server, cookie, '/admin')).status).toBe(401);
+    // Expired rows do not pile up: the next log-in clears them.
+    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions').get() as { n: number }).n).toBeGreaterThan(0);
+    await logIn(server);
+    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions WHERE expires_at <= ?').get(Date.now()) as { n: number }).n).toBe(0);
+    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions').get() as { n: number }).n).toBe(1);
+    db.close();
   });
 
   it('a wrong token is refused with the form again; the token compare is constant-time over hashes', async () => {
