@@ -71,17 +71,16 @@ export class SqliteStore implements Store {
     this.stmt = {
       sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
       sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE study_id = ? AND prolific_pid = ?`),
-      planOf: db.prepare('SELECT plan FROM session_plans WHERE session_id = ?'),
-      insertPlan: db.prepare('INSERT INTO session_plans (session_id, plan) VALUES (?, ?)'),
+      planOf: db.prepare('SELECT plan FROM sessions WHERE id = ?'),
       heldSlots: db.prepare(
         "SELECT slot FROM sessions WHERE study_id = ? AND preview = 0 AND state IN ('started', 'completed') ORDER BY slot",
       ),
       completedCount: db.prepare("SELECT count(*) AS n FROM sessions WHERE study_id = ? AND preview = 0 AND state = 'completed'"),
       insertSession: db.prepare(
         `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, prolific_study_id, prolific_session_id, slot, state,
-           preview, n_trials, user_agent, started_at, last_activity_at)
+           preview, plan, n_trials, user_agent, started_at, last_activity_at)
          VALUES (@id, @study_id, @prolific_pid, @participant_id, @prolific_study_id, @prolific_session_id, @slot, 'started',
-           @preview, @n_trials, @user_agent, @now, @now)`,
+           @preview, @plan, @n_trials, @user_agent, @now, @now)`,
       ),
       answered: db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index'),
       insertTrial: db.prepare(
@@ -188,11 +187,11 @@ export class SqliteStore implements Store {
         prolific_session_id: s.prolificSessionId ?? null,
         slot,
         preview: s.preview ? 1 : 0,
+        plan: JSON.stringify(plan),
         n_trials: plan.trials.length,
         user_agent: s.userAgent?.slice(0, 512) ?? null,
         now: Date.now(),
       });
-      this.stmt.insertPlan.run(id, JSON.stringify(plan));
       this.plans.set(id, plan);
       return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
     });
