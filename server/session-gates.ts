@@ -17,7 +17,18 @@ export interface Gate {
   minCorrect: number;
 }
 
+/** Plans and configs never change once stored; every trial POST asks, so the answer is kept. */
+const cache = new WeakMap<SessionPlan, { config: StudyConfig; gates: Gate[] }>();
+
 export function gatesOf(plan: SessionPlan, config: StudyConfig): Gate[] {
+  const hit = cache.get(plan);
+  if (hit && hit.config === config) return hit.gates;
+  const gates = computeGates(plan, config);
+  cache.set(plan, { config, gates });
+  return gates;
+}
+
+function computeGates(plan: SessionPlan, config: StudyConfig): Gate[] {
   const gates: Gate[] = [];
   const headphone = plan.trials.filter((t) => t.phase === 'headphone');
   if (headphone.length > 0) {
