@@ -16,6 +16,7 @@ import { loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
 import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
+import { handleTrialPost, trialPostSession } from './trial-route.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
@@ -136,6 +137,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       return;
     }
+    const trialSession = trialPostSession(req);
+    if (trialSession) return void handleTrialPost(req, res, trialSession, sessions, logger);
     app(req, res);
   });
   server.keepAliveTimeout = 65_000;

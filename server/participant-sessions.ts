@@ -89,11 +89,14 @@ export class ParticipantSessions {
   }
 
   async studyContext(studyId: string): Promise<StudyContext | undefined> {
+    // Checked on every request, as cheaply as possible (the CLI may pause a study under a running
+    // server): the full row is read again only when it has changed.
+    const cached = this.studies.get(studyId);
+    const version = await this.store.studyUpdatedAt(studyId);
+    if (version === undefined) return undefined;
+    if (cached && cached.study.updated_at === version) return cached;
     const study = await this.store.getStudy(studyId);
     if (!study) return undefined;
-    const cached = this.studies.get(studyId);
-    // Status is read fresh each time (the CLI may pause a study under a running server).
-    if (cached && cached.study.updated_at === study.updated_at) return cached;
     const manifest = await this.store.getStimulusSet(study.set_name);
     if (!manifest) throw new Error(`study ${studyId} refers to missing stimulus set ${study.set_name}`);
     const headphoneTest = headphoneTestOf(study.config);

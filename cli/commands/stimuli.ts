@@ -22,11 +22,13 @@ import { openDatabase } from '../../server/store/database.ts';
 import {
   SetExistsError,
   getStimulusSet,
+  listBlobs,
   listStimulusSets,
   manifestDigest,
   saveStimulusSet,
 } from '../../server/store/stimulus-sets.ts';
 import { Manifest } from '../../stimuli/manifest.ts';
+import { exportStatic } from '../../stimuli/static-export.ts';
 import { dataPaths } from '../paths.ts';
 
 interface SetFlags {
@@ -203,6 +205,33 @@ export function register(program: Command): void {
         const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
         for (const r of rows) process.stdout.write(r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
       } finally {
+        db.close();
+      }
+    });
+
+  stimuli
+    .command('export-static <dir>')
+    .description('write the stimulus files (by content hash) and an nginx server block, for serving stimuli from a static host or CDN')
+    .option('--set <name>', 'only the files of this stimulus set (default: every file the server serves)')
+    .option('--progress', 'show a progress bar even when stderr is not a terminal')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, flags: { set?: string; progress?: boolean; json?: boolean }, cmd: Command) => {
+      const paths = dataPaths(cmd.optsWithGlobals().db as string);
+      const db = openDatabase(paths.db);
+      const bar = progressBar(flags);
+      try {
+        const entries = listBlobs(db, flags.set);
+        const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, bar.onProgress);
+        bar.stop();
+        if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        else
+          process.stdout.write(
+            `wrote ${result.files} files (${(result.bytes / 1e6).toFixed(1)} MB, ${result.unchanged} already there) to ${result.dir}/stimuli/\n` +
+              `nginx server block: ${result.dir}/nginx.conf\n` +
+              `then run the server with: metamer serve --stimulus-base-url https://<static host>/stimuli/\n`,
+          );
+      } finally {
+        bar.stop();
         db.close();
       }
     });

@@ -67,9 +67,7 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
     res.json(await sessions.start(req.params.studyId, parsed.data, req.get('user-agent')));
   });
 
-  r.post('/api/sessions/:session/trials', async (req, res) => {
-    res.json(await sessions.recordTrial(req.params.session, req.body));
-  });
+  // POST /api/sessions/:session/trials is served ahead of Express: see trial-route.ts.
 
   r.post('/api/sessions/:session/screening', async (req, res) => {
     res.json(await sessions.screening(req.params.session));

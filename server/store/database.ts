@@ -20,11 +20,21 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   db.pragma('busy_timeout = 5000');
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${synchronousSetting()}`);
     db.pragma('foreign_keys = ON');
     migrate(db);
   }
   return db;
+}
+
+/**
+ * NORMAL (the default) survives any crash of this process; FULL also survives a power cut or a
+ * kernel panic, at the cost of an fsync per transaction (METAMER_SYNCHRONOUS=FULL).
+ */
+export function synchronousSetting(value = process.env.METAMER_SYNCHRONOUS): 'NORMAL' | 'FULL' | 'EXTRA' {
+  const v = (value ?? 'NORMAL').toUpperCase();
+  if (v === 'NORMAL' || v === 'FULL' || v === 'EXTRA') return v;
+  throw Object.assign(new Error(`METAMER_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not "${value}"`), { expose: true as const });
 }
 
 export function migrate(db: Db): void {

@@ -40,7 +40,6 @@ export const MIGRATIONS: readonly string[] = [
     state               TEXT NOT NULL CHECK (state IN ('started', 'completed', 'screened_out', 'abandoned')),
     preview             INTEGER NOT NULL DEFAULT 0,
     screening_passed    INTEGER,            -- NULL until the screening gate has been evaluated
-    plan                TEXT NOT NULL,      -- JSON: the full trial plan, answers included (server side only)
     n_trials            INTEGER NOT NULL,
     user_agent          TEXT,
     started_at          INTEGER NOT NULL,
@@ -49,6 +48,14 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (study_id, prolific_pid)
   );
   CREATE INDEX sessions_by_study_state ON sessions (study_id, state);
+
+  -- The full trial plan, answers included (server side only). A table of its own: the plan is
+  -- tens of KB, and SQLite rewrites a whole row on every update, so keeping it in sessions would
+  -- copy it on every state change.
+  CREATE TABLE session_plans (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    plan       TEXT NOT NULL
+  );
 
   -- One row per answered trial. Condition columns are copied from the plan at save time so the
   -- table reads on its own (analysis, exports) even after a stimulus set is replaced.
@@ -67,8 +74,10 @@ export const MIGRATIONS: readonly string[] = [
     rt_ms        REAL,
     data         TEXT NOT NULL,             -- the browser's record as sent (canonical JSON)
     received_at  INTEGER NOT NULL,
+    -- A rowid table (rows are appended) with the key as its index: rows of ~0.5 KB are too wide
+    -- for WITHOUT ROWID, whose inserts would land mid-tree and split pages.
     PRIMARY KEY (session_id, trial_index)
-  ) WITHOUT ROWID;
+  );
 
   -- The tidy trial rows of DESIGN §4, pseudonymous: the view analysis and exports read.
   CREATE VIEW trial_rows AS

@@ -53,6 +53,8 @@ function studyFromRow(r: RawStudy): StudyRow {
   return { ...r, config: JSON.parse(r.config) as StudyConfig };
 }
 
+const TOUCH_EVERY_MS = 20_000;
+
 export function newSessionToken(): string {
   return randomBytes(18).toString('base64url');
 }
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
   readonly db: Db;
   /** Plans never change once written; parsing one per trial POST would dominate the hot path. */
   private readonly plans = new Map<string, SessionPlan>();
+  private readonly touched = new Map<string, number>();
   private readonly stmt;
   /** Built once: on the hot path, creating the transaction wrapper per call costs as much as the insert. */
   private readonly saveTrialTx;
@@ -71,16 +74,17 @@ export class SqliteStore implements Store {
     this.stmt = {
       sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
       sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE study_id = ? AND prolific_pid = ?`),
-      planOf: db.prepare('SELECT plan FROM sessions WHERE id = ?'),
+      planOf: db.prepare('SELECT plan FROM session_plans WHERE session_id = ?'),
+      insertPlan: db.prepare('INSERT INTO session_plans (session_id, plan) VALUES (?, ?)'),
       heldSlots: db.prepare(
         "SELECT slot FROM sessions WHERE study_id = ? AND preview = 0 AND state IN ('started', 'completed') ORDER BY slot",
       ),
       completedCount: db.prepare("SELECT count(*) AS n FROM sessions WHERE study_id = ? AND preview = 0 AND state = 'completed'"),
       insertSession: db.prepare(
         `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, prolific_study_id, prolific_session_id, slot, state,
-           preview, plan, n_trials, user_agent, started_at, last_activity_at)
+           preview, n_trials, user_agent, started_at, last_activity_at)
          VALUES (@id, @study_id, @prolific_pid, @participant_id, @prolific_study_id, @prolific_session_id, @slot, 'started',
-           @preview, @plan, @n_trials, @user_agent, @now, @now)`,
+           @preview, @n_trials, @user_agent, @now, @now)`,
       ),
       answered: db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index'),
       insertTrial: db.prepare(
@@ -96,11 +100,19 @@ export class SqliteStore implements Store {
       ),
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
+      studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
     };
     this.saveTrialTx = db.transaction((row: TrialRow): SaveOutcome => {
       const info = this.stmt.insertTrial.run(row);
       if (info.changes === 1) {
-        this.stmt.touch.run(row.received_at, row.session_id);
+        // last_activity_at only feeds the abandonment rule (minutes): writing it at most every
+        // TOUCH_EVERY_MS keeps a second row update out of most trial commits. A session idle for
+        // longer (an abandoned one coming back) is always touched, and so revived.
+        const last = this.touched.get(row.session_id);
+        if (last === undefined || row.received_at - last >= TOUCH_EVERY_MS) {
+          this.stmt.touch.run(row.received_at, row.session_id);
+          this.touched.set(row.session_id, row.received_at);
+        }
         return 'created';
       }
       const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
@@ -128,6 +140,10 @@ export class SqliteStore implements Store {
       .prepare("INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, 'draft', ?, ?)")
       .run(config.id, config.stimulus_set, JSON.stringify(config), now, now);
     return (await this.getStudy(config.id))!;
+  }
+
+  async studyUpdatedAt(id: string) {
+    return this.stmt.studyUpdatedAt.get(id) as number | undefined;
   }
 
   async getStudy(id: string) {
@@ -187,11 +203,11 @@ export class SqliteStore implements Store {
         prolific_session_id: s.prolificSessionId ?? null,
         slot,
         preview: s.preview ? 1 : 0,
-        plan: JSON.stringify(plan),
         n_trials: plan.trials.length,
         user_agent: s.userAgent?.slice(0, 512) ?? null,
         now: Date.now(),
       });
+      this.stmt.insertPlan.run(id, JSON.stringify(plan));
       this.plans.set(id, plan);
       return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
     });

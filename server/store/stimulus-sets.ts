@@ -100,3 +100,14 @@ export function listStimulusSets(db: Db): StimulusSetSummary[] {
 export function registerBlob(db: Db, sha256: string, ext: BlobExt): void {
   db.prepare('INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING').run(sha256, ext, MIME_BY_EXT[ext]);
 }
+
+/** Every servable file, optionally only those of one set (its items and masks). */
+export function listBlobs(db: Db, setName?: string): { sha256: string; ext: BlobExt }[] {
+  if (!setName) return db.prepare('SELECT sha256, ext FROM blobs ORDER BY sha256').all() as { sha256: string; ext: BlobExt }[];
+  const manifest = getStimulusSet(db, setName);
+  if (!manifest) throw Object.assign(new Error(`no stimulus set "${setName}" (see metamer stimuli list)`), { expose: true as const });
+  const out = new Map<string, BlobExt>();
+  for (const item of manifest.items) out.set(item.sha256!, extOfMedia(item.media!));
+  for (const mask of manifest.masks) out.set(mask.sha256!, 'png');
+  return [...out].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sha256, ext]) => ({ sha256, ext }));
+}

@@ -124,6 +124,8 @@ export interface Store {
 
   createStudy(config: StudyConfig): Promise<StudyRow>;
   getStudy(id: string): Promise<StudyRow | undefined>;
+  /** The study's last change (status or config), to know when a cached copy is stale. */
+  studyUpdatedAt(id: string): Promise<number | undefined>;
   listStudies(): Promise<StudyRow[]>;
   setStudyStatus(id: string, status: StudyStatus): Promise<void>;
 

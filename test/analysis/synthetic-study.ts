@@ -174,8 +174,8 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
       o.studyId, o.setName, JSON.stringify(config), 'live', now, now,
     );
     const insSession = db.prepare(
-      `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, preview, plan, n_trials, started_at, last_activity_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)`,
+      `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, preview, n_trials, started_at, last_activity_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insTrial = db.prepare(
       `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,

@@ -93,7 +93,7 @@ describe('server killed mid-study', () => {
     await page.goto(`${proc.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
     const planOf = async () => {
       const db = new Database(setup.dbFile, { readonly: true });
-      const row = db.prepare('SELECT plan FROM sessions WHERE prolific_pid = ?').get(pid) as { plan: string };
+      const row = db.prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?').get(pid) as { plan: string };
       db.close();
       return JSON.parse(row.plan).trials;
     };

@@ -1,0 +1,66 @@
+/**
+ * A data folder with a launched image study of the paper's size for the load benchmarks:
+ * 16 categories × 25 sources = 400 main sources, one model with two layers, practice pool of 32.
+ * The files are small test patterns from test/fixtures (their pixels don't matter under load).
+ */
+import path from 'node:path';
+import { BlobStore } from '../stimuli/blob-store.ts';
+import { importStimulusSet } from '../stimuli/import.ts';
+import { SqliteStore } from '../server/store/sqlite-store.ts';
+import { changeStudyStatus, createStudy } from '../server/studies.ts';
+import type { StudyConfigInput } from '../server/study-config.ts';
+import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
+
+export const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+
+export interface BenchStudy {
+  dbFile: string;
+  studyId: string;
+}
+
+export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol']): Promise<BenchStudy> {
+  const setDir = path.join(dir, 'set');
+  await makeImageSet(setDir, {
+    categories: CATEGORIES,
+    sourcesPerCategory: 25,
+    practicePerCategory: 2,
+    models: [{ name: 'net', layers: ['early', 'late'] }],
+    size: 16,
+  });
+  const dbFile = path.join(dir, 'data', 'metamer.db');
+  const store = new SqliteStore(dbFile);
+  const { manifest } = await importStimulusSet(setDir, { name: 'bench', blobs: new BlobStore(path.join(dir, 'data', 'blobs')) });
+  await store.saveStimulusSet(manifest);
+  await createStudy(store, {
+    id: 'bench',
+    stimulus_set: 'bench',
+    modality: 'image',
+    prolific: { completion_code: 'BENCHDONE', screenout_code: 'BENCHOUT' },
+    target_completed: 100_000,
+    protocol,
+  });
+  await changeStudyStatus(store, 'bench', 'launch');
+  store.close();
+  return { dbFile, studyId: 'bench' };
+}
+
+/** A trial record as the browser sends it (about 350 bytes). */
+export function trialBody(index: number, response: string): string {
+  const t = 1000 + index * 2500;
+  return JSON.stringify({
+    trial_index: index,
+    response,
+    rt_ms: 812.4,
+    timings: {
+      started: t,
+      fixation_onset: t + 500.1,
+      stimulus_onset: t + 800.2,
+      stimulus_offset: t + 1100.3,
+      mask_onset: t + 1100.3,
+      mask_offset: t + 1400.4,
+      choices_onset: t + 1400.4,
+      response: t + 2212.8,
+      frame_ms: 16.7,
+    },
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * Shared pieces of the benchmarks: temp folders, child processes (the server, nginx), tools.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+export { freePort } from '../test/support/server-process.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function requireTool(name: string, install: string): string {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(`${name} is needed for this benchmark: ${install}`);
+  }
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `metamer-bench-${prefix}-`));
+  // nginx's workers run as an unprivileged user: they must be able to read what is served.
+  await fs.chmod(dir, 0o755);
+  return dir;
+}
+
+export async function waitForHttp(url: string, child?: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function startProcess(cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  child.on('exit', (code) => {
+    if (code) process.stderr.write(`${cmd} exited with ${code}: ${err}\n`);
+  });
+  return child;
+}
+
+export function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts nginx (one worker, as the comparison asks) on a server block written for `root`. */
+export async function startNginx(dir: string, serverBlock: string, port: number, workers = 1): Promise<ChildProcess> {
+  const nginx = requireTool('nginx', 'apt-get install nginx-light');
+  const conf = path.join(dir, 'nginx-bench.conf');
+  await fs.writeFile(
+    conf,
+    `worker_processes ${workers};
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/nginx-tmp;
+  proxy_temp_path ${dir}/nginx-tmp;
+  fastcgi_temp_path ${dir}/nginx-tmp;
+  uwsgi_temp_path ${dir}/nginx-tmp;
+  scgi_temp_path ${dir}/nginx-tmp;
+${serverBlock.replace(/listen 80;/, `listen 127.0.0.1:${port};`)}
+}
+`,
+  );
+  await fs.mkdir(path.join(dir, 'nginx-tmp'), { recursive: true });
+  const child = startProcess(nginx, ['-c', conf, '-p', dir]);
+  await waitForHttp(`http://127.0.0.1:${port}/`, child);
+  return child;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function loadAverage(): string {
+  return os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+}

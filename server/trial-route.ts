@@ -1,0 +1,76 @@
+/**
+ * POST /api/sessions/:session/trials on bare node:http, ahead of Express.
+ *
+ * Every participant posts one of these per trial, hundreds per session, all at once at a Prolific
+ * launch; Express 5's middleware stack costs several times the SQLite commit itself (DESIGN §7,
+ * docs/benchmarks.md). So this one route parses and answers by hand, with the same rules the
+ * Express routes follow: bodies up to 16 KB of JSON (or text/plain, which sendBeacon sends),
+ * 4xx with `{error, code}` for anything the client got wrong, never a stack trace.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { HttpError } from './http-error.ts';
+import type { ParticipantSessions } from './participant-sessions.ts';
+
+const TRIAL_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/trials$/;
+const MAX_BODY = 16 * 1024;
+
+/** The session token if this request is a trial save, else null (Express handles it). */
+export function trialPostSession(req: IncomingMessage): string | null {
+  if (req.method !== 'POST' || !req.url) return null;
+  const m = TRIAL_PATH.exec(req.url);
+  return m ? m[1]! : null;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY) return reject(new HttpError(413, 'entity.too.large', `request body over ${MAX_BODY} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'entity.too.large', `request body over ${MAX_BODY} bytes`));
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function handleTrialPost(req: IncomingMessage, res: ServerResponse, session: string, sessions: ParticipantSessions, logger: Logger): Promise<void> {
+  try {
+    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (type !== 'application/json' && type !== 'text/plain') {
+      throw new HttpError(415, 'unsupported_media_type', 'send the trial record as application/json');
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding && encoding !== 'identity') throw new HttpError(415, 'unsupported_encoding', `content-encoding ${encoding} is not accepted`);
+    const text = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'entity.parse.failed', 'the body is not valid JSON');
+    }
+    send(res, 200, await sessions.recordTrial(session, body));
+  } catch (err) {
+    if (err instanceof HttpError) return send(res, err.status, err.body());
+    logger.error({ err }, 'trial save failed');
+    if (!res.headersSent) send(res, 500, { error: 'internal error; the request can be retried', code: 'internal' });
+  }
+}
