@@ -62,8 +62,8 @@ function buildDb(file: string): void {
   db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run('bench-set', 'image', '0'.repeat(64), JSON.stringify(manifest), 0);
   db.prepare('INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(STUDY, 'bench-set', JSON.stringify(config), 'live', 0, 0);
   const session = db.prepare(
-    `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, plan, n_trials, started_at, last_activity_at)
-     VALUES (?, ?, ?, ?, ?, 'completed', '{}', ?, ?, ?)`,
+    `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, n_trials, started_at, last_activity_at)
+     VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?)`,
   );
   const trial = db.prepare(
     `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,
