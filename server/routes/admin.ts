@@ -339,7 +339,7 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     res.status(404).type('html').send(errorPage(bundle, 404, 'Not found', 'There is nothing at this address.'));
   });
 
-  const onError: ErrorRequestHandler = (err, req, res, next) => {
+  const onError = (loggedIn: boolean): ErrorRequestHandler => (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const e = err as { status?: number; statusCode?: number; message?: string; expose?: boolean };
     let status = e.status ?? e.statusCode ?? 500;
@@ -355,10 +355,10 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
       logger.error({ err, method: req.method, path: req.originalUrl }, 'admin request failed');
     }
     if (wantsJson(req) || req.path.startsWith('/api/')) return void res.status(status).json({ error: message, code: status === 500 ? 'internal' : 'admin_error' });
-    res.status(status).type('html').send(errorPage(bundle, status, status === 404 ? 'Not found' : 'That did not work', message));
+    res.status(status).type('html').send(errorPage(bundle, status, status === 404 ? 'Not found' : 'That did not work', message, loggedIn));
   };
-  prot.use(onError);
-  pub.use(onError);
+  prot.use(onError(true));
+  pub.use(onError(false));
 
   const router = Router();
   router.use(ADMIN_PREFIX, sameOriginWrites);
@@ -367,11 +367,11 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
   return { router, public: pub, protected: prot };
 }
 
-function errorPage(bundle: DashboardBundle, status: number, heading: string, text: string): string {
+function errorPage(bundle: DashboardBundle, status: number, heading: string, text: string, loggedIn = true): string {
   return page({
     title: heading,
     bundle,
-    loggedIn: true,
+    loggedIn,
     body: html`<div class="page-head"><div><h1>${heading}</h1></div></div>
 <section class="card"><p>${text}</p><p class="muted small">HTTP ${status}</p><p><a class="btn btn-secondary" href="/admin">Back to the studies</a></p></section>`,
   });
