@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 export { freePort } from '../test/support/server-process.ts';
+export { startNginx } from '../test/support/nginx.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,35 +57,6 @@ export function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-/** Starts nginx (one worker, as the comparison asks) on a server block written for `root`. */
-export async function startNginx(dir: string, serverBlock: string, port: number, workers = 1): Promise<ChildProcess> {
-  const nginx = requireTool('nginx', 'apt-get install nginx-light');
-  const conf = path.join(dir, 'nginx-bench.conf');
-  await fs.writeFile(
-    conf,
-    `worker_processes ${workers};
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/nginx-tmp;
-  proxy_temp_path ${dir}/nginx-tmp;
-  fastcgi_temp_path ${dir}/nginx-tmp;
-  uwsgi_temp_path ${dir}/nginx-tmp;
-  scgi_temp_path ${dir}/nginx-tmp;
-${serverBlock.replace(/listen 80;/, `listen 127.0.0.1:${port};`)}
-}
-`,
-  );
-  await fs.mkdir(path.join(dir, 'nginx-tmp'), { recursive: true });
-  const child = startProcess(nginx, ['-c', conf, '-p', dir]);
-  await waitForHttp(`http://127.0.0.1:${port}/`, child);
-  return child;
 }
 
 export function median(xs: number[]): number {
