@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import { mulberry32 } from '../server/random.ts';
+import { mulberry32 } from '../stimuli/random.ts';
 import { makeBenchStudy, trialBody } from './study-fixture.ts';
 import { freePort, loadAverage, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { exportStatic, nginxServerBlock } from '../stimuli/static-export.ts';
-import { mulberry32 } from '../server/random.ts';
+import { mulberry32 } from '../stimuli/random.ts';
 import { freePort, loadAverage, median, requireTool, ROOT, startNginx, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);

@@ -6,7 +6,7 @@
  * condition gets ⌊S/C⌋ or ⌈S/C⌉ sources, and over slots 0…C−1 every (source, condition) pair is
  * seen exactly once — over C·k completed participants exactly k times.
  */
-import { seededShuffle } from './random.ts';
+import { seededShuffle } from '../stimuli/random.ts';
 
 export interface Assignment<S, C> {
   source: S;

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore } from '../stimuli/blob-store.ts';
 import { fft } from './fft.ts';
-import { mixSeed, mulberry32, type Rng } from './random.ts';
+import { mixSeed, mulberry32, type Rng } from '../stimuli/random.ts';
 import type { Db } from './store/database.ts';
 import { registerBlob } from './store/stimulus-sets.ts';
 

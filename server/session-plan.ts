@@ -9,7 +9,7 @@
 import { type Condition, conditionKey, type Manifest, type ManifestItem, NATURAL } from '../stimuli/manifest.ts';
 import { extOfMedia } from '../stimuli/blob-store.ts';
 import { assignConditions, studySourceOrder } from './assignment.ts';
-import { mixSeed, mulberry32, type Rng, seededShuffle } from './random.ts';
+import { mixSeed, mulberry32, type Rng, seededShuffle } from '../stimuli/random.ts';
 import type { StudyConfig } from './study-config.ts';
 import type { Phase } from '../experiment/contract.ts';
 import { headphoneKit, INTERVAL_LABELS } from './headphone-stimuli.ts';

@@ -18,22 +18,12 @@
  * gives the same manifest.
  */
 import { PNG } from 'pngjs';
+import { mulberry32 } from './random.ts';
 
 export const DEFAULT_MASK_COUNT = 8;
 export const DEFAULT_MASK_SEED = 20230001;
 /** How generated masks are named in a manifest (they are not files of the set's folder). */
 export const GENERATED_MASK_PREFIX = 'generated/';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One plane of 1/f noise, zero mean, unit standard deviation. */
 export function pinkNoisePlane(width: number, height: number, rand: () => number): Float64Array {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrialRecord } from '../../experiment/contract.ts';
-import { mulberry32 } from '../../server/random.ts';
+import { mulberry32 } from '../../stimuli/random.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const N = 12_000;

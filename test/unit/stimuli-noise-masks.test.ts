@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { generateNoiseMasks, pinkNoisePlane } from '../../stimuli/noise-masks.ts';
+import { mulberry32 } from '../../stimuli/random.ts';
 
 /** Correlation between pixels `lag` apart horizontally. */
 function lagCorrelation(v: Float64Array, width: number, height: number, lag: number): number {
@@ -17,17 +18,6 @@ function lagCorrelation(v: Float64Array, width: number, height: number, lag: num
   return sxy / sxx;
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('noise masks', () => {
   it('are deterministic PNGs of the requested size and count, all different', () => {
     const a = generateNoiseMasks(50, 30, 8);
@@ -41,7 +31,7 @@ describe('noise masks', () => {
 
   it('have a 1/f-like spectrum: correlated at every scale, unlike white noise', () => {
     const w = 128;
-    const v = pinkNoisePlane(w, w, mulberry(7));
+    const v = pinkNoisePlane(w, w, mulberry32(7));
     // White noise would give ~0 at every lag; brown (1/f²) noise stays near 1 at small lags.
     // Equal energy per octave makes correlation fall off roughly with log(lag).
     const r1 = lagCorrelation(v, w, w, 1);

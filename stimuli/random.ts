@@ -1,5 +1,5 @@
 /**
- * Seeded randomness for trial plans. mulberry32 is small, fast and passes the tests that matter
+ * Seeded randomness for trial plans, noise masks and test content. mulberry32 is small, fast and passes the tests that matter
  * for shuffling a few hundred items; plans must be reproducible from (study seed, slot) forever,
  * so this generator must never change once studies have run on it.
  */
