@@ -275,12 +275,12 @@ export class ParticipantSessions {
   async gate(sessionId: string, phase: GatePhase): Promise<GateResult> {
     const { session, ctx } = await this.sessionWithStudy(sessionId);
     const config = ctx.study.config;
+    const gates = gatesOf(session.plan, config);
+    const upTo = gates.findIndex((g) => g.phase === phase);
+    if (upTo < 0) throw new HttpError(404, 'no_such_gate', `this session's plan has no ${phase} gate`);
     if (session.screening_passed !== null) {
       return { passed: session.screening_passed, redirect_url: session.screening_passed ? null : endedRedirect(config, session) };
     }
-    const gates = gatesOf(session.plan, config);
-    const upTo = gates.findIndex((g) => g.phase === phase);
-    if (upTo < 0) return { passed: true, redirect_url: null };
     const stored = await this.storedTrials(session.id);
     for (const g of gates.slice(0, upTo + 1)) {
       const score = scoreGate(g, stored);

@@ -206,7 +206,13 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
         malformed: true,
       };
     default: // gate and completion early (valid requests, refused for the session's state)
-      return { method: 'POST', path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete'])}`, headers: { 'content-type': 'application/json' }, body: json({}), malformed: true };
+      return {
+        method: 'POST',
+        path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete', 'gates/screening', 'gates/headphone', `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`])}`,
+        headers: { 'content-type': 'application/json' },
+        body: json(pick(rng, [{}, weirdValue(rng)])),
+        malformed: true,
+      };
   }
 }
 
