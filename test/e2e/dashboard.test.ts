@@ -40,6 +40,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await chromium.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   page = await admin.newPage();
+  // A renderer that dies under load would otherwise show up as a string of unrelated timeouts.
+  page.on('crash', () => process.stderr.write('dashboard page crashed\n'));
   // Confirmation dialogs (closing a study) are accepted, as the experimenter would.
   page.on('dialog', (d) => void d.accept());
 });
@@ -107,8 +109,8 @@ describe('the experimenter dashboard', () => {
       await participant.close();
     }
     // No reload: the page's script picks the completion up from the live endpoint.
-    await page.locator('.stat-wide [data-field="completed"]', { hasText: '1' }).waitFor({ timeout: 15_000 });
-    await page.locator('[data-table="recognizability"]').waitFor({ timeout: 15_000 });
+    await page.locator('.stat-wide [data-field="completed"]', { hasText: '1' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-table="recognizability"]').waitFor({ timeout: 30_000 });
     const rows = await page.locator('[data-table="recognizability"] tbody tr').count();
     expect(rows).toBe(4);
     expect(await page.locator('[data-table="recognizability"] tbody tr').first().locator('td').nth(2).locator('.strong').textContent()).toBe('1.000');

@@ -88,11 +88,14 @@ function wireLive(): void {
     }
     schedule();
   };
+  // A tab in the background refreshes four times less often; shown again, it refreshes at once.
   const schedule = () => {
-    if (timer === undefined && document.visibilityState === 'visible') timer = window.setTimeout(() => void poll(), every);
+    if (timer === undefined) timer = window.setTimeout(() => void poll(), document.visibilityState === 'visible' ? every : 4 * every);
   };
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && timer === undefined) void poll();
+    if (document.visibilityState !== 'visible' || timer === undefined) return;
+    window.clearTimeout(timer);
+    void poll();
   });
   // The page was just rendered: the first poll comes one interval later.
   schedule();
