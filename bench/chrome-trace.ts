@@ -104,7 +104,7 @@ export function beginFrameIntervals(events: TraceEvent[]): number[] {
   return ts.slice(1).map((t, i) => t - ts[i]!);
 }
 
-/** Frames the compositor reports as dropped (a frame it could not produce in time). */
-export function droppedFrames(events: TraceEvent[]): number {
-  return events.filter((e) => e.name === 'DroppedFrame').length;
+/** Sequence numbers of the frames the compositor reports as dropped (not produced in time). */
+export function droppedFrames(events: TraceEvent[]): number[] {
+  return events.filter((e) => e.name === 'DroppedFrame').map((e) => Number(e.args?.frameSeqId ?? NaN));
 }

@@ -136,7 +136,7 @@ interface PageRun {
   shots: Screenshot[];
   /** Compositor BeginFrame intervals and frames it reports dropped (traced runs). */
   ticks: number[];
-  dropped: number;
+  dropped: number[];
   /** Frames in which the mask was visible. */
   maskFrames: number;
 }
@@ -181,6 +181,7 @@ async function runPage(browser: Browser, base: string, observer: string, mode: M
 
 interface FilmstripRun {
   startMs: number;
+  startSeq: number;
   ms: number;
   /** Ticks of the compositor's frame source between the two frames. */
   ticks: number;
@@ -193,7 +194,7 @@ function filmstripRuns(shots: Screenshot[]): FilmstripRun[] {
   let start: Screenshot | null = null;
   for (const s of shots) {
     if (start && s.shown !== 'image') {
-      out.push({ startMs: start.ms, ms: s.ms - start.ms, ticks: s.seq - start.seq, maskNext: s.shown === 'mask' });
+      out.push({ startMs: start.ms, startSeq: start.seq, ms: s.ms - start.ms, ticks: s.seq - start.seq, maskNext: s.shown === 'mask' });
       start = null;
     } else if (!start && s.shown === 'image') start = s;
   }
@@ -210,7 +211,7 @@ function merge(parts: PageRun[]): PageRun {
     records: parts.flatMap((p) => p.records),
     shots: parts.flatMap((p) => p.shots),
     ticks: parts.flatMap((p) => p.ticks),
-    dropped: parts.reduce((a, p) => a + p.dropped, 0),
+    dropped: parts.flatMap((p) => p.dropped),
     maskFrames: parts.reduce((a, p) => a + p.maskFrames, 0),
   };
 }
@@ -298,12 +299,18 @@ async function main(): Promise<void> {
     const s = summariseErrors(strip.map((x) => x.ms), TARGET_MS, tickMs);
     const byTicks = strip.map((x) => x.ticks);
     const o = summariseErrors(r.runs.map((x) => x.ms), TARGET_MS, median(r.intervals));
-    console.log(`\n${mode}, traced page (${TRACE_TRIALS} trials): compositor BeginFrame interval median ${f2(tickMs)} ms; ${r.dropped} frames reported dropped`);
+    console.log(`\n${mode}, traced page (${TRACE_TRIALS} trials): compositor BeginFrame interval median ${f2(tickMs)} ms; ${r.dropped.length} frames reported dropped`);
     console.log(`  observer:  median ${f1(o.medianMs)} ms, off by 0/1/2/>2 frames: ${o.off.join(' / ')}`);
     console.log(`  filmstrip: ${strip.length} image runs, median ${f1(s.medianMs)} ms, off by 0/1/2/>2 frames: ${s.off.join(' / ')}, range ${f1(s.minMs)}–${f1(s.maxMs)}; frame-source ticks on screen: ${[...new Set(byTicks)].sort((a, b) => a - b).map((k) => `${k}×${byTicks.filter((x) => x === k).length}`).join(', ')}; mask in the next frame: ${strip.filter((x) => x.maskNext).length}/${strip.length}`);
     if (strip.length === r.runs.length) {
       const diff = strip.map((x, i) => x.ms - r.runs[i]!.ms);
       console.log(`  filmstrip − observer, per trial: same within half a frame in ${diff.filter((d) => Math.abs(d) < tickMs / 2).length}/${diff.length}, range ${f1(Math.min(...diff))}…${f1(Math.max(...diff))} ms`);
+      // Shorter on the filmstrip: was a frame dropped just before the image's first drawn frame?
+      const dropped = new Set(r.dropped);
+      const droppedBefore = (seq: number) => [1, 2, 3, 4].some((k) => dropped.has(seq - k));
+      const shorter = strip.filter((_, i) => diff[i]! <= -tickMs / 2);
+      const rest = strip.filter((_, i) => diff[i]! > -tickMs / 2);
+      console.log(`  shorter on the filmstrip: ${shorter.length}; of these ${shorter.filter((x) => droppedBefore(x.startSeq)).length} had a dropped frame in the 4 ticks before the image's first drawn frame (other trials: ${rest.filter((x) => droppedBefore(x.startSeq)).length}/${rest.length})`);
     }
   }
   console.log(`\nload average after: ${loadAfter}`);
