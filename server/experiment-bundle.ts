@@ -1,6 +1,6 @@
 /**
- * The participant page's script and style, bundled by esbuild when the server starts (a fraction of
- * a second) and served from memory under content-hashed names, so a new version is never mixed
+ * The pages' scripts and styles (the participant page, the dashboard), bundled by esbuild when the
+ * server starts (a fraction of a second) and served from memory under content-hashed names, so a new version is never mixed
  * with a cached old one and the files may be cached forever.
  */
 import { createHash } from 'node:crypto';
@@ -15,10 +15,12 @@ export interface BundledAsset {
   mime: string;
 }
 
-export interface ExperimentBundle {
+export interface PageBundle {
   js: BundledAsset;
   css: BundledAsset;
 }
+
+export type ExperimentBundle = PageBundle;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,12 +44,10 @@ const withoutEmbeddedFonts: esbuild.Plugin = {
   },
 };
 
-export async function buildExperimentBundle(): Promise<ExperimentBundle> {
+/** Bundles one page's script and stylesheet (same-origin files: the CSP allows nothing inline). */
+export async function buildPageBundle(name: string, script: string, style: string): Promise<PageBundle> {
   const result = await esbuild.build({
-    entryPoints: {
-      experiment: path.join(ROOT, 'experiment/main.ts'),
-      style: path.join(ROOT, 'experiment/style.css'),
-    },
+    entryPoints: { [name]: script, [`${name}-style`]: style },
     bundle: true,
     minify: true,
     format: 'iife',
@@ -61,11 +61,15 @@ export async function buildExperimentBundle(): Promise<ExperimentBundle> {
   });
   const find = (ext: string) => {
     const f = result.outputFiles.find((o) => o.path.endsWith(ext));
-    if (!f) throw new Error(`esbuild produced no ${ext} output`);
+    if (!f) throw new Error(`esbuild produced no ${ext} output for ${name}`);
     return f.contents;
   };
   return {
-    js: asset('experiment', 'js', 'text/javascript; charset=utf-8', find('.js')),
-    css: asset('style', 'css', 'text/css; charset=utf-8', find('.css')),
+    js: asset(name, 'js', 'text/javascript; charset=utf-8', find('.js')),
+    css: asset(name, 'css', 'text/css; charset=utf-8', find('.css')),
   };
+}
+
+export function buildExperimentBundle(): Promise<ExperimentBundle> {
+  return buildPageBundle('experiment', path.join(ROOT, 'experiment/main.ts'), path.join(ROOT, 'experiment/style.css'));
 }

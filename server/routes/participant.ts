@@ -54,6 +54,9 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
       const why = ctx.study.status === 'closed' ? 'This study has closed.' : 'This study is not open at the moment.';
       return void res.status(403).send(page('This study is not open', `${why} Please return it on Prolific. Thank you for your interest!`));
     }
+    if (!existing && (await store.countSessions(ctx.study.id)).completed >= config.target_completed) {
+      return void res.status(403).send(page('This study is full', 'It has all the participants it needs. Please return it on Prolific. Thank you for your interest!'));
+    }
     // A preview says so in the tab title; the page itself is exactly what participants see.
     res.send(runPage(bundle, existing?.preview ? `Preview · ${config.title}` : config.title, ASSET_PREFIX));
   });

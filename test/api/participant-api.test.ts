@@ -256,3 +256,29 @@ describe('stimulus files', () => {
     expect((await fetch(`${server.url}/stimuli/${fakeSha}.png`)).status).toBe(404);
   });
 });
+
+describe('a full study', () => {
+  it('shows a plain "full" page to a newcomer once the target has completed, and lets those inside finish', async () => {
+    const small = await startTestServer({ study: { target_completed: 1 } });
+    try {
+      const inside = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'first-one' });
+      const finisher = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'second-one' });
+      const plan = (await small.store.getSession(finisher.body.session))!.plan;
+      const gate = plan.screeningLastIndex!;
+      for (const t of plan.trials) {
+        const r = await postJson(`${small.url}/api/sessions/${finisher.body.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 });
+        expect(r.status).toBe(200);
+        if (t.index === gate) await postJson(`${small.url}/api/sessions/${finisher.body.session}/screening`, {});
+      }
+      expect((await postJson(`${small.url}/api/sessions/${finisher.body.session}/complete`, {})).status).toBe(200);
+      const newcomer = await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=third-one`);
+      expect(newcomer.status).toBe(403);
+      expect(await newcomer.text()).toContain('This study is full');
+      expect((await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=first-one`)).status).toBe(200);
+      expect(inside.status).toBe(200);
+    } finally {
+      await small.dispose();
+    }
+  });
+});
+
