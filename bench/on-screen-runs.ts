@@ -4,6 +4,7 @@
  * first frame that no longer shows it minus that of the first frame that did — the span a display
  * refreshing at those frames shows it for.
  */
+import { median } from './order-statistics.ts';
 
 export interface FrameLog {
   t: number[];
@@ -49,19 +50,6 @@ export function frameIntervals(log: FrameLog, from = -Infinity, to = Infinity): 
   const out: number[] = [];
   for (let i = 1; i < log.t.length; i++) if (log.t[i - 1]! >= from && log.t[i]! <= to) out.push(log.t[i]! - log.t[i - 1]!);
   return out;
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-export function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
 }
 
 export interface ErrorSummary {

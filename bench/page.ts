@@ -28,7 +28,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { SessionView } from '../experiment/contract.ts';
 import { CHROMIUM } from '../test/support/browser.ts';
 import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
-import { median, quantile } from './on-screen-runs.ts';
+import { median, quantile } from './order-statistics.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -24,7 +24,8 @@ import type { TrialRecord } from '../experiment/contract.ts';
 import { buildExperimentBundle } from '../server/experiment-bundle.ts';
 import { CHROMIUM } from '../test/support/browser.ts';
 import { beginFrameIntervals, droppedFrames, screenshots, startTrace, type Screenshot } from './chrome-trace.ts';
-import { frameIntervals, median, onScreenRuns, quantile, summariseErrors, type ErrorSummary, type FrameLog, type OnScreenRun } from './on-screen-runs.ts';
+import { frameIntervals, onScreenRuns, summariseErrors, type ErrorSummary, type FrameLog, type OnScreenRun } from './on-screen-runs.ts';
+import { median, quantile } from './order-statistics.ts';
 import type { TimingPageConfig } from './pages/timing-page.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
