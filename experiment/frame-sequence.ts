@@ -17,28 +17,36 @@ export interface FrameStep {
 export interface FrameSequenceResult {
   /** rAF timestamps at which each step was shown. */
   onsets: number[];
-  /** Median frame interval seen while running. */
+  /** The display's frame interval as estimated when the sequence ended. */
   frameMs: number;
 }
 
 type Raf = (cb: (t: number) => void) => unknown;
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return 1000 / 60;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+/**
+ * The display's frame interval, learnt across trials from every interval seen: the lower quartile
+ * of the last 240, so that a main-thread stall (a long interval) cannot make it look slower and
+ * let a step end early. Until enough frames are seen, 60 Hz is assumed.
+ */
+const seen: number[] = [];
+function frameInterval(): number {
+  if (seen.length < 10) return 1000 / 60;
+  const s = seen.slice(-240).sort((a, b) => a - b);
+  return s[Math.floor(s.length / 4)]!;
 }
 
 export function runFrameSequence(steps: FrameStep[], raf: Raf = (cb) => requestAnimationFrame(cb)): Promise<FrameSequenceResult> {
   return new Promise((resolve) => {
     const onsets: number[] = [];
-    const intervals: number[] = [];
     let last: number | null = null;
     let i = 0;
     const tick = (t: number) => {
-      if (last !== null) intervals.push(t - last);
+      if (last !== null) {
+        seen.push(t - last);
+        if (seen.length > 960) seen.splice(0, seen.length - 240);
+      }
       last = t;
-      const frame = median(intervals.slice(-30));
+      const frame = frameInterval();
       const due = i === 0 ? -Infinity : onsets[i - 1]! + steps[i - 1]!.ms - frame / 2;
       if (t >= due) {
         steps[i]!.show();

@@ -107,6 +107,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     type: BrowserCheckPlugin,
     minimum_width: 640,
     minimum_height: 480,
+    // Measuring the refresh rate takes a second nobody uses; the devices need no permission prompt.
+    skip_features: ['vsync_rate', 'webcam', 'microphone'],
     window_resize_message: `<p>Your browser window is too small for this study.</p><p>Please enlarge it to at least <span id="browser-check-min-width"></span> × <span id="browser-check-min-height"></span> pixels (it is now <span id="browser-check-actual-width"></span> × <span id="browser-check-actual-height"></span>).</p>`,
     inclusion_function: (data: { webaudio?: boolean }) => view.study.modality !== 'audio' || data.webaudio !== false,
     exclusion_message: () => '<p>Your browser cannot play audio the way this study needs. Please return the study on Prolific, or try again with a recent Chrome, Firefox, Edge or Safari.</p>',
@@ -117,6 +119,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       fullscreen_mode: true,
       message: '<p>The study runs in full-screen mode.</p>',
       button_label: 'Switch to full screen',
+      // Long enough for the window to settle at its new size (the default waits a full second).
+      delay_after: 300,
     });
   }
   // Audio: every click or key press resumes a suspended AudioContext (the consent click is the first).

@@ -8,7 +8,7 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import { BlobStore } from '../stimuli/blob-store.ts';
-import { buildExperimentBundle, type ExperimentBundle } from './experiment-bundle.ts';
+import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from './experiment-bundle.ts';
 import { HttpError } from './http-error.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
@@ -79,11 +79,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
   app.post('/api/studies/:studyId/sessions', sessionStartLimit());
 
-  app.get(`${ASSET_PREFIX}:name`, (req, res) => {
-    const a = [bundle.js, bundle.css].find((x) => x.name === req.params.name);
-    if (!a) return void res.status(404).type('text').send('Not Found\n');
-    res.set('Cache-Control', 'public, max-age=31536000, immutable').type(a.mime).send(a.body);
-  });
+  app.get(`${ASSET_PREFIX}:name`, pageAssetHandler(bundle));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.use(participantRouter(store, sessions, bundle));
   if (deps.admin) app.use(deps.admin);

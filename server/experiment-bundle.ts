@@ -7,11 +7,15 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
+import type { RequestHandler } from 'express';
 
 export interface BundledAsset {
   name: string;
   body: Buffer;
+  /** Compressed once at build: the script is ~135 KB as is, ~40 KB gzipped. */
+  gzip: Buffer;
   mime: string;
 }
 
@@ -26,7 +30,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function asset(base: string, ext: string, mime: string, text: Uint8Array): BundledAsset {
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  return { name: `${base}.${hash}.${ext}`, body: Buffer.from(text), mime };
+  const body = Buffer.from(text);
+  return { name: `${base}.${hash}.${ext}`, body, gzip: zlib.gzipSync(body, { level: 9 }), mime };
+}
+
+/** Serves a page's assets by name: cached forever (the name carries the hash), gzipped if accepted. */
+export function pageAssetHandler(bundle: PageBundle): RequestHandler {
+  return (req, res) => {
+    const a = [bundle.js, bundle.css].find((x) => x.name === req.params.name);
+    if (!a) return void res.status(404).type('text').send('Not Found\n');
+    res.set('Cache-Control', 'public, max-age=31536000, immutable').set('Vary', 'Accept-Encoding').type(a.mime);
+    if (req.acceptsEncodings('gzip') === 'gzip') res.set('Content-Encoding', 'gzip').send(a.gzip);
+    else res.send(a.body);
+  };
 }
 
 /**

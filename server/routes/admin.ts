@@ -29,6 +29,7 @@ import { page } from '../dashboard/layout.ts';
 import type { ParticipantSessions } from '../participant-sessions.ts';
 import { changeStudyStatus, createStudy, type StudyAction } from '../studies.ts';
 import type { Store, StudyRow } from '../store/store.ts';
+import { pageAssetHandler } from '../experiment-bundle.ts';
 
 export interface AdminRouterDeps {
   store: Store;
@@ -97,11 +98,7 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
 
   // ---- public: log-in and assets ------------------------------------------------------------
   const pub = Router();
-  pub.get('/assets/:name', (req, res) => {
-    const a = [bundle.js, bundle.css].find((x) => x.name === req.params.name);
-    if (!a) return void res.status(404).type('text').send('Not Found\n');
-    res.set('Cache-Control', 'public, max-age=31536000, immutable').type(a.mime).send(a.body);
-  });
+  pub.get('/assets/:name', pageAssetHandler(bundle));
 
   pub.get('/login', async (req, res) => {
     res.set('Cache-Control', 'no-store');

@@ -56,6 +56,26 @@ describe('image study in Chromium', () => {
   it('a participant completes it by clicking and lands on Prolific with the completion code; one row per planned trial', async () => {
     const pid = 'e2eimage000000000000001';
     const context = await newParticipantContext(chromium.browser);
+    // At every frame, note which of fixation, image and mask is actually visible (computed style),
+    // per trial: what the participant saw, independent of what the trial code says it showed.
+    await context.addInitScript(() => {
+      const seen: Record<string, Record<string, number>> = {};
+      const tick = () => {
+        const index = document.getElementById('jspsych-target')?.dataset.trialIndex;
+        if (index !== undefined) {
+          for (const [name, sel] of [['fixation', '.metamer-fixation'], ['image', '.metamer-stage > canvas'], ['mask', '.metamer-mask']] as const) {
+            const el = document.querySelector(sel);
+            if (el && getComputedStyle(el).visibility === 'visible') {
+              const t = (seen[index] ??= {});
+              t[name] = (t[name] ?? 0) + 1;
+            }
+          }
+          localStorage.setItem('frames-seen', JSON.stringify(seen));
+        }
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
     const page = await context.newPage();
     await page.goto(runUrl(server, pid));
     const result = await driveParticipant(page, { plan: planFor(server, pid) });
@@ -73,6 +93,15 @@ describe('image study in Chromium', () => {
       const target = plan[r.trial_index]!.stimulus_ms ?? 100;
       expect(Math.abs(shown - target)).toBeLessThanOrEqual(timings.frame_ms);
       expect(JSON.parse(r.data).rt_ms).toBeGreaterThan(0);
+    }
+    // Every trial showed the fixation cross, the image and the noise mask, each for about its
+    // 100 ms (6 frames at 60 Hz; the image 150 ms on the slow practice trial).
+    const check = await context.newPage();
+    await check.goto(`${server.url}/healthz`);
+    const seen = JSON.parse((await check.evaluate(() => localStorage.getItem('frames-seen'))) ?? '{}') as Record<string, Record<string, number>>;
+    for (const t of plan) {
+      const frames = seen[String(t.index)] ?? {};
+      for (const part of ['fixation', 'image', 'mask']) expect(frames[part] ?? 0, `trial ${t.index} ${part}`).toBeGreaterThanOrEqual(4);
     }
     await context.close();
   });
