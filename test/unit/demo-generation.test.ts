@@ -42,10 +42,13 @@ const quick = demoConfig(true, 7);
 const sets: Record<ModalityName, string> = { image: join(root, 'a', 'image'), audio: join(root, 'a', 'audio') };
 
 const runs: Array<{ report: SetReport; timings: SetTimings }> = [];
+// Quick mode takes ~10 s per set on an idle core; the shared 2-core machine can make it 5× slower.
+const SLOW = 300_000;
+
 beforeAll(() => {
   runs.push(generateSet('image', quick, sets.image));
   runs.push(generateSet('audio', quick, sets.audio));
-});
+}, SLOW);
 
 describe('the card', () => {
   it('is written from the run\'s own figures', () => {
@@ -125,7 +128,7 @@ describe('determinism', () => {
     const c = hashes(other);
     const same = [...c].filter(([k, v]) => a.get(k) === v).length;
     expect(same).toBeLessThan(c.size / 10);
-  });
+  }, SLOW);
 });
 
 describe('synthesis and model checks', () => {

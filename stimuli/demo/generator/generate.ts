@@ -3,7 +3,7 @@
  * stimuli/demo/README.md from the seed. The two modalities run as two child processes at once
  * (one per core); `--sequential` runs them one after the other, `--only` runs one in-process.
  *
- *   node --import tsx stimuli/demo/generator/generate.ts [--quick] [--seed N] [--out DIR] [--only image|audio] [--sequential]
+ *   node --import tsx stimuli/demo/generator/generate.ts [--quick] [--seed N] [--out DIR] [--only image|audio] [--sequential] [--card-only]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,11 +11,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { demoConfig, type ModalityName } from './config.ts';
-import { writeDemoCard } from './demo-card.ts';
+import { writeDemoCard, type RunFacts } from './demo-card.ts';
 import { benchmarkKernels } from './kernel-benchmark.ts';
 import { generateSet, type SetReport, type SetTimings } from './set-generator.ts';
 
 export const TIMINGS_FILE = 'generation-timings.json';
+/** The whole run's figures (kernel throughput, wall time), kept so the card can be rewritten. */
+export const RUN_FILE = 'generation-run.json';
 const MODALITIES: ModalityName[] = ['image', 'audio'];
 
 function runChild(modality: ModalityName, args: string[]): Promise<void> {
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'stimuli/demo' },
       only: { type: 'string' },
       sequential: { type: 'boolean', default: false },
+      'card-only': { type: 'boolean', default: false },
     },
   });
   const out = resolve(values.out!);
@@ -53,6 +56,18 @@ async function main(): Promise<void> {
     return;
   }
 
+  const readReports = (): { reports: SetReport[]; timings: SetTimings[] } => ({
+    reports: MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, 'generation-report.json'), 'utf8')) as SetReport),
+    timings: MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, TIMINGS_FILE), 'utf8')) as SetTimings),
+  });
+  if (values['card-only']) {
+    // Rewrites the card from the last run's recorded figures (after a change to the card's text).
+    const { reports, timings } = readReports();
+    writeDemoCard(out, reports, timings, JSON.parse(readFileSync(join(out, RUN_FILE), 'utf8')) as RunFacts);
+    log(`card rewritten from the recorded figures in ${out}`);
+    return;
+  }
+
   const started = performance.now();
   const kernels = benchmarkKernels(values.quick ? 0.05 : 0.3);
   const childArgs = [...(values.quick ? ['--quick'] : []), '--out', out, ...(seed === undefined ? [] : ['--seed', String(seed)])];
@@ -61,10 +76,11 @@ async function main(): Promise<void> {
   } else {
     await Promise.all(MODALITIES.map((m) => runChild(m, childArgs)));
   }
-  const reports = MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, 'generation-report.json'), 'utf8')) as SetReport);
-  const timings = MODALITIES.map((m) => JSON.parse(readFileSync(join(out, m, TIMINGS_FILE), 'utf8')) as SetTimings);
-  const wallSeconds = (performance.now() - started) / 1000;
-  writeDemoCard(out, reports, timings, { kernels, wallSeconds, parallel: !values.sequential });
+  const { reports, timings } = readReports();
+  const run: RunFacts = { kernels, wallSeconds: (performance.now() - started) / 1000, parallel: !values.sequential };
+  writeFileSync(join(out, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
+  writeDemoCard(out, reports, timings, run);
+  const wallSeconds = run.wallSeconds;
   log(`demo sets and card written to ${out} in ${wallSeconds.toFixed(0)} s`);
 }
 

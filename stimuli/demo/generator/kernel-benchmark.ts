@@ -18,10 +18,12 @@ export interface KernelFigure {
 /** [M, N, K] of forward products: (output channels, output positions, filter length). */
 export const BENCH_SHAPES: Array<[number, number, number]> = [
   [12, 1024, 25], // image conv1
-  [24, 256, 300], // image conv2
-  [32, 64, 216], // image conv3
+  [16, 256, 108], // image conv2
+  [48, 64, 144], // image conv3
+  [64, 16, 432], // image conv4
   [12, 1000, 48], // audio conv1
   [24, 250, 72], // audio conv2
+  [32, 125, 120], // audio conv3
 ];
 
 function rate(fn: () => void, macs: number, seconds: number): number {

@@ -11,12 +11,12 @@ import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { NATURAL, type ManifestInput, type ManifestItemInput } from '../../manifest.ts';
 import { pgdPerturbation, robustAccuracy } from './adversarial-training.ts';
-import { AUDIO_CATEGORIES, audioAugmentation, audioExamples, normaliseRms } from './audio-dataset.ts';
+import { AUDIO_CATEGORIES, AUDIO_RMS, audioAugmentation, audioExamples } from './audio-dataset.ts';
 import { Cnn } from './cnn.ts';
 import type { AudioConfig, DemoConfig, ImageConfig, ModalityConfig, ModalityName } from './config.ts';
 import { contactSheet, type ContactSheetRow } from './contact-sheet.ts';
 import { IMAGE_CATEGORIES, imageAugmentation, imageExamples } from './image-dataset.ts';
-import { synthesiseMetamer } from './metamer-synthesis.ts';
+import { synthesiseMetamer, type StimulusFormat } from './metamer-synthesis.ts';
 import { checkMetamer, nullDistances, summariseNull, type CheckFailure, type NullSummary } from './model-checks.ts';
 import { pinkNoiseMask } from './noise-masks.ts';
 import { spectrogram } from './spectrogram.ts';
@@ -31,9 +31,9 @@ interface Modality {
   ext: 'png' | 'wav';
   examples(perCategory: number, rng: SeededRandom): LabelledExample[];
   augment: Augmentation;
-  /** Turns an optimiser result into what is written (audio: RMS-normalised). */
-  finish(x: Float32Array): Float32Array;
   encode(x: Float32Array): { bytes: Buffer; decoded: Float32Array };
+  /** What the file format imposes on a metamer during synthesis. */
+  format: StimulusFormat;
   /** Human-readable size, e.g. "64×64 px grey" or "1.00 s at 16000 Hz". */
   describe: string;
 }
@@ -46,8 +46,8 @@ function imageModality(cfg: ImageConfig): Modality {
     ext: 'png',
     examples: (n, rng) => imageExamples(n, cfg.size, rng),
     augment: imageAugmentation(cfg.size),
-    finish: (x) => x,
     encode: (x) => encodeGreyPng(x, cfg.size, cfg.size),
+    format: { quantise: (x) => encodeGreyPng(x, cfg.size, cfg.size).decoded },
     describe: `${cfg.size}×${cfg.size} px, 8-bit grey PNG`,
   };
 }
@@ -60,8 +60,10 @@ function audioModality(cfg: AudioConfig): Modality {
     ext: 'wav',
     examples: (n, rng) => audioExamples(n, cfg.length, cfg.sampleRate, rng),
     augment: audioAugmentation(cfg.length),
-    finish: (x) => normaliseRms(Float32Array.from(x)),
     encode: (x) => encodeWav8(x, cfg.sampleRate),
+    // Metamers are held at the natural clips' RMS level throughout synthesis: normalising
+    // afterwards would rescale every activation and undo the match at deep layers.
+    format: { quantise: (x) => encodeWav8(x, cfg.sampleRate).decoded, rms: AUDIO_RMS },
     describe: `${(cfg.length / cfg.sampleRate).toFixed(2)} s at ${cfg.sampleRate} Hz, mono 8-bit PCM WAV`,
   };
 }
@@ -189,6 +191,7 @@ export function generateSet(
     let t = performance.now();
     const train = m.examples(cfg.trainPerCategory, root.fork('train'));
     const heldOut = m.examples(cfg.testPerCategory, root.fork('held-out'));
+    const validation = m.examples(cfg.validationPerCategory, root.fork('validation'));
     const sources: Source[] = [];
     const addSources = (role: 'main' | 'practice', perCategory: number, prefix: string): void => {
       m.examples(perCategory, root.fork(`sources:${role}`)).forEach((ex, i) => {
@@ -213,13 +216,19 @@ export function generateSet(
       const adversarial = k === 1;
       t = performance.now();
       const net = new Cnn(cfg.spec, root.fork(`init:${model}`));
-      if (adversarial) net.params.set(nets[0]!.params);
+      if (adversarial && cfg.robustFrom === 'standard') net.params.set(nets[0]!.params);
       else net.calibrate(train.slice(0, 64).map((e) => e.input));
       net.version++;
       const perturb = adversarial ? pgdPerturbation(cfg.pgd, root.fork(`pgd:${model}`)) : null;
       const settings = adversarial ? cfg.robustTraining : cfg.training;
-      const epochs = trainClassifier(net, train, settings, root.fork(`order:${model}`), perturb, m.augment, (e) =>
-        log(`${m.name}: ${model} epoch ${e.epoch}: loss ${e.meanLoss.toFixed(3)}, train accuracy ${e.trainAccuracy.toFixed(3)} (${e.seconds.toFixed(1)} s)`),
+      const epochs = trainClassifier(
+        net, train, settings, root.fork(`order:${model}`), perturb, m.augment,
+        (e) =>
+          log(
+            `${m.name}: ${model} epoch ${e.epoch}: loss ${e.meanLoss.toFixed(3)}, train accuracy ${e.trainAccuracy.toFixed(3)}, ` +
+              `validation ${e.validationAccuracy?.toFixed(3)} (${e.seconds.toFixed(1)} s)`,
+          ),
+        validation,
       );
       trainSeconds[model] = (performance.now() - t) / 1000;
       const heldOutAccuracy = accuracy(net, heldOut);
@@ -290,8 +299,8 @@ export function generateSet(
             Math.min(cfg.synthesis.max, Math.max(cfg.synthesis.min, cfg.noiseMean + cfg.noiseStd * noiseRng.gaussian())),
           );
           const target = net.activations(s.decoded, layerIdx);
-          const result = synthesiseMetamer(net, layerIdx, target, noise, cfg.synthesis);
-          const { bytes, decoded } = m.encode(m.finish(result.stimulus));
+          const result = synthesiseMetamer(net, layerIdx, target, noise, cfg.synthesis, m.format);
+          const { bytes, decoded } = m.encode(result.stimulus);
           const check = checkMetamer(net, layerIdx, s.decoded, decoded, nul.threshold, m.categories);
           reductions.push(result.startLoss / Math.max(result.finalLoss, 1e-12));
           distances.push(check.matchDistance);

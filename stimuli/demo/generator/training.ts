@@ -14,9 +14,12 @@ export interface LabelledExample {
 }
 
 export interface TrainSettings {
+  /** The most epochs; the cosine schedule spans all of them. */
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Stop after the first epoch whose accuracy on the validation examples reaches this. */
+  stopAtValidationAccuracy?: number;
 }
 
 /** A label-preserving random transform of a training input (data augmentation). */
@@ -29,6 +32,8 @@ export interface EpochLog {
   epoch: number;
   meanLoss: number;
   trainAccuracy: number;
+  /** On the validation examples (a split apart from training and held-out test), when given. */
+  validationAccuracy: number | null;
   seconds: number;
 }
 
@@ -40,6 +45,7 @@ export function trainClassifier(
   perturb: Perturbation | null,
   augment: Augmentation | null,
   onEpoch?: (log: EpochLog) => void,
+  validation: readonly LabelledExample[] = [],
 ): EpochLog[] {
   const adam = new Adam(net.params.length);
   const grad = new Float32Array(net.params.length);
@@ -78,14 +84,17 @@ export function trainClassifier(
       net.version++;
       step++;
     }
-    const log = {
+    const log: EpochLog = {
       epoch,
       meanLoss: lossSum / examples.length,
       trainAccuracy: correct / examples.length,
+      validationAccuracy: validation.length ? accuracy(net, validation) : null,
       seconds: (performance.now() - started) / 1000,
     };
     logs.push(log);
     onEpoch?.(log);
+    const target = settings.stopAtValidationAccuracy;
+    if (target !== undefined && log.validationAccuracy !== null && log.validationAccuracy >= target) break;
   }
   return logs;
 }
