@@ -139,7 +139,8 @@ kernel throughput and wall time are in \`generation-run.json\`.
 
 This file is written by the generator from the run's own measurements. Regenerate everything with
 \`npm run demo:generate\` (seed ${reports[0]?.seed}; the same seed gives byte-identical stimuli and
-manifests; add \`-- --quick\` for a toy run in seconds, \`-- --sequential\` for one core).
+manifests; add \`-- --quick\` for a toy run in seconds, written to \`test-output/demo-quick/\`, and
+\`-- --sequential\` for one core).
 
 Manifest conventions: item ids \`<source>-natural\` and \`<source>-<model>-<layer>\`; files
 \`natural/<source>\`, \`practice/<source>\`, \`<model>/<layer>/<source>\`; every item has

@@ -2,6 +2,7 @@
  * `npm run demo:generate` — regenerates stimuli/demo/image, stimuli/demo/audio and the card
  * stimuli/demo/README.md from the seed. The two modalities run as two child processes at once
  * (one per core); `--sequential` runs them one after the other, `--only` runs one in-process.
+ * `--quick` writes toy sets to test-output/demo-quick unless `--out` says otherwise.
  *
  *   node --import tsx stimuli/demo/generator/generate.ts [--quick] [--seed N] [--out DIR] [--only image|audio] [--sequential] [--card-only]
  */
@@ -34,13 +35,14 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
-      out: { type: 'string', default: 'stimuli/demo' },
+      out: { type: 'string' },
       only: { type: 'string' },
       sequential: { type: 'boolean', default: false },
       'card-only': { type: 'boolean', default: false },
     },
   });
-  const out = resolve(values.out!);
+  // Quick mode never overwrites the committed sets unless asked to.
+  const out = resolve(values.out ?? (values.quick ? 'test-output/demo-quick' : 'stimuli/demo'));
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
   const config = demoConfig(values.quick!, seed);
