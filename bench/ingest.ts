@@ -11,7 +11,7 @@ import { closedLoop, type LoadRequest, type LoadResult, openLoop } from './load.
 import { makeBenchStudy, trialBody } from './study-fixture.ts';
 import { freePort, loadAverage, median, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 400);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 600);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -52,9 +52,12 @@ async function main(): Promise<void> {
   for (let i = 0; i < perSession; i++) {
     for (const s of sessions) all.push({ path: `/api/sessions/${s.id}/trials`, body: trialBody(i, s.choices[i % s.choices.length]!) });
   }
-  // Each server consumes the list in order, so every request is a new trial for both.
+  // Every request is a new trial: the platform's come from real sessions (a list it must not run
+  // out of); the baseline stores whatever session id it is given, so its list never ends.
   const ours = all[Symbol.iterator]();
-  const theirs = all[Symbol.iterator]();
+  const theirs = (function* () {
+    for (let round = 0; ; round++) for (const r of all) yield { path: r.path.replace('/sessions/', `/sessions/r${round}-`), body: r.body };
+  })();
 
   const throughput = { ours: [] as number[], theirs: [] as number[] };
   let acked = 0;
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
   db.close();
   await fs.rm(dir, { recursive: true, force: true });
 
+  if (acked >= all.length) throw new Error(`the platform ran out of trials to send (${all.length}): raise BENCH_SESSIONS`);
   const ratio = median(throughput.ours) / median(throughput.theirs);
   console.log(`trial ingestion: one POST per trial, one committed transaction each (WAL, synchronous=${process.env.METAMER_SYNCHRONOUS ?? 'NORMAL'}), ${SESSIONS} sessions × ${perSession} trials`);
   console.log(`  closed loop, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s:`);

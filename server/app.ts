@@ -18,6 +18,7 @@ import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
 import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
 import { handleTrialPost, trialPostSession } from './trial-route.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { startCheckpointer } from './store/checkpointer.ts';
 import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
@@ -106,6 +107,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const store = new SqliteStore(opts.dbFile);
+  const checkpointer = startCheckpointer(store.db, opts.dbFile, 500, (message) => logger.warn({ message }, 'WAL checkpoint failed'));
   const stimulusBaseUrl = opts.stimulusBaseUrl ?? STIMULUS_PREFIX;
   const sessions = new ParticipantSessions(store, {
     participantKey: loadParticipantKey(opts.participantKeyFile),
@@ -157,6 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await checkpointer.stop();
       store.close();
     },
   };

@@ -88,11 +88,14 @@ export class ParticipantSessions {
     else this.studies.clear();
   }
 
-  async studyContext(studyId: string): Promise<StudyContext | undefined> {
-    // Checked on every request, as cheaply as possible (the CLI may pause a study under a running
-    // server): the full row is read again only when it has changed.
+  /**
+   * The study, its set and design, cached while the study row is unchanged. Checked on every
+   * request (the CLI may pause a study under a running server); `version` is the study's
+   * `updated_at` when the caller has already read it (a session row carries it).
+   */
+  async studyContext(studyId: string, knownVersion?: number): Promise<StudyContext | undefined> {
     const cached = this.studies.get(studyId);
-    const version = await this.store.studyUpdatedAt(studyId);
+    const version = knownVersion ?? (await this.store.studyUpdatedAt(studyId));
     if (version === undefined) return undefined;
     if (cached && cached.study.updated_at === version) return cached;
     const study = await this.store.getStudy(studyId);
@@ -200,7 +203,7 @@ export class ParticipantSessions {
   private async sessionWithStudy(sessionId: string): Promise<{ session: SessionRow; ctx: StudyContext }> {
     const session = await this.store.getSession(sessionId);
     if (!session) throw new HttpError(404, 'no_session', 'Unknown session.');
-    const ctx = await this.studyContext(session.study_id);
+    const ctx = await this.studyContext(session.study_id, session.study_updated_at);
     if (!ctx) throw new HttpError(404, 'no_study', 'Unknown study.');
     return { session, ctx };
   }

@@ -14,6 +14,8 @@ import type { ParticipantSessions } from './participant-sessions.ts';
 
 const TRIAL_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/trials$/;
 const MAX_BODY = 16 * 1024;
+const CREATED = { stored: 'created' } as const;
+const DUPLICATE = { stored: 'duplicate' } as const;
 
 /** The session token if this request is a trial save, else null (Express handles it). */
 export function trialPostSession(req: IncomingMessage): string | null {
@@ -67,7 +69,8 @@ export async function handleTrialPost(req: IncomingMessage, res: ServerResponse,
     } catch {
       throw new HttpError(400, 'entity.parse.failed', 'the body is not valid JSON');
     }
-    send(res, 200, await sessions.recordTrial(session, body));
+    const ack = await sessions.recordTrial(session, body);
+    send(res, 200, ack.stored === 'created' ? CREATED : DUPLICATE);
   } catch (err) {
     if (err instanceof HttpError) return send(res, err.status, err.body());
     logger.error({ err }, 'trial save failed');

@@ -34,6 +34,7 @@ interface RawStudy {
 
 interface RawSession {
   id: string;
+  study_updated_at: number;
   study_id: string;
   participant_id: string;
   slot: number;
@@ -46,8 +47,10 @@ interface RawSession {
   finished_at: number | null;
 }
 
-const SESSION_COLUMNS =
-  'id, study_id, participant_id, slot, state, preview, screening_passed, n_trials, started_at, last_activity_at, finished_at';
+// With the study's version, so that a trial save reads everything it needs in one statement.
+const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
+  s.started_at, s.last_activity_at, s.finished_at, st.updated_at AS study_updated_at`;
+const SESSIONS_WITH_STUDY = 'sessions s JOIN studies st ON st.id = s.study_id';
 
 function studyFromRow(r: RawStudy): StudyRow {
   return { ...r, config: JSON.parse(r.config) as StudyConfig };
@@ -65,15 +68,13 @@ export class SqliteStore implements Store {
   private readonly plans = new Map<string, SessionPlan>();
   private readonly touched = new Map<string, number>();
   private readonly stmt;
-  /** Built once: on the hot path, creating the transaction wrapper per call costs as much as the insert. */
-  private readonly saveTrialTx;
 
   constructor(file: string) {
     this.db = openDatabase(file);
     const db = this.db;
     this.stmt = {
-      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
-      sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE study_id = ? AND prolific_pid = ?`),
+      sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM ${SESSIONS_WITH_STUDY} WHERE s.id = ?`),
+      sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM ${SESSIONS_WITH_STUDY} WHERE s.study_id = ? AND s.prolific_pid = ?`),
       planOf: db.prepare('SELECT plan FROM session_plans WHERE session_id = ?'),
       insertPlan: db.prepare('INSERT INTO session_plans (session_id, plan) VALUES (?, ?)'),
       heldSlots: db.prepare(
@@ -90,8 +91,7 @@ export class SqliteStore implements Store {
       insertTrial: db.prepare(
         `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,
            response, correct, rt_ms, data, received_at)
-         VALUES (@session_id, @trial_index, @phase, @stimulus_id, @source_id, @category, @model, @layer, @layer_index,
-           @response, @correct, @rt_ms, @data, @received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (session_id, trial_index) DO NOTHING`,
       ),
       trialData: db.prepare('SELECT data FROM trials WHERE session_id = ? AND trial_index = ?'),
@@ -102,22 +102,6 @@ export class SqliteStore implements Store {
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
     };
-    this.saveTrialTx = db.transaction((row: TrialRow): SaveOutcome => {
-      const info = this.stmt.insertTrial.run(row);
-      if (info.changes === 1) {
-        // last_activity_at only feeds the abandonment rule (minutes): writing it at most every
-        // TOUCH_EVERY_MS keeps a second row update out of most trial commits. A session idle for
-        // longer (an abandoned one coming back) is always touched, and so revived.
-        const last = this.touched.get(row.session_id);
-        if (last === undefined || row.received_at - last >= TOUCH_EVERY_MS) {
-          this.stmt.touch.run(row.received_at, row.session_id);
-          this.touched.set(row.session_id, row.received_at);
-        }
-        return 'created';
-      }
-      const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
-      return stored.data === row.data ? 'duplicate' : 'conflict';
-    });
   }
 
   async saveStimulusSet(manifest: Manifest) {
@@ -229,7 +213,26 @@ export class SqliteStore implements Store {
   }
 
   async saveTrial(row: TrialRow): Promise<SaveOutcome> {
-    return this.saveTrialTx.immediate(row);
+    // One autocommit INSERT is the whole durable write: a BEGIN/COMMIT around it would cost more
+    // than the insert. The statements after it need no atomicity with it: a conflict's stored
+    // record never changes, and last_activity_at is a hint for the abandonment rule.
+    const info = this.stmt.insertTrial.run(
+      // Positional: binding fourteen named parameters from an object costs more than the insert.
+      row.session_id, row.trial_index, row.phase, row.stimulus_id, row.source_id, row.category, row.model, row.layer,
+      row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at,
+    );
+    if (info.changes === 1) {
+      // Written at most every TOUCH_EVERY_MS per session (the rule counts minutes); a session idle
+      // for longer (an abandoned one coming back) is always touched, and so revived.
+      const last = this.touched.get(row.session_id);
+      if (last === undefined || row.received_at - last >= TOUCH_EVERY_MS) {
+        this.stmt.touch.run(row.received_at, row.session_id);
+        this.touched.set(row.session_id, row.received_at);
+      }
+      return 'created';
+    }
+    const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
+    return stored.data === row.data ? 'duplicate' : 'conflict';
   }
 
   async trialsOfSession(sessionId: string) {

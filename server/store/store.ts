@@ -31,6 +31,8 @@ export interface SessionRow {
   started_at: number;
   last_activity_at: number;
   finished_at: number | null;
+  /** The study row's `updated_at` when the session was read (tells a cached study is stale). */
+  study_updated_at: number;
 }
 
 export interface NewSession {

@@ -1,0 +1,42 @@
+/**
+ * WAL checkpoints off the request path. By default SQLite checkpoints inside whichever commit
+ * fills the WAL past 1,000 pages: that commit (a participant's trial save) then copies megabytes
+ * into the database file while every other request waits, which is the long tail of save
+ * latency. The server turns automatic checkpoints off and a worker thread, with its own
+ * connection, runs PASSIVE checkpoints (they never block writers) every half second.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Db } from './database.ts';
+
+// An eval'd worker is CommonJS and needs no TypeScript loader.
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require('better-sqlite3');
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { parentPort.postMessage(String(e)); }
+}, workerData.everyMs);
+parentPort.on('message', () => { clearInterval(timer); try { db.pragma('wal_checkpoint(PASSIVE)'); } finally { db.close(); } parentPort.close(); });
+`;
+
+export interface Checkpointer {
+  stop(): Promise<void>;
+}
+
+export function startCheckpointer(db: Db, file: string, everyMs = 500, onError: (message: string) => void = () => {}): Checkpointer {
+  db.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
+  worker.on('message', (m: string) => onError(m));
+  worker.unref();
+  return {
+    stop() {
+      return new Promise((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+        // Back to SQLite's own rule for whatever uses the connection after the server stops.
+        db.pragma('wal_autocheckpoint = 1000');
+      });
+    },
+  };
+}
