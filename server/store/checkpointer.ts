@@ -27,12 +27,18 @@ export interface Checkpointer {
 export function startCheckpointer(db: Db, file: string, everyMs = 500, onError: (message: string) => void = () => {}): Checkpointer {
   db.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
+  let exited = false;
   worker.on('message', (m: string) => onError(m));
+  worker.on('error', (e) => onError(String(e)));
+  worker.once('exit', () => (exited = true));
   worker.unref();
   return {
     stop() {
+      if (exited) return Promise.resolve();
       return new Promise((resolve) => {
         worker.once('exit', () => resolve());
+        // Unref'd so that it never keeps a process alive, but stopping must wait for its exit.
+        worker.ref();
         worker.postMessage('stop');
         // Back to SQLite's own rule for whatever uses the connection after the server stops.
         db.pragma('wal_autocheckpoint = 1000');
