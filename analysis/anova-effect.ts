@@ -1,3 +1,5 @@
+import { fUpperTail } from './f-distribution.ts';
+
 /** One row of an ANOVA table, as every ANOVA here reports it. */
 export interface AnovaEffect {
   effect: string;
@@ -28,4 +30,19 @@ export function fRatio(ss: number, df1: number, ssError: number, df2: number): n
 
 export function partialEta2(ss: number, ssError: number): number {
   return ss + ssError > 0 ? ss / (ss + ssError) : NaN;
+}
+
+/** One row of an ANOVA table (repeated-measures and mixed designs). */
+export function anovaEffect(name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pPerm: number | null): AnovaEffect {
+  return {
+    effect: name,
+    df1,
+    df2,
+    ss,
+    ss_error: ssError,
+    F,
+    partial_eta2: partialEta2(ss, ssError),
+    p_parametric: fUpperTail(F, df1, df2),
+    p_permutation: pPerm,
+  };
 }

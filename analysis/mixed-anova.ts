@@ -12,8 +12,7 @@
  *
  * Data layout: y[s * b + j] for subject s and level j; group[s] in 0..g−1; complete data.
  */
-import { type AnovaEffect, fRatio, partialEta2, type PermutationOptions } from './anova-effect.ts';
-import { fUpperTail } from './f-distribution.ts';
+import { type AnovaEffect, anovaEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
 import { atLeastAsExtreme, permutationP, Random } from './random.ts';
 
 export interface MixedAnovaResult {
@@ -151,26 +150,15 @@ export function mixedAnova(
     }
   }
   const p = (ge: number, F: number): number | null => (N > 0 && !Number.isNaN(F) ? permutationP(ge, N) : null);
-  const eff = (name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pp: number | null): AnovaEffect => ({
-    effect: name,
-    df1,
-    df2,
-    ss,
-    ss_error: ssError,
-    F,
-    partial_eta2: partialEta2(ss, ssError),
-    p_parametric: fUpperTail(F, df1, df2),
-    p_permutation: pp,
-  });
   return {
     n_subjects: n,
     group_sizes: sizes,
     levels: b,
     permutations: N,
     effects: [
-      eff(names[0], dfG, dfSG, obs.SSG, SSSG, FG, p(geG, FG)),
-      eff(names[1], dfB, dfBSG, SSB, SSBSG, FB, p(geB, FB)),
-      eff(`${names[0]}:${names[1]}`, dfGB, dfBSG, obs.SSGB, SSBSG, FGB, p(geGB, FGB)),
+      anovaEffect(names[0], dfG, dfSG, obs.SSG, SSSG, FG, p(geG, FG)),
+      anovaEffect(names[1], dfB, dfBSG, SSB, SSBSG, FB, p(geB, FB)),
+      anovaEffect(`${names[0]}:${names[1]}`, dfGB, dfBSG, obs.SSGB, SSBSG, FGB, p(geGB, FGB)),
     ],
   };
 }

@@ -11,8 +11,7 @@
  *
  * Data layout: y[(s * a + i) * b + j] for subject s, level i of A, level j of B; complete data.
  */
-import { type AnovaEffect, fRatio, partialEta2, type PermutationOptions } from './anova-effect.ts';
-import { fUpperTail } from './f-distribution.ts';
+import { type AnovaEffect, anovaEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
 import { atLeastAsExtreme, permutationP, Random } from './random.ts';
 
 export interface RmAnovaResult {
@@ -202,9 +201,9 @@ export function rmAnova2(
     levels: [a, b],
     permutations: N,
     effects: [
-      effect(names[0], dfA, dfAS, ss.A, ss.AS, FA, p(geA, FA)),
-      effect(names[1], dfB, dfBS, ss.B, ss.BS, FB, p(geB, FB)),
-      effect(`${names[0]}:${names[1]}`, dfAB, dfABS, ss.AB, ss.ABS, FAB, p(geAB, FAB)),
+      anovaEffect(names[0], dfA, dfAS, ss.A, ss.AS, FA, p(geA, FA)),
+      anovaEffect(names[1], dfB, dfBS, ss.B, ss.BS, FB, p(geB, FB)),
+      anovaEffect(`${names[0]}:${names[1]}`, dfAB, dfABS, ss.AB, ss.ABS, FAB, p(geAB, FAB)),
     ],
   };
 }
@@ -242,16 +241,3 @@ function permuteTwoLevels(y: Float64Array, n: number, b: number, rng: Random, sa
   }
 }
 
-function effect(name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pPerm: number | null): AnovaEffect {
-  return {
-    effect: name,
-    df1,
-    df2,
-    ss,
-    ss_error: ssError,
-    F,
-    partial_eta2: partialEta2(ss, ssError),
-    p_parametric: fUpperTail(F, df1, df2),
-    p_permutation: pPerm,
-  };
-}

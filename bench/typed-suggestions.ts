@@ -10,6 +10,7 @@
  */
 import { JSDOM } from 'jsdom';
 import { LabelIndex, normalizeLabel } from '../experiment/plugins/label-index.ts';
+import { vocabulary } from '../test/fixtures/vocabulary.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,24 +21,6 @@ const N = arg('labels', 793);
 const ROUNDS = arg('rounds', 5);
 const LIMIT = 8;
 
-function vocabulary(n: number): string[] {
-  const onsets = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'ch', 'sh'];
-  const vowels = ['a', 'e', 'i', 'o', 'u'];
-  const syllables = onsets.flatMap((o) => vowels.map((v) => o + v));
-  const words = new Set<string>();
-  let x = 12345;
-  while (words.size < n) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const k = 2 + (x % 2);
-    let w = '';
-    for (let i = 0; i < k; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      w += syllables[(x >>> 8) % syllables.length];
-    }
-    words.add(w);
-  }
-  return [...words];
-}
 
 const labels = vocabulary(N);
 // What participants type: every prefix of 200 of the labels, as the keystrokes arrive.

@@ -10,6 +10,7 @@ import { flushPromises, startTimeline } from '@jspsych/test-utils';
 import TypedResponsePlugin, { type TypedResponseData } from '../../experiment/plugins/typed-response.ts';
 import { LabelIndex, normalizeLabel } from '../../experiment/plugins/label-index.ts';
 import { FakeAudioContext, installFakeAudioContext, serveClip, type ClipServer } from '../support/web-audio-stand-in.ts';
+import { vocabulary } from '../fixtures/vocabulary.ts';
 
 const CLIP_SECONDS = 0.08;
 let clip: ClipServer;
@@ -27,26 +28,8 @@ beforeEach(() => {
 
 // ---- 793 labels, like the paper's vocabulary -------------------------------------------------------
 
-/** Deterministic made-up words (two or three syllables) plus a few real ones that share letters. */
-function vocabulary(n: number): string[] {
-  const onsets = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'ch', 'sh'];
-  const vowels = ['a', 'e', 'i', 'o', 'u'];
-  const syllables = onsets.flatMap((o) => vowels.map((v) => o + v));
-  const words = new Set(['cat', 'catalog', 'bobcat', 'Scatter', 'dog', 'hot dog']);
-  let x = 12345;
-  while (words.size < n) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const k = 2 + (x % 2);
-    let w = '';
-    for (let i = 0; i < k; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      w += syllables[(x >>> 8) % syllables.length];
-    }
-    words.add(w);
-  }
-  return [...words];
-}
-const LABELS = vocabulary(793);
+// A few real words that share letters, to test prefix and substring matches.
+const LABELS = vocabulary(793, ['cat', 'catalog', 'bobcat', 'Scatter', 'dog', 'hot dog']);
 
 /** What the suggestions must be: prefix matches, then other containing labels, each alphabetical by key. */
 function expectedSuggestions(labels: string[], text: string, limit: number): string[] {
