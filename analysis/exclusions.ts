@@ -8,13 +8,15 @@ import { z } from 'zod';
 import { isNaturalCondition, type StudyCounts } from './study-counts.ts';
 
 /**
- * The study config's `exclusions` block. Mirrors `Exclusions` in server/study-config.ts (same
- * fields and defaults); repeated here because analysis/ must not import server/.
+ * The study config's `exclusions` block (server/study-config.ts uses this schema): defined here
+ * because analysis/ must not import server/.
  */
-export const ExclusionRules = z.object({
+export const ExclusionRules = z.strictObject({
   incomplete: z.boolean().default(true),
   screened_out: z.boolean().default(true),
+  /** Exclude participants whose catch-trial accuracy is below this (0 disables). */
   catch_min_accuracy: z.number().min(0).max(1).default(0),
+  /** Exclude participants whose natural-condition accuracy is below this (0 disables). */
   natural_min_accuracy: z.number().min(0).max(1).default(0),
 });
 export type ExclusionRules = z.output<typeof ExclusionRules>;

@@ -226,7 +226,7 @@ function spread(xs: number[]): string {
 
 async function main(): Promise<void> {
   const server = await startTestServer({
-    set: { size: 224, categories: CATEGORIES, practicePerCategory: 1, sourcesPerCategory: 2 },
+    set: { size: 224, categories: CATEGORIES, practicePerCategory: 2, sourcesPerCategory: 2 },
     // The paper's protocol and timing (the study config's image defaults).
     study: { protocol: {}, timing: {} },
   });

@@ -41,8 +41,8 @@ export async function withRetry<T>(call: () => Promise<T>, onWait?: (attempt: nu
   }
 }
 
-export function startSession(studyId: string, req: SessionStartRequest): Promise<SessionView> {
-  return withRetry(() => postJson<SessionView>(`/api/studies/${encodeURIComponent(studyId)}/sessions`, req));
+export function startSession(studyId: string, req: SessionStartRequest, onWait?: (attempt: number) => void): Promise<SessionView> {
+  return withRetry(() => postJson<SessionView>(`/api/studies/${encodeURIComponent(studyId)}/sessions`, req), onWait);
 }
 
 export function askScreeningGate(session: string): Promise<GateResult> {

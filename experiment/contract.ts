@@ -58,6 +58,8 @@ export const SessionView = z.object({
   answered: z.array(z.number().int()),
   /** Index of the last screening trial; the gate is asked after it. Null without screening. */
   screening_last_index: z.number().int().nullable(),
+  /** The gates' verdict so far: true once every gate has passed, null while one is undecided. */
+  gates_passed: z.boolean().nullable(),
   /** Rest breaks come after these trial indices. */
   rest_after: z.array(z.number().int()),
   /**

@@ -6,7 +6,7 @@
 import type { JsPsych } from 'jspsych';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
 import type { GatePhase } from './contract.ts';
-import { askGate } from './api.ts';
+import { ApiError, askGate } from './api.ts';
 import type { SavingQueue } from './saving-queue.ts';
 import { escapeHtml, showMessage } from './messages.ts';
 
@@ -32,6 +32,7 @@ export function gateStep(ctx: GateContext, phase: GatePhase) {
   return {
     type: CallFunctionPlugin,
     async: true,
+    data: { gate: phase },
     func: (done: () => void) => {
       showMessage(jsPsych.getDisplayElement(), 'Checking your answers…', 'One moment, please.');
       void queue
@@ -44,6 +45,17 @@ export function gateStep(ctx: GateContext, phase: GatePhase) {
             `<main class="message"><h1>Thank you for your time</h1><p>${escapeHtml(SCREENED_OUT[phase])}</p><p><a class="jspsych-btn" href="${escapeHtml(url)}">Return to Prolific</a></p></main>`,
           );
           setTimeout(() => ctx.redirect(url), REDIRECT_AFTER_MS);
+        })
+        .catch((e: unknown) => {
+          // Ended already (another tab decided it): the server says where to go.
+          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) return ctx.redirect(e.body.redirect_url);
+          // Some answers before the gate are not stored (say, refused by a proxy): a reload shows
+          // those trials again, then asks the gate.
+          showMessage(
+            jsPsych.getDisplayElement(),
+            'Some answers did not reach us',
+            `Please reload this page: it will show the trials that are missing, then continue (${e instanceof Error ? e.message : String(e)}).`,
+          );
         });
     },
   };

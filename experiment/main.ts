@@ -25,7 +25,9 @@ async function main(): Promise<void> {
       prolific_pid: pid,
       prolific_study_id: q.get('STUDY_ID') || undefined,
       prolific_session_id: q.get('SESSION_ID') || undefined,
-    });
+    }, (attempt) =>
+      showMessage(target, 'Connecting to the study…', `The study server does not answer yet (attempt ${attempt}). Please keep this page open; it will go on by itself.`),
+    );
   } catch (e) {
     const text = e instanceof ApiError ? e.body.error : 'The study could not start. Please reload the page.';
     return showMessage(target, 'The study cannot start', text);
@@ -50,7 +52,13 @@ async function main(): Promise<void> {
     random: Math.random,
   });
   window.addEventListener('pagehide', () => queue.beaconAll());
+  // Mobile Safari may never fire pagehide for a tab sent to the background and discarded.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') queue.beaconAll();
+  });
   window.addEventListener('online', () => queue.kick());
+  // Records left from before a reload go out now, not after the next trial.
+  queue.kick();
 
   const banner = document.createElement('div');
   banner.className = 'metamer-connection';

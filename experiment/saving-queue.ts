@@ -5,9 +5,12 @@
  * `navigator.sendBeacon`; the copy stays queued until a real acknowledgement, so a beacon that
  * did arrive is simply a duplicate on the next load (the server answers duplicates with 200).
  *
- * Answers: 200 → done. 409 → the server holds a different record for that index; the stored one
- * stands, drop ours. 410 → the session has ended (screened out): stop. 425/429/5xx/network →
- * retry later. Other 4xx → the record can never be accepted: drop it and report.
+ * Answers: 200 with `{stored}` → done. 409 `conflict` → the server holds a different record for
+ * that index; the stored one stands, drop ours. 410 → the session has ended (screened out): stop.
+ * A 4xx carrying one of the API's own refusal codes → the record can never be accepted: set it
+ * aside (kept in storage, reported). Anything else — 425, 429, 5xx, a network error, a redirect, or
+ * an answer that is not the API's (a captive portal's 200 page, a proxy's 403) — is retried later:
+ * only the API's own acknowledgement removes a record.
  */
 import type { TrialRecord } from './contract.ts';
 
@@ -23,6 +26,11 @@ export interface QueueEnvironment {
 export type QueueStatus = { pending: number; retrying: boolean; lastError: string | null; ended: boolean };
 
 const MIN_BACKOFF_MS = 500;
+/** What the trial endpoint answers: an acknowledgement or an ErrorBody (contract.ts). */
+type ApiReply = { stored?: string; code?: string; error?: string };
+
+/** The API's own codes for a record that can never be stored (server/participant-sessions.ts). */
+const REFUSALS = new Set(['invalid_trial', 'no_such_trial', 'invalid_response', 'no_session', 'entity.too.large', 'entity.parse.failed', 'unsupported_media_type']);
 const MAX_BACKOFF_MS = 15_000;
 
 export class SavingQueue {
@@ -144,32 +152,44 @@ export class SavingQueue {
 
   private async send(record: TrialRecord): Promise<'done' | 'retry' | 'ended'> {
     let res: Response;
+    let body: ApiReply | null = null;
     try {
       res = await this.env.fetch(this.url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(record),
         keepalive: true,
+        // A redirect is never the API's answer (a captive portal, a login page): retry later.
+        redirect: 'error',
       });
+      body = (await res.json().catch(() => null)) as ApiReply | null;
     } catch (e) {
       this.emit({ retrying: true, lastError: e instanceof Error ? e.message : String(e) });
       return 'retry';
     }
-    if (res.ok) return 'done';
-    if (res.status === 409) return 'done';
-    if (res.status === 410) return 'ended';
-    if (res.status === 425 || res.status === 429 || res.status === 408 || res.status >= 500) {
-      this.emit({ retrying: true, lastError: `server answered ${res.status}` });
-      return 'retry';
+    if (res.ok && (body?.stored === 'created' || body?.stored === 'duplicate')) return 'done';
+    if (res.status === 409 && body?.code === 'conflict') return 'done';
+    if (res.status === 410 && body?.code) return 'ended';
+    if (res.status >= 400 && res.status < 500 && body?.code && REFUSALS.has(body.code)) {
+      const reason = body.error ?? body.code;
+      this.rejected.push({ record, reason });
+      this.setAside(record, reason);
+      console.error(`trial ${record.trial_index} was refused: ${reason}`);
+      return 'done';
     }
-    let reason = `HTTP ${res.status}`;
+    this.emit({ retrying: true, lastError: `server answered ${res.status}` });
+    return 'retry';
+  }
+
+  /** Refused records stay in storage (under their own key) for the researcher to recover. */
+  private setAside(record: TrialRecord, reason: string): void {
     try {
-      reason = ((await res.json()) as { error?: string }).error ?? reason;
+      const key = `${this.storageKey}:refused`;
+      const kept = JSON.parse(this.env.storage?.getItem(key) ?? '[]') as unknown[];
+      kept.push({ record, reason });
+      this.env.storage?.setItem(key, JSON.stringify(kept));
     } catch {
-      // not JSON: keep the status
+      // Storage unavailable: the console line above is all there is.
     }
-    this.rejected.push({ record, reason });
-    console.error(`trial ${record.trial_index} was refused: ${reason}`);
-    return 'done';
   }
 }

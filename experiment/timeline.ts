@@ -13,7 +13,7 @@ import FullscreenPlugin from '@jspsych/plugin-fullscreen';
 import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
-import { askCompletion } from './api.ts';
+import { ApiError, askCompletion } from './api.ts';
 import { audioTrial } from './audio-trial.ts';
 import { gateStep as makeGateStep } from './gate-step.ts';
 import { calibrationStep } from './headphone-check.ts';
@@ -136,13 +136,19 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   let instructionsDue = !view.trials.some((t) => t.phase !== 'headphone' && ctx.done.has(t.index));
 
   const gate = view.screening_last_index;
-  const gateStep = makeGateStep(ctx, 'screening');
   const headphone = view.headphone ?? null;
-  const headphoneGate = makeGateStep(ctx, 'headphone');
-  if (headphone && remaining.length > 0 && remaining[0]!.index > headphone.last_index && (gate === null || remaining[0]!.index <= gate)) {
-    timeline.push(headphoneGate);
-  }
-  if (gate !== null && remaining.length > 0 && remaining[0]!.index > gate) timeline.push(gateStep);
+  // Each undecided gate is asked before the first remaining trial after its last trial (or before
+  // completion): wherever a reload left gaps, no trial past a gate is shown before the gate is asked.
+  const pendingGates =
+    view.gates_passed === true
+      ? []
+      : [
+          ...(headphone ? [{ last: headphone.last_index, step: makeGateStep(ctx, 'headphone') }] : []),
+          ...(gate !== null ? [{ last: gate, step: makeGateStep(ctx, 'screening') }] : []),
+        ];
+  const gatesBefore = (index: number) => {
+    while (pendingGates.length > 0 && pendingGates[0]!.last < index) timeline.push(pendingGates.shift()!.step);
+  };
 
   const restAfter = new Set(view.rest_after);
   const onDone = (record: TrialRecord) => {
@@ -153,6 +159,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   const filesOf = (trials: ClientTrial[]) => [...new Set(trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
   const allFiles = filesOf(remaining);
   for (const block of blocks(remaining, restAfter, gate)) {
+    gatesBefore(block[0]!.index);
     const checking = block[0]!.phase === 'headphone' && headphone !== null;
     if (instructionsDue && !checking) {
       timeline.push(instructions);
@@ -199,6 +206,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     });
     if (checking) timeline.push(calibrationStep(jsPsych, headphone, view.trials.filter((t) => t.phase === 'headphone').length));
     for (const t of block) {
+      gatesBefore(t.index);
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
       if (t.feedback !== undefined) {
         const answer = t.feedback;
@@ -216,8 +224,6 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
           trial_duration: 1200,
         });
       }
-      if (t.index === headphone?.last_index) timeline.push(headphoneGate);
-      if (t.index === gate) timeline.push(gateStep);
       if (restAfter.has(t.index)) {
         timeline.push({
           type: HtmlButtonResponsePlugin,
@@ -229,6 +235,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     }
   }
 
+  gatesBefore(Infinity);
   timeline.push({
     type: CallFunctionPlugin,
     async: true,
@@ -245,6 +252,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
           ctx.redirect(redirect_url);
         })
         .catch((e: unknown) => {
+          // The session ended at a gate (another tab, a reload): its exit is the screen-out code.
+          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) return ctx.redirect(e.body.redirect_url);
           showMessage(el, 'Something went wrong', `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`);
         });
     },

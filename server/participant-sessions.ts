@@ -189,6 +189,7 @@ export class ParticipantSessions {
       trials,
       answered: await this.store.answeredIndices(session.id),
       screening_last_index: session.plan.screeningLastIndex,
+      gates_passed: session.screening_passed,
       rest_after: session.plan.restAfter,
       redirect_url: endedRedirect(config, session),
       headphone:

@@ -82,6 +82,19 @@ export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesig
       `study ${config.id}: protocol asks for practice/screening/catch trials but the set ${manifest.name} has no practice items (add practice/<category>/… to the set, or set those counts to 0)`,
     );
   }
+  // Practice gives the answer of every image it shows; a screening or catch trial showing one of
+  // those again would test memory, not recognition.
+  const n = practicePool.length;
+  if (p.screening_trials > 0 && n < p.practice_trials + p.screening_trials) {
+    throw planError(
+      `study ${config.id}: protocol: ${p.practice_trials} practice and ${p.screening_trials} screening trials need ${p.practice_trials + p.screening_trials} different practice items so that screening never repeats an image practice answered; the set ${manifest.name} has ${n}`,
+    );
+  }
+  if (p.catch_trials > 0 && n <= p.practice_trials) {
+    throw planError(
+      `study ${config.id}: protocol: catch trials need practice items that practice does not show; the set ${manifest.name} has ${n} for ${p.practice_trials} practice trials`,
+    );
+  }
   return { conditions, sources, practicePool };
 }
 
@@ -160,10 +173,12 @@ export function buildSessionPlan(config: StudyConfig, manifest: Manifest, slot: 
     ...natural(item, 'practice'),
     stimulus_ms: manifest.modality === 'image' ? (i < p.slow_practice_trials ? config.timing.practice_stimulus_ms : config.timing.stimulus_ms) : undefined,
   }));
-  const screening = draw(design.practicePool, p.screening_trials, rng, new Set(practice.map((t) => t.stimulus_id))).map((item) =>
-    natural(item, 'screening'),
-  );
-  const catchTrials = draw(design.practicePool, p.catch_trials, rng).map((item) => natural(item, 'catch'));
+  // Screening and catch trials never show an image whose answer practice gave (studyDesign
+  // checked there are enough); catch trials prefer images screening did not show either.
+  const practiced = new Set(practice.map((t) => t.stimulus_id));
+  const unpracticed = design.practicePool.filter((i) => !practiced.has(i.id));
+  const screening = draw(unpracticed, p.screening_trials, rng).map((item) => natural(item, 'screening'));
+  const catchTrials = draw(unpracticed, p.catch_trials, rng, new Set(screening.map((t) => t.stimulus_id))).map((item) => natural(item, 'catch'));
 
   const main: Draft[] = assignConditions(design.sources, design.conditions, slot).map(({ source, condition }) => {
     const key = `${source}\u0000${conditionKey(condition)}`;

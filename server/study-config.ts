@@ -4,25 +4,26 @@
  */
 import { z } from 'zod';
 import { Slug } from '../stimuli/manifest.ts';
+import { ExclusionRules } from '../analysis/exclusions.ts';
 
 export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
 
 const Ms = z.number().int().min(0).max(60_000);
 
 /** A (model, layers) selection; no `layers` means every layer of the model. */
-export const ModelSelection = z.object({
+export const ModelSelection = z.strictObject({
   model: Slug,
   layers: z.array(Slug).min(1).optional(),
 });
 
-export const Conditions = z.object({
+export const Conditions = z.strictObject({
   /** `all` models and layers of the set, or an explicit list. */
   models: z.union([z.literal('all'), z.array(ModelSelection).min(1)]).default('all'),
   /** The natural condition (layer_index 0) is part of every study unless switched off. */
   include_natural: z.boolean().default(true),
 });
 
-export const Protocol = z.object({
+export const Protocol = z.strictObject({
   /** Practice trials, with feedback, drawn from the set's `practice` natural items. */
   practice_trials: z.number().int().min(0).max(200),
   /** How many of the first practice trials use the slower `practice_stimulus_ms`. */
@@ -51,7 +52,7 @@ export const Protocol = z.object({
   typed_response_above: z.number().int().min(1).max(100_000),
 });
 
-export const Timing = z.object({
+export const Timing = z.strictObject({
   /** Blank screen after the participant starts a trial. */
   blank_ms: Ms,
   fixation_ms: Ms,
@@ -61,22 +62,15 @@ export const Timing = z.object({
   mask_ms: Ms,
 });
 
-export const Prolific = z.object({
+export const Prolific = z.strictObject({
   completion_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
   screenout_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
   /** Where the browser goes at the end; `?cc=<code>` is appended. */
   complete_url: z.url().default(PROLIFIC_COMPLETE_URL),
 });
 
-/** Exclusion rules applied by the analysis (overridable on the CLI). */
-export const Exclusions = z.object({
-  incomplete: z.boolean().default(true),
-  screened_out: z.boolean().default(true),
-  /** Exclude participants whose catch-trial accuracy is below this (0 disables). */
-  catch_min_accuracy: z.number().min(0).max(1).default(0),
-  /** Exclude participants whose natural-condition accuracy is below this (0 disables). */
-  natural_min_accuracy: z.number().min(0).max(1).default(0),
-});
+/** Exclusion rules applied by the analysis (overridable on the CLI); the analysis owns the schema. */
+export const Exclusions = ExclusionRules;
 
 const PROTOCOL_DEFAULTS = {
   image: {
@@ -111,7 +105,7 @@ const TIMING_DEFAULTS = {
   audio: { blank_ms: 500, fixation_ms: 0, stimulus_ms: 0, practice_stimulus_ms: 0, mask_ms: 0 },
 } as const;
 
-export const StudyConfigInput = z.object({
+export const StudyConfigInput = z.strictObject({
   id: Slug,
   title: z.string().min(1).default('Recognising images and sounds'),
   stimulus_set: Slug,

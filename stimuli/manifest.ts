@@ -19,7 +19,7 @@ export const Slug = z
 export const NATURAL = 'natural' as const;
 
 /** What produced a stimulus: a natural source, or a (model, layer) metamer of one. */
-export const MetamerCondition = z.object({
+export const MetamerCondition = z.strictObject({
   model: Slug,
   layer: Slug.refine((l) => l !== NATURAL, { message: `"${NATURAL}" is reserved for natural stimuli` }),
   /** 1-based position of the layer in the model (0 is the natural condition). */
@@ -38,14 +38,14 @@ export type Condition = z.infer<typeof Condition>;
 export const ItemRole = z.enum(['main', 'practice']);
 export type ItemRole = z.infer<typeof ItemRole>;
 
-export const ImageMedia = z.object({
+export const ImageMedia = z.strictObject({
   kind: z.literal('image'),
   format: z.enum(['png', 'jpeg']),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   channels: z.number().int().min(1).max(4),
 });
-export const AudioMedia = z.object({
+export const AudioMedia = z.strictObject({
   kind: z.literal('audio'),
   format: z.literal('wav'),
   sample_rate: z.number().int().positive(),
@@ -60,7 +60,7 @@ export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256
 
 export const AttributeValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
-export const ManifestItem = z.object({
+export const ManifestItem = z.strictObject({
   /** Unique within the set; never shown to participants. */
   id: Slug,
   /** Path relative to the manifest's folder, with "/" separators. */
@@ -78,18 +78,18 @@ export const ManifestItem = z.object({
 export type ManifestItem = z.infer<typeof ManifestItem>;
 export type ManifestItemInput = z.input<typeof ManifestItem>;
 
-export const ModelLayers = z.object({
+export const ModelLayers = z.strictObject({
   model: Slug,
   /** Layer names in network order; position i is layer_index i + 1. */
   layers: z.array(Slug).min(1),
 });
 
-export const MaskFile = z.object({
+export const MaskFile = z.strictObject({
   file: z.string().min(1),
   sha256: Sha256.optional(),
 });
 
-export const Manifest = z.object({
+export const Manifest = z.strictObject({
   format: z.literal(MANIFEST_FORMAT).default(MANIFEST_FORMAT),
   name: Slug,
   modality: Modality,

@@ -46,6 +46,7 @@ const view: SessionView = {
   trials: [],
   answered: [],
   screening_last_index: null,
+  gates_passed: null,
   rest_after: [],
   redirect_url: null,
 };

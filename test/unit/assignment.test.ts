@@ -127,7 +127,7 @@ describe('session plan', () => {
   });
 
   it('puts practice, then screening, then the main block with catch trials, all from the practice pool', () => {
-    const m = manifest({ sources: 10, categories: ['bear', 'car'], layers: ['l1'], practice: 6 });
+    const m = manifest({ sources: 10, categories: ['bear', 'car'], layers: ['l1'], practice: 8 });
     const cfg = config({ protocol: { practice_trials: 4, slow_practice_trials: 2, screening_trials: 3, screening_min_correct: 2, catch_trials: 2, rest_breaks: [0.5] } });
     const plan = buildSessionPlan(cfg, m, 0);
     expect(plan.trials.map((t) => t.index)).toEqual(plan.trials.map((_, i) => i));
@@ -140,9 +140,13 @@ describe('session plan', () => {
     for (const t of plan.trials.filter((x) => x.phase !== 'main')) expect(t.stimulus_id.startsWith('practice__')).toBe(true);
     expect(plan.trials[0]!.stimulus_ms).toBe(400);
     expect(plan.trials[2]!.stimulus_ms).toBe(300);
-    // Screening avoids the practice items while the pool has others (6 items, 4 used in practice).
+    // No screening or catch trial shows an image whose answer practice gave; catch trials prefer
+    // images screening did not show (8 items: 4 practice, 3 screening, 1 left for 2 catch trials).
     const practiceIds = new Set(plan.trials.slice(0, 4).map((t) => t.stimulus_id));
-    expect(plan.trials.slice(4, 6).some((t) => practiceIds.has(t.stimulus_id))).toBe(false);
+    const screeningIds = new Set(plan.trials.slice(4, 7).map((t) => t.stimulus_id));
+    const catchIds = block.filter((t) => t.phase === 'catch').map((t) => t.stimulus_id);
+    for (const id of [...screeningIds, ...catchIds]) expect(practiceIds.has(id)).toBe(false);
+    expect(catchIds.filter((id) => !screeningIds.has(id))).toHaveLength(1);
     expect(plan.restAfter).toEqual([7 + 6 - 1]);
     expect(plan.trials.every((t) => t.mask === `${sha('mask')}.png`)).toBe(true);
   });
@@ -153,5 +157,8 @@ describe('session plan', () => {
     expect(() => studyDesign(config({ conditions: { models: [{ model: 'net', layers: ['l9'] }] } }), m)).toThrow(/no layer "l9"/);
     expect(() => studyDesign(config({ protocol: { practice_trials: 2 } }), m)).toThrow(/no practice items/);
     expect(() => studyDesign(config({ modality: 'audio' }), m)).toThrow(/modality/);
+    const small = manifest({ sources: 4, categories: ['bear', 'car'], layers: ['l1'], practice: 6 });
+    expect(() => studyDesign(config({ protocol: { practice_trials: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(/need 7 different practice items.*has 6/);
+    expect(() => studyDesign(config({ protocol: { practice_trials: 6, screening_trials: 0, catch_trials: 2 } }), small)).toThrow(/catch trials need practice items that practice does not show/);
   });
 });

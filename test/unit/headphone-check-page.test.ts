@@ -43,6 +43,7 @@ function view(extra: Partial<SessionView> = {}): SessionView {
     trials: [],
     answered: [],
     screening_last_index: null,
+    gates_passed: null,
     rest_after: [],
     redirect_url: null,
     headphone: { test: 'antiphase', calibration: clip.url, last_index: 5 },
