@@ -80,7 +80,7 @@ export interface ColumnDescription {
  */
 export const TRIAL_COLUMNS: readonly ColumnDescription[] = [
   { name: 'participant_id', type: 'string', description: 'Pseudonymous participant id: a keyed hash of the Prolific ID (the raw ID is never exported).' },
-  { name: 'session_id', type: 'string', description: "Opaque id of the participant's session (one Prolific submission)." },
+  { name: 'session_id', type: 'string', description: "Pseudonymous id of the participant's session (one Prolific submission; one per participant per study). Not the server's session token." },
   { name: 'phase', type: 'string', description: 'Trial phase: practice, screening, main, catch or headphone. Only main trials enter recognizability.' },
   { name: 'trial_index', type: 'integer', description: 'Position of the trial in the session, from 0.' },
   { name: 'stimulus_id', type: 'string', description: 'Id of the stimulus in its stimulus set.' },

@@ -20,6 +20,15 @@ export interface TrialsExport {
 
 type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number];
 
+/**
+ * The session's id in exports. The stored id is the session's bearer token (whoever holds it can
+ * post trials and ask for the completion code), so it never leaves the server; a participant has
+ * exactly one session per study, so the pseudonymous participant id names the session as well.
+ */
+export function exportedSessionId(participantId: string): string {
+  return `s-${participantId}`;
+}
+
 export function loadTrialsExport(file: string, studyId: string): TrialsExport {
   const db = openReadOnly(file);
   try {
@@ -40,7 +49,7 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
       const preds = byStimulus.get(r[4]);
       const row: Record<string, ExportCell> = {
         participant_id: r[0],
-        session_id: r[1],
+        session_id: exportedSessionId(r[0]),
         phase: r[2],
         trial_index: r[3],
         stimulus_id: r[4],

@@ -99,7 +99,7 @@ async function participant(i: number, port: number, agent: http.Agent, stats: St
       await sleep(500);
     }
     if (t.index === view.screening_last_index) {
-      const g = await request(agent, port, 'POST', `/api/sessions/${view.session}/screening`, '{}', ip);
+      const g = await request(agent, port, 'POST', `/api/sessions/${view.session}/gates/screening`, '{}', ip);
       if (g.status !== 200 || !JSON.parse(g.text).passed) return fail(`gate ${g.status} ${g.text.slice(0, 80)}`);
     }
   }

@@ -12,6 +12,7 @@ import { buildDashboardBundle, type DashboardBundle } from './dashboard/bundle.t
 import type { ParticipantSessions } from './participant-sessions.ts';
 import { adminRouters } from './routes/admin.ts';
 import type { Store } from './store/store.ts';
+import { envNumber } from './env-number.ts';
 
 export interface AdminOptions {
   store: Store;
@@ -57,9 +58,9 @@ export async function setUpAdmin(o: AdminOptions): Promise<AdminServer> {
     loginAttempts: o.loginAttempts,
     loginWindowMs: o.loginWindowMs,
   });
-  const envSweep = Number(process.env.METAMER_ABANDON_SWEEP_MS);
+  const envSweep = envNumber('METAMER_ABANDON_SWEEP_MS', 0, 0);
   const sweeper = startAbandonmentSweeper(o.store, {
-    intervalMs: o.sweepIntervalMs ?? (Number.isFinite(envSweep) && envSweep > 0 ? envSweep : undefined),
+    intervalMs: o.sweepIntervalMs ?? (envSweep > 0 ? envSweep : undefined),
     logger: o.logger,
   });
   return {

@@ -9,7 +9,13 @@ import path from 'node:path';
 
 export function loadParticipantKey(keyFile: string): Buffer {
   const fromEnv = process.env.METAMER_PARTICIPANT_KEY;
-  if (fromEnv) return Buffer.from(fromEnv, 'utf8');
+  if (fromEnv) {
+    // A short key could be found by trying keys against a known Prolific ID and its hash.
+    if (fromEnv.length < 32) {
+      throw Object.assign(new Error('METAMER_PARTICIPANT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)'), { expose: true as const });
+    }
+    return Buffer.from(fromEnv, 'utf8');
+  }
   try {
     return fs.readFileSync(keyFile);
   } catch (e) {

@@ -266,11 +266,6 @@ export class ParticipantSessions {
     return new Map((await this.store.trialsOfSession(sessionId)).map((t) => [t.trial_index, t]));
   }
 
-  /** The screening gate (POST …/screening). */
-  async screening(sessionId: string): Promise<GateResult> {
-    return this.gate(sessionId, 'screening');
-  }
-
   /**
    * A gate (session-gates.ts): idempotent; decided when every trial of it (and of the gates before
    * it) is stored. `screening_passed` holds the session's verdict: false once any gate failed, true

@@ -5,8 +5,9 @@
  * only right behind a proxy if `trust proxy` is set (proxy-trust.ts).
  */
 import { rateLimit } from 'express-rate-limit';
+import { envNumber } from './env-number.ts';
 
-export function sessionStartLimit(perMinute = Number(process.env.METAMER_SESSION_STARTS_PER_MINUTE ?? 30)) {
+export function sessionStartLimit(perMinute = envNumber('METAMER_SESSION_STARTS_PER_MINUTE', 30, 1)) {
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,

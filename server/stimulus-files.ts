@@ -10,6 +10,7 @@
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type BlobStore, MIME_BY_EXT, parseBlobName } from '../stimuli/blob-store.ts';
+import { envNumber } from './env-number.ts';
 
 export const STIMULUS_PREFIX = '/stimuli/';
 
@@ -59,6 +60,12 @@ class FileCache {
 
   set(key: string, f: CachedFile): void {
     if (f.body.length > this.maxBytes) return;
+    // Several requests for one file that missed together each load it: count it once.
+    const old = this.files.get(key);
+    if (old) {
+      this.files.delete(key);
+      this.bytes -= old.body.length;
+    }
     this.files.set(key, f);
     this.bytes += f.body.length;
     for (const [k, old] of this.files) {
@@ -94,7 +101,7 @@ export interface StimulusFileServer {
 export function stimulusFileServer(blobs: BlobStore, opts: { cacheBytes?: number } = {}): StimulusFileServer {
   // A launch touches every file of the set; the paper's 6,800 images are ~0.9 GB, so the default
   // holds a few hundred MB of the hottest and the rest comes from the OS page cache.
-  const cache = new FileCache(opts.cacheBytes ?? Number(process.env.METAMER_STIMULUS_CACHE_MB ?? 512) * 1024 * 1024);
+  const cache = new FileCache(opts.cacheBytes ?? envNumber('METAMER_STIMULUS_CACHE_MB', 512) * 1024 * 1024);
 
   async function load(name: string): Promise<CachedFile | undefined> {
     const parsed = parseBlobName(name);

@@ -2,26 +2,34 @@
  * `metamer serve`: the participant server. `--demo` (what `npm start` runs) first imports and
  * launches the demo studies under stimuli/demo/.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import { startServer } from '../../server/app.ts';
 import { setUpDemoStudies } from '../../server/demo-studies.ts';
 import { participantUrl } from '../../server/participant-url.ts';
 import { dataPaths } from '../paths.ts';
 
+function portNumber(v: string): number | null {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 && v.trim() !== '' ? n : null;
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
     .description('run the server (participant pages, stimuli, API)')
-    .option('--port <n>', 'port (env PORT)', process.env.PORT ?? '8080')
+    .option('--port <n>', 'port (env PORT, default 8080)', (v: string) => {
+      const port = portNumber(v);
+      // A bad flag is a mistake on the command line: commander exits 2.
+      if (port === null) throw new InvalidArgumentError('not a port number (0–65535)');
+      return port;
+    })
     .option('--host <addr>', 'address to listen on (env HOST); 0.0.0.0 for all interfaces', process.env.HOST ?? '127.0.0.1')
     .option('--stimulus-base-url <url>', 'where browsers load stimuli from, e.g. a CDN (env METAMER_STIMULUS_BASE_URL)', process.env.METAMER_STIMULUS_BASE_URL)
     .option('--demo', 'import and launch the demo studies under stimuli/demo/ first')
-    .action(async (opts: { port: string; host: string; stimulusBaseUrl?: string; demo?: boolean }, cmd: Command) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw Object.assign(new Error(`--port: "${opts.port}" is not a port number`), { expose: true as const });
-      }
+    .action(async (opts: { port?: number; host: string; stimulusBaseUrl?: string; demo?: boolean }, cmd: Command) => {
+      const port = opts.port ?? portNumber(process.env.PORT ?? '8080');
+      if (port === null) throw Object.assign(new Error(`PORT: "${process.env.PORT}" is not a port number`), { expose: true as const });
       const paths = dataPaths(cmd.optsWithGlobals().db as string);
       const server = await startServer({
         dbFile: paths.db,

@@ -30,6 +30,7 @@ import {
 import { Manifest } from '../../stimuli/manifest.ts';
 import { exportStatic } from '../../stimuli/static-export.ts';
 import { dataPaths } from '../paths.ts';
+import { HEADPHONE_TESTS, HeadphoneStimuli, headphoneKit } from '../../server/headphone-stimuli.ts';
 
 interface SetFlags {
   from?: ImportFormat;
@@ -127,6 +128,11 @@ export function formatReport(r: ImportReport): string {
   return lines.join('\n');
 }
 
+function headphoneBlobs(test: (typeof HEADPHONE_TESTS)[number]): { sha256: string; ext: 'wav' }[] {
+  const kit = headphoneKit(test);
+  return [kit.calibration, ...kit.trials].map((s) => ({ sha256: s.sha256, ext: 'wav' as const }));
+}
+
 export function register(program: Command): void {
   const stimuli = program.command('stimuli').description('import, validate and list stimulus sets');
 
@@ -211,7 +217,7 @@ export function register(program: Command): void {
 
   stimuli
     .command('export-static <dir>')
-    .description('write the stimulus files (by content hash) and an nginx server block, for serving stimuli from a static host or CDN')
+    .description('write the stimulus files and the headphone checks\' sounds (by content hash) and an nginx server block, for serving stimuli from a static host or CDN')
     .option('--set <name>', 'only the files of this stimulus set (default: every file the server serves)')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON')
@@ -220,7 +226,11 @@ export function register(program: Command): void {
       const db = openDatabase(paths.db);
       const bar = progressBar(flags);
       try {
-        const entries = listBlobs(db, flags.set);
+        // The headphone checks' sounds are the server's, not a set's: written now (they are
+        // otherwise made when a study first needs them) and always exported.
+        const headphone = new HeadphoneStimuli(new BlobStore(paths.blobs), db);
+        for (const test of HEADPHONE_TESTS) await headphone.ensure(test);
+        const entries = [...listBlobs(db, flags.set), ...(flags.set ? HEADPHONE_TESTS.flatMap((t) => headphoneBlobs(t)) : [])];
         const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, bar.onProgress);
         bar.stop();
         if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -14,6 +14,8 @@ import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
 import { loadParticipantKey } from '../../server/participant-id.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
+import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
+import { BlobStore } from '../../stimuli/blob-store.ts';
 
 function userError(message: string): Error {
   return Object.assign(new Error(message), { expose: true as const });
@@ -148,7 +150,12 @@ export function register(program: Command): void {
       const store = new SqliteStore(paths.db);
       try {
         if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
-        const sessions = new ParticipantSessions(store, { participantKey: loadParticipantKey(paths.pidKeyFile), stimulusBaseUrl: '/stimuli/' });
+        const sessions = new ParticipantSessions(store, {
+          participantKey: loadParticipantKey(paths.pidKeyFile),
+          stimulusBaseUrl: '/stimuli/',
+          // An audio study's preview starts with the headphone check: its sounds must exist.
+          headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store.db),
+        });
         const { session, prolificPid } = await sessions.startPreview(id);
         const url = `${publicBaseUrl()}/run/${encodeURIComponent(id)}?PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`;
         print(!!opts.json, { study: id, url, participant_id: session.participant_id }, url);

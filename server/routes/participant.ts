@@ -72,11 +72,8 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
 
   // POST /api/sessions/:session/trials is served ahead of Express: see trial-route.ts.
 
-  r.post('/api/sessions/:session/screening', async (req, res) => {
-    res.json(await sessions.screening(req.params.session));
-  });
 
-  // Any gate by name (`headphone`, `screening`); /screening above is the screening gate's old name.
+  // A gate by name: `headphone` (the audio check), `screening`.
   r.post('/api/sessions/:session/gates/:phase', async (req, res) => {
     const phase = GatePhase.safeParse(req.params.phase);
     if (!phase.success) throw new HttpError(404, 'no_such_gate', `no gate "${req.params.phase}" (gates: ${GatePhase.options.join(', ')})`);

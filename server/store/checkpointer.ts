@@ -5,13 +5,14 @@
  * latency. The server turns automatic checkpoints off and a worker thread, with its own
  * connection, runs PASSIVE checkpoints (they never block writers) every half second.
  */
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './database.ts';
 
 // An eval'd worker is CommonJS and needs no TypeScript loader.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require('better-sqlite3');
+const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 const timer = setInterval(() => {
@@ -26,11 +27,17 @@ export interface Checkpointer {
 
 export function startCheckpointer(db: Db, file: string, everyMs = 500, onError: (message: string) => void = () => {}): Checkpointer {
   db.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
+  // Resolved here: an eval'd worker would look for the module from the working directory.
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs, module } });
   let exited = false;
   worker.on('message', (m: string) => onError(m));
   worker.on('error', (e) => onError(String(e)));
-  worker.once('exit', () => (exited = true));
+  worker.once('exit', () => {
+    exited = true;
+    // Without the worker, SQLite's own rule must checkpoint again, or the WAL grows for ever.
+    if (db.open) db.pragma('wal_autocheckpoint = 1000');
+  });
   worker.unref();
   return {
     stop() {
@@ -40,8 +47,6 @@ export function startCheckpointer(db: Db, file: string, everyMs = 500, onError: 
         // Unref'd so that it never keeps a process alive, but stopping must wait for its exit.
         worker.ref();
         worker.postMessage('stop');
-        // Back to SQLite's own rule for whatever uses the connection after the server stops.
-        db.pragma('wal_autocheckpoint = 1000');
       });
     },
   };

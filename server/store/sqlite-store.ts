@@ -57,6 +57,8 @@ function studyFromRow(r: RawStudy): StudyRow {
 }
 
 const TOUCH_EVERY_MS = 20_000;
+/** Sessions whose parsed plan stays in memory (a launch has a few hundred in progress at once). */
+const PLAN_CACHE_SESSIONS = 2000;
 
 export function newSessionToken(): string {
   return randomBytes(18).toString('base64url');
@@ -104,6 +106,16 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** At paper scale a plan is ~160 KB in memory: the cache holds the sessions in progress, not all ever. */
+  private rememberPlan(id: string, plan: SessionPlan): void {
+    this.plans.set(id, plan);
+    for (const oldest of this.plans.keys()) {
+      if (this.plans.size <= PLAN_CACHE_SESSIONS) break;
+      this.plans.delete(oldest);
+      this.touched.delete(oldest);
+    }
+  }
+
   async saveStimulusSet(manifest: Manifest) {
     return saveStimulusSet(this.db, manifest);
   }
@@ -145,9 +157,13 @@ export class SqliteStore implements Store {
 
   private sessionFromRow(r: RawSession): SessionRow {
     let plan = this.plans.get(r.id);
-    if (!plan) {
-      plan = JSON.parse((this.stmt.planOf.get(r.id) as { plan: string }).plan) as SessionPlan;
+    if (plan) {
+      // Least recently used first out: keep this one at the end.
+      this.plans.delete(r.id);
       this.plans.set(r.id, plan);
+    } else {
+      plan = JSON.parse((this.stmt.planOf.get(r.id) as { plan: string }).plan) as SessionPlan;
+      this.rememberPlan(r.id, plan);
     }
     return {
       ...r,
@@ -192,7 +208,7 @@ export class SqliteStore implements Store {
         now: Date.now(),
       });
       this.stmt.insertPlan.run(id, JSON.stringify(plan));
-      this.plans.set(id, plan);
+      this.rememberPlan(id, plan);
       return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
     });
     return run.immediate();

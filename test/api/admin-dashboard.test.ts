@@ -132,10 +132,13 @@ describe('a study in progress, as the dashboard shows it', () => {
     const d = db();
     const expected = d
       .prepare(
-        `SELECT participant_id, session_id, phase, trial_index, stimulus_id, model, layer, response, correct FROM trial_rows
-          WHERE study_id = 'fixture-study' AND preview = 0 ORDER BY session_id, trial_index`,
+        `SELECT participant_id, 's-' || participant_id AS session_id, phase, trial_index, stimulus_id, model, layer, response, correct
+           FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 ORDER BY trial_rows.session_id, trial_index`,
       )
       .all() as Record<string, string | number>[];
+    // The stored session id is the session's bearer token: it never leaves the server.
+    const tokens = (d.prepare('SELECT id FROM sessions').all() as { id: string }[]).map((x) => x.id);
+    for (const t of tokens) expect(r.text).not.toContain(t);
     const previewRows = (d.prepare('SELECT count(*) AS n FROM trial_rows WHERE preview = 1').get() as { n: number }).n;
     d.close();
     expect(previewRows).toBeGreaterThan(0);

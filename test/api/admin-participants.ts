@@ -66,7 +66,7 @@ export async function answerTrials(server: TestServer, view: SessionView, opts: 
     const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: i, response, rt_ms: 700 + i });
     if (r.status !== 200) throw new Error(`trial ${i}: ${r.status} ${JSON.stringify(r.body)}`);
     if (gate !== null && i === gate) {
-      const g = await postJson(`${server.url}/api/sessions/${view.session}/screening`, {});
+      const g = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
       if (g.status !== 200) throw new Error(`gate: ${g.status} ${JSON.stringify(g.body)}`);
       if (!g.body.passed) return;
     }

@@ -148,7 +148,7 @@ describe('screening gate and completion', () => {
     for (let i = 0; i <= gate; i++) expect((await answer(view, i, true)).status).toBe(200);
     // A main trial before the gate was asked is "too early": the queue retries it.
     expect((await answer(view, gate + 1, true)).status).toBe(425);
-    expect(await postJson(`${server.url}/api/sessions/${view.session}/screening`, {})).toMatchObject({ status: 200, body: { passed: true } });
+    expect(await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).toMatchObject({ status: 200, body: { passed: true } });
     const early = await postJson(`${server.url}/api/sessions/${view.session}/complete`, {});
     expect(early.status).toBe(409);
     expect(early.body.missing[0]).toBe(gate + 1);
@@ -170,7 +170,7 @@ describe('screening gate and completion', () => {
     const gate = view.screening_last_index!;
     const screeningStart = view.trials.findIndex((t) => t.phase === 'screening');
     for (let i = 0; i <= gate; i++) await answer(view, i, i < screeningStart);
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/screening`, {});
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     expect(r.body).toEqual({ passed: false, redirect_url: `https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}` });
     expect((await answer(view, gate + 1, true)).status).toBe(410);
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(410);
@@ -179,7 +179,7 @@ describe('screening gate and completion', () => {
 
   it('asks for the missing screening trials before deciding', async () => {
     const view = await start();
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/screening`, {});
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     expect(r.status).toBe(409);
     expect(r.body.missing.length).toBe(view.trials.filter((t) => t.phase === 'screening').length);
   });
@@ -268,7 +268,7 @@ describe('a full study', () => {
       for (const t of plan.trials) {
         const r = await postJson(`${small.url}/api/sessions/${finisher.body.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 });
         expect(r.status).toBe(200);
-        if (t.index === gate) await postJson(`${small.url}/api/sessions/${finisher.body.session}/screening`, {});
+        if (t.index === gate) await postJson(`${small.url}/api/sessions/${finisher.body.session}/gates/screening`, {});
       }
       expect((await postJson(`${small.url}/api/sessions/${finisher.body.session}/complete`, {})).status).toBe(200);
       const newcomer = await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=third-one`);

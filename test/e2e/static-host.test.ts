@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxServerBlock } from '../../stimuli/static-export.ts';
+import { HEADPHONE_TESTS, headphoneKit } from '../../server/headphone-stimuli.ts';
 import { startNginx } from '../support/nginx.ts';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
 import { driveParticipant } from '../support/participant-driver.ts';
@@ -50,6 +51,11 @@ describe('stimuli from a static host on another origin', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(b.sha256);
     }
     expect(await fs.readFile(path.join(out, 'nginx.conf'), 'utf8')).toBe(nginxServerBlock(path.resolve(out)));
+    // The headphone checks' sounds go too, though no session has needed them yet.
+    for (const test of HEADPHONE_TESTS) {
+      const kit = headphoneKit(test);
+      for (const sound of [kit.calibration, ...kit.trials]) await fs.access(path.join(out, 'stimuli', `${sound.sha256}.wav`));
+    }
 
     const cdnPort = await freePort();
     nginx = await startNginx(setup.dir, nginxServerBlock(path.resolve(out)), cdnPort);

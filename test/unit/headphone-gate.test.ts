@@ -129,7 +129,7 @@ describe('the headphone gate', () => {
     const screeningLast = view.screening_last_index!;
     for (let i = 7; i <= screeningLast; i++) expect((await answer(view, i, true)).status).toBe(200);
     expect((await answer(view, screeningLast + 1, true)).status).toBe(425);
-    expect((await postJson(`${server.url}/api/sessions/${view.session}/screening`, {})).body).toEqual({ passed: true, redirect_url: null });
+    expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body).toEqual({ passed: true, redirect_url: null });
     for (let i = screeningLast + 1; i < view.trials.length; i++) expect((await answer(view, i, true)).status).toBe(200);
     const done = await postJson(`${server.url}/api/sessions/${view.session}/complete`, {});
     expect(done.body.redirect_url).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
@@ -152,7 +152,7 @@ describe('the headphone gate', () => {
     // A late copy of a check trial (a retry) is still answered as a duplicate.
     expect((await answer(view, 0, true)).body).toEqual({ stored: 'duplicate' });
     expect((await gate(view, 'headphone')).body).toEqual(r.body);
-    expect((await postJson(`${server.url}/api/sessions/${view.session}/screening`, {})).body).toEqual(r.body);
+    expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body).toEqual(r.body);
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(410);
     expect(storedRows(view.session).map((r) => [r.trial_index, r.phase])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 'headphone']));
     // The page says so on a reload.
@@ -162,7 +162,7 @@ describe('the headphone gate', () => {
 
   it('decides the screening gate only after the check, and refuses unknown gates', async () => {
     const view = await start();
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/screening`, {});
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     expect(r.status).toBe(409);
     expect(r.body.missing).toEqual([0, 1, 2, 3, 4, 5]);
     expect((await gate(view, 'nonsense')).status).toBe(404);
