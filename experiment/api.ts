@@ -45,13 +45,7 @@ export function startSession(studyId: string, req: SessionStartRequest, onWait?:
   return withRetry(() => postJson<SessionView>(`/api/studies/${encodeURIComponent(studyId)}/sessions`, req), onWait);
 }
 
-export function askScreeningGate(session: string): Promise<GateResult> {
-  return withRetry(() => postJson<GateResult>(`/api/sessions/${session}/screening`, {}));
-}
-
-/** Any gate; the screening gate keeps its original address. */
 export function askGate(session: string, phase: GatePhase): Promise<GateResult> {
-  if (phase === 'screening') return askScreeningGate(session);
   return withRetry(() => postJson<GateResult>(`/api/sessions/${session}/gates/${phase}`, {}));
 }
 
