@@ -130,15 +130,20 @@ describe('the experimenter dashboard', () => {
     const db = new Database(server.dbFile, { readonly: true });
     const expected = db
       .prepare(
-        `SELECT s.participant_id, t.session_id, t.phase, t.trial_index, t.stimulus_id, t.model, t.layer, t.response, t.correct, t.rt_ms
+        `SELECT s.participant_id, t.session_id AS token, t.phase, t.trial_index, t.stimulus_id, t.model, t.layer, t.response, t.correct, t.rt_ms
            FROM trials t JOIN sessions s ON s.id = t.session_id WHERE s.study_id = ? AND s.preview = 0 ORDER BY t.session_id, t.trial_index`,
       )
       .all(STUDY) as Record<string, string | number | null>[];
     db.close();
     expect(expected.length).toBeGreaterThan(10);
     expect(rows).toHaveLength(expected.length);
+    const csvText = fs.readFileSync((await download.path())!, 'utf8');
     rows.forEach((r, i) => {
-      for (const [k, v] of Object.entries(expected[i]!)) expect(r[k], `row ${i} ${k}`).toBe(v === null ? '' : String(v));
+      const { token, ...cells } = expected[i]!;
+      for (const [k, v] of Object.entries(cells)) expect(r[k], `row ${i} ${k}`).toBe(v === null ? '' : String(v));
+      // The stored session id is a bearer token: exports name the session by its pseudonym instead.
+      expect(r.session_id).toBe(`s-${cells.participant_id}`);
+      expect(csvText).not.toContain(String(token));
     });
     const [zip] = await Promise.all([page.waitForEvent('download'), page.click('[data-download="psych-ds"]')]);
     expect(zip.suggestedFilename()).toBe('study-e2evision_psych-ds.zip');
