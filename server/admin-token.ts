@@ -9,6 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { userError } from './http-error.ts';
 
 export const ADMIN_TOKEN_ENV = 'METAMER_ADMIN_TOKEN';
 export const ADMIN_TOKEN_FILE_NAME = 'admin-token';
@@ -24,9 +25,6 @@ export interface AdminTokenSource {
   created: boolean;
 }
 
-function userError(message: string): Error {
-  return Object.assign(new Error(message), { expose: true as const });
-}
 
 export function adminTokenFileFor(dbFile: string): string {
   return path.join(path.dirname(path.resolve(dbFile)), ADMIN_TOKEN_FILE_NAME);

@@ -20,3 +20,11 @@ export class HttpError extends Error {
     return { error: this.message, code: this.code, ...this.extra };
   }
 }
+
+/**
+ * A mistake the user can fix (a bad setting, a missing study, a design that cannot be planned):
+ * the CLI prints the message on one line and exits 1; a route answers `status` with it.
+ */
+export function userError(message: string, status?: number): Error & { expose: true; status?: number } {
+  return Object.assign(new Error(message), { expose: true as const }, status === undefined ? {} : { status });
+}

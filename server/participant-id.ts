@@ -6,13 +6,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { userError } from './http-error.ts';
 
 export function loadParticipantKey(keyFile: string): Buffer {
   const fromEnv = process.env.METAMER_PARTICIPANT_KEY;
   if (fromEnv) {
     // A short key could be found by trying keys against a known Prolific ID and its hash.
     if (fromEnv.length < 32) {
-      throw Object.assign(new Error('METAMER_PARTICIPANT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)'), { expose: true as const });
+      throw userError('METAMER_PARTICIPANT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)');
     }
     return Buffer.from(fromEnv, 'utf8');
   }

@@ -250,6 +250,7 @@ export class ParticipantSessions {
       model: planned.model,
       layer: planned.layer,
       layer_index: planned.layer_index,
+      fallback_for: planned.fallback_for ?? null,
       response: record.response,
       correct: record.response === planned.category ? 1 : 0,
       rt_ms: record.rt_ms,

@@ -13,6 +13,7 @@ import { mixSeed, mulberry32, type Rng, seededShuffle } from '../stimuli/random.
 import type { StudyConfig } from './study-config.ts';
 import type { Phase } from '../experiment/contract.ts';
 import { headphoneKit, INTERVAL_LABELS } from './headphone-stimuli.ts';
+import { userError } from './http-error.ts';
 
 export interface PlannedTrial {
   index: number;
@@ -41,9 +42,7 @@ export interface StudyDesign {
   practicePool: ManifestItem[];
 }
 
-function planError(message: string): Error {
-  return Object.assign(new Error(message), { expose: true as const, status: 422 });
-}
+const planError = (message: string) => userError(message, 422);
 
 /** The conditions and sources a study uses; throws a user error if the config does not fit the set. */
 export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesign {

@@ -6,10 +6,9 @@
 import { StudyConfig, type StudyConfigInput, type StudyStatus } from './study-config.ts';
 import { studyDesign } from './session-plan.ts';
 import type { Store, StudyRow } from './store/store.ts';
+import { userError as httpUserError } from './http-error.ts';
 
-function userError(message: string, status = 422): Error {
-  return Object.assign(new Error(message), { expose: true as const, status });
-}
+const userError = (message: string, status = 422) => httpUserError(message, status);
 
 /** Validates a config against its stimulus set and stores the study as a draft. */
 export async function createStudy(store: Store, input: StudyConfigInput | unknown): Promise<StudyRow> {

@@ -8,6 +8,7 @@ import { startServer } from '../../server/app.ts';
 import { setUpDemoStudies } from '../../server/demo-studies.ts';
 import { participantUrl } from '../../server/participant-url.ts';
 import { dataPaths } from '../paths.ts';
+import { userError } from '../../server/http-error.ts';
 
 function portNumber(v: string): number | null {
   const n = Number(v);
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .option('--demo', 'import and launch the demo studies under stimuli/demo/ first')
     .action(async (opts: { port?: number; host: string; stimulusBaseUrl?: string; demo?: boolean }, cmd: Command) => {
       const port = opts.port ?? portNumber(process.env.PORT ?? '8080');
-      if (port === null) throw Object.assign(new Error(`PORT: "${process.env.PORT}" is not a port number`), { expose: true as const });
+      if (port === null) throw userError(`PORT: "${process.env.PORT}" is not a port number`);
       const paths = dataPaths(cmd.optsWithGlobals().db as string);
       const server = await startServer({
         dbFile: paths.db,

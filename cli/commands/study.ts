@@ -16,10 +16,8 @@ import { loadParticipantKey } from '../../server/participant-id.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
 import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
+import { userError } from '../../server/http-error.ts';
 
-function userError(message: string): Error {
-  return Object.assign(new Error(message), { expose: true as const });
-}
 
 export function readJsonFile(file: string): unknown {
   let text: string;

@@ -30,6 +30,7 @@ import type { ParticipantSessions } from '../participant-sessions.ts';
 import { changeStudyStatus, createStudy, type StudyAction } from '../studies.ts';
 import type { Store, StudyRow } from '../store/store.ts';
 import { pageAssetHandler } from '../experiment-bundle.ts';
+import { userError } from '../http-error.ts';
 
 export interface AdminRouterDeps {
   store: Store;
@@ -150,7 +151,7 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
 
   const studyOf = async (req: Request): Promise<StudyRow> => {
     const study = await store.getStudy(String(req.params.id));
-    if (!study) throw Object.assign(new Error(`no study "${req.params.id}"`), { expose: true as const, status: 404 });
+    if (!study) throw userError(`no study "${req.params.id}"`, 404);
     return study;
   };
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
+import { userError } from '../http-error.ts';
 
 export type Db = Database.Database;
 
@@ -34,16 +35,13 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
 export function synchronousSetting(value = process.env.METAMER_SYNCHRONOUS): 'NORMAL' | 'FULL' | 'EXTRA' {
   const v = (value ?? 'NORMAL').toUpperCase();
   if (v === 'NORMAL' || v === 'FULL' || v === 'EXTRA') return v;
-  throw Object.assign(new Error(`METAMER_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not "${value}"`), { expose: true as const });
+  throw userError(`METAMER_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not "${value}"`);
 }
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw Object.assign(
-      new Error(`database schema version ${current} is newer than this program knows (${MIGRATIONS.length}); upgrade the program`),
-      { expose: true as const },
-    );
+    throw userError(`database schema version ${current} is newer than this program knows (${MIGRATIONS.length}); upgrade the program`);
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {

@@ -96,4 +96,16 @@ export const MIGRATIONS: readonly string[] = [
     user_agent TEXT
   ) WITHOUT ROWID;
   `,
+  // 3: a natural stimulus shown in place of a metamer that failed the model-side checks (DESIGN §5)
+  // is stored as the natural trial it was, and says which condition it stood in for, so an analyst
+  // can count it either way.
+  `
+  ALTER TABLE trials ADD COLUMN fallback_for TEXT;   -- 'model/layer', or NULL
+  DROP VIEW trial_rows;
+  CREATE VIEW trial_rows AS
+    SELECT s.study_id, s.participant_id, t.session_id, s.state AS session_state, s.preview,
+           t.phase, t.trial_index, t.stimulus_id, t.source_id, t.category, t.model, t.layer,
+           t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
+      FROM trials t JOIN sessions s ON s.id = t.session_id;
+  `,
 ];

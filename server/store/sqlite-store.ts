@@ -9,6 +9,7 @@ import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import { type Db, openDatabase } from './database.ts';
 import { getStimulusSet, listStimulusSets, saveStimulusSet } from './stimulus-sets.ts';
+import { userError } from '../http-error.ts';
 import type {
   ConditionTrialCount,
   NewSession,
@@ -92,8 +93,8 @@ export class SqliteStore implements Store {
       answered: db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index'),
       insertTrial: db.prepare(
         `INSERT INTO trials (session_id, trial_index, phase, stimulus_id, source_id, category, model, layer, layer_index,
-           response, correct, rt_ms, data, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           response, correct, rt_ms, data, received_at, fallback_for)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (session_id, trial_index) DO NOTHING`,
       ),
       trialData: db.prepare('SELECT data FROM trials WHERE session_id = ? AND trial_index = ?'),
@@ -131,7 +132,7 @@ export class SqliteStore implements Store {
   async createStudy(config: StudyConfig): Promise<StudyRow> {
     const now = Date.now();
     const exists = this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(config.id);
-    if (exists) throw Object.assign(new Error(`study "${config.id}" already exists`), { expose: true as const, status: 409 });
+    if (exists) throw userError(`study "${config.id}" already exists`, 409);
     this.db
       .prepare("INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, 'draft', ?, ?)")
       .run(config.id, config.stimulus_set, JSON.stringify(config), now, now);
@@ -233,9 +234,9 @@ export class SqliteStore implements Store {
     // than the insert. The statements after it need no atomicity with it: a conflict's stored
     // record never changes, and last_activity_at is a hint for the abandonment rule.
     const info = this.stmt.insertTrial.run(
-      // Positional: binding fourteen named parameters from an object costs more than the insert.
+      // Positional: binding fifteen named parameters from an object costs more than the insert.
       row.session_id, row.trial_index, row.phase, row.stimulus_id, row.source_id, row.category, row.model, row.layer,
-      row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at,
+      row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at, row.fallback_for ?? null,
     );
     if (info.changes === 1) {
       // Written at most every TOUCH_EVERY_MS per session (the rule counts minutes); a session idle

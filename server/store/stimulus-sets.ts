@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { type BlobExt, extOfMedia, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
 import { conditionKey, Manifest } from '../../stimuli/manifest.ts';
 import type { Db } from './database.ts';
+import { userError } from '../http-error.ts';
 
 export interface StimulusSetSummary {
   name: string;
@@ -105,7 +106,7 @@ export function registerBlob(db: Db, sha256: string, ext: BlobExt): void {
 export function listBlobs(db: Db, setName?: string): { sha256: string; ext: BlobExt }[] {
   if (!setName) return db.prepare('SELECT sha256, ext FROM blobs ORDER BY sha256').all() as { sha256: string; ext: BlobExt }[];
   const manifest = getStimulusSet(db, setName);
-  if (!manifest) throw Object.assign(new Error(`no stimulus set "${setName}" (see metamer stimuli list)`), { expose: true as const });
+  if (!manifest) throw userError(`no stimulus set "${setName}" (see metamer stimuli list)`);
   const out = new Map<string, BlobExt>();
   for (const item of manifest.items) out.set(item.sha256!, extOfMedia(item.media!));
   for (const mask of manifest.masks) out.set(mask.sha256!, 'png');

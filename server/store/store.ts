@@ -69,6 +69,8 @@ export interface TrialRow {
   response: string | null;
   correct: 0 | 1;
   rt_ms: number | null;
+  /** `model/layer` when this natural stimulus stood in for a missing metamer. */
+  fallback_for?: string | null;
   /** Canonical JSON of what the browser sent: the idempotency key's content. */
   data: string;
   received_at: number;
