@@ -4,14 +4,10 @@
  * documents every column in exports (`TRIAL_COLUMNS`, used for Psych-DS `variableMeasured`).
  */
 import { z } from 'zod';
+// Phases and session states are the wire contract's (the server stores what the browser was told).
+import { Phase, SessionState } from '../experiment/contract.ts';
 
-export const PHASES = ['practice', 'screening', 'main', 'catch', 'headphone'] as const;
-export const Phase = z.enum(PHASES);
-export type Phase = z.infer<typeof Phase>;
-
-export const SESSION_STATES = ['started', 'completed', 'screened_out', 'abandoned'] as const;
-export const SessionState = z.enum(SESSION_STATES);
-export type SessionState = z.infer<typeof SessionState>;
+export { Phase, SessionState };
 
 export const NATURAL_LAYER = 'natural';
 
