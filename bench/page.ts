@@ -20,17 +20,14 @@
  */
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { SessionView } from '../experiment/contract.ts';
-import { CHROMIUM } from '../test/support/browser.ts';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
+import { bundleBenchPage } from './support.ts';
 import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
 import { median, quantile } from './order-statistics.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,27 +36,13 @@ function arg(name: string, fallback: string): string {
 
 const RUNS = Number(arg('runs', '12'));
 /** Same flags as the project's browser tests (test/support/browser.ts). */
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [...CHROMIUM_FLAGS];
 // The paper's 16 categories, so the first trial has as many buttons as a real one.
 const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
 
 // Every navigation starts a session; the bench is one address starting many.
 process.env.METAMER_SESSION_STARTS_PER_MINUTE = '100000';
 
-/** The participant page's esbuild settings (server/experiment-bundle.ts). */
-async function bundle(entry: string): Promise<Buffer> {
-  const r = await esbuild.build({
-    entryPoints: [path.join(ROOT, entry)],
-    bundle: true,
-    minify: true,
-    format: 'iife',
-    target: 'es2020',
-    write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return Buffer.from(r.outputFiles[0]!.contents);
-}
 
 const gz = (b: Buffer) => gzipSync(b).length;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -232,9 +215,9 @@ async function main(): Promise<void> {
   });
   const [ours, seven, hello, observer] = await Promise.all([
     servedScript(server),
-    bundle('bench/pages/seven-plugins.ts'),
-    bundle('bench/pages/hello-page.ts'),
-    bundle('bench/pages/load-observer.ts').then((b) => b.toString('utf8')),
+    bundleBenchPage('bench/pages/seven-plugins.ts'),
+    bundleBenchPage('bench/pages/hello-page.ts'),
+    bundleBenchPage('bench/pages/load-observer.ts').then((b) => b.toString('utf8')),
   ]);
   const files = await firstBlockFiles(server);
   const helloServer = await startHelloServer(hello, server.bundle.css.body, files);

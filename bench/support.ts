@@ -6,10 +6,26 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 export { freePort } from '../test/support/server-process.ts';
 export { startNginx } from '../test/support/nginx.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A bench page's script, with the participant page's esbuild settings (server/experiment-bundle.ts). */
+export async function bundleBenchPage(entry: string): Promise<Buffer> {
+  const r = await esbuild.build({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: 'es2020',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  return Buffer.from(r.outputFiles[0]!.contents);
+}
 
 export function requireTool(name: string, install: string): string {
   try {

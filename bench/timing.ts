@@ -15,20 +15,17 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { PNG } from 'pngjs';
 import { chromium, type Browser } from 'playwright-core';
 import type { TrialRecord } from '../experiment/contract.ts';
 import { buildExperimentBundle } from '../server/experiment-bundle.ts';
-import { CHROMIUM } from '../test/support/browser.ts';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
+import { bundleBenchPage } from './support.ts';
 import { beginFrameIntervals, droppedFrames, screenshots, startTrace, type Screenshot } from './chrome-trace.ts';
 import { frameIntervals, onScreenRuns, summariseErrors, type ErrorSummary, type FrameLog, type OnScreenRun } from './on-screen-runs.ts';
 import { median, quantile } from './order-statistics.ts';
 import type { TimingPageConfig } from './pages/timing-page.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,24 +44,10 @@ const TIMING = { blank_ms: 50, fixation_ms: 50, stimulus_ms: TARGET_MS, mask_ms:
 const ACT_AFTER_MS = 40;
 
 /** The flags the project's browser tests use (test/support/browser.ts), plus any given. */
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...EXTRA_FLAGS];
+const FLAGS = [...CHROMIUM_FLAGS, ...EXTRA_FLAGS];
 
 type Mode = TimingPageConfig['mode'];
 
-/** Same esbuild settings as the participant page (server/experiment-bundle.ts). */
-async function bundle(entry: string): Promise<string> {
-  const r = await esbuild.build({
-    entryPoints: [path.join(ROOT, entry)],
-    bundle: true,
-    minify: true,
-    format: 'iife',
-    target: 'es2020',
-    write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return r.outputFiles[0]!.text;
-}
 
 /** 224×224 PNGs: red-dominant images (a few patterns) and a blue noise mask, the colours the filmstrip check looks for. */
 function png(fill: (x: number, y: number) => [number, number, number]): Buffer {
@@ -94,7 +77,7 @@ function stimulusFiles(): Map<string, Buffer> {
 }
 
 async function startBenchServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const [pageJs, css] = await Promise.all([bundle('bench/pages/timing-page.ts'), buildExperimentBundle().then((b) => b.css.body)]);
+  const [pageJs, css] = await Promise.all([bundleBenchPage('bench/pages/timing-page.ts').then(String), buildExperimentBundle().then((b) => b.css.body)]);
   const files = stimulusFiles();
   const images = [...files.keys()].filter((f) => !f.endsWith('mask.png'));
   const server = http.createServer((req, res) => {
@@ -225,7 +208,7 @@ function row(label: string, s: ErrorSummary, intervals: number[]): string {
 const offShare = (s: ErrorSummary) => (s.n - s.off[0]) / Math.max(1, s.n);
 
 async function main(): Promise<void> {
-  const observer = await bundle('bench/pages/frame-observer.ts');
+  const observer = String(await bundleBenchPage('bench/pages/frame-observer.ts'));
   const server = await startBenchServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   const loadBefore = os.loadavg().map(f2).join(' ');

@@ -3,13 +3,9 @@
  * knows nothing of the code under test: once per rendered frame it records whether the stimulus
  * element (the image plugin's canvas), the mask and the fixation cross are visible.
  *
- * The sample has to show what that frame renders. A requestAnimationFrame callback of our own
- * may run before or after the code under test's callbacks in the same frame, so it would see the
- * state before their changes half of the time. ResizeObserver callbacks run in the same
- * "update the rendering" step after every rAF callback and after layout (HTML §8.1.7.3), so the
- * sample is taken there: our rAF callback notes the frame's timestamp and resizes a 1-px probe,
- * which guarantees one ResizeObserver callback in that frame.
+ * The sample shows what that frame renders (frame-clock.ts says how).
  */
+import { onEveryRenderedFrame } from './frame-clock.ts';
 
 interface FrameLog {
   /** rAF timestamp (performance.now() clock) of each rendered frame. */
@@ -33,31 +29,9 @@ const idOf = (el: Element) => {
 };
 const shown = (el: Element | null) => el !== null && el.isConnected && el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
 
-let frameTime = -1;
-let sampledFrame = -1;
-const sample = () => {
-  if (frameTime < 0 || sampledFrame === frameTime) return;
-  sampledFrame = frameTime;
+onEveryRenderedFrame((frameTime) => {
   const stim = document.getElementById(STIMULUS);
   log.t.push(frameTime);
   log.state.push((shown(stim) ? 1 : 0) | (shown(document.querySelector('.metamer-mask')) ? 2 : 0) | (shown(document.querySelector('.metamer-fixation')) ? 4 : 0));
   log.el.push(stim ? idOf(stim) : 0);
-};
-
-const probe = document.createElement('div');
-probe.setAttribute('aria-hidden', 'true');
-probe.style.cssText = 'position:fixed;left:-10px;top:0;height:1px;width:1px;pointer-events:none';
-let wide = false;
-new ResizeObserver(sample).observe(probe);
-const onFrame = (t: number) => {
-  frameTime = t;
-  wide = !wide;
-  probe.style.width = wide ? '2px' : '1px';
-  requestAnimationFrame(onFrame);
-};
-const attach = () => {
-  document.documentElement.append(probe);
-  requestAnimationFrame(onFrame);
-};
-if (document.documentElement) attach();
-else document.addEventListener('DOMContentLoaded', attach, { once: true });
+});

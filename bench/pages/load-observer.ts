@@ -4,9 +4,9 @@
  * text), and it notes every click the page receives. From these the bench reads when each screen
  * became usable and how long the page made the participant wait after each click.
  *
- * Sampled as in frame-observer.ts: in a ResizeObserver callback, which runs after all of the
- * frame's requestAnimationFrame callbacks and layout, so a sample shows what that frame renders.
+ * Sampled once per rendered frame, showing what that frame renders (frame-clock.ts).
  */
+import { onEveryRenderedFrame } from './frame-clock.ts';
 
 interface LoadLog {
   /** Frame timestamp (performance.now() clock, 0 = navigation start) and the usable buttons, on change. */
@@ -26,12 +26,8 @@ addEventListener(
   { capture: true },
 );
 
-let frameTime = -1;
-let sampledFrame = -1;
 let last = '';
-const sample = () => {
-  if (frameTime < 0 || sampledFrame === frameTime) return;
-  sampledFrame = frameTime;
+onEveryRenderedFrame((frameTime) => {
   const buttons = [...document.querySelectorAll('button')]
     .filter((b) => !b.disabled && b.checkVisibility({ visibilityProperty: true, opacityProperty: true }))
     .map((b) => b.textContent?.trim() ?? '');
@@ -40,22 +36,4 @@ const sample = () => {
     last = key;
     log.screens.push({ t: frameTime, buttons });
   }
-};
-
-const probe = document.createElement('div');
-probe.setAttribute('aria-hidden', 'true');
-probe.style.cssText = 'position:fixed;left:-10px;top:0;height:1px;width:1px;pointer-events:none';
-let wide = false;
-new ResizeObserver(sample).observe(probe);
-const onFrame = (t: number) => {
-  frameTime = t;
-  wide = !wide;
-  probe.style.width = wide ? '2px' : '1px';
-  requestAnimationFrame(onFrame);
-};
-const attach = () => {
-  document.documentElement.append(probe);
-  requestAnimationFrame(onFrame);
-};
-if (document.documentElement) attach();
-else document.addEventListener('DOMContentLoaded', attach, { once: true });
+});

@@ -6,6 +6,18 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** The flags every test and bench launch uses: headless, and nothing that reaches the network. */
+export const CHROMIUM_FLAGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export interface TestBrowser {
   browser: Browser;
   close(): Promise<void>;
@@ -15,17 +27,7 @@ export async function launchChromium(opts: { audio?: boolean } = {}): Promise<Te
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      ...(opts.audio ? ['--autoplay-policy=no-user-gesture-required'] : []),
-    ],
+    args: [...CHROMIUM_FLAGS, ...(opts.audio ? ['--autoplay-policy=no-user-gesture-required'] : [])],
   });
   return {
     browser,
