@@ -56,9 +56,16 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function handleTrialPost(req: IncomingMessage, res: ServerResponse, session: string, sessions: ParticipantSessions, logger: Logger): Promise<void> {
   try {
-    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    const [rawType = '', ...params] = (req.headers['content-type'] ?? '').split(';');
+    const type = rawType.trim().toLowerCase();
     if (type !== 'application/json' && type !== 'text/plain') {
       throw new HttpError(415, 'unsupported_media_type', 'send the trial record as application/json');
+    }
+    // The body is read as UTF-8 (JSON's only interchange encoding, RFC 8259 §8.1): a record that
+    // says it is in another charset would be stored garbled, so it is refused instead.
+    const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))?.slice(8).replace(/^"(.*)"$/, '$1');
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      throw new HttpError(415, 'unsupported_charset', `charset ${charset} is not accepted; send UTF-8`);
     }
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding !== 'identity') throw new HttpError(415, 'unsupported_encoding', `content-encoding ${encoding} is not accepted`);

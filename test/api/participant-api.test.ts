@@ -126,7 +126,11 @@ describe('trial saving', () => {
       expect(r.status, JSON.stringify(body)).toBe(status);
     }
     expect((await postJson(`${server.url}/api/sessions/no-such-session/trials`, record(0, 'bear'))).status).toBe(404);
-    expect(await server.store.answeredIndices(view.session)).toEqual([]);
+    // A body in another charset would be read as UTF-8 and stored garbled: refused.
+    const latin1 = await postJson(url, JSON.stringify(record(0, 'bear')), { headers: { 'Content-Type': 'application/json; charset=ISO-8859-1' } });
+    expect(latin1).toMatchObject({ status: 415, body: { code: 'unsupported_charset' } });
+    expect((await postJson(url, JSON.stringify(record(0, 'bear')), { headers: { 'Content-Type': 'application/json; charset="utf-8"' } })).status).toBe(200);
+    expect(await server.store.answeredIndices(view.session)).toEqual([0]);
   });
 
   it('computes correctness on the server from the plan', async () => {
