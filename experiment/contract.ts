@@ -108,7 +108,19 @@ export const TrialRecord = z
     rt_ms: z.number().min(0).max(86_400_000).nullable(),
     timings: TrialTimings.optional(),
     /** Free extras a plugin records (keystrokes, play count…): small, flat. */
-    extra: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()])).optional(),
+    extra: z
+      .preprocess(
+        (v, ctx) => {
+          // JSON.parse makes "__proto__" an own key, which zod's record drops without a word; the
+          // stored record would then differ from what was sent, so it is refused by name.
+          if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+            ctx.issues.push({ code: 'custom', message: 'the key "__proto__" is not allowed', input: v });
+          }
+          return v;
+        },
+        z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()])),
+      )
+      .optional(),
   })
   .strict();
 export type TrialRecord = z.infer<typeof TrialRecord>;

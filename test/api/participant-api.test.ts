@@ -117,6 +117,7 @@ describe('trial saving', () => {
       [{ ...record(0, 'bear'), trial_index: '0' }, 400],
       [record(0, 'giraffe'), 400],
       [{ ...record(0, 'bear'), surprise: 1 }, 400],
+      ['{"trial_index":0,"response":"bear","rt_ms":1,"extra":{"__proto__":1}}', 400],
       [{ trial_index: 0 }, 400],
       [[1, 2, 3], 400],
       ['null', 400],
