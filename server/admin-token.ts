@@ -25,7 +25,6 @@ export interface AdminTokenSource {
   created: boolean;
 }
 
-
 export function adminTokenFileFor(dbFile: string): string {
   return path.join(path.dirname(path.resolve(dbFile)), ADMIN_TOKEN_FILE_NAME);
 }

@@ -3,6 +3,7 @@
  * message, not turn into NaN and silently disable what the setting controls.
  */
 import { userError } from './http-error.ts';
+
 export function envNumber(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;

@@ -42,12 +42,10 @@ export interface StudyDesign {
   practicePool: ManifestItem[];
 }
 
-const planError = (message: string) => userError(message, 422);
-
 /** The conditions and sources a study uses; throws a user error if the config does not fit the set. */
 export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesign {
   if (config.modality !== manifest.modality) {
-    throw planError(`study ${config.id}: modality is ${config.modality} but stimulus set ${manifest.name} is ${manifest.modality}`);
+    throw userError(`study ${config.id}: modality is ${config.modality} but stimulus set ${manifest.name} is ${manifest.modality}`, 422);
   }
   const conditions: Condition[] = [];
   if (config.conditions.include_natural) conditions.push(NATURAL);
@@ -56,14 +54,14 @@ export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesig
   const selections = wanted === 'all' ? manifest.models.map((m) => ({ model: m.model, layers: undefined })) : wanted;
   for (const sel of selections) {
     const layers = byModel.get(sel.model);
-    if (!layers) throw planError(`study ${config.id}: conditions.models: the set ${manifest.name} has no model "${sel.model}"`);
+    if (!layers) throw userError(`study ${config.id}: conditions.models: the set ${manifest.name} has no model "${sel.model}"`, 422);
     for (const layer of sel.layers ?? layers) {
       const idx = layers.indexOf(layer);
-      if (idx < 0) throw planError(`study ${config.id}: conditions.models: model "${sel.model}" has no layer "${layer}"`);
+      if (idx < 0) throw userError(`study ${config.id}: conditions.models: model "${sel.model}" has no layer "${layer}"`, 422);
       conditions.push({ model: sel.model, layer, layer_index: idx + 1 });
     }
   }
-  if (conditions.length === 0) throw planError(`study ${config.id}: conditions: no condition selected`);
+  if (conditions.length === 0) throw userError(`study ${config.id}: conditions: no condition selected`, 422);
 
   const naturalMain = manifest.items.filter((i) => i.role === 'main' && i.condition === NATURAL);
   let sources = studySourceOrder(
@@ -71,27 +69,30 @@ export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesig
     mixSeed(config.seed, 0x50c),
   );
   if (config.protocol.main_sources !== 'all') sources = sources.slice(0, config.protocol.main_sources);
-  if (sources.length === 0) throw planError(`study ${config.id}: the set ${manifest.name} has no natural main items`);
+  if (sources.length === 0) throw userError(`study ${config.id}: the set ${manifest.name} has no natural main items`, 422);
 
   const practicePool = manifest.items.filter((i) => i.role === 'practice');
   const p = config.protocol;
   const needsPool = p.practice_trials + p.screening_trials + p.catch_trials > 0;
   if (needsPool && practicePool.length === 0) {
-    throw planError(
+    throw userError(
       `study ${config.id}: protocol asks for practice/screening/catch trials but the set ${manifest.name} has no practice items (add practice/<category>/… to the set, or set those counts to 0)`,
+      422,
     );
   }
   // Practice gives the answer of every image it shows; a screening or catch trial showing one of
   // those again would test memory, not recognition.
   const n = practicePool.length;
   if (p.screening_trials > 0 && n < p.practice_trials + p.screening_trials) {
-    throw planError(
+    throw userError(
       `study ${config.id}: protocol: ${p.practice_trials} practice and ${p.screening_trials} screening trials need ${p.practice_trials + p.screening_trials} different practice items so that screening never repeats an image practice answered; the set ${manifest.name} has ${n}`,
+      422,
     );
   }
   if (p.catch_trials > 0 && n <= p.practice_trials) {
-    throw planError(
+    throw userError(
       `study ${config.id}: protocol: catch trials need practice items that practice does not show; the set ${manifest.name} has ${n} for ${p.practice_trials} practice trials`,
+      422,
     );
   }
   return { conditions, sources, practicePool };

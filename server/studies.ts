@@ -6,15 +6,13 @@
 import { StudyConfig, type StudyConfigInput, type StudyStatus } from './study-config.ts';
 import { studyDesign } from './session-plan.ts';
 import type { Store, StudyRow } from './store/store.ts';
-import { userError as httpUserError } from './http-error.ts';
-
-const userError = (message: string, status = 422) => httpUserError(message, status);
+import { userError } from './http-error.ts';
 
 /** Validates a config against its stimulus set and stores the study as a draft. */
 export async function createStudy(store: Store, input: StudyConfigInput | unknown): Promise<StudyRow> {
   const config = StudyConfig.parse(input);
   const manifest = await store.getStimulusSet(config.stimulus_set);
-  if (!manifest) throw userError(`study ${config.id}: stimulus_set "${config.stimulus_set}" has not been imported (see metamer stimuli list)`);
+  if (!manifest) throw userError(`study ${config.id}: stimulus_set "${config.stimulus_set}" has not been imported (see metamer stimuli list)`, 422);
   studyDesign(config, manifest);
   return store.createStudy(config);
 }

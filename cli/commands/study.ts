@@ -18,7 +18,6 @@ import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import { userError } from '../../server/http-error.ts';
 
-
 export function readJsonFile(file: string): unknown {
   let text: string;
   try {
