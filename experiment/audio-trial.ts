@@ -9,6 +9,7 @@ import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
+import { questionAboveButtons, questionHtml } from './question-layout.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
 function markTrial(t: ClientTrial): void {
@@ -21,7 +22,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
     type: TypedResponsePlugin,
     stimulus: t.stimulus,
     choices: view.choices,
-    prompt: '<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>',
+    prompt: `${questionHtml(view.study.question ?? 'What did you hear?')}<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>`,
     css_classes: ['metamer-trial'],
     data: { trial_index: t.index, phase: t.phase },
     on_load: () => markTrial(t),
@@ -40,7 +41,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
 export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
   if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone);
   const choices = t.choices ?? view.choices;
-  const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
+  const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : questionHtml(view.study.question ?? 'What did you hear?');
   return {
     timeline: [
       {
@@ -63,7 +64,10 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         grid_columns: Math.min(4, choices.length),
         css_classes: ['metamer-trial'],
         data: { trial_index: t.index, phase: t.phase },
-        on_load: () => markTrial(t),
+        on_load: () => {
+          markTrial(t);
+          questionAboveButtons(document, 'jspsych-audio-button-response-btngroup');
+        },
         on_finish: (data: { response: number | null; rt: number | null }) => {
           onDone({
             trial_index: t.index,

@@ -1,23 +1,32 @@
 /**
- * The participant page's entry point: start (or resume) the session from the Prolific parameters
- * in the URL, then run the timeline. The server owns the plan; this page only shows it.
+ * The participant page's entry point: check the device against the study's needs (before any
+ * session exists, so a device turned away holds no slot), start (or resume) the session from the
+ * Prolific parameters in the URL, then run the timeline. The server owns the plan; this page only
+ * shows it. On the server's own message pages (already completed…) it only wires the copy buttons.
  */
 import { initJsPsych } from 'jspsych';
 import { ApiError, startSession } from './api.ts';
 import { SavingQueue } from './saving-queue.ts';
 import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
-import { showMessage } from './messages.ts';
+import { showMessage, wireCopyButtons } from './messages.ts';
+import { deviceGate, readBrief } from './device-gate.ts';
+import { showExit } from './exit-page.ts';
 
 function redirect(url: string): void {
   window.location.assign(url);
 }
 
 async function main(): Promise<void> {
-  const target = document.getElementById('jspsych-target')!;
+  wireCopyButtons(document);
+  const target = document.getElementById('jspsych-target');
+  if (!target) return;
   const studyId = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
   const q = new URLSearchParams(window.location.search);
   const pid = q.get('PROLIFIC_PID') ?? '';
+  const brief = readBrief(document);
+  const device = brief ? await deviceGate(target, brief, pid) : null;
+  if (brief && !device) return;
 
   let view;
   try {
@@ -32,10 +41,7 @@ async function main(): Promise<void> {
     const text = e instanceof ApiError ? e.body.error : 'The study could not start. Please reload the page.';
     return showMessage(target, 'The study cannot start', text);
   }
-  if (view.redirect_url) {
-    showMessage(target, 'Thank you', 'This session has ended. Taking you back to Prolific…');
-    return redirect(view.redirect_url);
-  }
+  if (view.redirect_url) return showExit(target, { heading: 'Thank you', paragraphs: ['This session has ended.'], url: view.redirect_url, redirect });
 
   const queue = new SavingQueue(`/api/sessions/${view.session}/trials`, `metamer-queue:${view.session}`, {
     storage: (() => {
@@ -78,7 +84,7 @@ async function main(): Promise<void> {
   });
   (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));
-  await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
+  await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect, device }));
 }
 
 void main();

@@ -150,7 +150,7 @@ export class StudyProgressReader {
     const c = study.config;
     return {
       id: study.id,
-      title: c.title,
+      title: c.title ?? study.id,
       status: study.status,
       stimulus_set: study.set_name,
       modality: c.modality,

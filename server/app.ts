@@ -12,6 +12,7 @@ import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from '
 import { errorHandler } from './error-handler.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
+import { serveFavicon } from './favicon.ts';
 import { loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
@@ -82,6 +83,9 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
 
   app.get(`${ASSET_PREFIX}:name`, pageAssetHandler(bundle));
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // Nothing lives at the root: an experimenter opening the server's address wants the dashboard.
+  app.get('/', (_req, res) => void res.redirect(302, '/admin'));
+  serveFavicon(app);
   app.use(participantRouter(store, sessions, bundle));
   if (deps.admin) app.use(deps.admin);
 

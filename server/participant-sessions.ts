@@ -14,7 +14,7 @@ import { HttpError } from './http-error.ts';
 import { participantId } from './participant-id.ts';
 import { buildSessionPlan, type PlannedTrial, studyDesign, type StudyDesign } from './session-plan.ts';
 import type { SessionRow, Store, StudyRow } from './store/store.ts';
-import type { StudyConfig } from './study-config.ts';
+import { consentOf, participantTitle, questionOf, type StudyConfig } from './study-config.ts';
 import type { Manifest } from '../stimuli/manifest.ts';
 import { headphoneKit, type HeadphoneStimulusSource } from './headphone-stimuli.ts';
 import { failedGate, gatesOf, scoreGate } from './session-gates.ts';
@@ -27,7 +27,9 @@ import {
   type SessionView,
   type TrialAck,
   TrialRecord,
+  type TurnAwayReport,
 } from '../experiment/contract.ts';
+import { isTryItToken, tryItPath } from './try-it-links.ts';
 
 export function redirectUrl(config: StudyConfig, code: string): string {
   const url = new URL(config.prolific.complete_url);
@@ -162,6 +164,34 @@ export class ParticipantSessions {
     return { session: outcome.session, prolificPid };
   }
 
+  /** `metamer serve`'s "try it" link for a study (try-it-links.ts). */
+  tryItPath(studyId: string): string {
+    return tryItPath(this.opts.participantKey, studyId);
+  }
+
+  /** Opens a "try it" link: a preview run, or undefined for a link this server did not make. */
+  async startTryIt(studyId: string, token: string): Promise<{ prolificPid: string } | undefined> {
+    if (!isTryItToken(this.opts.participantKey, studyId, token) || !(await this.studyContext(studyId))) return undefined;
+    return { prolificPid: (await this.startPreview(studyId)).prolificPid };
+  }
+
+  /**
+   * The device check turned this participant away before any session existed: counted once per
+   * pseudonymous participant and study (the raw Prolific ID is not stored), only while the study
+   * is live, never for previews. Answers the same whatever happened, so a caller learns nothing.
+   */
+  async recordTurnAway(studyId: string, report: TurnAwayReport): Promise<void> {
+    const ctx = await this.studyContext(studyId);
+    if (!ctx) throw new HttpError(404, 'no_study', 'There is no such study. Please check the link you were given.');
+    if (ctx.study.status !== 'live' || report.prolific_pid.startsWith(PREVIEW_PID_PREFIX)) return;
+    await this.store.recordTurnAway({
+      studyId,
+      participantId: participantId(this.opts.participantKey, studyId, report.prolific_pid),
+      reason: report.reason,
+      at: Date.now(),
+    });
+  }
+
   async view(ctx: StudyContext, session: SessionRow): Promise<SessionView> {
     const config = ctx.study.config;
     const base = this.opts.stimulusBaseUrl;
@@ -177,7 +207,7 @@ export class ParticipantSessions {
     const headphoneLast = session.plan.headphoneLastIndex ?? null;
     return {
       session: session.id,
-      study: { id: ctx.study.id, title: config.title, modality: config.modality },
+      study: { id: ctx.study.id, title: participantTitle(config), modality: config.modality, question: questionOf(config), consent: consentOf(config) },
       state: session.state,
       choices: ctx.manifest.categories,
       timing: {

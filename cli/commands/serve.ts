@@ -60,7 +60,8 @@ export function register(program: Command): void {
       const studies = await server.store.listStudies();
       for (const s of studies.filter((x) => x.status === 'live')) {
         say(`  ${s.id} (${s.config.modality}, live): ${participantUrl(base, s.id)}`);
-        say(`    try it: ${base}/run/${encodeURIComponent(s.id)}?PROLIFIC_PID=try-${Date.now().toString(36)}&STUDY_ID=try&SESSION_ID=try`);
+        // A preview run (no Latin-square slot, not counted): every opening starts a fresh one.
+        say(`    try it (a preview, not counted): ${base}${server.sessions.tryItPath(s.id)}`);
       }
       const stop = () => {
         void server.close().then(() => process.exit(0));

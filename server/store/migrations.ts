@@ -108,4 +108,18 @@ export const MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
+  // 4: participants the device check turned away before any session existed (the participant
+  // page's device-gate.ts reports them): once per (study, pseudonymous participant), the first
+  // reason standing. Never the raw Prolific ID.
+  `
+  CREATE TABLE turn_aways (
+    study_id       TEXT NOT NULL REFERENCES studies(id),
+    participant_id TEXT NOT NULL,              -- keyed hash of the PID, as in sessions
+    reason         TEXT NOT NULL CHECK (reason IN ('device', 'screen', 'pointer', 'audio', 'window')),
+    at             INTEGER NOT NULL,           -- unix ms of the first report
+    PRIMARY KEY (study_id, participant_id)
+  ) WITHOUT ROWID;
+  -- The dashboard asks, per turned-away participant, whether they came back on another device.
+  CREATE INDEX sessions_by_participant ON sessions (study_id, participant_id);
+  `,
 ];

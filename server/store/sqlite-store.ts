@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../../stimuli/manifest.ts';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import { type Db, openDatabase } from './database.ts';
@@ -22,6 +22,8 @@ import type {
   Store,
   StudyRow,
   TrialRow,
+  TurnAway,
+  TurnAwayCounts,
 } from './store.ts';
 
 interface RawStudy {
@@ -327,6 +329,29 @@ export class SqliteStore implements Store {
     return this.db
       .prepare("UPDATE sessions SET state = 'abandoned' WHERE study_id = ? AND state = 'started' AND last_activity_at < ?")
       .run(studyId, idleBefore).changes;
+  }
+
+  async recordTurnAway(t: TurnAway) {
+    this.db
+      .prepare('INSERT INTO turn_aways (study_id, participant_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(t.studyId, t.participantId, t.reason, t.at);
+  }
+
+  async turnAwayCounts(studyId: string): Promise<TurnAwayCounts> {
+    const rows = this.db
+      .prepare(
+        `SELECT a.reason, count(*) AS n,
+                sum(EXISTS (SELECT 1 FROM sessions s WHERE s.study_id = a.study_id AND s.participant_id = a.participant_id AND s.preview = 0)) AS back
+           FROM turn_aways a WHERE a.study_id = ? GROUP BY a.reason`,
+      )
+      .all(studyId) as { reason: TurnAwayReason; n: number; back: number }[];
+    const out: TurnAwayCounts = { total: 0, by_reason: {}, came_back: 0 };
+    for (const r of rows) {
+      out.total += r.n;
+      out.came_back += r.back;
+      out.by_reason[r.reason] = r.n;
+    }
+    return out;
   }
 
   async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {

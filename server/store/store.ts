@@ -4,7 +4,7 @@
  * server instances would implement the same methods). Methods are async for that reason.
  */
 import type { Manifest } from '../../stimuli/manifest.ts';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StimulusSetSummary } from './stimulus-sets.ts';
@@ -121,6 +121,23 @@ export interface ConditionTrialCount {
   correct: number;
 }
 
+/** A participant the device check turned away before any session existed (pseudonymous). */
+export interface TurnAway {
+  studyId: string;
+  participantId: string;
+  reason: TurnAwayReason;
+  at: number;
+}
+
+export interface TurnAwayCounts {
+  /** Participants turned away, each counted once. */
+  total: number;
+  /** By the first reason each was turned away for. */
+  by_reason: Partial<Record<TurnAwayReason, number>>;
+  /** Of those, how many have a (non-preview) session all the same: they came back on another device. */
+  came_back: number;
+}
+
 export interface Store {
   saveStimulusSet(manifest: Manifest): Promise<'created' | 'unchanged'>;
   getStimulusSet(name: string): Promise<Manifest | undefined>;
@@ -153,6 +170,10 @@ export interface Store {
   mainTrialCounts(studyId: string, states: readonly SessionState[]): Promise<ConditionTrialCount[]>;
   /** Started sessions whose last activity is before `idleBefore` become abandoned; returns how many. */
   abandonIdleSessions(studyId: string, idleBefore: number): Promise<number>;
+
+  /** Records a turn-away; a second report for the same (study, participant) changes nothing. */
+  recordTurnAway(t: TurnAway): Promise<void>;
+  turnAwayCounts(studyId: string): Promise<TurnAwayCounts>;
 
   /** Experimenter log-ins, by the sha256 of the cookie value. */
   createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string): Promise<void>;
