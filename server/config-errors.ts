@@ -39,8 +39,14 @@ export function jsonSyntaxError(text: string): string | null {
   parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const first = errors[0];
   if (!first) return 'not valid JSON';
-  const { line, column } = lineAndColumn(text, first.offset);
   const code = printParseErrorCode(first.error);
+  // A comma before "}" or "]" (allowed in JavaScript, not in JSON): point at the comma itself.
+  const trailing = /,(\s*)$/.exec(text.slice(0, first.offset));
+  if (trailing && /^[}\]]/.test(text.slice(first.offset)) && (code === 'PropertyNameExpected' || code === 'ValueExpected')) {
+    const comma = lineAndColumn(text, first.offset - trailing[0].length);
+    return `line ${comma.line}, column ${comma.column}: a comma before "${text[first.offset]}" (JSON allows no trailing comma)`;
+  }
+  const { line, column } = lineAndColumn(text, first.offset);
   const found = text.slice(first.offset, first.offset + Math.min(first.length, 20));
   const words = SYNTAX_WORDS[code] ?? code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
   const what = code === 'InvalidSymbol' ? `${words} "${found}"` : first.offset >= text.length ? `${words} (the file ends here)` : words;
@@ -76,12 +82,17 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
 
 const at = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(top level)';
 
+export interface ConfigIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
 /**
- * One line per problem, `path: message`. An unknown key is named with a suggestion; the "missing"
- * complaint about the key it meant is left out, since the misspelling explains it.
+ * The problems worth telling, unknown keys first. An unknown key is named with a suggestion; the
+ * "missing" complaint about the key it meant is left out, since the misspelling explains it.
  */
-export function configIssueLines(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): string[] {
-  const lines: string[] = [];
+export function configIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
   const explained = new Set<string>();
   for (const issue of issues) {
     if (issue.code !== 'unrecognized_keys') continue;
@@ -90,13 +101,18 @@ export function configIssueLines(issues: readonly z.core.$ZodIssue[], schema: z.
       const meant = suggestKey(key, known);
       if (meant) explained.add([...issue.path, meant].map(String).join('.'));
       const hint = meant ? `did you mean "${meant}"?` : known.length > 0 ? `known keys: ${known.join(', ')}` : '';
-      lines.push(`${at(issue.path)}: unknown key "${key}"${hint ? ` (${hint})` : ''}`);
+      out.push({ path: issue.path, message: `unknown key "${key}"${hint ? ` (${hint})` : ''}` });
     }
   }
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') continue;
     if (issue.code === 'invalid_type' && explained.has(issue.path.map(String).join('.'))) continue;
-    lines.push(`${at(issue.path)}: ${issue.message}`);
+    out.push({ path: issue.path, message: issue.message });
   }
-  return lines;
+  return out;
+}
+
+/** One line per problem: `path: message`. */
+export function configIssueLines(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): string[] {
+  return configIssues(issues, schema).map((i) => `${at(i.path)}: ${i.message}`);
 }

@@ -93,7 +93,7 @@ export const Prolific = z.strictObject({
 /** Exclusion rules applied by the analysis (overridable on the CLI); the analysis owns the schema. */
 export const Exclusions = ExclusionRules;
 
-const PROTOCOL_DEFAULTS = {
+export const PROTOCOL_DEFAULTS = {
   image: {
     practice_trials: 16,
     slow_practice_trials: 4,
@@ -120,7 +120,7 @@ const PROTOCOL_DEFAULTS = {
   },
 } as const;
 
-const TIMING_DEFAULTS = {
+export const TIMING_DEFAULTS = {
   image: { blank_ms: 500, fixation_ms: 300, stimulus_ms: 300, practice_stimulus_ms: 400, mask_ms: 300 },
   // Audio trials play the whole clip; only the lead-in applies.
   audio: { blank_ms: 500, fixation_ms: 0, stimulus_ms: 0, practice_stimulus_ms: 0, mask_ms: 0 },

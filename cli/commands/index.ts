@@ -5,12 +5,14 @@ import { register as exportTrials } from './export.ts';
 import { register as schemas } from './schemas.ts';
 import { register as serve } from './serve.ts';
 import { register as stimuli } from './stimuli.ts';
+import { register as stimuliExample } from './stimuli-example.ts';
 import { register as study } from './study.ts';
 
 /** Every command module registers itself here; one line each keeps `metamer --help` in sync. */
 export function registerCommands(program: Command): void {
   serve(program);
   stimuli(program);
+  stimuliExample(program);
   study(program);
   schemas(program);
   analyze(program);

@@ -1,0 +1,9 @@
+/** Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned. */
+
+export type Align = 'left' | 'right';
+
+export function textTable(rows: readonly (readonly string[])[], align: readonly Align[] = [], indent = ''): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, c) => (widths[c] = Math.max(widths[c] ?? 0, cell.length)));
+  return rows.map((r) => indent + r.map((cell, c) => (align[c] === 'right' ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+}
