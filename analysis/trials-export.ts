@@ -1,10 +1,10 @@
 /**
- * The tidy trials export (DESIGN §4): every non-preview trial of a study, pseudonymous
+ * The tidy trials export (docs/design.md §4): every non-preview trial of a study, pseudonymous
  * (`participant_id` is the keyed hash; raw Prolific IDs are never selected), with the models'
  * predictions from the stimulus set's manifest appended. CSV and JSON renderings are strings.
  */
 import { stringify } from 'csv-stringify/sync';
-import { manifestPredictions, openReadOnly, readStudyRecord } from './load-study-db.ts';
+import { datasetTitle, manifestPredictions, openReadOnly, readStudyRecord } from './load-study-db.ts';
 import { type ColumnDescription, predictionColumn, TRIAL_COLUMNS } from './trial-row.ts';
 
 export type ExportCell = string | number | null;
@@ -72,7 +72,7 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
     });
     return {
       study_id: studyId,
-      title: typeof config.title === 'string' ? config.title : studyId,
+      title: datasetTitle(config, studyId),
       set_name,
       modality: manifest.modality,
       columns,

@@ -1,5 +1,5 @@
 /**
- * One image trial as in the paper (DESIGN §5): the participant starts it → blank → fixation "+" →
+ * One image trial as in the paper (docs/design.md §5): the participant starts it → blank → fixation "+" →
  * image → noise mask → category buttons. It runs inside @jspsych/plugin-image-button-response:
  * the plugin draws the (preloaded) image and the buttons; `on_load` stacks fixation, image, mask and
  * the study's question in one stage of fixed size and drives them frame by frame, and keeps the

@@ -1,4 +1,4 @@
-/** The URL experimenters paste into Prolific, with Prolific's own placeholders (DESIGN §4). */
+/** The URL experimenters paste into Prolific, with Prolific's own placeholders (docs/design.md §4). */
 
 export function publicBaseUrl(): string {
   return (process.env.METAMER_PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');

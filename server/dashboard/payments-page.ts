@@ -1,6 +1,6 @@
 /**
  * The payments view: raw Prolific IDs of completed sessions, for approving submissions on Prolific.
- * The only page (with its CSV and `metamer study payments`) that shows them (DESIGN §7).
+ * The only page (with its CSV and `metamer study payments`) that shows them (docs/design.md §7).
  */
 import { stringify } from 'csv-stringify/sync';
 import type { PaymentRow, StudyRow } from '../store/store.ts';

@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, trial_index)
   );
 
-  -- The tidy trial rows of DESIGN §4, pseudonymous: the view analysis and exports read.
+  -- The tidy trial rows of docs/design.md §4, pseudonymous: the view analysis and exports read.
   CREATE VIEW trial_rows AS
     SELECT s.study_id, s.participant_id, t.session_id, s.state AS session_state, s.preview,
            t.phase, t.trial_index, t.stimulus_id, t.source_id, t.category, t.model, t.layer,
@@ -96,7 +96,7 @@ export const MIGRATIONS: readonly string[] = [
     user_agent TEXT
   ) WITHOUT ROWID;
   `,
-  // 3: a natural stimulus shown in place of a metamer that failed the model-side checks (DESIGN §5)
+  // 3: a natural stimulus shown in place of a metamer that failed the model-side checks (docs/design.md §5)
   // is stored as the natural trial it was, and says which condition it stood in for, so an analyst
   // can count it either way.
   `
