@@ -75,8 +75,8 @@ function objectAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodObject 
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
   if (known.length === 0) return undefined;
   const best = closest(key, [...known]);
-  // A third of the key's length: catches "practise_trials", "stimulus_sett", "timming", but
-  // does not offer "seed" for "speed".
+  // Up to a third of the key's length (at least 2) apart: catches "practise_trials",
+  // "stimulus_sett", "timming", and offers nothing for a key unlike every known one.
   return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 

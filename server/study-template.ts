@@ -19,12 +19,13 @@
 import { conditionKey, type Manifest, NATURAL } from '../stimuli/manifest.ts';
 import { studyDesign } from './session-plan.ts';
 import { suggestCode } from './dashboard/new-study-form.ts';
-import { PROTOCOL_DEFAULTS, StudyConfig, type StudyConfigInput, StudyId, TIMING_DEFAULTS } from './study-config.ts';
+import { PROTOCOL_DEFAULTS, StudyConfig, type StudyConfigInput, TIMING_DEFAULTS } from './study-config.ts';
 import { userError } from './http-error.ts';
 import { DEVICE_DEFAULTS } from '../experiment/device-policy.ts';
 import { requirementText } from '../experiment/device-check.ts';
 
 export interface StudyTemplateOptions {
+  /** A valid study id (StudyId). */
   id: string;
   /** Participants wanted; rounded up to a multiple of the number of conditions. Default about 20. */
   target?: number;
@@ -74,8 +75,6 @@ function conditionCount(manifest: Manifest): number {
 }
 
 export function studyTemplate(manifest: Manifest, opts: StudyTemplateOptions): StudyTemplate {
-  const id = StudyId.safeParse(opts.id);
-  if (!id.success) throw userError(`--id "${opts.id}": ${id.error.issues[0]!.message}`);
   const modality = manifest.modality;
   const pool = manifest.items.filter((i) => i.role === 'practice').length;
   const sources = new Set(manifest.items.filter((i) => i.role === 'main' && i.condition === NATURAL).map((i) => i.source_id)).size;

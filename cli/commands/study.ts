@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
 import { configIssueLines, jsonSyntaxError } from '../../server/config-errors.ts';
-import { StudyConfigInput } from '../../server/study-config.ts';
+import { StudyConfigInput, StudyId } from '../../server/study-config.ts';
 import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { changeStudyStatus, createStudy, type StudyAction } from '../../server/studies.ts';
 import { dataPaths } from '../paths.ts';
@@ -84,12 +84,14 @@ export function register(program: Command): void {
     .option('--explain', 'also write <id>.md: what each value means and why it was chosen')
     .option('--force', 'overwrite existing files')
     .action(async (set: string, opts: { id?: string; out?: string; target?: number; explain?: boolean; force?: boolean }, cmd: Command) => {
+      const id = opts.id ?? idFromSetName(set);
+      const idCheck = StudyId.safeParse(id);
+      if (!idCheck.success) throw userError(`--id "${id}": ${idCheck.error.issues[0]!.message}`);
       const { studyTemplate } = await import('../../server/study-template.ts');
       const store = openStore(cmd);
       try {
         const manifest = await store.getStimulusSet(set);
         if (!manifest) throw userError(`no stimulus set "${set}" (import it with: metamer stimuli import <dir> --name ${set})`);
-        const id = opts.id ?? idFromSetName(set);
         const { config, explanation } = studyTemplate(manifest, { id, target: opts.target });
         const out = opts.out ?? `${id}.json`;
         const notes = out.replace(/\.json$/i, '') + '.md';
