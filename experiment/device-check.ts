@@ -24,7 +24,7 @@ export interface DeviceProbe {
   coarsePointer: boolean;
   /** `(pointer: coarse)`: the primary pointer is a finger. */
   touchPrimary: boolean;
-  /** WebAudio's output channels (`destination.maxChannelCount`); 0 without WebAudio. */
+  /** WebAudio's output channels (`destination.maxChannelCount`); 0 without WebAudio, or when not asked. */
   audioChannels: number;
   /** The page may go full screen (the image protocol's full-screen step makes the window the screen). */
   fullscreen: boolean;
@@ -47,15 +47,18 @@ export interface DeviceVerdict {
 
 /**
  * Prolific's device class. The user agent names phones ("iPhone", "Android … Mobile", and "Mobi"
- * as MDN advises); iPadOS Safari reports a Mac user agent, told apart by its touch points (a Mac
- * has none); a touch-first device the user agent does not name is a phone below 600 px on its
- * short side (Android's own phone/tablet line) and a tablet above.
+ * as MDN advises) and tablets ("iPad", "Tablet"); iPadOS Safari reports a Mac user agent, told
+ * apart by its touch points (a Mac has none). Chromium's client hint `mobile` comes after the
+ * Apple names: no iPad browser sends client hints (they are all WebKit), but Chromium's own
+ * mobile emulation sets the hint whatever user agent it is given. A touch-first device the user
+ * agent does not name is a phone below 600 px on its short side (Android's phone/tablet line).
  */
 export function classifyDevice(p: DeviceProbe): DeviceClass {
   const ua = p.userAgent;
-  if (p.uaMobile === true) return 'mobile';
-  if (/iPhone|iPod/.test(ua) || (/Android/.test(ua) && /Mobile/.test(ua))) return 'mobile';
-  if (/iPad|Tablet|Android/.test(ua) || (/Macintosh/.test(ua) && p.maxTouchPoints > 1)) return 'tablet';
+  if (/iPhone|iPod/.test(ua)) return 'mobile';
+  if (/iPad|Tablet/.test(ua) || (/Macintosh/.test(ua) && p.maxTouchPoints > 1)) return 'tablet';
+  if (p.uaMobile === true || (/Android/.test(ua) && /Mobile/.test(ua))) return 'mobile';
+  if (/Android/.test(ua)) return 'tablet';
   if (/Mobi/.test(ua)) return 'mobile';
   if (p.touchPrimary && !p.finePointer) return Math.min(p.screenWidth, p.screenHeight) < 600 ? 'mobile' : 'tablet';
   return 'desktop';
@@ -109,14 +112,18 @@ export function shortfallText(p: DeviceProbe, verdict: DeviceVerdict, policy: De
   return `You seem to be using ${kind}, and ${parts.join('; ')}.`;
 }
 
-/** Reads the browser. Touches nothing else: the AudioContext is closed at once, and no permission is asked. */
-export async function probeDevice(w: Window): Promise<DeviceProbe> {
+/**
+ * Reads the browser, asking no permission. Only for a study that needs sound does it make an
+ * AudioContext to read its output channels: made without a user gesture it stays suspended (it
+ * plays nothing) and is closed at once.
+ */
+export async function probeDevice(w: Window, opts: { audio: boolean }): Promise<DeviceProbe> {
   const mm = (q: string) => w.matchMedia?.(q).matches ?? false;
   const nav = w.navigator as Navigator & { userAgentData?: { mobile?: boolean } };
   let audioChannels = 0;
   const g = w as Window & typeof globalThis & { webkitAudioContext?: typeof AudioContext };
   const Ctx = g.AudioContext ?? g.webkitAudioContext;
-  if (Ctx) {
+  if (opts.audio && Ctx) {
     try {
       // Creating a context without a user gesture is allowed (it starts suspended); it plays nothing.
       const ctx = new Ctx();

@@ -30,7 +30,7 @@ export const CANNOT_ENLARGE_ID = 'metamer-cannot-enlarge';
 /** Resolves with the device's profile when it fits, or null after showing the turn-away page. */
 export async function deviceGate(target: HTMLElement, brief: PageBrief, prolificPid: string): Promise<DeviceProfile | null> {
   const w = target.ownerDocument.defaultView!;
-  const probe = await probeDevice(w);
+  const probe = await probeDevice(w, { audio: brief.device.audio_output });
   const verdict = assessDevice(probe, brief.device, brief.stereo);
   if (verdict.shortfalls.length > 0) {
     turnAway(target, brief, prolificPid, verdict.shortfalls[0]!, shortfallText(probe, verdict, brief.device));
