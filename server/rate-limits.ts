@@ -9,14 +9,18 @@ import { envNumber } from './env-number.ts';
 
 const startsPerMinute = () => envNumber('METAMER_SESSION_STARTS_PER_MINUTE', 30, 1);
 
-export function sessionStartLimit(perMinute = startsPerMinute()) {
+function perAddressPerMinute(limit: number, error: string) {
   return rateLimit({
     windowMs: 60_000,
-    limit: perMinute,
+    limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    message: { error: 'Too many attempts to start a session from this address; please wait a minute and reload.', code: 'rate_limited' },
+    message: { error, code: 'rate_limited' },
   });
+}
+
+export function sessionStartLimit(perMinute = startsPerMinute()) {
+  return perAddressPerMinute(perMinute, 'Too many attempts to start a session from this address; please wait a minute and reload.');
 }
 
 /**
@@ -25,11 +29,5 @@ export function sessionStartLimit(perMinute = startsPerMinute()) {
  * pseudonymous participant is counted once anyway; this bounds what one address can add.
  */
 export function turnAwayLimit(perMinute = startsPerMinute()) {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    message: { error: 'Too many reports from this address; please wait a minute.', code: 'rate_limited' },
-  });
+  return perAddressPerMinute(perMinute, 'Too many reports from this address; please wait a minute.');
 }
