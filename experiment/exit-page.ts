@@ -60,16 +60,23 @@ export function showExit(el: HTMLElement, o: ExitOptions): void {
   setState('waiting', status.textContent ?? '');
 
   let retry: ReturnType<typeof setTimeout> | undefined;
+  let left = false;
+  const go = () => {
+    left = true;
+    o.redirect(target.href);
+  };
   const leave = async (): Promise<void> => {
     clearTimeout(retry);
-    if (!toProlific) return o.redirect(target.href);
+    if (left) return;
+    if (!toProlific) return go();
     if (w.navigator.onLine === false) {
       setState('offline', 'You seem to be offline. Your answers are saved: this page goes on to Prolific by itself when the connection is back, or enter your code on Prolific.');
       return;
     }
     if (await answers(w, target.origin)) {
+      if (left) return;
       setState('leaving', 'Taking you back to Prolific…');
-      return o.redirect(target.href);
+      return go();
     }
     setState('unreachable', 'Prolific cannot be reached from here at the moment. Your answers are saved: copy your code and enter it on Prolific, or keep this page open and it goes on by itself.');
     retry = setTimeout(() => void leave(), o.retryMs ?? 15_000);

@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changeStudyStatus } from '../../server/studies.ts';
+import { changeStudyStatus, createStudy } from '../../server/studies.ts';
+import { loadTrialsExport } from '../../analysis/trials-export.ts';
+import { psychDsDataset } from '../../analysis/psych-ds.ts';
 import { COMPLETION_CODE, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 import { adminGet, answerTrials, completeParticipant, logIn, startParticipant } from './admin-participants.ts';
 
@@ -178,6 +180,30 @@ describe('pages', () => {
       expect([p, r.status, r.headers.get('content-type')]).toEqual([p, 200, 'image/svg+xml; charset=utf-8']);
       expect(await r.text()).toMatch(/^<svg /);
     }
+  });
+});
+
+describe('a study without a title', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('shows participants a neutral heading, and its dataset is named by the study id', async () => {
+    const view = (await startParticipant(server, newPid())).view;
+    expect(view.study.title).toBe('A study on recognising images');
+    expect(view.study.question).toBe('What did the image show?');
+    expect(view.study.consent).toContain('It takes place in your browser');
+    server.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const name = () => JSON.parse(psychDsDataset(loadTrialsExport(server.dbFile, 'fixture-study'))['dataset_description.json']!).name;
+    expect(name()).toBe('fixture-study');
+    // A study stored while the title defaulted to a placeholder is named by its id too.
+    const config = { ...(await server.store.getStudy('fixture-study'))!.config, id: 'legacy-study', title: 'Recognising images and sounds' };
+    await createStudy(server.store, config);
+    expect(JSON.parse(psychDsDataset(loadTrialsExport(server.dbFile, 'legacy-study'))['dataset_description.json']!).name).toBe('legacy-study');
   });
 });
 
