@@ -116,8 +116,12 @@ async function runToFirstAnswer(modality: 'image' | 'audio', name: string, page:
     const q = (await question.boundingBox())!;
     const buttons = (await page.locator('#jspsych-image-button-response-btngroup').boundingBox())!;
     expect(q.y + q.height).toBeLessThanOrEqual(buttons.y);
-    // Nothing moved between the start of the trial and the answer.
-    expect(await page.locator('.metamer-stage').boundingBox()).toEqual(stageBefore);
+    // Nothing moved between the start of the trial and the answer, and the stage, its question and
+    // the buttons share one centre line.
+    const stage = (await page.locator('.metamer-stage').boundingBox())!;
+    expect(stage).toEqual(stageBefore);
+    const centre = (b: { x: number; width: number }) => Math.round(b.x + b.width / 2);
+    expect([centre(q), centre(buttons)]).toEqual([centre(stage), centre(stage)]);
     expect(buttons).toEqual(buttonsBefore);
     // Every answer button is on screen, none cut off.
     const viewport = page.viewportSize()!;
