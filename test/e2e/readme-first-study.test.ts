@@ -42,7 +42,8 @@ function run(script: string, cwd: string): { stdout: string; cwd: string } {
 
 /** Starts README's serve command on a free port; resolves with the address it prints. */
 function serve(command: string, cwd: string): Promise<{ proc: ChildProcess; origin: string }> {
-  const proc = spawn('bash', ['-c', `exec ${command}`], { cwd, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: npx runs the server as a child, and both must stop at the end.
+  const proc = spawn('bash', ['-c', `exec ${command}`], { cwd, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -62,7 +63,7 @@ describe("README's first study", () => {
   afterAll(async () => {
     if (server && server.exitCode === null) {
       const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
+      process.kill(-server.pid!, 'SIGTERM');
       await exited;
     }
     if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
