@@ -48,6 +48,8 @@ export interface RunningServer {
   port: number;
   store: SqliteStore;
   sessions: ParticipantSessions;
+  /** The keys of the stimulus names participants see (stimulus-keys.ts). */
+  stimulusKeys: StimulusKeys;
   bundle: ExperimentBundle;
   /** The experimenter's side: token, log-ins, dashboard routers, abandonment sweeper. */
   admin: AdminServer;
@@ -165,6 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     store,
     sessions,
+    stimulusKeys,
     bundle,
     admin,
     async close() {

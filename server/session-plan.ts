@@ -204,7 +204,7 @@ function headphoneTrials(config: StudyConfig, random: () => number): Omit<Planne
 }
 
 /** A uniform number in [0, 1) from the operating system's generator: for what must differ per session. */
-export const cryptoRandom = (): number => randomInt(0, 2 ** 48) / 2 ** 48;
+export const cryptoRandom = (): number => randomInt(0, 2 ** 47) / 2 ** 47;
 
 /** The least time a trial is on screen or playing: fixation + image + mask, or the sound's duration. */
 function minimumMs(config: StudyConfig, item: ManifestItem | undefined, t: Omit<PlannedTrial, 'index'>, masked: boolean): number {

@@ -36,6 +36,7 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 function view(extra: Partial<SessionView> = {}): SessionView {
   return {
     session: 's',
+    resume_key: 'k',
     study: { id: 'study', title: 'Study', modality: 'audio' },
     state: 'started',
     choices: ['bear', 'car', 'dog', 'knife'],
