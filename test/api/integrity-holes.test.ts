@@ -88,7 +88,7 @@ describe('stimulus files', () => {
     const file = path.join(server.blobDir, t.file.slice(0, 2), t.file);
     const good = await fs.readFile(file);
     const damaged = Buffer.from(good);
-    damaged[damaged.length >> 1] ^= 0xff;
+    damaged[damaged.length >> 1] = damaged[damaged.length >> 1]! ^ 0xff;
     await fs.writeFile(file, damaged);
     const url = server.url + view.trials[t.index]!.stimulus;
     const r = await fetch(url);
