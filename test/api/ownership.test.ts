@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
 import { createStudy, changeStudyStatus } from '../../server/studies.ts';
-import { backdateSession, COMPLETION_CODE, pidOf, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import { backdateSession, COMPLETION_CODE, pidOf, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -108,14 +108,9 @@ describe('Prolific ID format', () => {
   });
 
   it('a study for another recruiter takes its IDs with the `token` format', async () => {
-    await createStudy(server.store, {
-      id: 'other-recruiter',
-      stimulus_set: 'fixture',
-      modality: 'image',
-      prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' },
-      target_completed: 5,
-      protocol: { practice_trials: 1, screening_trials: 0, catch_trials: 0 },
-    });
+    // The fixture study's config, as another recruiter's study: only the ID format differs.
+    const fixture = (await server.store.getStudy('fixture-study'))!.config;
+    await createStudy(server.store, { ...fixture, id: 'other-recruiter', prolific: { ...fixture.prolific, id_format: 'token' } });
     await changeStudyStatus(server.store, 'other-recruiter', 'launch');
     expect((await start({ prolific_pid: 'A1B2C3D4E5F6G7' }, 'other-recruiter')).status).toBe(200);
     expect((await start({ prolific_pid: '<b>' }, 'other-recruiter')).status).toBe(400);

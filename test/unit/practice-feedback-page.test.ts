@@ -5,13 +5,14 @@
  * the page says what happens while the answer waits offline, and category names never become markup.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clickTarget, startTimeline } from '@jspsych/test-utils';
+import { clickTarget, flushPromises, startTimeline } from '@jspsych/test-utils';
 import { initJsPsych } from 'jspsych';
 import type { ClientTrial, SessionView, TrialAck, TrialRecord } from '../../experiment/contract.ts';
 import { audioTrial } from '../../experiment/audio-trial.ts';
 import { PracticeFeedback } from '../../experiment/practice-feedback.ts';
 import type { QueueStatus } from '../../experiment/saving-queue.ts';
 import { installFakeAudioContext, serveClip, type ClipServer } from '../support/web-audio-stand-in.ts';
+import { until } from '../support/until.ts';
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 
@@ -25,14 +26,6 @@ beforeEach(() => {
   document.body.innerHTML = '';
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (ok()) return;
-    await sleep(5);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A saving queue as the feedback step sees it: acknowledgements and connection status, sent by the test. */
 function fakeQueue() {
@@ -62,7 +55,7 @@ describe('practice feedback', () => {
     expect(getHTML()).toContain('Checking your answer');
     // An acknowledgement of another trial is not this one's.
     queue.ack(3, { stored: 'created', feedback: { correct: true, answer: 'car' } });
-    await sleep(20);
+    await flushPromises();
     expect(getHTML()).toContain('Checking your answer');
     queue.ack(4, { stored: 'created', feedback: { correct: false, answer: HOSTILE } });
     await until('the feedback', () => getHTML().includes('Not quite'));
