@@ -108,7 +108,16 @@ export const MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
-  // 4: participants the device check turned away before any session existed (the participant
+  // 4: trials refused as too early for the protocol (server/pacing.ts), per session, for the
+  // quality flags; and a one-row table /healthz writes to, to know the database takes writes.
+  `
+  ALTER TABLE sessions ADD COLUMN pacing_violations INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE health_checks (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+  );
+  `,
+  // 5: participants the device check turned away before any session existed (the participant
   // page's device-gate.ts reports them): once per (study, pseudonymous participant), the first
   // reason standing. Never the raw Prolific ID.
   `
