@@ -157,7 +157,8 @@ describe('pages', () => {
   it('a participant who already completed, or was screened out, sees the code again with a Copy button', async () => {
     const done = newPid();
     await completeParticipant(server, done);
-    const completed = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${done}`)).text();
+    // The link of that submission (its SESSION_ID): a Prolific ID alone learns nothing (docs/integrity.md).
+    const completed = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${done}&SESSION_ID=se-${done}`)).text();
     expect(completed).toContain('You have already completed this study');
     expect(completed).toContain(`data-code="${COMPLETION_CODE}"`);
     expect(completed).toContain('data-copy="metamer-code-value"');
@@ -166,7 +167,7 @@ describe('pages', () => {
     const out = newPid();
     const { view } = await startParticipant(server, out);
     await answerTrials(server, view, { correct: (_i, t) => t.phase !== 'screening' });
-    const ended = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${out}`)).text();
+    const ended = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${out}&SESSION_ID=se-${out}`)).text();
     expect(ended).toContain('This study has ended for you');
     expect(ended).toContain(`data-code="${SCREENOUT_CODE}"`);
     expect(ended).not.toContain(COMPLETION_CODE);
