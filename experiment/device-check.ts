@@ -106,8 +106,12 @@ export function shortfallText(p: DeviceProbe, verdict: DeviceVerdict, policy: De
   for (const s of verdict.shortfalls) {
     if (s === 'device') parts.push(`it does not run on ${kind}`);
     if (s === 'screen') parts.push(`this screen is ${p.screenWidth} × ${p.screenHeight} pixels`);
-    if (s === 'pointer') parts.push(policy.pointer === 'fine' ? 'no mouse or trackpad was found' : 'no mouse, trackpad or touch screen was found');
-    if (s === 'audio') parts.push(p.audioChannels === 0 ? 'this browser cannot play sound the way the study needs' : 'this device has only one sound channel');
+    if (s === 'pointer') {
+      parts.push(policy.pointer === 'fine' ? 'no mouse or trackpad was found' : 'no mouse, trackpad or touch screen was found');
+    }
+    if (s === 'audio') {
+      parts.push(p.audioChannels === 0 ? 'this browser cannot play sound the way the study needs' : 'this device has one sound channel');
+    }
   }
   return `You seem to be using ${kind}, and ${parts.join('; ')}.`;
 }

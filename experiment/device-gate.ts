@@ -55,7 +55,9 @@ function turnAway(target: HTMLElement, brief: PageBrief, prolificPid: string, re
     paragraphs: [
       requirementText(brief.device, brief.stereo),
       what,
-      'Please return the study on Prolific: it costs you nothing and frees your place for someone else. In the Prolific tab, click “Cancel participation”, or use the button below. If you have a device that fits, you may open the study link on it instead.',
+      'Please return the study on Prolific: it costs you nothing and frees your place for someone else. ' +
+        'In the Prolific tab, click “Cancel participation”, or use the button below. ' +
+        'If you have a device that fits, you may open the study link on it instead.',
       ...(brief.preview ? ['(Preview: this turn-away is not counted.)'] : []),
     ],
     link: { href: brief.return_url, label: 'Return the study on Prolific' },

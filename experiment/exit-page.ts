@@ -70,7 +70,11 @@ export function showExit(el: HTMLElement, o: ExitOptions): void {
     if (left) return;
     if (!toProlific) return go();
     if (w.navigator.onLine === false) {
-      setState('offline', 'You seem to be offline. Your answers are saved: this page goes on to Prolific by itself when the connection is back, or enter your code on Prolific.');
+      setState(
+        'offline',
+        'You seem to be offline. Your answers are saved: this page goes on to Prolific by itself when the connection is back, ' +
+          'or enter your code on Prolific.',
+      );
       return;
     }
     if (await answers(w, target.origin)) {
@@ -78,7 +82,11 @@ export function showExit(el: HTMLElement, o: ExitOptions): void {
       setState('leaving', 'Taking you back to Prolific…');
       return go();
     }
-    setState('unreachable', 'Prolific cannot be reached from here at the moment. Your answers are saved: copy your code and enter it on Prolific, or keep this page open and it goes on by itself.');
+    setState(
+      'unreachable',
+      'Prolific cannot be reached from here at the moment. Your answers are saved: copy your code and enter it on Prolific, ' +
+        'or keep this page open and it goes on by itself.',
+    );
     retry = setTimeout(() => void leave(), o.retryMs ?? 15_000);
   };
   w.addEventListener('online', () => void leave());
@@ -99,7 +107,8 @@ async function answers(w: Window, origin: string): Promise<boolean> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), PROBE_TIMEOUT_MS);
   try {
-    await w.fetch(`${origin}/`, { method: 'HEAD', mode: 'no-cors', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer', signal: abort.signal });
+    const init: RequestInit = { method: 'HEAD', mode: 'no-cors', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' };
+    await w.fetch(`${origin}/`, { ...init, signal: abort.signal });
     return true;
   } catch {
     // The violation event is queued as a task: let it arrive before deciding.

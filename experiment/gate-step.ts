@@ -43,12 +43,14 @@ export function gateStep(ctx: GateContext, phase: GatePhase) {
           if (r.passed) return done();
           // The step never calls done(): the session ends on this page, and nothing runs after it.
           const url = r.redirect_url!;
-          showExit(jsPsych.getDisplayElement(), { heading: 'Thank you for your time', paragraphs: [SCREENED_OUT[phase]], url, redirect: ctx.redirect, delayMs: REDIRECT_AFTER_MS });
+          const page = { heading: 'Thank you for your time', paragraphs: [SCREENED_OUT[phase]], url, redirect: ctx.redirect };
+          showExit(jsPsych.getDisplayElement(), { ...page, delayMs: REDIRECT_AFTER_MS });
         })
         .catch((e: unknown) => {
           // Ended already (another tab decided it): the server says where to go.
           if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) {
-            return showExit(jsPsych.getDisplayElement(), { heading: 'Thank you for your time', paragraphs: ['This session has ended.'], url: e.body.redirect_url, redirect: ctx.redirect });
+            const ended = { heading: 'Thank you for your time', paragraphs: ['This session has ended.'] };
+            return showExit(jsPsych.getDisplayElement(), { ...ended, url: e.body.redirect_url, redirect: ctx.redirect });
           }
           // Some answers before the gate are not stored (say, refused by a proxy): a reload shows
           // those trials again, then asks the gate.

@@ -69,7 +69,9 @@ async function main(): Promise<void> {
   }
   // This browser may resume this session from now on, with or without the same SESSION_ID.
   resume.set(view.resume_key);
-  if (view.redirect_url) return showExit(target, { heading: 'Thank you', paragraphs: ['This session has ended.'], url: view.redirect_url, redirect });
+  if (view.redirect_url) {
+    return showExit(target, { heading: 'Thank you', paragraphs: ['This session has ended.'], url: view.redirect_url, redirect });
+  }
 
   const queue = new SavingQueue(`/api/sessions/${view.session}/trials`, `metamer-queue:${view.session}`, {
     storage: (() => {

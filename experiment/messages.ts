@@ -105,7 +105,8 @@ export function wireCopyButtons(root: ParentNode): void {
     if (button.dataset.wired) continue;
     button.dataset.wired = '1';
     button.addEventListener('click', () => {
-      const input = (button.ownerDocument.getElementById(button.dataset.copy!) ?? button.parentElement?.querySelector('input')) as HTMLInputElement | null;
+      const doc = button.ownerDocument;
+      const input = (doc.getElementById(button.dataset.copy!) ?? button.parentElement?.querySelector('input')) as HTMLInputElement | null;
       if (!input) return;
       input.select();
       const done = () => {

@@ -24,7 +24,8 @@ export function consentHtml(view: SessionView): string {
 }
 
 const SAVED =
-  '<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>';
+  '<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: ' +
+  'if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>';
 
 /** "How it works" for this study's task on this device. */
 export function instructionsHtml(view: SessionView, device: DeviceProfile | null): string {
@@ -34,7 +35,8 @@ export function instructionsHtml(view: SessionView, device: DeviceProfile | null
     const start = touch ? '<b>Start trial</b>' : '<b>Start trial</b> (or the space bar)';
     return `<h2>How it works</h2>
 <p>On each trial, ${touch ? 'tap' : 'press'} ${start}. A cross appears, then an image for a very short time, then a noise pattern.</p>
-<p>Then choose the category the image belongs to by ${choose} one of the buttons. Some images are hard to recognise: give your best guess.</p>
+<p>Then choose the category the image belongs to by ${choose} one of the buttons.
+Some images are hard to recognise: give your best guess.</p>
 ${SAVED}`;
   }
   const headphones = '<p>Please wear headphones and sit somewhere quiet.</p>';
@@ -42,11 +44,14 @@ ${SAVED}`;
     const pick = touch ? 'tap one of them' : 'pick one with the mouse or the arrow keys and Enter';
     return `<h2>How it works</h2>
 ${headphones}
-<p>On each trial, ${touch ? 'tap' : 'press'} <b>Play</b>. You will hear a short sound once. Then type the word you heard: suggestions appear as you type; ${pick}. Your answer has to be one of the suggested words. Some sounds are hard to recognise: give your best guess.</p>
+<p>On each trial, ${touch ? 'tap' : 'press'} <b>Play</b>. You will hear a short sound once.
+Then type the word you heard: suggestions appear as you type; ${pick}. Your answer has to be one of the suggested words.
+Some sounds are hard to recognise: give your best guess.</p>
 ${SAVED}`;
   }
   return `<h2>How it works</h2>
 ${headphones}
-<p>On each trial, ${touch ? 'tap' : 'press'} <b>Play</b>. You will hear a short sound once. Then choose what you heard by ${choose} one of the buttons. Some sounds are hard to recognise: give your best guess.</p>
+<p>On each trial, ${touch ? 'tap' : 'press'} <b>Play</b>. You will hear a short sound once.
+Then choose what you heard by ${choose} one of the buttons. Some sounds are hard to recognise: give your best guess.</p>
 ${SAVED}`;
 }

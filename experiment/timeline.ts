@@ -216,7 +216,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
         .catch((e: unknown) => {
           // The session ended at a gate (another tab, a reload): its exit is the screen-out code.
           if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) {
-            return showExit(el, { heading: 'Thank you for your time', paragraphs: ['This session has ended.'], url: e.body.redirect_url, redirect: ctx.redirect });
+            const ended = { heading: 'Thank you for your time', paragraphs: ['This session has ended.'] };
+            return showExit(el, { ...ended, url: e.body.redirect_url, redirect: ctx.redirect });
           }
           showMessage(el, 'Something went wrong', `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`);
         });

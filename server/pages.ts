@@ -58,12 +58,25 @@ export interface MessageCode {
   value: string;
 }
 
-export function messagePage(bundle: ExperimentBundle, assetPrefix: string, heading: string, text: string, link?: MessageLink, code?: MessageCode): string {
-  const action = link ? `<p class="metamer-actions"><a class="jspsych-btn" href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : '';
-  // The same markup as the participant page's own code box (experiment/messages.ts).
-  const codeBox = code
-    ? `<div class="metamer-code"><label for="metamer-code-value">${escapeHtml(code.label)}</label><input id="metamer-code-value" readonly value="${escapeHtml(code.value)}" size="${Math.max(8, code.value.length + 2)}" data-code="${escapeHtml(code.value)}"><button type="button" class="jspsych-btn" data-copy="metamer-code-value">Copy</button></div>`
-    : '';
+/** The same markup as the participant page's own code box (experiment/messages.ts). */
+function codeBoxHtml(code: MessageCode): string {
+  const value = escapeHtml(code.value);
+  return `<div class="metamer-code"><label for="metamer-code-value">${escapeHtml(code.label)}</label>
+<input id="metamer-code-value" readonly value="${value}" size="${Math.max(8, code.value.length + 2)}" data-code="${value}">
+<button type="button" class="jspsych-btn" data-copy="metamer-code-value">Copy</button></div>`;
+}
+
+export function messagePage(
+  bundle: ExperimentBundle,
+  assetPrefix: string,
+  heading: string,
+  text: string,
+  link?: MessageLink,
+  code?: MessageCode,
+): string {
+  const linkHtml = link ? `<a class="jspsych-btn" href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a>` : '';
+  const action = link ? `<p class="metamer-actions">${linkHtml}</p>` : '';
+  const codeBox = code ? codeBoxHtml(code) : '';
   // The page script only wires the Copy button here (it finds no study to run).
   const script = code ? `\n<script src="${escapeHtml(assetPrefix + bundle.js.name)}" defer></script>` : '';
   return shell(

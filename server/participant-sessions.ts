@@ -251,7 +251,13 @@ export class ParticipantSessions {
     return {
       session: session.id,
       resume_key: resumeKey(this.opts.participantKey, session.id),
-      study: { id: ctx.study.id, title: participantTitle(config), modality: config.modality, question: questionOf(config), consent: consentOf(config) },
+      study: {
+        id: ctx.study.id,
+        title: participantTitle(config),
+        modality: config.modality,
+        question: questionOf(config),
+        consent: consentOf(config),
+      },
       state: session.state,
       choices: ctx.manifest.categories,
       timing: {

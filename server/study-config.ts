@@ -25,7 +25,10 @@ export const PROLIFIC_RETURN_URL = 'https://app.prolific.com/submissions';
 export const STUDY_ID_PATTERN = '[a-z0-9](?:[a-z0-9\\-]{0,62}[a-z0-9])?';
 export const StudyId = z
   .string()
-  .regex(new RegExp(`^${STUDY_ID_PATTERN}$`), 'lower-case letters, digits and "-" (not first or last), at most 64 characters, e.g. "resnet-pilot-1"');
+  .regex(
+    new RegExp(`^${STUDY_ID_PATTERN}$`),
+    'lower-case letters, digits and "-" (not first or last), at most 64 characters, e.g. "resnet-pilot-1"',
+  );
 
 const Ms = z.number().int().min(0).max(60_000);
 
@@ -164,7 +167,8 @@ export const DEFAULT_QUESTION = { image: 'What did the image show?', audio: 'Wha
 /** The consent page's text: paragraphs separated by a blank line, shown as plain text. */
 export function defaultConsent(modality: 'image' | 'audio'): string {
   return [
-    `This is a research study on how people recognise ${modality === 'image' ? 'images' : 'sounds'}. It takes place in your browser and records your answers and response times, together with a pseudonymous code derived from your Prolific ID.`,
+    `This is a research study on how people recognise ${modality === 'image' ? 'images' : 'sounds'}. It takes place in your browser ` +
+      'and records your answers and response times, together with a pseudonymous code derived from your Prolific ID.',
     'Taking part is voluntary; you may stop at any time by closing this page and returning the study on Prolific.',
   ].join('\n\n');
 }
@@ -226,7 +230,8 @@ export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
   const timing = Timing.parse({ ...TIMING_DEFAULTS[c.modality], ...c.timing });
   const device = DevicePolicy.parse({ ...DEVICE_DEFAULTS[c.modality], ...c.device });
   if (c.modality === 'audio' && !device.audio_output) {
-    ctx.addIssue({ code: 'custom', path: ['device', 'audio_output'], message: 'is false, but an audio study plays sounds: it needs audio output' });
+    const message = 'is false, but an audio study plays sounds: it needs audio output';
+    ctx.addIssue({ code: 'custom', path: ['device', 'audio_output'], message });
   }
   if (protocol.screening_min_correct > protocol.screening_trials) {
     ctx.addIssue({

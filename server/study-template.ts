@@ -54,7 +54,8 @@ function scaledCounts(modality: 'image' | 'audio', pool: number, mainSources: nu
   const screening = Math.min(d.screening_trials, pool - practice);
   const unpracticed = pool - practice;
   const catchWanted = Math.max(2, Math.round((mainSources * d.catch_trials) / PAPER_MAIN));
-  return withDerived(modality, { practice_trials: practice, screening_trials: screening, catch_trials: unpracticed > 0 ? Math.min(d.catch_trials, catchWanted) : 0 });
+  const catchTrials = unpracticed > 0 ? Math.min(d.catch_trials, catchWanted) : 0;
+  return withDerived(modality, { practice_trials: practice, screening_trials: screening, catch_trials: catchTrials });
 }
 
 /** The pass mark and the slow practice trials follow the counts, in the paper's proportions. */
@@ -63,7 +64,8 @@ function withDerived(modality: 'image' | 'audio', c: Pick<Counts, 'practice_tria
   // In the order README's table lists them.
   return {
     practice_trials: c.practice_trials,
-    slow_practice_trials: c.practice_trials === 0 ? 0 : Math.min(c.practice_trials, Math.ceil((c.practice_trials * d.slow_practice_trials) / d.practice_trials)),
+    slow_practice_trials:
+      c.practice_trials === 0 ? 0 : Math.ceil((c.practice_trials * d.slow_practice_trials) / d.practice_trials),
     screening_trials: c.screening_trials,
     screening_min_correct: Math.ceil((c.screening_trials * d.screening_min_correct) / d.screening_trials),
     catch_trials: c.catch_trials,
@@ -109,12 +111,58 @@ export function studyTemplate(manifest: Manifest, opts: StudyTemplateOptions): S
   return { config, explanation: explain(manifest, config, counts, { pool, sources, conditions: c }) };
 }
 
-function explain(manifest: Manifest, config: StudyConfigInput, k: Counts, n: { pool: number; sources: number; conditions: number }): string {
+interface SetSize {
+  pool: number;
+  sources: number;
+  conditions: number;
+}
+
+function explain(manifest: Manifest, config: StudyConfigInput, k: Counts, n: SetSize): string {
   const m = manifest.modality;
   const d = PROTOCOL_DEFAULTS[m];
   const t = TIMING_DEFAULTS[m];
   const layers = manifest.models.map((x) => `${x.model} (${x.layers.length} layers)`).join(', ') || 'no model';
-  const row = (field: string, value: unknown, paper: unknown, why: string) => `| \`${field}\` | ${String(value)} | ${String(paper)} | ${why} |`;
+  const row = (field: string, value: unknown, paper: unknown, why: string) =>
+    `| \`${field}\` | ${String(value)} | ${String(paper)} | ${why} |`;
+  const slow =
+    m === 'image'
+      ? `The first practice trials show the image for ${t.practice_stimulus_ms} ms instead of ${t.stimulus_ms} ms: the paper's 4 in 16.`
+      : 'Audio plays whole clips: no slow trials.';
+  const rows = [
+    row(
+      'practice_trials',
+      k.practice_trials,
+      d.practice_trials,
+      `Practice trials with feedback, from the set's practice items: at most half of the ${n.pool} (screening needs the others).`,
+    ),
+    row('slow_practice_trials', k.slow_practice_trials, d.slow_practice_trials, slow),
+    row('screening_trials', k.screening_trials, d.screening_trials, 'Screening trials, no feedback, from items practice does not show.'),
+    row(
+      'screening_min_correct',
+      k.screening_min_correct,
+      d.screening_min_correct,
+      `Correct screening answers needed to continue: the paper's ${d.screening_min_correct} of ${d.screening_trials}, as a share. ` +
+        'Below it the session ends with the screen-out code.',
+    ),
+    row(
+      'catch_trials',
+      k.catch_trials,
+      d.catch_trials,
+      'Natural practice-pool items mixed into the main block to check attention: ' +
+        `the paper's ${d.catch_trials} per ${PAPER_MAIN} main trials (here ${n.sources} main trials), at least 2.`,
+    ),
+    row('main_sources', 'all', 'all', 'Every main source once per participant.'),
+    ...(m === 'audio'
+      ? [
+          row(
+            'headphone_check',
+            d.headphone_check,
+            d.headphone_check,
+            `Woods et al. 2017 antiphase test, ${d.headphone_trials} trials, pass with ${d.headphone_min_correct}.`,
+          ),
+        ]
+      : []),
+  ];
   const metamerConditions = manifest.models.flatMap((x) => x.layers.map((l) => conditionKey({ model: x.model, layer: l, layer_index: 0 })));
   return `# ${config.id}: a study of the stimulus set \`${manifest.name}\`
 
@@ -128,13 +176,7 @@ against the set again. Fields left out take the paper's defaults for ${m} studie
 
 | field | here | paper | why this value |
 | --- | --- | --- | --- |
-${row('practice_trials', k.practice_trials, d.practice_trials, `Practice trials with feedback, from the set's practice items: at most half of the ${n.pool} (screening needs the others).`)}
-${row('slow_practice_trials', k.slow_practice_trials, d.slow_practice_trials, m === 'image' ? `The first practice trials show the image for ${t.practice_stimulus_ms} ms instead of ${t.stimulus_ms} ms: the paper's 4 in 16.` : 'Audio plays whole clips: no slow trials.')}
-${row('screening_trials', k.screening_trials, d.screening_trials, 'Screening trials (no feedback), from practice items that practice does not show.')}
-${row('screening_min_correct', k.screening_min_correct, d.screening_min_correct, `Correct screening answers needed to continue: the paper's ${d.screening_min_correct} of ${d.screening_trials}, as a share. Below it the session ends with the screen-out code.`)}
-${row('catch_trials', k.catch_trials, d.catch_trials, `Natural practice-pool items mixed into the main block to check attention: the paper's ${d.catch_trials} per ${PAPER_MAIN} main trials (here ${n.sources} main trials), at least 2.`)}
-${row('main_sources', 'all', 'all', 'Every main source once per participant.')}
-${m === 'audio' ? row('headphone_check', d.headphone_check, d.headphone_check, `Woods et al. 2017 antiphase test, ${d.headphone_trials} trials, pass with ${d.headphone_min_correct}.`) : ''}
+${rows.join('\n')}
 
 ## The rest
 

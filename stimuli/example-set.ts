@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Manifest, NATURAL } from './manifest.ts';
+import { conditionKey, type Manifest, NATURAL } from './manifest.ts';
 import { userError } from '../server/http-error.ts';
 
 export const DEMO_IMAGE_SET = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'demo/image');
@@ -41,7 +41,7 @@ export function writeExampleSet(dir: string, shape: ExampleSetShape = EXAMPLE_SE
   const categories = manifest.categories.slice(0, shape.categories);
   const wanted = Object.entries(shape.layers);
   const metamer = (source: string, model: string, layer: string) =>
-    manifest.items.find((i) => i.source_id === source && i.condition !== NATURAL && i.condition.model === model && i.condition.layer === layer);
+    manifest.items.find((i) => i.source_id === source && i.condition !== NATURAL && conditionKey(i.condition) === `${model}/${layer}`);
   // Sources with every wanted metamer, so the example needs no natural stand-ins.
   const complete = (source: string) => wanted.every(([model, layers]) => layers.every((l) => metamer(source, model, l)));
   const copies: [from: string, to: string][] = [];
@@ -53,7 +53,9 @@ export function writeExampleSet(dir: string, shape: ExampleSetShape = EXAMPLE_SE
       sources++;
       copies.push([item.file, `natural/${category}/${item.source_id}.png`]);
       for (const [model, layers] of wanted) {
-        for (const layer of layers) copies.push([metamer(item.source_id, model, layer)!.file, `${model}/${layer}/${category}/${item.source_id}.png`]);
+        for (const layer of layers) {
+          copies.push([metamer(item.source_id, model, layer)!.file, `${model}/${layer}/${category}/${item.source_id}.png`]);
+        }
       }
     }
     for (const item of naturals.filter((i) => i.role === 'practice')) {

@@ -16,7 +16,8 @@ export function register(program: Command): void {
       process.stdout.write(
         opts.json
           ? JSON.stringify(r, null, 2) + '\n'
-          : `wrote ${r.files} files to ${r.dir}: ${r.categories.length} categories (${r.categories.join(', ')}), ${r.sources} main sources, ${r.practice} practice images\n`,
+          : `wrote ${r.files} files to ${r.dir}: ${r.categories.length} categories (${r.categories.join(', ')}), ` +
+              `${r.sources} main sources, ${r.practice} practice images\n`,
       );
     });
 }

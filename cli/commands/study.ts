@@ -62,7 +62,9 @@ export function register(program: Command): void {
       try {
         const input = readJsonFile(file);
         let row = await createStudy(store, input).catch((e: unknown) => {
-          if (e instanceof ZodError) throw userError(configIssueLines(e.issues, StudyConfigInput).map((line) => `${file}: ${line}`).join('\n'));
+          if (e instanceof ZodError) {
+            throw userError(configIssueLines(e.issues, StudyConfigInput).map((line) => `${file}: ${line}`).join('\n'));
+          }
           throw e;
         });
         if (opts.launch) row = await changeStudyStatus(store, row.id, 'launch');
@@ -102,7 +104,8 @@ export function register(program: Command): void {
         fs.writeFileSync(out, JSON.stringify(config, null, 2) + '\n');
         const p = config.protocol!;
         process.stdout.write(
-          `wrote ${out}: study ${id} of set ${set}, ${p.practice_trials} practice, ${p.screening_trials} screening (pass ${p.screening_min_correct}), ${p.catch_trials} catch trials, target ${config.target_completed}\n`,
+          `wrote ${out}: study ${id} of set ${set}, ${p.practice_trials} practice, ${p.screening_trials} screening ` +
+            `(pass ${p.screening_min_correct}), ${p.catch_trials} catch trials, target ${config.target_completed}\n`,
         );
         if (opts.explain) {
           fs.writeFileSync(notes, explanation);
@@ -152,7 +155,7 @@ export function register(program: Command): void {
           [
             `study ${id}: ${row.status}, set ${row.set_name}`,
             `completed ${counts.completed} / ${row.config.target_completed}${p.target_reached ? ' (target reached: new participants are turned away)' : ''}; in progress ${counts.started}; screened out ${counts.screened_out}; abandoned ${counts.abandoned}; preview runs ${p.preview_sessions} (not counted)`,
-            `turned away (device) ${away.total} before any session${away.came_back > 0 ? ` (${away.came_back} came back on another device)` : ''}`,
+            `turned away (device) ${away.total} before any session` + (away.came_back > 0 ? ` (${away.came_back} came back on another device)` : ''),
             `median duration ${formatDuration(p.median_duration_ms)}; idle sessions are abandoned after ${p.abandon_after_minutes} min`,
             `participant URL: ${p.participant_url}`,
             `completion code ${p.completion_code}; screen-out code ${p.screenout_code}`,
@@ -160,7 +163,7 @@ export function register(program: Command): void {
             ...textTable(
               [
                 ['condition', 'from completed sessions', 'from sessions in progress', 'planned at target'],
-                ...p.conditions.map((c) => [c.label, String(c.completed_trials), String(c.in_progress_trials), String(c.planned_at_target)]),
+                ...p.conditions.map((c) => [c.label, ...[c.completed_trials, c.in_progress_trials, c.planned_at_target].map(String)]),
               ],
               ['left', 'right', 'right', 'right'],
               '  ',

@@ -24,7 +24,8 @@ function queryString(req: Request, name: string): string | undefined {
 
 export function participantRouter(store: Store, sessions: ParticipantSessions, bundle: ExperimentBundle): Router {
   const r = Router();
-  const page = (heading: string, text: string, link?: MessageLink, code?: MessageCode) => messagePage(bundle, ASSET_PREFIX, heading, text, link, code);
+  const page = (heading: string, text: string, link?: MessageLink, code?: MessageCode) =>
+    messagePage(bundle, ASSET_PREFIX, heading, text, link, code);
 
   r.get('/run/:studyId', async (req, res) => {
     res.type('html');
@@ -56,7 +57,8 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
         page(
           ended === 'completed' ? 'You have already completed this study' : 'This study has ended for you',
           ended === 'completed'
-            ? 'Thank you! Your answers were saved. If Prolific has not recorded your submission, enter this code on Prolific or use the button below.'
+            ? 'Thank you! Your answers were saved. If Prolific has not recorded your submission, ' +
+              'enter this code on Prolific or use the button below.'
             : 'Thank you for your time. Please enter this code on Prolific or use the button below to return there.',
           { href: exitUrl(config, existing, ended), label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific' },
           code ? { label: 'Your code for Prolific', value: code } : undefined,
@@ -81,7 +83,8 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
   r.get('/try/:studyId/:token', sessionStartLimit(), async (req, res) => {
     const started = await sessions.startTryIt(String(req.params.studyId), String(req.params.token));
     if (!started) {
-      return void res.status(404).type('html').send(page('Page not found', 'There is nothing at this address. Please check the link you were given.'));
+      const notFound = page('Page not found', 'There is nothing at this address. Please check the link you were given.');
+      return void res.status(404).type('html').send(notFound);
     }
     res.redirect(303, previewRunPath(String(req.params.studyId), started.prolificPid));
   });

@@ -359,7 +359,8 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(
         `SELECT a.reason, count(*) AS n,
-                sum(EXISTS (SELECT 1 FROM sessions s WHERE s.study_id = a.study_id AND s.participant_id = a.participant_id AND s.preview = 0)) AS back
+                sum(EXISTS (SELECT 1 FROM sessions s
+                             WHERE s.study_id = a.study_id AND s.participant_id = a.participant_id AND s.preview = 0)) AS back
            FROM turn_aways a WHERE a.study_id = ? GROUP BY a.reason`,
       )
       .all(studyId) as { reason: TurnAwayReason; n: number; back: number }[];

@@ -54,7 +54,8 @@ export function pageRoutes(prot: Router, ctx: AdminContext): void {
       let problems: { field: string; message: string }[];
       if (e instanceof FormError) problems = e.problems;
       else if (e instanceof ZodError) {
-        problems = configIssues(e.issues, StudyConfigInput).map((i) => ({ field: fieldOfPath(i.path), message: `${i.path.join('.') || 'config'}: ${i.message}` }));
+        const issues = configIssues(e.issues, StudyConfigInput);
+        problems = issues.map((i) => ({ field: fieldOfPath(i.path), message: `${i.path.join('.') || 'config'}: ${i.message}` }));
       }
       else if (isExposed(e)) problems = [{ field: 'general', message: e.message }];
       else throw e;
