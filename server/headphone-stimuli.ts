@@ -21,8 +21,7 @@ import { createHash } from 'node:crypto';
 import type { BlobStore } from '../stimuli/blob-store.ts';
 import { fft } from './fft.ts';
 import { mixSeed, mulberry32, type Rng } from '../stimuli/random.ts';
-import type { Db } from './store/database.ts';
-import { registerBlob } from './store/stimulus-sets.ts';
+import type { Store } from './store/store.ts';
 
 export const HEADPHONE_TESTS = ['antiphase', 'huggins'] as const;
 export type HeadphoneTest = (typeof HEADPHONE_TESTS)[number];
@@ -299,7 +298,7 @@ export class HeadphoneStimuli implements HeadphoneStimulusSource {
 
   constructor(
     private readonly blobs: BlobStore,
-    private readonly db: Db,
+    private readonly store: Pick<Store, 'registerBlob'>,
   ) {}
 
   ensure(test: HeadphoneTest): Promise<HeadphoneKit> {
@@ -309,7 +308,7 @@ export class HeadphoneStimuli implements HeadphoneStimulusSource {
         const kit = headphoneKit(test);
         for (const s of [kit.calibration, ...kit.trials]) {
           await this.blobs.putBuffer(s.wav, 'wav');
-          registerBlob(this.db, s.sha256, 'wav');
+          await this.store.registerBlob(s.sha256, 'wav');
         }
         return kit;
       })();

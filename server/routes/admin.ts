@@ -37,8 +37,6 @@ export interface AdminRouterDeps {
   sessions: ParticipantSessions;
   auth: AdminAuth;
   bundle: DashboardBundle;
-  /** The SQLite file, for the analysis module's read-only loaders. */
-  dbFile: string;
   logger: Logger;
   /** Failed log-ins allowed per address and window. */
   loginAttempts?: number;
@@ -93,7 +91,7 @@ function attachment(res: Response, filename: string, mime: string, body: string 
 export function adminRouters(deps: AdminRouterDeps): AdminRouters {
   const { store, sessions, auth, bundle, logger } = deps;
   const progress = new StudyProgressReader(store);
-  const analyses = new StudyAnalyses(deps.dbFile, { bootstrap: deps.bootstrap });
+  const analyses = new StudyAnalyses(store.studyData, { bootstrap: deps.bootstrap });
   const forms = express.urlencoded({ extended: false, limit: '64kb' });
   const json = express.json({ limit: '256kb' });
 
@@ -165,7 +163,7 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     let analysis: StudyView['analysis'] = null;
     let analysisError: string | undefined;
     try {
-      analysis = analyses.get(study.id, version, true);
+      analysis = await analyses.get(study.id, version, true);
     } catch (e) {
       if (!(e instanceof AnalysisInputError)) throw e;
       analysisError = e.message;
@@ -280,14 +278,14 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     const study = await studyOf(req);
     const p = await progress.progress(study, publicBase(req));
     const version = analysisVersion(p, study.config.exclusions.incomplete);
-    return { study, ...analyses.get(study.id, version) };
+    return { study, ...(await analyses.get(study.id, version)) };
   };
 
   prot.get('/studies/:id/figure.svg', async (req, res) => {
     const study = await studyOf(req);
     const p = await progress.progress(study, publicBase(req));
     // The page's figure goes with the page's (possibly slightly older) table.
-    const svg = await analyses.figure(analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
+    const svg = await analyses.figure(await analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
     if (svg === null) return void res.status(404).type('text').send('No participant is included yet: there is no figure.\n');
     res.set('Cache-Control', 'private, max-age=3600').type('image/svg+xml').send(svg);
   });
@@ -307,13 +305,13 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
 
   prot.get('/studies/:id/trials.csv', async (req, res) => {
     const study = await studyOf(req);
-    attachment(res, `${study.id}_trials.csv`, 'text/csv; charset=utf-8', trialsToCsv(loadTrialsExport(deps.dbFile, study.id)));
+    attachment(res, `${study.id}_trials.csv`, 'text/csv; charset=utf-8', trialsToCsv(await loadTrialsExport(store.studyData, study.id)));
   });
 
   prot.get('/studies/:id/psych-ds.zip', async (req, res) => {
     const study = await studyOf(req);
     const folder = psychDsDataFile(study.id).replace(/^data\//, '').replace(/_data\.csv$/, '');
-    attachment(res, `${folder}_psych-ds.zip`, 'application/zip', psychDsZip(psychDsDataset(loadTrialsExport(deps.dbFile, study.id)), folder));
+    attachment(res, `${folder}_psych-ds.zip`, 'application/zip', psychDsZip(psychDsDataset(await loadTrialsExport(store.studyData, study.id)), folder));
   });
 
   prot.get('/api/studies', async (req, res) => {

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { changeStudyStatus } from '../../server/studies.ts';
@@ -66,9 +65,9 @@ describe('session start', () => {
     expect(b.session).toBe(a.session);
     expect(c.session).toBe(a.session);
     expect(b.trials).toEqual(a.trials);
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?').get(pid)).toEqual({ n: 1 });
-    db.close();
+    const db = await server.openDb();
+    expect(await db.get('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?', pid)).toEqual({ n: 1 });
+    await db.close();
   });
 
   it('refuses a missing PID, an unknown study and malformed bodies with 4xx and a reason', async () => {
@@ -103,9 +102,9 @@ describe('trial saving', () => {
     const changed = await postJson(url, record(0, 'car'));
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe('conflict');
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT response FROM trials WHERE session_id = ?').all(view.session)).toEqual([{ response: 'bear' }]);
-    db.close();
+    const db = await server.openDb();
+    expect(await db.all('SELECT response FROM trials WHERE session_id = ?', view.session)).toEqual([{ response: 'bear' }]);
+    await db.close();
   });
 
   it('refuses bad records with 4xx and stores nothing', async () => {
@@ -163,11 +162,11 @@ describe('screening gate and completion', () => {
     expect(done.body.redirect_url).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     // Completing again is idempotent.
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).body).toEqual(done.body);
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index').all(view.session) as { trial_index: number }[];
+    const db = await server.openDb();
+    const rows = await db.all<{ trial_index: number }>('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index', view.session);
     expect(rows.map((r) => r.trial_index)).toEqual(view.trials.map((t) => t.index));
-    expect(db.prepare('SELECT state FROM sessions WHERE id = ?').get(view.session)).toEqual({ state: 'completed' });
-    db.close();
+    expect(await db.get('SELECT state FROM sessions WHERE id = ?', view.session)).toEqual({ state: 'completed' });
+    await db.close();
   });
 
   it('screens out a participant below the threshold, with the screen-out code, and takes no more trials', async () => {

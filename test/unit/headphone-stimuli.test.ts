@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
 import { bufferSource, readWav } from '../../stimuli/media-headers.ts';
-import { openDatabase } from '../../server/store/database.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { fft } from '../../server/fft.ts';
 import {
   ANTIPHASE,
@@ -219,10 +219,11 @@ describe('generation and storage', () => {
 
   it('writes every sound into the blob store under its hash and registers it as servable', async () => {
     const dir = await tempDir();
-    const db = openDatabase(`${dir}/metamer.db`);
+    const store = new SqliteStore(`${dir}/metamer.db`);
+    const db = store.db;
     try {
       const blobs = new BlobStore(`${dir}/blobs`);
-      const source = new HeadphoneStimuli(blobs, db);
+      const source = new HeadphoneStimuli(blobs, store);
       const kit = await source.ensure('huggins');
       expect(await source.ensure('huggins')).toBe(kit);
       for (const s of [kit.calibration, ...kit.trials]) {
@@ -236,7 +237,7 @@ describe('generation and storage', () => {
         [kit.calibration, ...kit.trials].map((s) => ({ sha256: s.sha256, ext: 'wav', mime: 'audio/wav' })).sort((a, b) => a.sha256.localeCompare(b.sha256)),
       );
     } finally {
-      db.close();
+      await store.close();
     }
   });
 });
