@@ -44,6 +44,8 @@ export interface TestServerOptions {
   study?: Partial<StudyConfigInput>;
   /** Leave the study a draft. */
   launch?: boolean;
+  /** The store, whatever the project's (default: testStore()). */
+  store?: 'sqlite' | 'postgres';
 }
 
 /** Which store this test run uses: `postgres` in the API suite's PostgreSQL project. */
@@ -52,8 +54,8 @@ export function testStore(): 'sqlite' | 'postgres' {
 }
 
 /** A database for one test server: a fresh PostgreSQL database in the PostgreSQL project, else the file. */
-export async function testDatabase(dbFile: string): Promise<string> {
-  return testStore() === 'postgres' ? createDatabase(inject('postgresBase')) : dbFile;
+export async function testDatabase(dbFile: string, store = testStore()): Promise<string> {
+  return store === 'postgres' ? createDatabase(inject('postgresBase')) : dbFile;
 }
 
 export const COMPLETION_CODE = 'C0MPLETE';
@@ -67,7 +69,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   else await makeAudioSet(setDir, { practicePerCategory: 2, ...opts.set });
   const dbFile = path.join(dir, 'data', 'metamer.db');
   const blobDir = path.join(dir, 'data', 'blobs');
-  const database = await testDatabase(dbFile);
+  const database = await testDatabase(dbFile, opts.store);
   const postgres = database !== dbFile;
   const boot = async (): Promise<TestServer> => {
     const server = await startServer({
