@@ -46,6 +46,8 @@ export interface TestServerOptions {
   launch?: boolean;
   /** The store, whatever the project's (default: testStore()). */
   store?: 'sqlite' | 'postgres';
+  /** An existing PostgreSQL database to use (a test that runs its own cluster); not dropped. */
+  databaseUrl?: string;
 }
 
 /** Which store this test run uses: `postgres` in the API suite's PostgreSQL project. */
@@ -69,7 +71,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   else await makeAudioSet(setDir, { practicePerCategory: 2, ...opts.set });
   const dbFile = path.join(dir, 'data', 'metamer.db');
   const blobDir = path.join(dir, 'data', 'blobs');
-  const database = await testDatabase(dbFile, opts.store);
+  const database = opts.databaseUrl ?? (await testDatabase(dbFile, opts.store));
   const postgres = database !== dbFile;
   const boot = async (): Promise<TestServer> => {
     const server = await startServer({
@@ -91,7 +93,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       openDb: () => openTestDatabase(database),
       async dispose() {
         await server.close().catch(() => {});
-        if (postgres) await dropDatabase(database).catch(() => {});
+        if (postgres && !opts.databaseUrl) await dropDatabase(database).catch(() => {});
         await fs.rm(dir, { recursive: true, force: true });
       },
       async restart() {
