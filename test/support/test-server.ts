@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { changeStudyStatus, createStudy } from '../../server/studies.ts';
@@ -44,6 +44,8 @@ export interface TestServerOptions {
   study?: Partial<StudyConfigInput>;
   /** Leave the study a draft. */
   launch?: boolean;
+  /** Where the server logs (default: nowhere). */
+  logger?: Logger;
   /** The store, whatever the project's (default: testStore()). */
   store?: 'sqlite' | 'postgres';
   /** An existing PostgreSQL database to use (a test that runs its own cluster); not dropped. */
@@ -81,7 +83,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       participantKeyFile: path.join(dir, 'data', 'participant-id.key'),
       port: 0,
       host: '127.0.0.1',
-      logger: pino({ level: 'silent' }),
+      logger: opts.logger ?? pino({ level: 'silent' }),
     });
     return {
       ...server,
