@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
-import { SqliteStore } from '../server/store/sqlite-store.ts';
+import { openStore } from '../server/store/open-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { StudyConfigInput } from '../server/study-config.ts';
 import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
@@ -18,7 +18,8 @@ export interface BenchStudy {
   studyId: string;
 }
 
-export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol']): Promise<BenchStudy> {
+/** `database`: a postgres:// URL to create the study in instead of the data folder's SQLite file. */
+export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol'], database?: string): Promise<BenchStudy> {
   const setDir = path.join(dir, 'set');
   await makeImageSet(setDir, {
     categories: CATEGORIES,
@@ -28,7 +29,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     size: 16,
   });
   const dbFile = path.join(dir, 'data', 'metamer.db');
-  const store = new SqliteStore(dbFile);
+  const store = await openStore(database ?? dbFile);
   const { manifest } = await importStimulusSet(setDir, { name: 'bench', blobs: new BlobStore(path.join(dir, 'data', 'blobs')) });
   await store.saveStimulusSet(manifest);
   await createStudy(store, {
@@ -40,7 +41,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     protocol,
   });
   await changeStudyStatus(store, 'bench', 'launch');
-  store.close();
+  await store.close();
   return { dbFile, studyId: 'bench' };
 }
 

@@ -3,7 +3,8 @@
  * docs/deploying.md as shipped in deploy/: two `metamer serve` processes configured by
  * deploy/instance.env on one PostgreSQL database, behind nginx configured by
  * deploy/nginx-instances.conf (round-robin, no sticky sessions, stimuli from the static export).
- * The test swaps in only its ports, folder, database and secrets, and logs which instance answered.
+ * The test swaps in only its ports, folder, database and secrets, and logs which instance answered
+ * (test/support/nginx.ts: instancesServerBlock).
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../server/canonical-json.ts';
 import type { PlannedTrial } from '../../server/session-plan.ts';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
-import { startNginx } from '../support/nginx.ts';
+import { answeredBy, instancesServerBlock, startNginx } from '../support/nginx.ts';
 import { driveParticipant } from '../support/participant-driver.ts';
 import { createDatabase, startPostgresCluster, type PostgresCluster } from '../support/postgres.ts';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process.ts';
@@ -37,36 +38,6 @@ async function instanceEnv(url: string): Promise<Record<string, string>> {
   }
   expect(Object.keys(env)).toEqual(expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']));
   return { ...env, METAMER_DATABASE_URL: url, METAMER_PARTICIPANT_KEY: KEY, METAMER_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
-}
-
-/** deploy/nginx-instances.conf with this test's ports and folder, and a log of the instance that answered each request. */
-async function nginxConfig(instances: number[], staticRoot: string, log: string): Promise<string> {
-  const conf = await fs.readFile(path.join(ROOT, 'deploy/nginx-instances.conf'), 'utf8');
-  const servers = [...conf.matchAll(/^\s*server 127\.0\.0\.1:\d+(.*);$/gm)];
-  expect(servers).toHaveLength(instances.length);
-  let out = conf.replace('root /srv/metamer/static;', `root ${staticRoot};`);
-  servers.forEach((m, i) => (out = out.replace(m[0], `    server 127.0.0.1:${instances[i]}${m[1]};`)));
-  out = out.replace('location / {', `location / {\n        access_log ${log} answered;`);
-  return `log_format answered '$request_method $uri $upstream_addr $status';\n${out}`;
-}
-
-interface Answered {
-  method: string;
-  uri: string;
-  /** The instances tried, in order (nginx lists each it tried). */
-  upstreams: string[];
-}
-
-async function answeredBy(log: string): Promise<Answered[]> {
-  const text = await fs.readFile(log, 'utf8').catch(() => '');
-  return text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [method, uri, ...rest] = l.split(' ');
-      return { method: method!, uri: uri!, upstreams: rest.slice(0, -1).join(' ').split(/[, ]+/).filter((u) => u.includes(':')) };
-    });
 }
 
 /** Trial POSTs the browser made and those the server acknowledged (200). */
@@ -118,7 +89,7 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     }
     const nginxPort = await freePort();
     log = path.join(setup.dir, 'answered.log');
-    nginx = await startNginx(setup.dir, await nginxConfig(ports, exported, log), nginxPort);
+    nginx = await startNginx(setup.dir, await instancesServerBlock(ports, exported, log), nginxPort);
     front = `http://127.0.0.1:${nginxPort}`;
     db = await openTestDatabase(url);
     chromium = await launchChromium();

@@ -61,7 +61,11 @@ function runAsOwner(bin: string, args: string[]): string {
   return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+/**
+ * `durable`: PostgreSQL's defaults (fsync and synchronous commit on), for benchmarks; tests turn
+ * fsync off, since their cluster is thrown away.
+ */
+export async function startPostgresCluster(opts: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const bin = binDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metamer-pg-'));
   if (process.getuid?.() === 0) {
@@ -72,9 +76,8 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const port = await freePort();
   try {
     runAsOwner(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C.UTF-8']);
-    // fsync off: a test cluster is thrown away, so durability buys nothing but time. Enough
-    // connections for the API suite's parallel servers (each pool holds up to 10).
-    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=64MB`;
+    // Enough connections for the API suite's parallel servers (each pool holds up to 10).
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB${opts.durable ? '' : ' -c fsync=off'}`;
     runAsOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   } catch (e) {
     const log = fs.existsSync(path.join(dir, 'server.log')) ? fs.readFileSync(path.join(dir, 'server.log'), 'utf8') : '';
