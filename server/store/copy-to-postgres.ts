@@ -16,7 +16,7 @@ import type { Db } from './database.ts';
 import { openDatabase } from './database.ts';
 import { userError } from '../http-error.ts';
 import { isPostgresUrl } from './open-store.ts';
-import { connectionError, createPool, describePostgresUrl, migratePostgres } from './postgres-pool.ts';
+import { connectClient, createPool, describePostgresUrl, migratePostgres } from './postgres-pool.ts';
 
 export interface CopyReport {
   from: string;
@@ -73,12 +73,7 @@ export async function copySqliteToPostgres(file: string, url: string, onTable?: 
   try {
     await migratePostgres(pool, url);
     const tables = tablesInOrder(sqlite);
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (e) {
-      throw connectionError(url, e);
-    }
+    const client = await connectClient(pool, url);
     try {
       await client.query('BEGIN');
       const rows: Record<string, number> = {};

@@ -47,16 +47,20 @@ export function connectionError(url: string, e: unknown): Error {
   return userError(`cannot use the PostgreSQL database ${describePostgresUrl(url)}: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`);
 }
 
+/** A connection of the pool; a database that cannot be reached is the user's error, named. */
+export async function connectClient(pool: pg.Pool, url: string): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (e) {
+    throw connectionError(url, e);
+  }
+}
+
 /** The advisory-lock key of a name (hashtextextended: a stable 64-bit hash inside PostgreSQL). */
 export const LOCK_KEY = 'hashtextextended($1, 0)';
 
 export async function migratePostgres(pool: pg.Pool, url: string): Promise<void> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (e) {
-    throw connectionError(url, e);
-  }
+  const client = await connectClient(pool, url);
   try {
     // Session lock: held across the migrations' transactions, released when this returns.
     await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`, ['metamer.migrate']);
