@@ -13,7 +13,7 @@ import { sweepAbandoned, sweepStudy } from '../../server/abandonment.ts';
 import { StudyProgressReader } from '../../server/admin-progress.ts';
 import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
-import { loadParticipantKey } from '../../server/participant-id.ts';
+import { checkSharedParticipantKey, loadParticipantKey } from '../../server/participant-id.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
 import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
@@ -148,8 +148,11 @@ export function register(program: Command): void {
       const store = await openDatabaseStore(databaseFor(paths.db));
       try {
         if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
+        const participantKey = loadParticipantKey(paths.pidKeyFile);
+        // The same key as the servers', or this preview's pseudonym would be made with another.
+        await checkSharedParticipantKey(store, participantKey);
         const sessions = new ParticipantSessions(store, {
-          participantKey: loadParticipantKey(paths.pidKeyFile),
+          participantKey,
           stimulusBaseUrl: '/stimuli/',
           // An audio study's preview starts with the headphone check: its sounds must exist.
           headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store),
