@@ -131,7 +131,9 @@ export async function loadStudyFromDb(source: StudyDataSource, studyId: string):
       continue;
     }
     builder.participant(pid, session.state);
-    for (const [phase, model, layer, layerIndex, n, k] of session.groups) builder.add(pid, session.state, phase, model, layer, layerIndex, n, k);
+    for (const [phase, model, layer, layerIndex, n, k] of session.groups) {
+      builder.add(pid, session.state, phase, model, layer, layerIndex, n, k);
+    }
     // The models' accuracy on exactly the stimuli this participant saw (human vs model).
     for (const [stimulus, category, model, layer, layerIndex] of session.stimuli ?? []) {
       const preds = byStimulus.get(stimulus);

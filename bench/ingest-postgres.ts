@@ -52,11 +52,21 @@ async function main(): Promise<void> {
 
     const env = { LOG_LEVEL: 'warn', METAMER_SESSION_STARTS_PER_MINUTE: '1000000', METAMER_DATABASE_URL: url };
     const port = await freePort();
-    const server = startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)], env);
+    const server = startProcess(
+      process.execPath,
+      [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)],
+      env,
+    );
     children.push(server);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
     const basePort = await freePort();
-    const baseline = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-postgres.ts'), baseUrl, String(basePort)]);
+    const baseline = startProcess(process.execPath, [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'bench/baseline-ingest-postgres.ts'),
+      baseUrl,
+      String(basePort),
+    ]);
     children.push(baseline);
     await waitForHttp(`http://127.0.0.1:${basePort}/`, baseline);
 
@@ -77,7 +87,8 @@ async function main(): Promise<void> {
     }
     const ours = all[Symbol.iterator]();
     const theirs = (function* () {
-      for (let round = 0; ; round++) for (const r of all) yield { path: r.path.replace('/sessions/', `/sessions/r${round}-`), body: r.body };
+      for (let round = 0; ; round++)
+        for (const r of all) yield { path: r.path.replace('/sessions/', `/sessions/r${round}-`), body: r.body };
     })();
 
     const throughput = { ours: [] as number[], theirs: [] as number[] };
@@ -88,7 +99,9 @@ async function main(): Promise<void> {
       // Alternated: odd rounds measure metamer first, so neither side always runs on a warmer cluster.
       const pair = r % 2 === 0 ? ['base', 'ours'] : ['ours', 'base'];
       const results: Record<string, LoadResult> = {};
-      for (const who of pair) results[who] = who === 'base' ? await closedLoop(basePort, theirs, CONNECTIONS, SECONDS) : await closedLoop(port, ours, CONNECTIONS, SECONDS);
+      for (const who of pair)
+        results[who] =
+          who === 'base' ? await closedLoop(basePort, theirs, CONNECTIONS, SECONDS) : await closedLoop(port, ours, CONNECTIONS, SECONDS);
       const [b, o] = [results.base!, results.ours!];
       if (o.errors || b.errors) throw new Error(`errors: ours ${JSON.stringify(o.statuses)}, baseline ${JSON.stringify(b.statuses)}`);
       throughput.theirs.push(b.ok / b.seconds);
@@ -104,10 +117,16 @@ async function main(): Promise<void> {
 
     if (acked >= all.length) throw new Error(`the platform ran out of trials to send (${all.length}): raise BENCH_SESSIONS`);
     const ratio = median(throughput.ours) / median(throughput.theirs);
-    console.log(`trial ingestion on PostgreSQL 15 (fsync and synchronous_commit on): one POST per trial, one committed INSERT each, ${SESSIONS} sessions × ${perSession} trials`);
+    console.log(
+      `trial ingestion on PostgreSQL 15 (fsync and synchronous_commit on): one POST per trial, one committed INSERT each, ${SESSIONS} sessions × ${perSession} trials`,
+    );
     console.log(`  closed loop, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s, rounds alternated:`);
-    console.log(`    baseline node:http + pg insert: ${median(throughput.theirs).toFixed(0)} trials/s (rounds ${throughput.theirs.map((x) => x.toFixed(0)).join(', ')})`);
-    console.log(`    metamer serve:                  ${median(throughput.ours).toFixed(0)} trials/s (rounds ${throughput.ours.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(
+      `    baseline node:http + pg insert: ${median(throughput.theirs).toFixed(0)} trials/s (rounds ${throughput.theirs.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+    console.log(
+      `    metamer serve:                  ${median(throughput.ours).toFixed(0)} trials/s (rounds ${throughput.ours.map((x) => x.toFixed(0)).join(', ')})`,
+    );
     console.log(`    ratio metamer / baseline:       ${ratio.toFixed(2)}×  (goal ≥ 0.5×)`);
     console.log(`  open loop, Poisson ${RATE}/s for ${OPEN_SECONDS} s:`);
     console.log(`    baseline: ${describe(openBase)}`);

@@ -18,7 +18,9 @@ export function register(program: Command): void {
       const { backupDatabase } = await import('../../server/store/backup.ts');
       const report = await backupDatabase(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db), file, { force: opts.force });
       if (opts.json) return void process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      const rows = Object.entries(report.rows).map(([t, n]) => `  ${t}: ${n}`).join('\n');
+      const rows = Object.entries(report.rows)
+        .map(([t, n]) => `  ${t}: ${n}`)
+        .join('\n');
       process.stdout.write(`backup written to ${report.file} (${(report.bytes / 1e6).toFixed(1)} MB), integrity checked:\n${rows}\n`);
     });
 

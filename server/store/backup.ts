@@ -21,7 +21,9 @@ export interface BackupReport {
 
 export async function backupDatabase(database: string, target: string, opts: { force?: boolean } = {}): Promise<BackupReport> {
   if (isPostgresUrl(database)) {
-    throw userError('a PostgreSQL database is backed up with pg_dump: pg_dump --format=custom --file=<file> "$METAMER_DATABASE_URL" (docs/deploying.md)');
+    throw userError(
+      'a PostgreSQL database is backed up with pg_dump: pg_dump --format=custom --file=<file> "$METAMER_DATABASE_URL" (docs/deploying.md)',
+    );
   }
   if (!fs.existsSync(database)) throw userError(`database ${database} does not exist (pass --db or set METAMER_DB)`);
   const file = path.resolve(target);
@@ -57,6 +59,9 @@ export async function backupDatabase(database: string, target: string, opts: { f
 
 /** Rows per table of a SQLite database (SQLite's own tables left out). */
 export function tableRows(db: Database.Database): Record<string, number> {
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  const names = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
   return Object.fromEntries(names.map((t) => [t, db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number]));
 }

@@ -34,8 +34,13 @@ const TRIAL_KEY = ['session_id', 'trial_index'];
 
 /** The tables to copy, each after the tables it references. */
 function tablesInOrder(db: Db): string[] {
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-  const parents = new Map(names.map((t) => [t, (db.prepare(`PRAGMA foreign_key_list("${t}")`).all() as { table: string }[]).map((f) => f.table)]));
+  const names = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  const parents = new Map(
+    names.map((t) => [t, (db.prepare(`PRAGMA foreign_key_list("${t}")`).all() as { table: string }[]).map((f) => f.table)]),
+  );
   const out: string[] = [];
   const visit = (t: string, path: string[]) => {
     if (out.includes(t)) return;
@@ -64,7 +69,11 @@ function rowHash(row: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(row)).digest('hex');
 }
 
-export async function copySqliteToPostgres(file: string, url: string, onTable?: (table: string, rows: number) => void): Promise<CopyReport> {
+export async function copySqliteToPostgres(
+  file: string,
+  url: string,
+  onTable?: (table: string, rows: number) => void,
+): Promise<CopyReport> {
   if (isPostgresUrl(file)) throw userError('db copy reads a SQLite database: unset METAMER_DATABASE_URL and name the file with --db');
   if (!isPostgresUrl(url)) throw userError(`--to must be a postgres:// URL, not "${url.slice(0, 40)}"`);
   if (!fs.existsSync(file)) throw userError(`database ${file} does not exist (pass --db or set METAMER_DB)`);
@@ -80,18 +89,23 @@ export async function copySqliteToPostgres(file: string, url: string, onTable?: 
       for (const table of tables) {
         const columns = columnsOf(sqlite, table);
         const target = await client.query<{ column_name: string }>(
-          "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+          'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
           [table],
         );
         const have = new Set(target.rows.map((r) => r.column_name));
-        if (have.size === 0) throw userError(`the PostgreSQL schema has no table "${table}": this program's PostgreSQL migrations lag its SQLite ones`);
+        if (have.size === 0)
+          throw userError(`the PostgreSQL schema has no table "${table}": this program's PostgreSQL migrations lag its SQLite ones`);
         const missing = columns.filter((c) => !have.has(c));
         if (missing.length) throw userError(`the PostgreSQL table "${table}" lacks column(s) ${missing.join(', ')}`);
         const present = await client.query(`SELECT 1 FROM ${quoted(table)} LIMIT 1`);
-        if (present.rowCount) throw userError(`${describePostgresUrl(url)} already has rows in "${table}": db copy only fills an empty database`);
+        if (present.rowCount)
+          throw userError(`${describePostgresUrl(url)} already has rows in "${table}": db copy only fills an empty database`);
         let n = 0;
         let batch: unknown[][] = [];
-        for (const row of sqlite.prepare(`SELECT ${columns.map(quoted).join(', ')} FROM ${quoted(table)}`).raw().iterate() as Iterable<unknown[]>) {
+        for (const row of sqlite
+          .prepare(`SELECT ${columns.map(quoted).join(', ')} FROM ${quoted(table)}`)
+          .raw()
+          .iterate() as Iterable<unknown[]>) {
           batch.push(row);
           if (batch.length === BATCH) {
             await insertBatch(client, table, columns, batch);
@@ -106,7 +120,8 @@ export async function copySqliteToPostgres(file: string, url: string, onTable?: 
       await resetIdentities(client);
       for (const table of tables) {
         const { rows: r } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${quoted(table)}`);
-        if (r[0]!.n !== rows[table]) throw userError(`"${table}": ${rows[table]} rows in SQLite but ${r[0]!.n} in PostgreSQL; nothing was copied`);
+        if (r[0]!.n !== rows[table])
+          throw userError(`"${table}": ${rows[table]} rows in SQLite but ${r[0]!.n} in PostgreSQL; nothing was copied`);
       }
       const verified = await verifyTrials(sqlite, client, columnsOf(sqlite, 'trials'));
       await client.query('COMMIT');
@@ -160,12 +175,18 @@ async function verifyTrials(sqlite: Db, c: pg.PoolClient, columns: string[]): Pr
   await nextPage(undefined);
   const all = createHash('sha256');
   let count = 0;
-  for (const row of sqlite.prepare(`SELECT ${list} FROM trials ORDER BY ${TRIAL_KEY.join(', ')}`).raw().iterate() as Iterable<unknown[]>) {
+  for (const row of sqlite
+    .prepare(`SELECT ${list} FROM trials ORDER BY ${TRIAL_KEY.join(', ')}`)
+    .raw()
+    .iterate() as Iterable<unknown[]>) {
     if (at === page.length && page.length === VERIFY_PAGE) await nextPage(page[page.length - 1]);
     const theirs = page[at++];
     const h = rowHash(row);
     if (!theirs || rowHash(theirs) !== h) {
-      throw userError(`trial ${String(row[sessionCol])}#${String(row[indexCol])} differs between SQLite and PostgreSQL after the copy; nothing was copied`);
+      throw userError(
+        `trial ${String(row[sessionCol])}#${String(row[indexCol])} differs between SQLite and PostgreSQL after the copy; ` +
+          'nothing was copied',
+      );
     }
     all.update(h);
     count++;

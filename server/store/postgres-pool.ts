@@ -44,7 +44,9 @@ export function createPool(url: string, max = envNumber('METAMER_DATABASE_POOL',
 /** A user-facing error for a database that cannot be reached or refuses us. */
 export function connectionError(url: string, e: unknown): Error {
   const err = e as { code?: string; message?: string };
-  return userError(`cannot use the PostgreSQL database ${describePostgresUrl(url)}: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`);
+  return userError(
+    `cannot use the PostgreSQL database ${describePostgresUrl(url)}: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`,
+  );
 }
 
 /** A connection of the pool; a database that cannot be reached is the user's error, named. */
@@ -69,7 +71,9 @@ export async function migratePostgres(pool: pg.Pool, url: string): Promise<void>
     let current = rows[0]?.version ?? 0;
     if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
     if (current > POSTGRES_MIGRATIONS.length) {
-      throw userError(`database schema version ${current} is newer than this program knows (${POSTGRES_MIGRATIONS.length}); upgrade the program`);
+      throw userError(
+        `database schema version ${current} is newer than this program knows (${POSTGRES_MIGRATIONS.length}); upgrade the program`,
+      );
     }
     for (; current < POSTGRES_MIGRATIONS.length; current++) {
       await client.query('BEGIN');

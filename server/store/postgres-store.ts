@@ -79,7 +79,10 @@ export class PostgresStore implements Store {
   readonly studyData: PostgresStudyData;
   private readonly plans = new PlanCache();
 
-  private constructor(private readonly pool: pg.Pool, url: string) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+  ) {
     this.description = describePostgresUrl(url);
     this.studyData = new PostgresStudyData(pool, this.description);
   }
@@ -169,7 +172,11 @@ export class PostgresStore implements Store {
   }
 
   async registerBlob(sha256: string, ext: BlobExt) {
-    await this.query('INSERT INTO blobs (sha256, ext, mime) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [sha256, ext, MIME_BY_EXT[ext]]);
+    await this.query('INSERT INTO blobs (sha256, ext, mime) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [
+      sha256,
+      ext,
+      MIME_BY_EXT[ext],
+    ]);
   }
 
   async listBlobs(setName?: string) {
@@ -259,8 +266,17 @@ export class PostgresStore implements Store {
            preview, n_trials, user_agent, started_at, last_activity_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'started', $8, $9, $10, $11, $11)`,
         [
-          id, s.studyId, s.prolificPid, s.participantId, s.prolificStudyId ?? null, s.prolificSessionId ?? null, slot,
-          s.preview ? 1 : 0, plan.trials.length, s.userAgent?.slice(0, 512) ?? null, now,
+          id,
+          s.studyId,
+          s.prolificPid,
+          s.participantId,
+          s.prolificStudyId ?? null,
+          s.prolificSessionId ?? null,
+          slot,
+          s.preview ? 1 : 0,
+          plan.trials.length,
+          s.userAgent?.slice(0, 512) ?? null,
+          now,
         ],
         c,
       );
@@ -288,8 +304,21 @@ export class PostgresStore implements Store {
 
   async saveTrial(row: TrialRow): Promise<SaveOutcome> {
     const inserted = await this.run('insertTrial', [
-      row.session_id, row.trial_index, row.phase, row.stimulus_id, row.source_id, row.category, row.model, row.layer,
-      row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at, row.fallback_for ?? null,
+      row.session_id,
+      row.trial_index,
+      row.phase,
+      row.stimulus_id,
+      row.source_id,
+      row.category,
+      row.model,
+      row.layer,
+      row.layer_index,
+      row.response,
+      row.correct,
+      row.rt_ms,
+      row.data,
+      row.received_at,
+      row.fallback_for ?? null,
     ]);
     if (inserted.rowCount === 1) {
       if (this.plans.needsTouch(row.session_id, row.received_at)) await this.run('touch', [row.received_at, row.session_id]);
@@ -314,10 +343,10 @@ export class PostgresStore implements Store {
   }
 
   async completeSession(sessionId: string, at: number) {
-    await this.query("UPDATE sessions SET state = 'completed', finished_at = $1, last_activity_at = $1 WHERE id = $2 AND state <> 'completed'", [
-      at,
-      sessionId,
-    ]);
+    await this.query(
+      "UPDATE sessions SET state = 'completed', finished_at = $1, last_activity_at = $1 WHERE id = $2 AND state <> 'completed'",
+      [at, sessionId],
+    );
   }
 
   async countSessions(studyId: string): Promise<SessionCounts> {
@@ -360,19 +389,21 @@ export class PostgresStore implements Store {
   async abandonIdleSessions(studyId: string, idleBefore: number): Promise<number> {
     // One statement: a trial's touch either commits before (the session is not idle) or waits for
     // this row lock and then revives it.
-    const r = await this.query("UPDATE sessions SET state = 'abandoned' WHERE study_id = $1 AND state = 'started' AND last_activity_at < $2", [
-      studyId,
-      idleBefore,
-    ]);
+    const r = await this.query(
+      "UPDATE sessions SET state = 'abandoned' WHERE study_id = $1 AND state = 'started' AND last_activity_at < $2",
+      [studyId, idleBefore],
+    );
     return r.rowCount ?? 0;
   }
 
   async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {
     await this.transaction(async (c) => {
       await c.query('DELETE FROM admin_sessions WHERE expires_at <= $1', [createdAt]);
-      await this.query('INSERT INTO admin_sessions (id_hash, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4)', [
-        idHash, createdAt, expiresAt, userAgent?.slice(0, 512) ?? null,
-      ], c);
+      await this.query(
+        'INSERT INTO admin_sessions (id_hash, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4)',
+        [idHash, createdAt, expiresAt, userAgent?.slice(0, 512) ?? null],
+        c,
+      );
     });
   }
 
@@ -430,6 +461,7 @@ export class PostgresStore implements Store {
 /** Text PostgreSQL cannot store (SQLite can) is the client's problem: a 400 that names it, not a 500. */
 function storableOr(e: unknown): unknown {
   const code = (e as { code?: string }).code;
-  if (code && UNSTORABLE_TEXT.has(code)) return new HttpError(400, 'unstorable_text', 'Text with a NUL character or invalid UTF-8 cannot be stored.');
+  if (code && UNSTORABLE_TEXT.has(code))
+    return new HttpError(400, 'unstorable_text', 'Text with a NUL character or invalid UTF-8 cannot be stored.');
   return e;
 }

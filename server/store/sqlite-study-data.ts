@@ -31,7 +31,9 @@ export class SqliteStudyData implements StudyDataSource {
     readonly description: string,
   ) {
     this.stmt = {
-      record: db.prepare('SELECT s.set_name, s.config, m.manifest FROM studies s LEFT JOIN stimulus_sets m ON m.name = s.set_name WHERE s.id = ?'),
+      record: db.prepare(
+        'SELECT s.set_name, s.config, m.manifest FROM studies s LEFT JOIN stimulus_sets m ON m.name = s.set_name WHERE s.id = ?',
+      ),
       ids: db.prepare('SELECT id FROM studies ORDER BY id').pluck(),
       sessions: db.prepare('SELECT id, participant_id, state, preview FROM sessions WHERE study_id = ? ORDER BY started_at, id').raw(),
       groups: db

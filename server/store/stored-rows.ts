@@ -41,7 +41,10 @@ export const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.st
 export const SESSIONS_WITH_STUDY = 'sessions s JOIN studies st ON st.id = s.study_id';
 
 /** Session summaries of one study, oldest first: `study` is the store's placeholder, `orderId` its byte-order id. */
-export const sessionSummariesSql = (study: string, orderId: string) => `SELECT s.id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
+export const sessionSummariesSql = (
+  study: string,
+  orderId: string,
+) => `SELECT s.id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
        -- A completed session holds every planned trial; only the others are counted.
        CASE WHEN s.state = 'completed' THEN s.n_trials
             ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,

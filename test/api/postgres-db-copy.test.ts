@@ -21,7 +21,11 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 async function metamer(args: string[], env: Record<string, string> = {}) {
   try {
-    const r = await run(process.execPath, ['bin/metamer.js', ...args], { cwd: ROOT, env: { ...process.env, METAMER_DATABASE_URL: '', ...env }, maxBuffer: 64 << 20 });
+    const r = await run(process.execPath, ['bin/metamer.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, METAMER_DATABASE_URL: '', ...env },
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -50,7 +54,11 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     // Trials posted during the backup: the copy holds a committed state, whole trials only.
     const posting = (async () => {
       for (let i = 0; i < plan.length; i++) {
-        await postJson(`${server.url}/api/sessions/${late.view.session}/trials`, { trial_index: i, response: plan[i]!.category, rt_ms: 600 });
+        await postJson(`${server.url}/api/sessions/${late.view.session}/trials`, {
+          trial_index: i,
+          response: plan[i]!.category,
+          rt_ms: 600,
+        });
       }
     })();
     const file = path.join(server.dir, 'backup', 'metamer.db');
@@ -62,7 +70,7 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     const copy = new Database(file, { readonly: true });
     try {
       expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(report.rows.trials).toBe((copy.prepare('SELECT count(*) FROM trials').pluck().get() as number));
+      expect(report.rows.trials).toBe(copy.prepare('SELECT count(*) FROM trials').pluck().get() as number);
       // Every session of the live database is there, with no trial it did not have.
       expect(copy.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(5);
       const live = await withTestDatabase(server.database, (db) => db.get<{ n: number }>('SELECT count(*) AS n FROM trials'));
@@ -95,7 +103,8 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     expect(report.trials_verified).toBe(trials);
     expect(report.rows).toMatchObject({ trials, sessions: 5, studies: 1, stimulus_sets: 1 });
     await withTestDatabase(url, async (db) => {
-      for (const [table, n] of Object.entries(report.rows)) expect((await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n, table).toBe(n);
+      for (const [table, n] of Object.entries(report.rows))
+        expect((await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n, table).toBe(n);
     });
 
     const analyze = ['analyze', 'fixture-study', '--json', '--bootstrap', '500', '--seed', '3', '--no-progress'];
@@ -107,7 +116,13 @@ describe('a SQLite deployment with a completed study, backed up while serving an
 
     const out = (name: string) => path.join(server.dir, name);
     expect((await metamer(['--db', server.dbFile, 'export', 'fixture-study', '--format', 'csv', '--out', out('a')])).code).toBe(0);
-    expect((await metamer(['--db', server.dbFile, 'export', 'fixture-study', '--format', 'csv', '--out', out('b')], { METAMER_DATABASE_URL: url })).code).toBe(0);
+    expect(
+      (
+        await metamer(['--db', server.dbFile, 'export', 'fixture-study', '--format', 'csv', '--out', out('b')], {
+          METAMER_DATABASE_URL: url,
+        })
+      ).code,
+    ).toBe(0);
     const csv = (dir: string) => fs.readFileSync(path.join(dir, 'fixture-study_trials.csv'), 'utf8');
     expect(csv(out('b'))).toBe(csv(out('a')));
     expect(csv(out('a')).split('\n').length).toBeGreaterThan(trials / 2);
@@ -135,11 +150,33 @@ describe('analysis of a richer study (predictions, every session state) after a 
   it('is identical on both databases, statistics and model comparisons included', async () => {
     const dir = await tempDir();
     const dbFile = path.join(dir, 'metamer.db');
-    createSyntheticStudy(dbFile, { participants: 14, mainTrials: 21, abandoned: [1], screenedOut: [2], started: [3], predictions: true, preview: true, inattentive: [4] });
+    createSyntheticStudy(dbFile, {
+      participants: 14,
+      mainTrials: 21,
+      abandoned: [1],
+      screenedOut: [2],
+      started: [3],
+      predictions: true,
+      preview: true,
+      inattentive: [4],
+    });
     const url = await createDatabase(inject('postgresBase'), 'synth');
     try {
       expect((await metamer(['--db', dbFile, 'db', 'copy', '--to', url])).code).toBe(0);
-      const args = ['analyze', 'synth', '--json', '--bootstrap', '400', '--permutations', '99', '--seed', '11', '--compare', 'all', '--no-progress'];
+      const args = [
+        'analyze',
+        'synth',
+        '--json',
+        '--bootstrap',
+        '400',
+        '--permutations',
+        '99',
+        '--seed',
+        '11',
+        '--compare',
+        'all',
+        '--no-progress',
+      ];
       const a = await metamer(['--db', dbFile, ...args]);
       const b = await metamer(['--db', dbFile, ...args], { METAMER_DATABASE_URL: url });
       expect(a.code).toBe(0);

@@ -39,7 +39,9 @@ describe('two instances on one PostgreSQL database', () => {
   it('50 concurrent session starts spread over both get 50 distinct slots, the lowest ones, balanced over the square', async () => {
     const starts = Array.from({ length: 50 }, (_, i) =>
       // 25 per instance: within each instance's own rate limit of 30 starts a minute per address.
-      postJson(`${(i % 2 ? b : a).url}/api/studies/fixture-study/sessions`, { prolific_pid: `5f3a00000000000000000${String(i).padStart(3, '0')}` }),
+      postJson(`${(i % 2 ? b : a).url}/api/studies/fixture-study/sessions`, {
+        prolific_pid: `5f3a00000000000000000${String(i).padStart(3, '0')}`,
+      }),
     );
     const views = await Promise.all(starts);
     expect(views.map((v) => v.status)).toEqual(Array(50).fill(200));
@@ -104,6 +106,8 @@ describe('two instances on one PostgreSQL database', () => {
 
   it('an instance with another participant-id key refuses to start', async () => {
     const other = path.join(a.dir, 'other', 'participant-id.key');
-    await expect(secondInstance(a, other)).rejects.toThrow(/participant-id key is not the one .* was first served with: set METAMER_PARTICIPANT_KEY/);
+    await expect(secondInstance(a, other)).rejects.toThrow(
+      /participant-id key is not the one .* was first served with: set METAMER_PARTICIPANT_KEY/,
+    );
   });
 });

@@ -31,7 +31,9 @@ it('has one PostgreSQL migration per SQLite migration', () => {
 it('has every SQLite table, view and column, with the same nullability', async () => {
   const db = openDatabase(path.join(await tempDir(), 'm.db'));
   const sqlite = new Map<string, string>();
-  for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]) {
+  for (const { name } of db
+    .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
+    .all() as { name: string }[]) {
     for (const c of db.prepare(`PRAGMA table_info("${name}")`).all() as { name: string; notnull: number; pk: number }[]) {
       // A SQLite primary key column may hold NULL only by an old quirk; PostgreSQL's never does.
       sqlite.set(`${name}.${c.name}`, c.notnull || c.pk ? 'NOT NULL' : 'NULL');

@@ -36,7 +36,9 @@ async function instanceEnv(url: string): Promise<Record<string, string>> {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
     if (m) env[m[1]!] = m[2]!;
   }
-  expect(Object.keys(env)).toEqual(expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']));
+  expect(Object.keys(env)).toEqual(
+    expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']),
+  );
   return { ...env, METAMER_DATABASE_URL: url, METAMER_PARTICIPANT_KEY: KEY, METAMER_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
 }
 
@@ -45,11 +47,13 @@ function recordTraffic(context: BrowserContext) {
   const sent: { index: number; body: string }[] = [];
   const acked = new Set<number>();
   context.on('request', (req) => {
-    if (req.method() === 'POST' && req.url().endsWith('/trials')) sent.push({ index: JSON.parse(req.postData() ?? '{}').trial_index, body: req.postData() ?? '' });
+    if (req.method() === 'POST' && req.url().endsWith('/trials'))
+      sent.push({ index: JSON.parse(req.postData() ?? '{}').trial_index, body: req.postData() ?? '' });
   });
   context.on('response', (res) => {
     const req = res.request();
-    if (req.method() === 'POST' && req.url().endsWith('/trials') && res.status() === 200) acked.add(JSON.parse(req.postData() ?? '{}').trial_index);
+    if (req.method() === 'POST' && req.url().endsWith('/trials') && res.status() === 200)
+      acked.add(JSON.parse(req.postData() ?? '{}').trial_index);
   });
   return { sent, acked };
 }
@@ -82,7 +86,10 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     await fs.chmod(setup.dir, 0o755);
     const env = await instanceEnv(url);
     const exported = path.join(setup.dir, 'static');
-    execFileSync(process.execPath, [BIN, '--db', setup.dbFile, 'stimuli', 'export-static', exported], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    execFileSync(process.execPath, [BIN, '--db', setup.dbFile, 'stimuli', 'export-static', exported], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
     for (let i = 0; i < 2; i++) {
       ports.push(await freePort());
       instances.push(await spawnServer(setup.dbFile, ports[i]!, env));
@@ -123,7 +130,7 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     for (const port of ports) expect(starters.filter((u) => u === `127.0.0.1:${port}`).length).toBeGreaterThanOrEqual(20);
   });
 
-  it('a Chromium participant completes with requests spread over both; one instance is killed -9 mid-study; every acknowledged trial is stored once', async () => {
+  it('a Chromium participant completes over both instances, one killed -9 mid-study; every acknowledged trial is stored once', async () => {
     const pid = '5f4b000000000000000000b1';
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
@@ -133,7 +140,10 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
       if (/\/stimuli\/[0-9a-f]{64}\.png$/.test(r.url()) && r.status() === 200) stimuliLoaded++;
     });
     const planOf = async () => {
-      const row = await db.get<{ plan: string }>('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?', pid);
+      const row = await db.get<{ plan: string }>(
+        'SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?',
+        pid,
+      );
       return (JSON.parse(row!.plan) as { trials: PlannedTrial[] }).trials;
     };
     const stimuliBefore = (await answeredBy(log)).length;
@@ -142,7 +152,11 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     expect(first.stoppedAt).toBe(8);
     await page.waitForFunction(() => (window as any).__metamer.queue.pendingIndices().length === 0);
     const before = (await answeredBy(log)).slice(stimuliBefore).filter((a) => a.uri.startsWith('/api/sessions/'));
-    for (const port of ports) expect(before.some((a) => a.upstreams.at(-1) === `127.0.0.1:${port}`), `instance ${port} answered the participant`).toBe(true);
+    for (const port of ports)
+      expect(
+        before.some((a) => a.upstreams.at(-1) === `127.0.0.1:${port}`),
+        `instance ${port} answered the participant`,
+      ).toBe(true);
 
     await instances[0]!.kill('SIGKILL');
     const rest = await driveParticipant(page, { plan: planOf, timeoutMs: 180_000 });
@@ -152,12 +166,19 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((a) => a.upstreams.at(-1) === `127.0.0.1:${ports[1]}`)).toBe(true);
 
-    const session = (await db.get<{ id: string; n_trials: number; state: string }>('SELECT id, n_trials, state FROM sessions WHERE prolific_pid = ?', pid))!;
+    const session = (await db.get<{ id: string; n_trials: number; state: string }>(
+      'SELECT id, n_trials, state FROM sessions WHERE prolific_pid = ?',
+      pid,
+    ))!;
     expect(session.state).toBe('completed');
-    const stored = await db.all<{ trial_index: number; data: string }>('SELECT trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index', session.id);
+    const stored = await db.all<{ trial_index: number; data: string }>(
+      'SELECT trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index',
+      session.id,
+    );
     // One row per planned trial (the key forbids two), each equal to a record the browser sent.
     expect(stored.map((r) => r.trial_index)).toEqual(Array.from({ length: session.n_trials }, (_, i) => i));
-    for (const r of stored) expect(traffic.sent.filter((s) => s.index === r.trial_index).map((s) => canonicalJson(JSON.parse(s.body)))).toContain(r.data);
+    for (const r of stored)
+      expect(traffic.sent.filter((s) => s.index === r.trial_index).map((s) => canonicalJson(JSON.parse(s.body)))).toContain(r.data);
     for (const i of traffic.acked) expect(stored.some((r) => r.trial_index === i)).toBe(true);
     // Stimuli came from the static export through nginx itself: none was passed to an instance.
     expect(stimuliLoaded).toBeGreaterThan(0);

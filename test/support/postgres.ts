@@ -49,7 +49,7 @@ export async function dropDatabase(url: string): Promise<void> {
 function binDir(): string {
   const dir = BIN_DIRS.find((d) => fs.existsSync(path.join(d, 'pg_ctl')));
   if (!dir) {
-    throw new Error('These tests need a real PostgreSQL server: install Debian\'s `postgresql` (apt-get install postgresql); .ci/run does.');
+    throw new Error("These tests need a real PostgreSQL server: install Debian's `postgresql` (apt-get install postgresql); .ci/run does.");
   }
   return dir;
 }
@@ -77,7 +77,8 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
   try {
     runAsOwner(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C.UTF-8']);
     // Enough connections for the API suite's parallel servers (each pool holds up to 10).
-    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB${opts.durable ? '' : ' -c fsync=off'}`;
+    const durability = opts.durable ? '' : ' -c fsync=off';
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB${durability}`;
     runAsOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   } catch (e) {
     const log = fs.existsSync(path.join(dir, 'server.log')) ? fs.readFileSync(path.join(dir, 'server.log'), 'utf8') : '';

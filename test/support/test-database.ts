@@ -49,7 +49,11 @@ export async function openTestDatabase(database: string): Promise<TestDatabase> 
     all: async <T>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as T[],
     get: async <T>(sql: string, ...params: unknown[]) => db.prepare(sql).get(...params) as T | undefined,
     run: async (sql, ...params) => db.prepare(sql).run(...params).changes,
-    columns: async (sql) => db.prepare(sql).columns().map((c) => c.name),
+    columns: async (sql) =>
+      db
+        .prepare(sql)
+        .columns()
+        .map((c) => c.name),
     close: async () => {
       db.close();
     },
