@@ -68,7 +68,9 @@ const SQL = {
   touch: "UPDATE sessions SET last_activity_at = $1, state = CASE state WHEN 'abandoned' THEN 'started' ELSE state END WHERE id = $2",
   answered: 'SELECT trial_index FROM trials WHERE session_id = $1 ORDER BY trial_index',
   studyUpdatedAt: 'SELECT updated_at FROM studies WHERE id = $1',
-  studyById: 'SELECT * FROM studies WHERE id = $1',
+  // Columns named, not *: a prepared statement's result shape must survive a later migration that
+  // another instance (a rolling upgrade) applies while this one runs.
+  studyById: 'SELECT id, set_name, config, status, created_at, updated_at FROM studies WHERE id = $1',
 };
 
 /** PostgreSQL's codes for text it cannot store (a NUL character, invalid UTF-8). */
@@ -212,7 +214,9 @@ export class PostgresStore implements Store {
   }
 
   async listStudies() {
-    const { rows } = await this.query<RawStudy>('SELECT * FROM studies ORDER BY created_at, id COLLATE "C"');
+    const { rows } = await this.query<RawStudy>(
+      'SELECT id, set_name, config, status, created_at, updated_at FROM studies ORDER BY created_at, id COLLATE "C"',
+    );
     return rows.map(studyFromRow);
   }
 
