@@ -17,6 +17,8 @@ import { postJson, startTestServer, type TestServer } from '../support/test-serv
 import { answerTrials, completeParticipant, startParticipant } from './admin-participants.ts';
 
 const run = promisify(execFile);
+/** Each test runs the CLI several times (a few seconds each on a busy 2-core machine). */
+const CLI_TESTS_MS = 300_000;
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 async function metamer(args: string[], env: Record<string, string> = {}) {
@@ -83,13 +85,13 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/exists; choose another name or pass --force/);
     expect((await metamer(['--db', server.dbFile, 'db', 'backup', file, '--force'])).code).toBe(0);
-  });
+  }, CLI_TESTS_MS);
 
   it('for PostgreSQL, backup points to pg_dump instead', async () => {
     const r = await metamer(['db', 'backup', path.join(server.dir, 'x.db')], { METAMER_DATABASE_URL: url });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pg_dump/);
-  });
+  }, CLI_TESTS_MS);
 
   it('copies every row, verifies every trial, and analyze and export give identical output on PostgreSQL', async () => {
     await server.close();
@@ -136,13 +138,13 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     } finally {
       await resumed.close();
     }
-  });
+  }, CLI_TESTS_MS);
 
   it('refuses to copy into a database that already has data, and changes nothing there', async () => {
     const r = await metamer(['--db', server.dbFile, 'db', 'copy', '--to', url]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/already has rows in "[a-z_]+": db copy only fills an empty database/);
-  });
+  }, CLI_TESTS_MS);
 });
 
 describe('analysis of a richer study (predictions, every session state) after a copy', () => {
@@ -184,7 +186,7 @@ describe('analysis of a richer study (predictions, every session state) after a 
     } finally {
       await dropDatabase(url);
     }
-  });
+  }, CLI_TESTS_MS);
 });
 
 /** A second server on the copied database, with the first one's data folder (keys, blobs). */
