@@ -26,7 +26,13 @@ async function main(): Promise<void> {
   try {
     const url = await createDatabase(cluster.base, 'burst');
     // Screening passes whatever the simulated answers: this measures load, not the gate's rule.
-    const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 }, url);
+    const { dbFile } = await makeBenchStudy(
+      dir,
+      { screening_min_correct: 0 },
+      // bench/burst.ts's timing: its simulated participants keep to it (the pacing check).
+      { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 },
+      url,
+    );
     const env = {
       LOG_LEVEL: 'warn',
       METAMER_DATABASE_URL: url,

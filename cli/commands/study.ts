@@ -14,6 +14,7 @@ import { StudyProgressReader } from '../../server/admin-progress.ts';
 import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
 import { checkSharedParticipantKey, loadParticipantKey } from '../../server/participant-id.ts';
+import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
 import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
@@ -154,6 +155,7 @@ export function register(program: Command): void {
         const sessions = new ParticipantSessions(store, {
           participantKey,
           stimulusBaseUrl: '/stimuli/',
+          stimulusKeys: new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile)),
           // An audio study's preview starts with the headphone check: its sounds must exist.
           headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store),
         });

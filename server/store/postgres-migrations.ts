@@ -110,4 +110,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
+  // 4: trials refused as too early for the protocol, per session; the row /healthz writes to.
+  `
+  ALTER TABLE sessions ADD COLUMN pacing_violations INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE health_checks (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at BIGINT NOT NULL
+  );
+  `,
 ];

@@ -353,6 +353,21 @@ export class PostgresStore implements Store {
     );
   }
 
+  async recordPacingViolation(sessionId: string) {
+    await this.query('UPDATE sessions SET pacing_violations = pacing_violations + 1 WHERE id = $1', [sessionId]);
+  }
+
+  async checkWritable() {
+    // A real write, committed, with a short wait for the row lock: a health check should not hang.
+    await this.transaction(async (c) => {
+      await c.query("SET LOCAL lock_timeout = '200ms'");
+      await c.query(
+        'INSERT INTO health_checks (id, checked_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+        [Date.now()],
+      );
+    });
+  }
+
   async countSessions(studyId: string): Promise<SessionCounts> {
     const counts: SessionCounts = { started: 0, completed: 0, screened_out: 0, abandoned: 0 };
     const { rows } = await this.query<{ state: SessionState; n: number }>(

@@ -92,6 +92,8 @@ export class SqliteStore implements Store {
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
+      pacingViolation: db.prepare('UPDATE sessions SET pacing_violations = pacing_violations + 1 WHERE id = ?'),
+      healthCheck: db.prepare('INSERT INTO health_checks (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
   }
 
@@ -232,6 +234,21 @@ export class SqliteStore implements Store {
     this.db
       .prepare("UPDATE sessions SET state = 'completed', finished_at = ?, last_activity_at = ? WHERE id = ? AND state <> 'completed'")
       .run(at, at, sessionId);
+  }
+
+  async recordPacingViolation(sessionId: string) {
+    this.stmt.pacingViolation.run(sessionId);
+  }
+
+  async checkWritable() {
+    // A real write, committed, with a short wait for the lock: a request should not hang on it.
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 200');
+    try {
+      this.stmt.healthCheck.run(Date.now());
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
   }
 
   async countSessions(studyId: string): Promise<SessionCounts> {

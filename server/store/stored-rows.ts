@@ -27,6 +27,7 @@ export interface RawSession {
   state: SessionState;
   preview: number;
   screening_passed: number | null;
+  prolific_session_id: string | null;
   n_trials: number;
   started_at: number;
   last_activity_at: number;
@@ -36,7 +37,7 @@ export interface RawSession {
 export type RawSessionSummary = Omit<SessionSummary, 'preview' | 'screening_passed'> & { preview: number; screening_passed: number | null };
 
 // With the study's version, so that a trial save reads everything it needs in one statement.
-export const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
+export const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.prolific_session_id, s.n_trials,
   s.started_at, s.last_activity_at, s.finished_at, st.updated_at AS study_updated_at`;
 export const SESSIONS_WITH_STUDY = 'sessions s JOIN studies st ON st.id = s.study_id';
 
@@ -48,7 +49,7 @@ export const sessionSummariesSql = (
        -- A completed session holds every planned trial; only the others are counted.
        CASE WHEN s.state = 'completed' THEN s.n_trials
             ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,
-       s.started_at, s.last_activity_at, s.finished_at
+       s.pacing_violations, s.started_at, s.last_activity_at, s.finished_at
   FROM sessions s WHERE s.study_id = ${study} ORDER BY s.started_at, ${orderId}`;
 
 export function studyFromRow(r: RawStudy): StudyRow {

@@ -7,6 +7,7 @@
  * server uses a fresh database of its own on the run's throwaway PostgreSQL cluster
  * (postgres-global-setup.ts) instead of the SQLite file; the data folder (blobs, keys) is the same.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { BlobStore } from '../../stimuli/blob-store.ts';
 import { importStimulusSet } from '../../stimuli/import.ts';
 import { makeAudioSet, makeImageSet, type AudioSetOptions, type ImageSetOptions } from '../fixtures/stimulus-sets.ts';
 import { createDatabase, dropDatabase } from './postgres.ts';
-import { openTestDatabase, type TestDatabase } from './test-database.ts';
+import { openTestDatabase, type TestDatabase, withTestDatabase } from './test-database.ts';
 
 export interface TestServer extends RunningServer {
   dir: string;
@@ -118,6 +119,19 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   } as StudyConfigInput);
   if (opts.launch !== false) await changeStudyStatus(server.store, study.id, 'launch');
   return server;
+}
+
+/** A Prolific-shaped ID (24 hex characters) named by a label, the same for the same label. */
+export function pidOf(label: string): string {
+  return createHash('sha256').update(label).digest('hex').slice(0, 24);
+}
+
+/**
+ * Moves a session's start back (default an hour): for tests that answer at full speed and are
+ * not about pacing. The server then sees every trial as late, which it always takes (pacing.ts).
+ */
+export async function backdateSession(server: Pick<TestServer, 'database'>, sessionId: string, ms = 3_600_000): Promise<void> {
+  await withTestDatabase(server.database, (db) => db.run('UPDATE sessions SET started_at = started_at - ? WHERE id = ?', ms, sessionId));
 }
 
 export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any }> {
