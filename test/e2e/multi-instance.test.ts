@@ -27,6 +27,7 @@ const BIN = path.join(ROOT, 'bin/metamer.js');
 const COMPLETE_URL = `https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`;
 const KEY = 'multi-instance-test-key-0123456789abcdef0123456789';
 const TOKEN = 'multi-instance-admin-token-0123456789';
+const STIMULUS_KEY = 'multi-instance-stimulus-key-0123456789abcdef';
 
 /** deploy/instance.env with this test's database and secrets (comments and blank lines dropped). */
 async function instanceEnv(url: string): Promise<Record<string, string>> {
@@ -37,9 +38,9 @@ async function instanceEnv(url: string): Promise<Record<string, string>> {
     if (m) env[m[1]!] = m[2]!;
   }
   expect(Object.keys(env)).toEqual(
-    expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']),
+    expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_STIMULUS_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']),
   );
-  return { ...env, METAMER_DATABASE_URL: url, METAMER_PARTICIPANT_KEY: KEY, METAMER_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
+  return { ...env, METAMER_DATABASE_URL: url, METAMER_PARTICIPANT_KEY: KEY, METAMER_ADMIN_TOKEN: TOKEN, METAMER_STIMULUS_KEY: STIMULUS_KEY, LOG_LEVEL: 'warn' };
 }
 
 /** Trial POSTs the browser made and those the server acknowledged (200). */
@@ -74,13 +75,16 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     cluster = await startPostgresCluster();
     url = await createDatabase(cluster.base, 'instances');
     // The study is set up with the instances' key: they refuse a database first served with another.
-    const savedKey = process.env.METAMER_PARTICIPANT_KEY;
+    const saved = { p: process.env.METAMER_PARTICIPANT_KEY, s: process.env.METAMER_STIMULUS_KEY };
     process.env.METAMER_PARTICIPANT_KEY = KEY;
+    process.env.METAMER_STIMULUS_KEY = STIMULUS_KEY;
     try {
       setup = await startTestServer({ databaseUrl: url, study: { target_completed: 100 } });
     } finally {
-      if (savedKey === undefined) delete process.env.METAMER_PARTICIPANT_KEY;
-      else process.env.METAMER_PARTICIPANT_KEY = savedKey;
+      for (const [name, value] of [['METAMER_PARTICIPANT_KEY', saved.p], ['METAMER_STIMULUS_KEY', saved.s]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
     await setup.close();
     await fs.chmod(setup.dir, 0o755);
