@@ -40,7 +40,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-describe('metamer study … (the dashboard’s twins)', () => {
+// Each test runs the CLI several times, a few seconds each on a busy 2-core machine.
+describe('metamer study … (the dashboard’s twins)', { timeout: 240_000 }, () => {
   it('status --json is the dashboard’s progress', async () => {
     const cookie = await logIn(server);
     const r = await metamer(['study', 'status', 'fixture-study', '--json'], { METAMER_PUBLIC_URL: server.url });
@@ -99,7 +100,7 @@ describe('metamer study … (the dashboard’s twins)', () => {
   });
 });
 
-describe('metamer admin token', () => {
+describe('metamer admin token', { timeout: 240_000 }, () => {
   it('shows the token in force; --rotate replaces it and logs everybody out of the running server', async () => {
     const shown = await metamer(['admin', 'token']);
     expect(shown.code).toBe(0);
