@@ -132,7 +132,13 @@ describe('a SQLite deployment with a completed study, backed up while serving an
     // Serving from the copy: a participant of the SQLite days resumes where they were.
     const resumed = await startTestServerOn(server, url);
     try {
-      const view = await postJson(`${resumed.url}/api/studies/fixture-study/sessions`, { prolific_pid: '5f2c0000000000000000b001' });
+      // The same submission (its SESSION_ID), as the participant's own study link carries it.
+      const pid = '5f2c0000000000000000b001';
+      const view = await postJson(`${resumed.url}/api/studies/fixture-study/sessions`, {
+        prolific_pid: pid,
+        prolific_study_id: 'st',
+        prolific_session_id: `se-${pid}`,
+      });
       expect(view.status).toBe(200);
       expect(view.body.answered).toEqual([0, 1, 2, 3, 4, 5]);
     } finally {
