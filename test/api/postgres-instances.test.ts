@@ -14,6 +14,9 @@ import { adminGet, logIn, startParticipant } from './admin-participants.ts';
 let a: TestServer;
 let b: RunningServer;
 
+/** The second instance as the test helpers take a server (its database is the first one's). */
+const second = () => ({ ...b, database: a.database }) as unknown as TestServer;
+
 function secondInstance(first: TestServer, participantKeyFile = path.join(first.dir, 'data', 'participant-id.key')) {
   return startServer({
     dbFile: first.dbFile,
@@ -54,7 +57,7 @@ describe('two instances on one PostgreSQL database', () => {
 
   it('one participant starting on both at once gets one session', async () => {
     const pid = '5f3b000000000000000000aa';
-    const [x, y] = await Promise.all([startParticipant(a, pid), startParticipant(b as TestServer, pid)]);
+    const [x, y] = await Promise.all([startParticipant(a, pid), startParticipant(second(), pid)]);
     expect(x.status).toBe(200);
     expect(y.status).toBe(200);
     expect(y.view.session).toBe(x.view.session);
@@ -68,15 +71,15 @@ describe('two instances on one PostgreSQL database', () => {
     const replay = await postJson(`${b.url}/api/sessions/${view.session}/trials`, record);
     const changed = await postJson(`${b.url}/api/sessions/${view.session}/trials`, { ...record, rt_ms: 999 });
     expect([first.status, replay.status, changed.status]).toEqual([200, 200, 409]);
-    expect(first.body).toEqual({ stored: 'created' });
-    expect(replay.body).toEqual({ stored: 'duplicate' });
+    expect(first.body).toMatchObject({ stored: 'created' });
+    expect(replay.body).toMatchObject({ stored: 'duplicate' });
     const stored = await a.store.trialsOfSession(view.session);
     expect(stored.map((t) => t.rt_ms)).toEqual([812]);
   });
 
   it('a log-in made on one instance works on the other, and a log-out on either ends it on both', async () => {
     const cookie = await logIn(a);
-    expect((await adminGet(b as TestServer, cookie, '/admin')).status).toBe(200);
+    expect((await adminGet(second(), cookie, '/admin')).status).toBe(200);
     await fetch(`${b.url}/admin/logout`, { method: 'POST', headers: { Cookie: cookie }, redirect: 'manual' });
     expect((await adminGet(a, cookie, '/admin')).status).toBe(401);
   });
@@ -84,13 +87,13 @@ describe('two instances on one PostgreSQL database', () => {
   it('a study paused through one instance takes no newcomers on the other', async () => {
     await changeStudyStatus(a.store, 'fixture-study', 'pause');
     try {
-      const r = await startParticipant(b as TestServer, '5f3b000000000000000000ac');
+      const r = await startParticipant(second(), '5f3b000000000000000000ac');
       expect(r.status).toBe(403);
       expect(r.body.code).toBe('not_live');
     } finally {
       await changeStudyStatus(a.store, 'fixture-study', 'launch');
     }
-    expect((await startParticipant(b as TestServer, '5f3b000000000000000000ac')).status).toBe(200);
+    expect((await startParticipant(second(), '5f3b000000000000000000ac')).status).toBe(200);
   });
 
   it('a job (the abandonment sweep) runs on one instance at a time', async () => {
