@@ -120,7 +120,7 @@ try {
   const dashboard = await time(async () => reader.progress(study, 'http://x', await store.listSessions('bench')));
 
   let version = 0;
-  const analyses = new StudyAnalyses(file);
+  const analyses = new StudyAnalyses(store.studyData);
   const analysis = await time(() => analyses.get('bench', `v${version++}`));
   const interval = liveStaleMs(analysis);
 

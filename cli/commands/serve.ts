@@ -48,7 +48,7 @@ export function register(program: Command): void {
         if (demo.studies.length === 0) say('No demo studies found under stimuli/demo/. Import a set with: npx metamer stimuli import <dir> --name <set>');
       }
       const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
-      say(`metamer: serving on ${server.url} (database ${paths.db})`);
+      say(`metamer: serving on ${server.url} (database ${server.store.description})`);
       say(`  experimenter dashboard: ${base}/admin`);
       const token = server.admin.token;
       if (token.created) {

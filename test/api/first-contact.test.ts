@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeStudyStatus, createStudy } from '../../server/studies.ts';
-import { loadTrialsExport } from '../../analysis/trials-export.ts';
+import { loadExportAt } from '../support/study-data.ts';
+import { withTestDatabase } from '../support/test-database.ts';
 import { psychDsDataset } from '../../analysis/psych-ds.ts';
 import { COMPLETION_CODE, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 import { adminGet, answerTrials, completeParticipant, logIn, startParticipant } from './admin-participants.ts';
@@ -21,13 +21,9 @@ const newPid = () => `5f0c0ffee00000000000${String(++counter).padStart(4, '0')}`
 
 const turnAway = (server: TestServer, body: unknown, study = 'fixture-study') => postJson(`${server.url}/api/studies/${study}/turn-aways`, body);
 
-function rows<T>(server: TestServer, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(server.dbFile, { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
+/** Rows of the server's database, whichever store it is (SQLite file or PostgreSQL). */
+function rows<T = Record<string, unknown>>(server: TestServer, sql: string, ...args: unknown[]): Promise<T[]> {
+  return withTestDatabase(server.database, (db) => db.all<T>(sql, ...args));
 }
 
 describe('turn-aways', () => {
@@ -50,11 +46,14 @@ describe('turn-aways', () => {
     const preview = await turnAway(server, { prolific_pid: 'preview-abcdef', reason: 'screen' });
     for (const r of [first, again, preview]) expect([r.status, r.body]).toEqual([204, '']);
 
-    const stored = rows<{ participant_id: string; reason: string }>(server, 'SELECT participant_id, reason FROM turn_aways');
+    const stored = await rows<{ participant_id: string; reason: string }>(server, 'SELECT participant_id, reason FROM turn_aways');
     expect(stored).toEqual([{ participant_id: expect.stringMatching(/^p[0-9a-f]{20}$/), reason: 'screen' }]);
-    // Not a byte of the raw ID anywhere in the database file (the WAL included).
-    server.store.db.pragma('wal_checkpoint(TRUNCATE)');
-    expect(fs.readFileSync(server.dbFile).includes(Buffer.from(pid))).toBe(false);
+    // Not a byte of the raw ID anywhere in the database (SQLite: the file, the WAL folded in).
+    if (server.database === server.dbFile) {
+      await withTestDatabase(server.database, (db) => db.run('PRAGMA wal_checkpoint(TRUNCATE)'));
+      expect(fs.readFileSync(server.dbFile).includes(Buffer.from(pid))).toBe(false);
+    }
+    expect(await rows(server, 'SELECT study_id FROM sessions WHERE prolific_pid = ?', pid)).toEqual([]);
 
     const p = await progress();
     expect(p.turned_away).toEqual({ total: 1, by_reason: { screen: 1 }, came_back: 0 });
@@ -198,13 +197,12 @@ describe('a study without a title', () => {
     expect(view.study.title).toBe('A study on recognising images');
     expect(view.study.question).toBe('What did the image show?');
     expect(view.study.consent).toContain('It takes place in your browser');
-    server.store.db.pragma('wal_checkpoint(TRUNCATE)');
-    const name = () => JSON.parse(psychDsDataset(loadTrialsExport(server.dbFile, 'fixture-study'))['dataset_description.json']!).name;
-    expect(name()).toBe('fixture-study');
+    const name = async (study: string) => JSON.parse(psychDsDataset(await loadExportAt(server.database, study))['dataset_description.json']!).name;
+    expect(await name('fixture-study')).toBe('fixture-study');
     // A study stored while the title defaulted to a placeholder is named by its id too.
     const config = { ...(await server.store.getStudy('fixture-study'))!.config, id: 'legacy-study', title: 'Recognising images and sounds' };
     await createStudy(server.store, config);
-    expect(JSON.parse(psychDsDataset(loadTrialsExport(server.dbFile, 'legacy-study'))['dataset_description.json']!).name).toBe('legacy-study');
+    expect(await name('legacy-study')).toBe('legacy-study');
   });
 });
 
@@ -224,7 +222,7 @@ describe('"try it" links', () => {
       expect(r.status).toBe(303);
       expect(r.headers.get('location')).toMatch(/^\/run\/fixture-study\?PROLIFIC_PID=preview-[A-Za-z0-9_-]+&STUDY_ID=preview&SESSION_ID=preview$/);
     }
-    const sessions = rows<{ preview: number }>(server, 'SELECT preview FROM sessions');
+    const sessions = await rows<{ preview: number }>(server, 'SELECT preview FROM sessions');
     expect(sessions).toEqual([{ preview: 1 }, { preview: 1 }]);
     // The first participant still gets the first Latin-square slot.
     const { view } = await startParticipant(server, newPid());
@@ -236,14 +234,17 @@ describe('"try it" links', () => {
       const r = await fetch(server.url + bad, { redirect: 'manual' });
       expect([bad, r.status]).toEqual([bad, 404]);
     }
-    expect(rows(server, 'SELECT id FROM sessions')).toHaveLength(3);
+    expect(await rows(server, 'SELECT id FROM sessions')).toHaveLength(3);
   });
 
   it('`metamer serve` prints one per live study, and it opens a preview', async () => {
     await server.close();
     const bin = path.resolve(import.meta.dirname, '../../bin/metamer.js');
     const { METAMER_PUBLIC_URL: _, ...env } = process.env;
-    const proc = spawn(process.execPath, [bin, '--db', server.dbFile, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const proc = spawn(process.execPath, [bin, '--db', server.dbFile, 'serve', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, ...server.cliEnv },
+    });
     try {
       const link = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -255,10 +256,10 @@ describe('"try it" links', () => {
         proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
         proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
       });
-      const before = rows(server, 'SELECT id FROM sessions WHERE preview = 1').length;
+      const before = (await rows(server, 'SELECT id FROM sessions WHERE preview = 1')).length;
       const r = await fetch(link, { redirect: 'manual' });
       expect(r.status).toBe(303);
-      expect(rows(server, 'SELECT id FROM sessions WHERE preview = 1')).toHaveLength(before + 1);
+      expect(await rows(server, 'SELECT id FROM sessions WHERE preview = 1')).toHaveLength(before + 1);
     } finally {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');

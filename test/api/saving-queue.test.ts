@@ -52,7 +52,7 @@ afterAll(async () => {
 
 async function session(pid: string) {
   const view = (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf(pid) })).body;
-  backdateSession(server, view.session);
+  await backdateSession(server, view.session);
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   return { id: view.session as string, plan };
 }

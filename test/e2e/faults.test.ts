@@ -227,7 +227,7 @@ describe('browser faults', () => {
     const pid = pidOf('fault0replay000000000001');
     const start = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid });
     // Replays come long after the trial (pacing is not what this is about).
-    backdateSession(server, start.body.session);
+    await backdateSession(server, start.body.session);
     const url = `${server.url}/api/sessions/${start.body.session}/trials`;
     const plan = await planFor(pid)();
     const record = { trial_index: 0, response: plan[0]!.category, rt_ms: 640, timings: { stimulus_onset: 10, stimulus_offset: 310 } };

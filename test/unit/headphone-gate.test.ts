@@ -32,7 +32,7 @@ async function start(): Promise<SessionView> {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   pids.set(r.body.session, pid);
   // These tests answer at full speed; pacing has its own tests.
-  backdateSession(server, r.body.session);
+  await backdateSession(server, r.body.session);
   return r.body as SessionView;
 }
 
