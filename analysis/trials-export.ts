@@ -1,5 +1,5 @@
 /**
- * The tidy trials export (DESIGN §4): every non-preview trial of a study, pseudonymous
+ * The tidy trials export (docs/design.md §4): every non-preview trial of a study, pseudonymous
  * (`participant_id` is the keyed hash; raw Prolific IDs are never selected), with the models'
  * predictions from the stimulus set's manifest appended. CSV and JSON renderings are strings.
  */
