@@ -24,7 +24,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
     stimulus: t.stimulus,
     choices: view.choices,
     prompt:
-      questionHtml(view.study.question ?? 'What did you hear?') +
+      questionHtml(view.study?.question ?? 'What did you hear?') +
       '<p class="metamer-listen">Press Play and listen: the sound plays once. ' +
       'Then type what you heard and pick it from the suggestions.</p>',
     css_classes: ['metamer-trial'],
@@ -45,7 +45,8 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
 export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
   if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone);
   const choices = t.choices ?? view.choices;
-  const question = questionHtml(view.study.question ?? 'What did you hear?');
+  // The server always sends the study's question; a view made by hand may carry no study texts.
+  const question = questionHtml(view.study?.question ?? 'What did you hear?');
   const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : question;
   return {
     timeline: [

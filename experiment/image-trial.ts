@@ -43,7 +43,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
       if (t.mask) mask.src = t.mask;
       const question = document.createElement('p');
       question.className = 'metamer-question';
-      question.textContent = view.study.question ?? '';
+      question.textContent = view.study?.question ?? '';
       const start = document.createElement('button');
       start.className = 'jspsych-btn metamer-start';
       start.type = 'button';
