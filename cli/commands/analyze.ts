@@ -10,8 +10,11 @@ import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusio
 import { AnalysisInputError } from '../../analysis/input-error.ts';
 import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
 import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
-import type { Prediction } from '../../analysis/other-model.ts';
+import type { LevelChoice } from '../../analysis/level-choice.ts';
+import { OTHER_MODEL_STIMULI, type OtherModelStimuli, type Prediction } from '../../analysis/other-model.ts';
+import { PERMUTATION_SCHEMES, type PermutationScheme } from '../../analysis/permutation.ts';
 import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
+import { readAnalysisConfig, stimuliInTrialsFromDb } from '../../analysis/study-db-analysis.ts';
 import { writeFileAtomically } from '../../analysis/write-files.ts';
 import { dataPaths } from '../paths.ts';
 
@@ -28,8 +31,12 @@ interface AnalyzeCliOptions {
   bootstrapTrials?: boolean;
   ci: number;
   permutations: number;
+  permutationScheme: PermutationScheme;
   seed: number;
   compare?: string;
+  layers?: string[];
+  dropLayers?: string[];
+  otherModelStimuli: OtherModelStimuli;
   format: 'csv' | 'json' | 'md';
   json?: boolean;
   plot?: string;
@@ -52,6 +59,24 @@ function fraction(open: boolean): (v: string) => number {
       throw new InvalidArgumentError(`expected a number ${open ? 'strictly ' : ''}between 0 and 1, got "${v}"`);
     }
     return x;
+  };
+}
+
+function list(v: string): string[] {
+  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list, got "${v}"`);
+  return items;
+}
+
+/** The command line's level choice over the study config's `analysis` block, list by list. */
+function levelChoice(o: AnalyzeCliOptions, config: { layers?: string[]; drop_layers?: string[] } = {}): LevelChoice {
+  return {
+    layers: o.layers ?? config.layers ?? null,
+    dropLayers: o.dropLayers ?? config.drop_layers ?? null,
+    source: {
+      layers: o.layers || !config.layers ? '--layers' : 'study config analysis.layers',
+      dropLayers: o.dropLayers || !config.drop_layers ? '--drop-layers' : 'study config analysis.drop_layers',
+    },
   };
 }
 
@@ -113,7 +138,19 @@ export function register(program: Command): void {
     .option('--ci <level>', 'CI coverage', fraction(true), 0.95)
     .option('--permutations <n>', 'permutations for every permutation test (0 = F-distribution p-values only)', integer(0), 10_000)
     .option('--seed <s>', 'seed for the bootstrap and permutations', integer(0), 1)
-    .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"')
+    .addOption(
+      new Option('--permutation-scheme <scheme>', 'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)')
+        .choices([...PERMUTATION_SCHEMES])
+        .default('paper'),
+    )
+    .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"; one model: the one-way ANOVA over its levels')
+    .option('--layers <names>', 'only these levels in the table and statistics: layer, model/layer or natural, comma-separated', list)
+    .option('--drop-layers <names>', 'leave these levels out (same forms as --layers), e.g. final', list)
+    .addOption(
+      new Option('--other-model-stimuli <which>', 'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials')
+        .choices([...OTHER_MODEL_STIMULI])
+        .default('all'),
+    )
     .addOption(new Option('--format <format>', 'output format (csv: the table only)').choices(['csv', 'json', 'md']).default('md'))
     .option('--json', 'same as --format json')
     .option('--plot <file.svg>', 'also write the figure (recognizability vs layer) as SVG')
@@ -133,7 +170,11 @@ export function register(program: Command): void {
         ciLevel: o.ci,
         bootstrapTrials: !!o.bootstrapTrials,
         permutations: o.permutations,
+        permutationScheme: o.permutationScheme,
         compare,
+        anovaProblems: 'throw',
+        levels: levelChoice(o),
+        otherModelStimuli: o.otherModelStimuli,
         statistics: o.format !== 'csv',
         onProgress: progress.onProgress,
       };
@@ -141,14 +182,17 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const s = loadStudyFromDb(dataPaths(cmd.optsWithGlobals().db as string).db, study);
+          const dbFile = dataPaths(cmd.optsWithGlobals().db as string).db;
+          const s = loadStudyFromDb(dbFile, study);
           results.push(
             analyzeCounts(s.counts, {
               ...base,
+              levels: levelChoice(o, readAnalysisConfig(dbFile, study)),
               exclusions: mergeRules(s.exclusions, o),
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,
+              stimuliInTrials: o.otherModelStimuli === 'trials' ? stimuliInTrialsFromDb(dbFile, study) : undefined,
             }),
           );
         } else {
@@ -161,6 +205,7 @@ export function register(program: Command): void {
                   choices: o.choices ?? null,
                   predictions: extraPredictions,
                   stimuli: s.stimuli,
+                  stimuliInTrials: new Set(s.stimuli.keys()),
                 }),
               );
             }
