@@ -6,6 +6,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { AnovaEffect } from './anova-effect.ts';
 import type { AnalysisResult } from './analyze.ts';
+import type { TidyAnovaResult } from './anova-tidy.ts';
 import type { DesignAnova } from './design-anova.ts';
 import { type RecognizabilityRow, TABLE_COLUMNS } from './recognizability.ts';
 
@@ -26,8 +27,16 @@ export function tableToCsv(rows: readonly RecognizabilityRow[]): string {
 }
 
 /** JSON with non-finite numbers as null (JSON has no NaN/Infinity). */
+function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
+}
+
 export function resultsToJson(results: readonly AnalysisResult[]): string {
-  return `${JSON.stringify(results.length === 1 ? results[0] : results, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
+  return toJson(results.length === 1 ? results[0] : results);
+}
+
+export function anovaResultToJson(result: TidyAnovaResult): string {
+  return toJson(result);
 }
 
 function mdRow(cells: readonly string[]): string {
@@ -50,6 +59,8 @@ export function tableToMarkdown(rows: readonly RecognizabilityRow[]): string {
 
 function pValue(p: number | null): string {
   if (p === null || !Number.isFinite(p)) return '';
+  // Below the smallest double the F tail underflows to 0, as in MATLAB's output.
+  if (p === 0) return '0';
   return p < 0.0001 ? p.toExponential(2) : num(p, 4);
 }
 
@@ -178,5 +189,18 @@ export function resultToMarkdown(r: AnalysisResult): string {
     for (const n of r.notes) out.push(`- ${n}`);
     out.push('');
   }
+  return out.join('\n');
+}
+
+/** `metamer anova`'s report: the design, then the same ANOVA block as `metamer analyze`. */
+export function tidyAnovaToMarkdown(r: TidyAnovaResult): string {
+  const out: string[] = [`# Repeated-measures ANOVA: ${r.dv} in ${r.data}`, ''];
+  out.push(
+    `${r.n_subjects} subjects (column ${r.subject})${r.n_incomplete ? `; ${r.n_incomplete} without every cell left out` : ''}; ${r.rows} rows.`,
+    '',
+  );
+  for (const f of r.within) out.push(`- within: ${f.name} (${f.levels.join(', ')})`);
+  if (r.between) out.push(`- between: ${r.between.name} (${r.between.levels.map((l, i) => `${l}: ${r.between!.sizes[i]}`).join(', ')})`);
+  out.push('', anovaMd(r));
   return out.join('\n');
 }

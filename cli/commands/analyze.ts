@@ -17,6 +17,7 @@ import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/repo
 import { readAnalysisConfig, stimuliInTrialsFromDb } from '../../analysis/study-db-analysis.ts';
 import { writeFileAtomically } from '../../analysis/write-files.ts';
 import { dataPaths } from '../paths.ts';
+import { integer, list } from './option-parsers.ts';
 
 interface AnalyzeCliOptions {
   trials?: string[];
@@ -44,14 +45,6 @@ interface AnalyzeCliOptions {
   progress?: boolean;
 }
 
-function integer(min: number): (v: string) => number {
-  return (v) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
-}
-
 function fraction(open: boolean): (v: string) => number {
   return (v) => {
     const x = Number(v);
@@ -60,12 +53,6 @@ function fraction(open: boolean): (v: string) => number {
     }
     return x;
   };
-}
-
-function list(v: string): string[] {
-  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list, got "${v}"`);
-  return items;
 }
 
 /** The command line's level choice over the study config's `analysis` block, list by list. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as admin } from './admin.ts';
 import { register as analyze } from './analyze.ts';
+import { register as anova } from './anova.ts';
 import { register as exportTrials } from './export.ts';
 import { register as schemas } from './schemas.ts';
 import { register as serve } from './serve.ts';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   study(program);
   schemas(program);
   analyze(program);
+  anova(program);
   exportTrials(program);
   admin(program);
 }
