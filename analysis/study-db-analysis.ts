@@ -14,7 +14,8 @@ export function readAnalysisConfig(file: string, studyId: string): AnalysisConfi
     const parsed = AnalysisConfig.safeParse(config.analysis ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new AnalysisInputError(`study "${studyId}" config: analysis.${issue.path.join('.')}: ${issue.message}`);
+      const where = ['analysis', ...issue.path.map(String)].join('.');
+      throw new AnalysisInputError(`study "${studyId}" config: ${where}: ${issue.message}`);
     }
     return parsed.data;
   } finally {
