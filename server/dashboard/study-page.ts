@@ -12,6 +12,7 @@ import type { DashboardBundle } from './bundle.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
+import { statisticsSection } from './statistics-block.ts';
 
 export interface StudyView {
   progress: StudyProgress;
@@ -191,7 +192,7 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${sessions(v)}`;
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statisticsSection(v.analysis?.result ?? null, v.progress.id)}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {
