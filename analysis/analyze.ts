@@ -117,7 +117,8 @@ export function analyzeCounts(allCounts: StudyCounts, options: Partial<AnalyzeOp
     if (o.compare !== null) {
       const chosen = o.compare === 'all' ? models : [...o.compare];
       try {
-        anova = modelLayerAnova(counts, included, chosen, { ...stats, onProgress: progress(chosen.length === 1 ? 'layer ANOVA' : 'model × layer ANOVA') });
+        const stage = chosen.length === 1 ? 'layer ANOVA' : 'model × layer ANOVA';
+        anova = modelLayerAnova(counts, included, chosen, { ...stats, onProgress: progress(stage) });
       } catch (e) {
         if (!(e instanceof AnalysisInputError) || o.anovaProblems === 'throw') throw e;
         notes.push(`ANOVA not run: ${e.message}`);
@@ -138,7 +139,9 @@ export function analyzeCounts(allCounts: StudyCounts, options: Partial<AnalyzeOp
           inTrials: o.stimuliInTrials,
         });
         if (other.unknown_stimuli > 0) notes.push(`${other.unknown_stimuli} prediction(s) refer to stimuli this study does not know and were left out`);
-        if (other.unseen_stimuli > 0) notes.push(`${other.unseen_stimuli} prediction(s) for stimuli no main trial showed were left out (--other-model-stimuli trials)`);
+        if (other.unseen_stimuli > 0) {
+          notes.push(`${other.unseen_stimuli} prediction(s) for stimuli no main trial showed were left out (--other-model-stimuli trials)`);
+        }
       }
     }
   }
@@ -199,6 +202,10 @@ export function analyzeTrialRows(
     i++;
   }
   return acc.studies().map(({ counts, stimuli }) =>
-    analyzeCounts(counts, { ...options, stimuli: options.stimuli ?? stimuli, stimuliInTrials: options.stimuliInTrials ?? new Set(stimuli.keys()) }),
+    analyzeCounts(counts, {
+      ...options,
+      stimuli: options.stimuli ?? stimuli,
+      stimuliInTrials: options.stimuliInTrials ?? new Set(stimuli.keys()),
+    }),
   );
 }

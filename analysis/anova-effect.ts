@@ -49,7 +49,15 @@ export function partialEta2(ss: number, ssError: number): number {
 }
 
 /** One row of an ANOVA table (repeated-measures and mixed designs), without sphericity. */
-export function anovaEffect(name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pPerm: number | null): BasicEffect {
+export function anovaEffect(
+  name: string,
+  df1: number,
+  df2: number,
+  ss: number,
+  ssError: number,
+  F: number,
+  pPerm: number | null,
+): BasicEffect {
   return {
     effect: name,
     df1,

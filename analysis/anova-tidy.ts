@@ -42,7 +42,8 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
   if (!fs.existsSync(file)) throw new AnalysisInputError(`${file}: no such file`);
   const columns = [spec.subject, ...spec.within, spec.dv, ...(spec.between ? [spec.between] : [])];
   const twice = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (twice !== undefined) throw new AnalysisInputError(`column "${twice}" is given for two roles (subject, within, dv, between must differ)`);
+  if (twice !== undefined)
+    throw new AnalysisInputError(`column "${twice}" is given for two roles (subject, within, dv, between must differ)`);
   const levels = spec.within.map(() => new Map<string, number>());
   const subjectIndex = new Map<string, number>();
   const subjectGroup: { group: string; line: number }[] = [];
@@ -91,7 +92,8 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
         if (known.group === '') known.group = group;
         else if (known.group !== group) {
           throw new AnalysisInputError(
-            `${file}: line ${line}, column "${spec.between}": subject "${subject}" is in "${group}" here but in "${known.group}" on line ${known.line}`,
+            `${file}: line ${line}, column "${spec.between}": subject "${subject}" is in "${group}" here ` +
+              `but in "${known.group}" on line ${known.line}`,
           );
         }
       }
@@ -100,8 +102,8 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
       if (cell) {
         if (spec.aggregate !== 'mean') {
           throw new AnalysisInputError(
-            `${file}: line ${line}: subject "${subject}" already has a value for ${describeCell(spec.within, levels, levelIdx)} (line ${cell.line}); ` +
-              'pass --aggregate mean to average repeated rows',
+            `${file}: line ${line}: subject "${subject}" already has a value for ` +
+              `${describeCell(spec.within, levels, levelIdx)} (line ${cell.line}); pass --aggregate mean to average repeated rows`,
           );
         }
         cell.sum += y;
@@ -118,7 +120,10 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
   if (!idx) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   if (rows === 0) throw new AnalysisInputError(`${file}: no data rows`);
   spec.within.forEach((name, f) => {
-    if (levels[f]!.size < 2) throw new AnalysisInputError(`${file}: column "${name}" has one level ("${[...levels[f]!.keys()][0]}"); a within-subject factor needs two or more`);
+    if (levels[f]!.size < 2)
+      throw new AnalysisInputError(
+        `${file}: column "${name}" has one level ("${[...levels[f]!.keys()][0]}"); a within-subject factor needs two or more`,
+      );
   });
   const dims = levels.map((l) => l.size);
   const m = dims.reduce((a, b) => a * b, 1);
@@ -146,7 +151,8 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
   if (spec.between) {
     // Groups in order of first appearance among the subjects that stay.
     const groupNames = [...new Set(complete.map((subject) => subjectGroup[subjectIndex.get(subject)!]!.group))];
-    if (groupNames.length < 2) throw new AnalysisInputError(`${file}: column "${spec.between}": the subjects with every cell are all in one group`);
+    if (groupNames.length < 2)
+      throw new AnalysisInputError(`${file}: column "${spec.between}": the subjects with every cell are all in one group`);
     const group = Int32Array.from(complete, (subject) => groupNames.indexOf(subjectGroup[subjectIndex.get(subject)!]!.group));
     design.between = { name: spec.between, levels: groupNames, group };
   }

@@ -2,7 +2,13 @@
  * A repeated-measures or mixed ANOVA with everything the output reports: the table with
  * sphericity (rm-design.ts) and the permutation p-values of the chosen scheme (permutation.ts).
  */
-import { describeScheme, paperProcedureFor, type PermutationRunOptions, type PermutationScheme, runPermutationTests } from './permutation.ts';
+import {
+  describeScheme,
+  paperProcedureFor,
+  type PermutationRunOptions,
+  type PermutationScheme,
+  runPermutationTests,
+} from './permutation.ts';
 import { type RmAnovaTable, type RmDesign, rmAnovaTable } from './rm-design.ts';
 
 export interface DesignAnova extends RmAnovaTable {

@@ -43,7 +43,9 @@ function matched(counts: StudyCounts, names: readonly string[], option: string):
     const hits = counts.conditions.flatMap((c, i) => (matches(name, c) ? [i] : []));
     if (hits.length === 0) {
       const known = [...new Set(counts.conditions.map((c) => (isNaturalCondition(c) ? NATURAL_LAYER : c.layer)))];
-      throw new AnalysisInputError(`${option}: "${name}" names no level of study ${counts.study_id} (levels: ${known.join(', ')}; or model/layer)`);
+      throw new AnalysisInputError(
+        `${option}: "${name}" names no level of study ${counts.study_id} (levels: ${known.join(', ')}; or model/layer)`,
+      );
     }
     for (const i of hits) out.add(i);
   }

@@ -168,9 +168,12 @@ export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
         idx = [header.indexOf(need[0]), header.indexOf(need[1]), header.indexOf(need[2])];
         const stimulusColumns = ['category', 'layer'].filter((c) => header.includes(c));
         if (stimulusColumns.length === 1) {
-          throw new AnalysisInputError(`${file}: column "${stimulusColumns[0]}" needs "${stimulusColumns[0] === 'layer' ? 'category' : 'layer'}" too (to describe each stimulus)`);
+          const other = stimulusColumns[0] === 'layer' ? 'category' : 'layer';
+          throw new AnalysisInputError(`${file}: column "${stimulusColumns[0]}" needs "${other}" too (to describe each stimulus)`);
         }
-        if (stimulusColumns.length === 2) described = { category: header.indexOf('category'), model: header.indexOf('model'), layer: header.indexOf('layer') };
+        if (stimulusColumns.length === 2) {
+          described = { category: header.indexOf('category'), model: header.indexOf('model'), layer: header.indexOf('layer') };
+        }
         continue;
       }
       const [a, b, c] = [record[idx[0]] ?? '', record[idx[1]] ?? '', record[idx[2]] ?? ''];
@@ -185,7 +188,9 @@ export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
         if (!category || !layer) {
           throw new AnalysisInputError(`${file}: line ${info.lines}, column "${category ? 'layer' : 'category'}": must not be empty`);
         }
-        if (layer !== NATURAL_LAYER && !model) throw new AnalysisInputError(`${file}: line ${info.lines}, column "model": must name the generating model of a metamer`);
+        if (layer !== NATURAL_LAYER && !model) {
+          throw new AnalysisInputError(`${file}: line ${info.lines}, column "model": must name the generating model of a metamer`);
+        }
         prediction.stimulus = { category, model: layer === NATURAL_LAYER ? '' : model, layer, layer_index: 0 };
       }
       out.push(prediction);

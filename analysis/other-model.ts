@@ -73,7 +73,9 @@ export function otherModelRecognizability(
   opts: OtherModelOptions,
 ): OtherModelResult {
   const mode = opts.stimuli ?? 'all';
-  if (mode === 'trials' && !opts.inTrials) throw new RangeError('other-model recognizability over stimuli in trials needs the set of those stimuli');
+  if (mode === 'trials' && !opts.inTrials) {
+    throw new RangeError('other-model recognizability over stimuli in trials needs the set of those stimuli');
+  }
   // condition key → observer → [correct, total]
   const acc = new Map<string, Map<string, [number, number]>>();
   const stimuliPer = new Map<string, Set<string>>();

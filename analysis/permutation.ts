@@ -83,7 +83,7 @@ export interface PermutationRunOptions {
 export function describeScheme(scheme: PermutationScheme, procedure: PaperProcedure): string {
   return scheme === 'paper'
     ? `paper: Feather et al. 2023, matlab_statistics_functions/${procedure.file}; p = #{F* ≥ F} / N, at least 1/N`
-    : 'restricted: only what the tested effect\'s null makes exchangeable; p = (1 + #{F* ≥ F}) / (1 + N)';
+    : "restricted: only what the tested effect's null makes exchangeable; p = (1 + #{F* ≥ F}) / (1 + N)";
 }
 
 /** The authors' p: the share of null statistics beyond the observed one, reported as 1/N when none is. */
@@ -133,7 +133,8 @@ export class EffectKernel {
     };
     // Cells of the T table, as representative full cells (other factors at level 0).
     const tCells: number[] = [];
-    for (let c = 0; c < this.m; c++) if (dims.every((_, f) => mask & (1 << f) || Math.floor(c / strides[f]!) % dims[f]! === 0)) tCells.push(c);
+    for (let c = 0; c < this.m; c++)
+      if (dims.every((_, f) => mask & (1 << f) || Math.floor(c / strides[f]!) % dims[f]! === 0)) tCells.push(c);
     this.cellToT = this.mT === this.m ? null : Int32Array.from({ length: this.m }, (_, c) => project(c, tFactors));
     this.subsets = [];
     for (let sub = mask; ; sub = (sub - 1) & mask) {
@@ -244,7 +245,9 @@ function marginalSums(d: RmDesign, keep: number): { data: Float64Array; dims: nu
     strides[f] = s;
     s *= dims[f]!;
   }
-  const map = Int32Array.from({ length: m }, (_, c) => kept.reduce((idx, f) => idx * dims[f]! + (Math.floor(c / strides[f]!) % dims[f]!), 0));
+  const map = Int32Array.from({ length: m }, (_, c) =>
+    kept.reduce((idx, f) => idx * dims[f]! + (Math.floor(c / strides[f]!) % dims[f]!), 0),
+  );
   const data = new Float64Array(d.n * width);
   for (let s = 0; s < d.n; s++) for (let c = 0; c < m; c++) data[s * width + map[c]!]! += d.y[s * m + c]!;
   return { data, dims: kept.map((f) => dims[f]!) };
@@ -260,8 +263,13 @@ function paperPlans(d: RmDesign): EffectPlan[] {
   if (d.between) {
     const totals = marginalSums(d, 0);
     plans.push({
-      effect: d.between.name, shuffleRows: false, shuffleLabels: true, data: totals.data, width: 1,
-      kernel: new EffectKernel([], 0, g), groupTerm: true,
+      effect: d.between.name,
+      shuffleRows: false,
+      shuffleLabels: true,
+      data: totals.data,
+      width: 1,
+      kernel: new EffectKernel([], 0, g),
+      groupTerm: true,
       description: `${bName} labels permuted across subjects (on subject means)`,
     });
   }
@@ -270,17 +278,33 @@ function paperPlans(d: RmDesign): EffectPlan[] {
     // Main effects: the term's own levels, averaged over the other within factors; interactions: all cells.
     const source = main ? marginalSums(d, term.mask) : { data: Float64Array.from(d.y), dims };
     const kernelMask = main ? 1 : term.mask;
-    const averaged = main && d.within.length > 1 ? ` (averaged over ${d.within.filter((_, f) => f !== term.factors[0]).map((f) => f.name).join(', ')})` : '';
+    const averaged =
+      main && d.within.length > 1
+        ? ` (averaged over ${d.within
+            .filter((_, f) => f !== term.factors[0])
+            .map((f) => f.name)
+            .join(', ')})`
+        : '';
     const cells = main ? `${term.name} levels${averaged}` : `all ${d.within.map((f) => f.name).join(' × ')} cells`;
     plans.push({
-      effect: term.name, shuffleRows: true, shuffleLabels: false, data: source.data, width: main ? source.dims[0]! : m,
-      kernel: new EffectKernel(source.dims, kernelMask, g), groupTerm: false,
+      effect: term.name,
+      shuffleRows: true,
+      shuffleLabels: false,
+      data: source.data,
+      width: main ? source.dims[0]! : m,
+      kernel: new EffectKernel(source.dims, kernelMask, g),
+      groupTerm: false,
       description: `${cells} shuffled within each subject`,
     });
     if (d.between) {
       plans.push({
-        effect: `${bName}:${term.name}`, shuffleRows: true, shuffleLabels: true, data: Float64Array.from(source.data), width: main ? source.dims[0]! : m,
-        kernel: new EffectKernel(source.dims, kernelMask, g), groupTerm: true,
+        effect: `${bName}:${term.name}`,
+        shuffleRows: true,
+        shuffleLabels: true,
+        data: Float64Array.from(source.data),
+        width: main ? source.dims[0]! : m,
+        kernel: new EffectKernel(source.dims, kernelMask, g),
+        groupTerm: true,
         description: `${bName} labels permuted across subjects and ${cells} shuffled within each subject`,
       });
     }
@@ -293,7 +317,12 @@ function paperPlans(d: RmDesign): EffectPlan[] {
  * units are the levels within a subject): counts null ratios at least the observed one and turns
  * the count into a p-value by `pValue`.
  */
-function runPlans(d: RmDesign, table: RmAnovaTable, opts: PermutationRunOptions, pValue: (count: number, permutations: number) => number): void {
+function runPlans(
+  d: RmDesign,
+  table: RmAnovaTable,
+  opts: PermutationRunOptions,
+  pValue: (count: number, permutations: number) => number,
+): void {
   const N = opts.permutations;
   const n = d.n;
   const { sizes } = checkDesign(d);
@@ -340,18 +369,27 @@ function runRestricted(d: RmDesign, table: RmAnovaTable, opts: PermutationRunOpt
     const r = rmAnova2(d.y, d.n, a, b, [names[0]!, names[1]!], run);
     pValues = new Map(r.effects.map((e) => [e.effect, e.p_permutation]));
     const within = (x: string, y: string) => `${x} levels shuffled within each subject × ${y} cell`;
-    nulls = new Map([[names[0]!, within(names[0]!, names[1]!)], [names[1]!, within(names[1]!, names[0]!)], [`${names[0]}:${names[1]}`, within(names[0]!, names[1]!)]]);
+    nulls = new Map([
+      [names[0]!, within(names[0]!, names[1]!)],
+      [names[1]!, within(names[1]!, names[0]!)],
+      [`${names[0]}:${names[1]}`, within(names[0]!, names[1]!)],
+    ]);
   } else if (d.between && K === 1) {
     const r = mixedAnova(d.y, d.between.group, d.between.levels.length, d.within[0]!.levels.length, [d.between.name, names[0]!], run);
     pValues = new Map(r.effects.map((e) => [e.effect, e.p_permutation]));
     const subjects = `whole subjects permuted between ${d.between.name} groups`;
-    nulls = new Map([[d.between.name, subjects], [names[0]!, `${names[0]} levels shuffled within each subject`], [`${d.between.name}:${names[0]}`, subjects]]);
+    nulls = new Map([
+      [d.between.name, subjects],
+      [names[0]!, `${names[0]} levels shuffled within each subject`],
+      [`${d.between.name}:${names[0]}`, subjects],
+    ]);
   } else if (!d.between && K === 1) {
     // One factor: its levels within each subject are the only exchangeable units, as in the paper.
     return runPlans(d, table, opts, permutationP);
   } else {
     throw new AnalysisInputError(
-      'the restricted permutation scheme covers one or two within-subject factors, or one between- and one within-subject factor; use --permutation-scheme paper',
+      'the restricted permutation scheme covers one or two within-subject factors, or one between- and one ' +
+        'within-subject factor; use --permutation-scheme paper',
     );
   }
   for (const e of table.effects) {

@@ -98,12 +98,17 @@ export function anovaMd(a: DesignAnova): string {
     out.push(
       'Mauchly\'s test of sphericity:',
       '',
-      mdTable(['effect', 'W', 'χ²', 'df', 'p'], tested.map((m) => [m.effect, m.W === null ? 'undefined' : num(m.W, 4), num(m.chi2, 3), String(m.df), pValue(m.p)])),
+      mdTable(
+        ['effect', 'W', 'χ²', 'df', 'p'],
+        tested.map((m) => [m.effect, m.W === null ? 'undefined' : num(m.W, 4), num(m.chi2, 3), String(m.df), pValue(m.p)]),
+      ),
       '',
     );
   }
   const undefinedF = a.effects.filter((e) => Number.isNaN(e.F));
-  for (const e of undefinedF) out.push(`- ${e.effect}: F is undefined (its sums of squares are zero up to rounding: no variation to test).`);
+  for (const e of undefinedF) {
+    out.push(`- ${e.effect}: F is undefined (its sums of squares are zero up to rounding: no variation to test).`);
+  }
   if (a.permutations > 0) for (const e of a.effects) if (e.permutation_null) out.push(`- ${e.effect}: ${e.permutation_null}.`);
   if (undefinedF.length > 0 || a.permutations > 0) out.push('');
   return out.join('\n');
@@ -115,12 +120,14 @@ export function resultToMarkdown(r: AnalysisResult): string {
   out.push(`# Recognizability: study ${r.study_id}`, '');
   out.push(
     `Bootstrap: B = ${r.options.bootstrap}${r.options.bootstrap_trials ? ' (two-stage: participants, then trials)' : ' (participants)'}, ` +
-      `${Math.round(r.options.ci_level * 100)}% percentile CI; permutations: ${r.options.permutations} (scheme: ${r.options.permutation_scheme}); ` +
+      `${Math.round(r.options.ci_level * 100)}% percentile CI; ` +
+      `permutations: ${r.options.permutations} (scheme: ${r.options.permutation_scheme}); ` +
       `seed: ${r.options.seed}.`,
     '',
   );
   if (r.options.layers || r.options.drop_layers) {
-    out.push(`Levels: ${r.options.layers ? `only ${r.options.layers.join(', ')}` : 'all'}${r.options.drop_layers ? `, without ${r.options.drop_layers.join(', ')}` : ''}.`, '');
+    const only = r.options.layers ? `only ${r.options.layers.join(', ')}` : 'all';
+    out.push(`Levels: ${only}${r.options.drop_layers ? `, without ${r.options.drop_layers.join(', ')}` : ''}.`, '');
   }
   out.push('## Participants', '');
   out.push(`${x.participants_included} of ${x.participants_total} participants included.`, '');
@@ -143,7 +150,8 @@ export function resultToMarkdown(r: AnalysisResult): string {
     const a = r.model_layer_anova;
     if (a.design === 'one-way') {
       out.push(`## Layer ANOVA of ${a.models[0]} (one-way repeated measures)`, '');
-      out.push(`Levels: ${a.levels.join(', ')}; ${a.n_participants} participants${a.n_incomplete ? ` (${a.n_incomplete} without every cell left out)` : ''}.`, '');
+      const left = a.n_incomplete ? ` (${a.n_incomplete} without every cell left out)` : '';
+      out.push(`Levels: ${a.levels.join(', ')}; ${a.n_participants} participants${left}.`, '');
     } else {
       out.push('## Model × layer ANOVA (repeated measures)', '');
       out.push(
@@ -158,7 +166,8 @@ export function resultToMarkdown(r: AnalysisResult): string {
   for (const h of r.human_vs_model) {
     out.push(`## Human vs ${h.model} (mixed ANOVA: observer × layer)`, '');
     out.push(`${h.n_participants} participants${h.n_incomplete ? ` (${h.n_incomplete} without every cell left out)` : ''}.`, '');
-    out.push(mdTable(['layer', 'human', h.model], h.levels.map((l) => [l.layer, num(l.human_mean, 4), num(l.network_mean, 4)])), '', anovaMd(h));
+    const means = h.levels.map((l) => [l.layer, num(l.human_mean, 4), num(l.network_mean, 4)]);
+    out.push(mdTable(['layer', 'human', h.model], means), '', anovaMd(h));
   }
   if (r.other_model) {
     const o = r.other_model;
@@ -177,7 +186,8 @@ export function resultToMarkdown(r: AnalysisResult): string {
     );
     if (o.pearson && o.spearman && o.kendall) {
       out.push(
-        `Across ${o.spearman.n} conditions: Pearson r = ${num(o.pearson.r, 3)} (R² = ${num(o.pearson.r2, 3)}), permutation p = ${pValue(o.pearson.p_permutation)}; ` +
+        `Across ${o.spearman.n} conditions: Pearson r = ${num(o.pearson.r, 3)} (R² = ${num(o.pearson.r2, 3)}), ` +
+          `permutation p = ${pValue(o.pearson.p_permutation)}; ` +
           `Spearman ρ = ${num(o.spearman.rho, 3)}, p = ${pValue(o.spearman.p_permutation)}; ` +
           `Kendall τ_b = ${num(o.kendall.tau_b, 3)}, p = ${pValue(o.kendall.p_permutation)}.`,
         '',
@@ -195,10 +205,8 @@ export function resultToMarkdown(r: AnalysisResult): string {
 /** `metamer anova`'s report: the design, then the same ANOVA block as `metamer analyze`. */
 export function tidyAnovaToMarkdown(r: TidyAnovaResult): string {
   const out: string[] = [`# Repeated-measures ANOVA: ${r.dv} in ${r.data}`, ''];
-  out.push(
-    `${r.n_subjects} subjects (column ${r.subject})${r.n_incomplete ? `; ${r.n_incomplete} without every cell left out` : ''}; ${r.rows} rows.`,
-    '',
-  );
+  const left = r.n_incomplete ? `; ${r.n_incomplete} without every cell left out` : '';
+  out.push(`${r.n_subjects} subjects (column ${r.subject})${left}; ${r.rows} rows.`, '');
   for (const f of r.within) out.push(`- within: ${f.name} (${f.levels.join(', ')})`);
   if (r.between) out.push(`- between: ${r.between.name} (${r.between.levels.map((l, i) => `${l}: ${r.between!.sizes[i]}`).join(', ')})`);
   out.push('', anovaMd(r));

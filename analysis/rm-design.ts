@@ -76,7 +76,12 @@ export function withinTerms(within: readonly WithinFactor[]): WithinTerm[] {
   const terms: WithinTerm[] = [];
   for (let mask = 1; mask < 1 << K; mask++) {
     const factors = within.map((_, f) => f).filter((f) => mask & (1 << f));
-    terms.push({ mask, factors, name: factors.map((f) => within[f]!.name).join(':'), q: factors.reduce((q, f) => q * (within[f]!.levels.length - 1), 1) });
+    terms.push({
+      mask,
+      factors,
+      name: factors.map((f) => within[f]!.name).join(':'),
+      q: factors.reduce((q, f) => q * (within[f]!.levels.length - 1), 1),
+    });
   }
   return terms.sort((a, b) => a.factors.length - b.factors.length || a.mask - b.mask);
 }
@@ -132,7 +137,8 @@ export function checkDesign(d: RmDesign): { m: number; g: number; sizes: number[
       if (x < 0 || x >= g) throw new RangeError(`group label ${x} outside 0..${g - 1}`);
       sizes[x]!++;
     }
-    if (g < 2 || sizes.some((s) => s === 0)) throw new RangeError(`between-subjects factor ${d.between.name} needs subjects in at least two levels, each level used`);
+    if (g < 2 || sizes.some((s) => s === 0))
+      throw new RangeError(`between-subjects factor ${d.between.name} needs subjects in at least two levels, each level used`);
   } else sizes[0] = d.n;
   if (d.n - g < 1) throw new RangeError(`${d.n} subjects in ${g} group(s) leave no error degrees of freedom`);
   return { m, g, sizes };

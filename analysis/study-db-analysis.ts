@@ -28,7 +28,9 @@ export function stimuliInTrialsFromDb(file: string, studyId: string): Set<string
   const db = openReadOnly(file);
   try {
     const ids = db
-      .prepare(`SELECT DISTINCT stimulus_id FROM trial_rows WHERE study_id = ? AND phase = 'main' AND preview = 0 AND stimulus_id IS NOT NULL`)
+      .prepare(
+        `SELECT DISTINCT stimulus_id FROM trial_rows WHERE study_id = ? AND phase = 'main' AND preview = 0 AND stimulus_id IS NOT NULL`,
+      )
       .pluck()
       .all(studyId) as string[];
     return new Set(ids);

@@ -126,7 +126,10 @@ export function register(program: Command): void {
     .option('--permutations <n>', 'permutations for every permutation test (0 = F-distribution p-values only)', integer(0), 10_000)
     .option('--seed <s>', 'seed for the bootstrap and permutations', integer(0), 1)
     .addOption(
-      new Option('--permutation-scheme <scheme>', 'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)')
+      new Option(
+        '--permutation-scheme <scheme>',
+        'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)',
+      )
         .choices([...PERMUTATION_SCHEMES])
         .default('paper'),
     )
@@ -134,7 +137,10 @@ export function register(program: Command): void {
     .option('--layers <names>', 'only these levels in the table and statistics: layer, model/layer or natural, comma-separated', list)
     .option('--drop-layers <names>', 'leave these levels out (same forms as --layers), e.g. final', list)
     .addOption(
-      new Option('--other-model-stimuli <which>', 'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials')
+      new Option(
+        '--other-model-stimuli <which>',
+        'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials',
+      )
         .choices([...OTHER_MODEL_STIMULI])
         .default('all'),
     )

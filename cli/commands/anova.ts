@@ -26,16 +26,23 @@ interface AnovaCliOptions {
 export function register(program: Command): void {
   program
     .command('anova')
-    .description('repeated-measures ANOVA of a tidy CSV (one row per subject × cell), with sphericity corrections and permutation p-values')
+    .description('repeated-measures ANOVA of a tidy CSV (one row per subject × cell), with sphericity corrections and permutation p')
     .requiredOption('--data <file.csv>', 'tidy CSV: one row per subject and within-subject cell')
     .requiredOption('--subject <column>', 'column identifying the subject (participant, seed, …)')
     .requiredOption('--within <columns>', 'within-subject factor column(s), comma-separated', list)
     .requiredOption('--dv <column>', 'column with the dependent variable (a number)')
     .option('--between <column>', 'one between-subjects factor column (constant within a subject)')
-    .addOption(new Option('--aggregate <how>', 'repeated rows for one subject × cell: an error (none) or their mean').choices(['none', 'mean']).default('none'))
+    .addOption(
+      new Option('--aggregate <how>', 'repeated rows for one subject × cell: an error (none) or their mean')
+        .choices(['none', 'mean'])
+        .default('none'),
+    )
     .option('--permutations <n>', 'permutations per effect (0 = F-distribution p-values only)', integer(0), 10_000)
     .addOption(
-      new Option('--permutation-scheme <scheme>', 'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations')
+      new Option(
+        '--permutation-scheme <scheme>',
+        "paper: the authors' shuffles and p convention; restricted: the stricter restricted permutations",
+      )
         .choices(['paper', 'restricted'])
         .default('paper'),
     )

@@ -10,7 +10,10 @@ export function integer(min: number): (v: string) => number {
 }
 
 export function list(v: string): string[] {
-  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list, got "${v}"`);
   return items;
 }

@@ -68,7 +68,11 @@ export class StudyAnalyses {
       seed: DEFAULT_ANALYZE_OPTIONS.seed,
       exclusions: s.exclusions,
       choices: s.choices,
-      levels: { layers: config.layers, dropLayers: config.drop_layers, source: { layers: 'study config analysis.layers', dropLayers: 'study config analysis.drop_layers' } },
+      levels: {
+        layers: config.layers,
+        dropLayers: config.drop_layers,
+        source: { layers: 'study config analysis.layers', dropLayers: 'study config analysis.drop_layers' },
+      },
       compare: 'all',
       // Models with different numbers of layers, or too few participants yet: a note, not an error page.
       anovaProblems: 'note',

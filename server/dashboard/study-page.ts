@@ -192,7 +192,8 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statisticsSection(v.analysis?.result ?? null, v.progress.id)}${sessions(v)}`;
+  const statistics = statisticsSection(v.analysis?.result ?? null, v.progress.id);
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {

@@ -43,7 +43,9 @@ describe('the statistics block', () => {
     expect(section).toContain('npx metamer analyze fixture-study --compare all');
     const row = /<tr data-effect="layer">([\s\S]*?)<\/tr>/.exec(section!)![1]!;
     const cell = (field: string) => new RegExp(`data-field="${field}">([^<]*)<`).exec(row)![1]!;
-    const json = JSON.parse((await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.json', 'application/json')).text) as AnalysisResult;
+    const json = JSON.parse(
+      (await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.json', 'application/json')).text,
+    ) as AnalysisResult;
     const e = json.model_layer_anova!.effects[0]!;
     expect(e.effect).toBe('layer');
     expect(e.F).toBeGreaterThan(1);
@@ -52,12 +54,31 @@ describe('the statistics block', () => {
     expect(cell('epsilon-hf')).toBe(e.epsilon_hf.toFixed(3));
     expect(Number(cell('p-gg'))).toBeCloseTo(e.p_gg, e.p_gg < 0.001 ? 4 : 3);
     expect(cell('p-lb')).not.toBe('—');
-    expect(section).toMatch(/data-field="mauchly">Mauchly's test of sphericity: <span class="mono">layer<\/span> W = \d\.\d{3}, χ²\(5\) = /);
+    expect(section).toMatch(
+      /data-field="mauchly">Mauchly's test of sphericity: <span class="mono">layer<\/span> W = \d\.\d{3}, χ²\(5\) = /,
+    );
     // Without permutations on the dashboard, and the same table as the CLI computes.
     expect(json.options.permutations).toBe(0);
     expect(e.p_permutation).toBeNull();
-    const cli = await run(process.execPath, ['bin/metamer.js', '--db', server.dbFile, 'analyze', 'fixture-study', '--compare', 'all', '--permutations', '0',
-      '--bootstrap', '0', '--json', '--no-progress'], { cwd: ROOT });
+    const cli = await run(
+      process.execPath,
+      [
+        'bin/metamer.js',
+        '--db',
+        server.dbFile,
+        'analyze',
+        'fixture-study',
+        '--compare',
+        'all',
+        '--permutations',
+        '0',
+        '--bootstrap',
+        '0',
+        '--json',
+        '--no-progress',
+      ],
+      { cwd: ROOT },
+    );
     const fromCli = (JSON.parse(cli.stdout) as AnalysisResult).model_layer_anova!;
     expect(fromCli.effects).toEqual(json.model_layer_anova!.effects);
     expect(fromCli.sphericity).toEqual(json.model_layer_anova!.sphericity);

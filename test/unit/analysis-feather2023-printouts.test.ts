@@ -42,7 +42,10 @@ const studies = new Map<string, StudyCounts>();
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feather2023-printouts-'));
   const wanted = new Set(FEATHER2023_PRINTOUTS.map((p) => p.study));
-  const files = writeRebuilt(dir, rebuildFeather2023(readLongCsv()).filter((e) => wanted.has(e.study_id)));
+  const files = writeRebuilt(
+    dir,
+    rebuildFeather2023(readLongCsv()).filter((e) => wanted.has(e.study_id)),
+  );
   for (const file of files) for (const s of await loadTrialsCsv(file)) studies.set(s.counts.study_id, s.counts);
 }, 120_000);
 
@@ -91,7 +94,10 @@ function expectPrintout(p: Printout, effects: readonly AnovaEffect[]): void {
     closeRelative(got.p_lb, want.p_lb, `${what} p LB`);
     if (want.p_permutation !== undefined) {
       const tol = permutationTolerance(got.p_permutation!, want.p_permutation);
-      expect(Math.abs(got.p_permutation! - want.p_permutation), `${what} permutation p ${got.p_permutation} vs ${want.p_permutation} (± ${tol})`).toBeLessThanOrEqual(tol);
+      expect(
+        Math.abs(got.p_permutation! - want.p_permutation),
+        `${what} permutation p ${got.p_permutation} vs ${want.p_permutation} (± ${tol})`,
+      ).toBeLessThanOrEqual(tol);
     }
   }
 }
@@ -132,8 +138,21 @@ describe('Feather et al. 2023 printouts reproduced from the public data', () => 
     const p = FEATHER2023_PRINTOUTS.find((x) => x.kind === 'one-way' && x.models[0] === 'hmax_standard')!;
     const r = spawnSync(
       process.execPath,
-      [path.join(ROOT, 'bin/metamer.js'), 'analyze', '--trials', path.join(dir, 'vision-exp6.csv'), '--choices', '16', '--bootstrap', '0',
-        '--compare', 'hmax_standard', '--drop-layers', 'final', '--json'],
+      [
+        path.join(ROOT, 'bin/metamer.js'),
+        'analyze',
+        '--trials',
+        path.join(dir, 'vision-exp6.csv'),
+        '--choices',
+        '16',
+        '--bootstrap',
+        '0',
+        '--compare',
+        'hmax_standard',
+        '--drop-layers',
+        'final',
+        '--json',
+      ],
       { encoding: 'utf8' },
     );
     expect(r.stderr).toBe('');

@@ -22,7 +22,8 @@ function randomDesign(seed: number, n: number, dims: number[], groupSizes?: numb
     n,
     within: dims.map((l, f) => ({ name: `f${f}`, levels: levels(l) })),
   };
-  if (groupSizes) d.between = { name: 'g', levels: levels(groupSizes.length), group: Int32Array.from(groupSizes.flatMap((s, g) => Array(s).fill(g))) };
+  if (groupSizes)
+    d.between = { name: 'g', levels: levels(groupSizes.length), group: Int32Array.from(groupSizes.flatMap((s, g) => Array(s).fill(g))) };
   return d;
 }
 
@@ -67,7 +68,12 @@ function orderings(m: number): number[][] {
 }
 
 /** Exact p = #{F* ≥ F} / #arrangements over every independent rearrangement of every subject's row. */
-function exactWithinP(d: RmDesign, effect: string, rowOf: (y: Float64Array, s: number) => number[], setRow: (y: Float64Array, s: number, v: number[]) => void): number {
+function exactWithinP(
+  d: RmDesign,
+  effect: string,
+  rowOf: (y: Float64Array, s: number) => number[],
+  setRow: (y: Float64Array, s: number, v: number[]) => void,
+): number {
   const F = refitF(d, effect);
   const perSubject = Array.from({ length: d.n }, (_, s) => rowOf(d.y, s));
   const orders = orderings(perSubject[0]!.length);
@@ -81,7 +87,11 @@ function exactWithinP(d: RmDesign, effect: string, rowOf: (y: Float64Array, s: n
       return;
     }
     for (const o of orders) {
-      setRow(y, s, o.map((i) => perSubject[s]![i]!));
+      setRow(
+        y,
+        s,
+        o.map((i) => perSubject[s]![i]!),
+      );
       visit(s + 1);
     }
   };
@@ -97,7 +107,11 @@ describe('paper scheme against full enumeration', () => {
   const N = 20_000;
 
   it('one-way: levels shuffled within each subject (run_permutation_significance_test_layer_effect_human.m)', () => {
-    const d: RmDesign = { y: Float64Array.from([0.9, 0.6, 0.5, 0.8, 0.7, 0.2, 0.95, 0.5, 0.55, 0.7, 0.75, 0.3]), n: 4, within: [{ name: 'layer', levels: levels(3) }] };
+    const d: RmDesign = {
+      y: Float64Array.from([0.9, 0.6, 0.5, 0.8, 0.7, 0.2, 0.95, 0.5, 0.55, 0.7, 0.75, 0.3]),
+      n: 4,
+      within: [{ name: 'layer', levels: levels(3) }],
+    };
     const row = (y: Float64Array, s: number) => Array.from(y.subarray(s * 3, s * 3 + 3));
     const exact = exactWithinP(d, 'layer', row, (y, s, v) => y.set(v, s * 3));
     const r = designAnova(d, { permutations: N, seed: 3, scheme: 'paper' });
@@ -109,7 +123,10 @@ describe('paper scheme against full enumeration', () => {
     const d: RmDesign = {
       y: Float64Array.from([0.9, 0.4, 0.8, 0.7, 0.85, 0.5, 0.9, 0.65, 0.8, 0.3, 0.85, 0.8]),
       n: 3,
-      within: [{ name: 'model', levels: levels(2) }, { name: 'layer', levels: levels(2) }],
+      within: [
+        { name: 'model', levels: levels(2) },
+        { name: 'layer', levels: levels(2) },
+      ],
     };
     const row = (y: Float64Array, s: number) => Array.from(y.subarray(s * 4, s * 4 + 4));
     const exact = exactWithinP(d, 'model:layer', row, (y, s, v) => y.set(v, s * 4));
@@ -121,21 +138,32 @@ describe('paper scheme against full enumeration', () => {
     const d: RmDesign = {
       y: Float64Array.from([0.9, 0.4, 0.6, 0.8, 0.7, 0.5, 0.9, 0.65, 0.8, 0.3, 0.55, 0.8, 0.6, 0.6, 0.7, 0.4]),
       n: 4,
-      within: [{ name: 'model', levels: levels(2) }, { name: 'layer', levels: levels(2) }],
+      within: [
+        { name: 'model', levels: levels(2) },
+        { name: 'layer', levels: levels(2) },
+      ],
     };
     // Swapping a subject's two models is the only rearrangement of its layer-averaged data.
-    const swap = (y: Float64Array, s: number, v: number[]) => y.set(v[0] === 0 ? [0, 1, 2, 3].map((i) => d.y[s * 4 + i]!) : [2, 3, 0, 1].map((i) => d.y[s * 4 + i]!), s * 4);
+    const swap = (y: Float64Array, s: number, v: number[]) =>
+      y.set(v[0] === 0 ? [0, 1, 2, 3].map((i) => d.y[s * 4 + i]!) : [2, 3, 0, 1].map((i) => d.y[s * 4 + i]!), s * 4);
     const exact = exactWithinP(d, 'model', () => [0, 1], swap);
     const r = designAnova(d, { permutations: N, seed: 5, scheme: 'paper' });
     withinBand(r.effects.find((e) => e.effect === 'model')!.p_permutation!, exact, N);
   });
 
-  it('human vs network: labels permuted across rows; with the interaction also levels within rows (run_permutation_significance_test_network_human.m)', () => {
+  it('human vs network: labels permuted across rows, for the interaction also levels within rows (…_network_human.m)', () => {
     const y = Float64Array.from([0.9, 0.5, 0.8, 0.6, 0.85, 0.4, 1, 0.9, 0.95, 1, 0.9, 0.8]);
     const group = Int32Array.from([0, 0, 0, 1, 1, 1]);
-    const d: RmDesign = { y, n: 6, within: [{ name: 'layer', levels: levels(2) }], between: { name: 'observer', levels: ['human', 'net'], group } };
+    const d: RmDesign = {
+      y,
+      n: 6,
+      within: [{ name: 'layer', levels: levels(2) }],
+      between: { name: 'observer', levels: ['human', 'net'], group },
+    };
     const splits: number[][] = [];
-    for (let mask = 0; mask < 64; mask++) if ([0, 1, 2, 3, 4, 5].filter((i) => mask & (1 << i)).length === 3) splits.push([0, 1, 2, 3, 4, 5].map((i) => (mask & (1 << i) ? 1 : 0)));
+    for (let mask = 0; mask < 64; mask++)
+      if ([0, 1, 2, 3, 4, 5].filter((i) => mask & (1 << i)).length === 3)
+        splits.push([0, 1, 2, 3, 4, 5].map((i) => (mask & (1 << i) ? 1 : 0)));
     const Fg = refitF(d, 'observer');
     const Fgb = refitF(d, 'observer:layer');
     let main = 0;
@@ -151,7 +179,12 @@ describe('paper scheme against full enumeration', () => {
         if (refitF({ ...relabelled, y: yy }, 'observer:layer') >= Fgb * (1 - 1e-9)) inter++;
       }
     }
-    const r = designAnova(d, { permutations: N, seed: 6, scheme: 'paper', procedure: { file: 'run_permutation_significance_test_network_human.m' } });
+    const r = designAnova(d, {
+      permutations: N,
+      seed: 6,
+      scheme: 'paper',
+      procedure: { file: 'run_permutation_significance_test_network_human.m' },
+    });
     withinBand(r.effects.find((e) => e.effect === 'observer')!.p_permutation!, main / splits.length, N);
     withinBand(r.effects.find((e) => e.effect === 'observer:layer')!.p_permutation!, inter / interTotal, N);
   });
@@ -177,8 +210,12 @@ describe('restricted scheme', () => {
   });
 
   it('refuses designs it has no exchangeable units for, by name', () => {
-    expect(() => designAnova(randomDesign(10, 6, [2, 2, 2]), { permutations: 10, seed: 1, scheme: 'restricted' })).toThrow(AnalysisInputError);
-    expect(() => designAnova(randomDesign(10, 6, [2, 2, 2]), { permutations: 10, seed: 1, scheme: 'restricted' })).toThrow(/--permutation-scheme paper/);
+    expect(() => designAnova(randomDesign(10, 6, [2, 2, 2]), { permutations: 10, seed: 1, scheme: 'restricted' })).toThrow(
+      AnalysisInputError,
+    );
+    expect(() => designAnova(randomDesign(10, 6, [2, 2, 2]), { permutations: 10, seed: 1, scheme: 'restricted' })).toThrow(
+      /--permutation-scheme paper/,
+    );
   });
 
   it('gives larger interaction p-values than the paper scheme when a strong layer effect is present', () => {
@@ -193,7 +230,14 @@ describe('restricted scheme', () => {
         y[s * 12 + 6 + j] = base + (j === 3 ? 0.04 : 0) + 0.08 * (rng.nextFloat() - 0.5);
       }
     }
-    const d: RmDesign = { y, n, within: [{ name: 'model', levels: levels(2) }, { name: 'layer', levels: levels(6) }] };
+    const d: RmDesign = {
+      y,
+      n,
+      within: [
+        { name: 'model', levels: levels(2) },
+        { name: 'layer', levels: levels(6) },
+      ],
+    };
     const paper = designAnova(d, { permutations: 4_000, seed: 1, scheme: 'paper' }).effects[2]!;
     const restricted = designAnova(d, { permutations: 4_000, seed: 1, scheme: 'restricted' }).effects[2]!;
     expect(paper.effect).toBe('model:layer');

@@ -54,9 +54,16 @@ describe('contrasts', () => {
   });
 
   it('a term’s contrast matrix spans exactly that term: its columns are orthonormal and sum to zero over each of its factors', () => {
-    const within = [{ name: 'a', levels: ['1', '2', '3'] }, { name: 'b', levels: ['1', '2', '3', '4'] }];
+    const within = [
+      { name: 'a', levels: ['1', '2', '3'] },
+      { name: 'b', levels: ['1', '2', '3', '4'] },
+    ];
     const terms = withinTerms(within);
-    expect(terms.map((t) => [t.name, t.q])).toEqual([['a', 2], ['b', 3], ['a:b', 6]]);
+    expect(terms.map((t) => [t.name, t.q])).toEqual([
+      ['a', 2],
+      ['b', 3],
+      ['a:b', 6],
+    ]);
     const all = terms.map((t) => termContrasts(within, t));
     // The three terms together with the grand mean are an orthonormal basis of the 12 cells.
     const cols: number[][] = [Array(12).fill(1 / Math.sqrt(12))];
@@ -64,7 +71,8 @@ describe('contrasts', () => {
       for (let j = 0; j < terms[ti]!.q; j++) cols.push(Array.from({ length: 12 }, (_, c) => C[c * terms[ti]!.q + j]!));
     });
     expect(cols).toHaveLength(12);
-    for (let i = 0; i < 12; i++) for (let j = 0; j < 12; j++) expect(cols[i]!.reduce((s, v, c) => s + v * cols[j]![c]!, 0)).toBeCloseTo(i === j ? 1 : 0, 13);
+    for (let i = 0; i < 12; i++)
+      for (let j = 0; j < 12; j++) expect(cols[i]!.reduce((s, v, c) => s + v * cols[j]![c]!, 0)).toBeCloseTo(i === j ? 1 : 0, 13);
   });
 });
 
@@ -95,7 +103,10 @@ describe('sphericity', () => {
 
   it('reproduces MathWorks’ fisheriris example: ranova, epsilon (Huynh–Feldt in Lecoutre’s form) and mauchly', async () => {
     const { design } = await loadTidyDesign(path.join(FIXTURES, 'fisher-iris-long.csv'), {
-      subject: 'flower', within: ['measure'], dv: 'value', between: 'species',
+      subject: 'flower',
+      within: ['measure'],
+      dv: 'value',
+      between: 'species',
     });
     expect(design.n).toBe(150);
     const t = rmAnovaTable(design);
@@ -135,7 +146,14 @@ describe('rmAnovaTable', () => {
 
   it('gives the classical decomposition of the two-way within design (the earlier rmAnova2)', () => {
     const y = random(7 * 3 * 4);
-    const t = rmAnovaTable({ y, n: 7, within: [{ name: 'a', levels: ['1', '2', '3'] }, { name: 'b', levels: ['1', '2', '3', '4'] }] });
+    const t = rmAnovaTable({
+      y,
+      n: 7,
+      within: [
+        { name: 'a', levels: ['1', '2', '3'] },
+        { name: 'b', levels: ['1', '2', '3', '4'] },
+      ],
+    });
     const classic = rmAnova2(y, 7, 3, 4, ['a', 'b'], { permutations: 0, seed: 1 });
     classic.effects.forEach((c, i) => {
       const e = t.effects[i]!;
@@ -150,7 +168,12 @@ describe('rmAnovaTable', () => {
   it('gives the split-plot decomposition of the mixed design with equal groups (the earlier mixedAnova)', () => {
     const y = random(12 * 5);
     const group = Int32Array.from({ length: 12 }, (_, s) => (s < 6 ? 0 : 1));
-    const t = rmAnovaTable({ y, n: 12, within: [{ name: 'b', levels: ['1', '2', '3', '4', '5'] }], between: { name: 'g', levels: ['x', 'y'], group } });
+    const t = rmAnovaTable({
+      y,
+      n: 12,
+      within: [{ name: 'b', levels: ['1', '2', '3', '4', '5'] }],
+      between: { name: 'g', levels: ['x', 'y'], group },
+    });
     const classic = mixedAnova(y, group, 2, 5, ['g', 'b'], { permutations: 0, seed: 1 });
     expect(t.effects.map((e) => e.effect)).toEqual(classic.effects.map((e) => e.effect));
     classic.effects.forEach((c, i) => {
@@ -161,9 +184,20 @@ describe('rmAnovaTable', () => {
 
   it('tests a within effect at the unweighted mean of group means when groups differ in size (Type III, as fitrm)', () => {
     // Group x (2 subjects) rises by 1 from level 1 to 2; group y (6 subjects) falls by 1.
-    const rows = [[0, 1], [1, 2], [5, 4], [6, 5], [5, 4], [6, 5], [5, 4], [6, 5]];
+    const rows = [
+      [0, 1],
+      [1, 2],
+      [5, 4],
+      [6, 5],
+      [5, 4],
+      [6, 5],
+      [5, 4],
+      [6, 5],
+    ];
     const d: RmDesign = {
-      y: Float64Array.from(rows.flat()), n: 8, within: [{ name: 'b', levels: ['1', '2'] }],
+      y: Float64Array.from(rows.flat()),
+      n: 8,
+      within: [{ name: 'b', levels: ['1', '2'] }],
       between: { name: 'g', levels: ['x', 'y'], group: Int32Array.from([0, 0, 1, 1, 1, 1, 1, 1]) },
     };
     const t = rmAnovaTable(d);
@@ -177,7 +211,14 @@ describe('rmAnovaTable', () => {
     const base = random(6 * 4);
     const y = new Float64Array(6 * 2 * 4);
     for (let s = 0; s < 6; s++) for (let j = 0; j < 4; j++) y[s * 8 + j] = y[s * 8 + 4 + j] = base[s * 4 + j]! / 3 + 0.1;
-    const t = rmAnovaTable({ y, n: 6, within: [{ name: 'model', levels: ['a', 'b'] }, { name: 'layer', levels: ['1', '2', '3', '4'] }] });
+    const t = rmAnovaTable({
+      y,
+      n: 6,
+      within: [
+        { name: 'model', levels: ['a', 'b'] },
+        { name: 'layer', levels: ['1', '2', '3', '4'] },
+      ],
+    });
     for (const name of ['model', 'model:layer']) {
       const e = t.effects.find((x) => x.effect === name)!;
       expect(e.ss).toBe(0);
