@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
 import { type DesignAnova, designAnova } from './design-anova.ts';
-import { AnalysisInputError } from './input-error.ts';
+import { AnalysisInputError, rethrowCsvError } from './input-error.ts';
 import type { PermutationRunOptions } from './permutation.ts';
 import type { RmDesign } from './rm-design.ts';
 
@@ -112,10 +112,7 @@ export async function loadTidyDesign(file: string, spec: TidySpec): Promise<Tidy
       rows++;
     }
   } catch (e) {
-    if (e instanceof AnalysisInputError) throw e;
-    const err = e as { code?: string; lines?: number; message?: string };
-    if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
-    throw e;
+    rethrowCsvError(file, e);
   }
   if (!idx) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   if (rows === 0) throw new AnalysisInputError(`${file}: no data rows`);

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import { AnalysisInputError } from './input-error.ts';
+import { AnalysisInputError, rethrowCsvError } from './input-error.ts';
 import type { Prediction } from './other-model.ts';
 import { type AccumulatedStudy, TrialAccumulator } from './trial-accumulator.ts';
 import { NATURAL_LAYER, REQUIRED_ANALYSIS_COLUMNS, TrialRow, type TrialRowInput } from './trial-row.ts';
@@ -53,11 +53,7 @@ export async function loadTrialsCsv(file: string, opts: TrialsCsvOptions = {}): 
       }
     }
   } catch (e) {
-    if (e instanceof AnalysisInputError) throw e;
-    // csv-parse errors (unclosed quotes, ragged rows) carry their own line number.
-    const err = e as { code?: string; lines?: number; message?: string };
-    if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
-    throw e;
+    rethrowCsvError(file, e);
   }
   if (!header) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   const studies = acc.studies();
@@ -196,10 +192,7 @@ export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
       out.push(prediction);
     }
   } catch (e) {
-    if (e instanceof AnalysisInputError) throw e;
-    const err = e as { code?: string; lines?: number; message?: string };
-    if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
-    throw e;
+    rethrowCsvError(file, e);
   }
   if (!idx) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   return out;

@@ -24,8 +24,7 @@
  * squares is 0 too, F is undefined (NaN), never a chance ratio of two rounding errors (a model
  * compared with itself once gave F = 18.5 from sums of squares of 1e-29).
  */
-import { type AnovaEffect, fRatio, partialEta2 } from './anova-effect.ts';
-import { fUpperTail } from './f-distribution.ts';
+import { type AnovaEffect, anovaEffect, fRatio } from './anova-effect.ts';
 import { correctedP, epsilons, mauchly, type MauchlyTest } from './sphericity.ts';
 
 export interface WithinFactor {
@@ -163,22 +162,13 @@ function row(
   const ss = rawSs <= tol ? 0 : rawSs;
   const ssError = rawError <= tol ? 0 : rawError;
   const F = fRatio(ss, df1, ssError, df2);
-  const defined = !Number.isNaN(F);
   return {
-    effect: name,
-    df1,
-    df2,
-    ss,
-    ss_error: ssError,
-    F,
-    partial_eta2: defined ? partialEta2(ss, ssError) : NaN,
-    p_parametric: fUpperTail(F, df1, df2),
-    p_permutation: null,
+    ...anovaEffect(name, df1, df2, ss, ssError, F, null),
     epsilon_gg: eps.gg,
     epsilon_hf: eps.hf,
-    p_gg: defined ? correctedP(F, df1, df2, eps.gg) : NaN,
-    p_hf: defined ? correctedP(F, df1, df2, eps.hf) : NaN,
-    p_lb: defined ? correctedP(F, df1, df2, eps.lb) : NaN,
+    p_gg: correctedP(F, df1, df2, eps.gg),
+    p_hf: correctedP(F, df1, df2, eps.hf),
+    p_lb: correctedP(F, df1, df2, eps.lb),
     permutation_null: null,
   };
 }
