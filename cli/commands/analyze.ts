@@ -3,20 +3,13 @@
  * paper's statistics and the figure (DESIGN §4–5; docs/analysis.md). Thin: parses options, loads,
  * calls analysis/, writes.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../analysis/analyze.ts';
-import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
-import { AnalysisInputError } from '../../analysis/input-error.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
-import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
+import type { AnalysisResult, AnalyzeOptions } from '../../analysis/analyze.ts';
+import type { ExclusionRules } from '../../analysis/exclusions.ts';
 import type { LevelChoice } from '../../analysis/level-choice.ts';
-import { OTHER_MODEL_STIMULI, type OtherModelStimuli, type Prediction } from '../../analysis/other-model.ts';
-import { PERMUTATION_SCHEMES, type PermutationScheme } from '../../analysis/permutation.ts';
-import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
-import { readAnalysisConfig, stimuliInTrialsFromDb } from '../../analysis/study-db-analysis.ts';
-import { writeFileAtomically } from '../../analysis/write-files.ts';
-import { dataPaths } from '../paths.ts';
+import type { OtherModelStimuli, Prediction } from '../../analysis/other-model.ts';
+import type { PermutationScheme } from '../../analysis/permutation.ts';
 import { integer, list } from './option-parsers.ts';
 
 interface AnalyzeCliOptions {
@@ -77,8 +70,10 @@ function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules 
 }
 
 /** A progress bar on stderr, one per stage; silent unless enabled. */
-function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
-  if (!enabled) return { stop: () => {} };
+function progressReporter(
+  bars: typeof cliProgress | null,
+): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
+  if (!bars) return { stop: () => {} };
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
   return {
@@ -86,7 +81,7 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
       if (s !== stage || !bar) {
         bar?.stop();
         stage = s;
-        bar = new cliProgress.SingleBar(
+        bar = new bars.SingleBar(
           {
             format: `${s.padEnd(20)} [{bar}] {percentage}% | {value}/{total}`,
             stream: process.stderr,
@@ -95,7 +90,7 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
             noTTYOutput: true,
             notTTYSchedule: 0,
           },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(total, 0);
       }
@@ -130,7 +125,7 @@ export function register(program: Command): void {
         '--permutation-scheme <scheme>',
         'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)',
       )
-        .choices([...PERMUTATION_SCHEMES])
+        .choices(['paper', 'restricted'] satisfies PermutationScheme[])
         .default('paper'),
     )
     .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"; one model: the one-way ANOVA over its levels')
@@ -141,7 +136,7 @@ export function register(program: Command): void {
         '--other-model-stimuli <which>',
         'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials',
       )
-        .choices([...OTHER_MODEL_STIMULI])
+        .choices(['all', 'trials'] satisfies OtherModelStimuli[])
         .default('all'),
     )
     .addOption(new Option('--format <format>', 'output format (csv: the table only)').choices(['csv', 'json', 'md']).default('md'))
@@ -156,7 +151,29 @@ export function register(program: Command): void {
       if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('error: --study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
       if (o.format === 'csv' && o.compare) cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
       const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
-      const progress = progressReporter(o.progress ?? process.stderr.isTTY === true);
+      // The analysis modules are loaded here, not at start-up: every other command would pay for them.
+      const [analysis, exclusions, errors, db, csv, report, dbExtras, files, paths] = await Promise.all([
+        import('../../analysis/analyze.ts'),
+        import('../../analysis/exclusions.ts'),
+        import('../../analysis/input-error.ts'),
+        import('../../analysis/load-study-db.ts'),
+        import('../../analysis/load-trials-csv.ts'),
+        import('../../analysis/report-format.ts'),
+        import('../../analysis/study-db-analysis.ts'),
+        import('../../analysis/write-files.ts'),
+        import('../paths.ts'),
+      ]);
+      const { analyzeCounts } = analysis;
+      const { DEFAULT_EXCLUSIONS } = exclusions;
+      const { AnalysisInputError } = errors;
+      const { loadStudyFromDb } = db;
+      const { loadPredictionsCsv, loadTrialsCsv } = csv;
+      const { resultsToJson, resultToMarkdown, tableToCsv } = report;
+      const { readAnalysisConfig, stimuliInTrialsFromDb } = dbExtras;
+      const { writeFileAtomically } = files;
+      const { dataPaths } = paths;
+      const showProgress = o.progress ?? process.stderr.isTTY === true;
+      const progress = progressReporter(showProgress ? (await import('cli-progress')).default : null);
       const base: Omit<AnalyzeOptions, 'exclusions' | 'choices'> = {
         bootstrap: o.bootstrap,
         seed: o.seed,
