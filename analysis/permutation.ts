@@ -22,7 +22,7 @@
  * k/1024, so many ties) the exact network p-values are 0.873 (>) and 0.905 (≥) for L1, 0.063 and
  * 0.095 for L∞, and the printout says 0.9092 and 0.0963. We therefore count F* ≥ F (up to 1e-9
  * relative) everywhere; on the human data ties move p by at most 0.0012 (exact enumeration of the
- * two-model main effects of the printouts in test/fixtures/feather2023-printouts.ts).
+ * two-model main effects of the printouts; test/unit/analysis-feather2023-printouts.test.ts).
  * Effects those files do not test (e.g. the layer main effect of the model × layer design, which
  * the paper reports from the F distribution only) get the analogous shuffle: a within-subject main
  * effect shuffles its levels within each subject on data averaged over the other within factors;

@@ -32,7 +32,14 @@ import type { PermutationScheme } from '../../analysis/permutation.ts';
 import { readLongCsv, rebuildFeather2023, writeRebuilt } from '../../analysis/reference/feather2023.ts';
 import type { StudyCounts } from '../../analysis/study-counts.ts';
 import type { AnovaEffect } from '../../analysis/anova-effect.ts';
-import { FEATHER2023_PRINTOUTS, type Printout, type PrintoutEffect } from '../fixtures/feather2023-printouts.ts';
+import { loadTidyDesign } from '../../analysis/anova-tidy.ts';
+import { rmAnovaTable } from '../../analysis/rm-design.ts';
+import {
+  FEATHER2023_ADV_EVAL_PRINTOUT,
+  FEATHER2023_PRINTOUTS,
+  type Printout,
+  type PrintoutEffect,
+} from '../fixtures/feather2023-printouts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const N = 10_000;
@@ -168,4 +175,74 @@ describe('Feather et al. 2023 printouts reproduced from the public data', () => 
     expect(a.sphericity[0]!.W).toBeGreaterThan(0);
     expectPrintout(p, a.effects);
   }, 60_000);
+});
+
+/** Exact permutation p of a two-model main effect: every sign flip of the layer-averaged differences. */
+function exactTwoModelP(counts: StudyCounts, models: readonly string[]): { greater: number; atLeast: number } {
+  const C = counts.conditions.length;
+  const cols = models.map((m) => counts.conditions.flatMap((c, i) => (c.model === m || c.model === '' ? [i] : [])));
+  const d = counts.participants.map((_, p) => {
+    const mean = (cs: number[]) => cs.reduce((s, c) => s + counts.correct[p * C + c]! / counts.total[p * C + c]!, 0) / cs.length;
+    return mean(cols[0]!) - mean(cols[1]!);
+  });
+  // With Σd² fixed by a sign flip, the model F grows with |Σd|: count the flips at least as extreme.
+  let sum = d.reduce((a, b) => a + b, 0);
+  const observed = Math.abs(sum);
+  const signs = d.map(() => 1);
+  let greater = 0;
+  let atLeast = 0;
+  const total = 2 ** d.length;
+  for (let k = 0; k < total; k++) {
+    if (k > 0) {
+      // Gray code: flip the sign of the lowest set bit's participant.
+      const j = Math.log2(k & -k);
+      signs[j] = -signs[j]!;
+      sum += 2 * signs[j]! * d[j]!;
+    }
+    const s = Math.abs(sum);
+    if (s > observed * (1 + 1e-9)) greater++;
+    if (s >= observed * (1 - 1e-9)) atLeast++;
+  }
+  return { greater: greater / total, atLeast: atLeast / total };
+}
+
+describe('the authors’ p convention for ties (exact enumeration)', () => {
+  it('on the human data, counting ties (≥) or not (>) moves the two-model main-effect p by at most 0.0012', () => {
+    const pairs = FEATHER2023_PRINTOUTS.filter((p) => p.kind === 'model-comparison' && p.models.length === 2);
+    expect(pairs.length).toBeGreaterThanOrEqual(8);
+    for (const p of pairs) {
+      const { greater, atLeast } = exactTwoModelP(studies.get(p.study)!, p.models);
+      expect(atLeast - greater, p.file).toBeLessThanOrEqual(0.0012);
+      // The printed p is the Monte-Carlo estimate of this exact value.
+      const printed = p.effects.model!.p_permutation!;
+      expect(Math.abs(printed - atLeast), p.file).toBeLessThanOrEqual(permutationTolerance(atLeast, printed));
+    }
+  });
+
+  it('the adversarial-evaluation printout (accuracies k/1024, many ties) counted them: its network p matches ≥, not >', async () => {
+    const exact = { l1: [0.873, 0.905], linf: [0.063, 0.095] } as const;
+    for (const attack of ['l1', 'linf'] as const) {
+      const data = path.join(ROOT, `test/fixtures/feather2023-exp9-adv-eval-${attack}.csv`);
+      const { design } = await loadTidyDesign(data, { subject: 'run', within: ['eps'], dv: 'accuracy', between: 'network' });
+      const F = (group: Int32Array) => rmAnovaTable({ ...design, between: { ...design.between!, group } }).effects[0]!.F;
+      const observed = F(design.between!.group);
+      let greater = 0;
+      let atLeast = 0;
+      let splits = 0;
+      for (let mask = 0; mask < 1 << 10; mask++) {
+        const group = Int32Array.from({ length: 10 }, (_, s) => (mask >> s) & 1);
+        if (group.reduce((a, b) => a + b, 0) !== 5) continue;
+        splits++;
+        const f = F(group);
+        if (f > observed * (1 + 1e-9)) greater++;
+        if (f >= observed * (1 - 1e-9)) atLeast++;
+      }
+      expect(splits).toBe(252);
+      expect(greater / splits).toBeCloseTo(exact[attack][0], 3);
+      expect(atLeast / splits).toBeCloseTo(exact[attack][1], 3);
+      const printed = FEATHER2023_ADV_EVAL_PRINTOUT.attacks[attack].network.p_permutation;
+      expect(Math.abs(printed - atLeast / splits)).toBeLessThanOrEqual(permutationTolerance(atLeast / splits, printed));
+      expect(Math.abs(printed - greater / splits)).toBeGreaterThan(permutationTolerance(greater / splits, printed));
+    }
+  });
 });
