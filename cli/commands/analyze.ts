@@ -152,7 +152,7 @@ export function register(program: Command): void {
       if (o.format === 'csv' && o.compare) cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
       const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
       // The analysis modules are loaded here, not at start-up: every other command would pay for them.
-      const [analysis, exclusions, errors, db, csv, report, dbExtras, files, paths] = await Promise.all([
+      const [analysis, exclusions, errors, db, csv, report, dbExtras, files, paths, stores] = await Promise.all([
         import('../../analysis/analyze.ts'),
         import('../../analysis/exclusions.ts'),
         import('../../analysis/input-error.ts'),
@@ -162,6 +162,7 @@ export function register(program: Command): void {
         import('../../analysis/study-db-analysis.ts'),
         import('../../analysis/write-files.ts'),
         import('../paths.ts'),
+        import('../../server/store/open-store.ts'),
       ]);
       const { analyzeCounts } = analysis;
       const { DEFAULT_EXCLUSIONS } = exclusions;
@@ -169,7 +170,8 @@ export function register(program: Command): void {
       const { loadStudyFromDb } = db;
       const { loadPredictionsCsv, loadTrialsCsv } = csv;
       const { resultsToJson, resultToMarkdown, tableToCsv } = report;
-      const { readAnalysisConfig, stimuliInTrialsFromDb } = dbExtras;
+      const { readAnalysisConfig, stimuliInTrials } = dbExtras;
+      const { databaseFor, openStudyData } = stores;
       const { writeFileAtomically } = files;
       const { dataPaths } = paths;
       const showProgress = o.progress ?? process.stderr.isTTY === true;
@@ -192,17 +194,26 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const dbFile = dataPaths(cmd.optsWithGlobals().db as string).db;
-          const s = loadStudyFromDb(dbFile, study);
+          const source = await openStudyData(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
+          let s: Awaited<ReturnType<typeof loadStudyFromDb>>;
+          let config: Awaited<ReturnType<typeof readAnalysisConfig>>;
+          let inTrials: Set<string> | undefined;
+          try {
+            s = await loadStudyFromDb(source, study);
+            config = await readAnalysisConfig(source, study);
+            inTrials = o.otherModelStimuli === 'trials' ? await stimuliInTrials(source, study) : undefined;
+          } finally {
+            await source.close();
+          }
           results.push(
             analyzeCounts(s.counts, {
               ...base,
-              levels: levelChoice(o, readAnalysisConfig(dbFile, study)),
+              levels: levelChoice(o, config),
               exclusions: mergeRules(s.exclusions, o),
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,
-              stimuliInTrials: o.otherModelStimuli === 'trials' ? stimuliInTrialsFromDb(dbFile, study) : undefined,
+              stimuliInTrials: inTrials,
             }),
           );
         } else {

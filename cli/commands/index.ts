@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as admin } from './admin.ts';
 import { register as analyze } from './analyze.ts';
 import { register as anova } from './anova.ts';
+import { register as db } from './db.ts';
 import { register as exportTrials } from './export.ts';
 import { register as schemas } from './schemas.ts';
 import { register as serve } from './serve.ts';
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   anova(program);
   exportTrials(program);
   admin(program);
+  db(program);
 }

@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisResult } from '../../analysis/analyze.ts';
 import { correlations, kendallTauB } from '../../analysis/correlations.ts';
 import { chooseLevels } from '../../analysis/level-choice.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
 import { createSyntheticStudy, type SyntheticStudy } from '../analysis/synthetic-study.ts';
+import { loadStudyAt } from '../support/study-data.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
@@ -56,8 +56,8 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('level choice', () => {
-  it('keeps or drops levels by layer, model/layer or natural, and names an unknown level and its option', () => {
-    const { counts } = loadStudyFromDb(dbFile, 'synth');
+  it('keeps or drops levels by layer, model/layer or natural, and names an unknown level and its option', async () => {
+    const { counts } = await loadStudyAt(dbFile, 'synth');
     const labels = (c: typeof counts) => c.conditions.map((x) => (x.model ? `${x.model}/${x.layer}` : x.layer));
     expect(labels(chooseLevels(counts, { dropLayers: ['final'] }))).toEqual([
       'natural',
