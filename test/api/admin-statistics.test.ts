@@ -1,7 +1,8 @@
 /**
- * The dashboard's statistics block (issue 12): a real server, participants played through the
- * real participant API, the study page and its JSON download showing the layer ANOVA with MATLAB
- * ranova's sphericity corrections, and the same numbers as `metamer analyze --compare all`.
+ * The dashboard’s statistics block (issue 12): a real server (on SQLite and on PostgreSQL),
+ * participants played through the real participant API, the study page and its JSON download
+ * showing the layer ANOVA with MATLAB ranova's sphericity corrections, and the same numbers as
+ * `metamer analyze --compare all`.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   // Five participants, each missing a different share of the deeper layers: a layer effect with
   // participant-to-participant variation (screening and practice answered right, so all pass).
   for (let k = 0; k < 5; k++) {
-    await completeParticipant(server, `5f1a0000000000000000st0${k}`, 'fixture-study', (i, t) => {
+    await completeParticipant(server, `5f1a00000000000000005e0${k}`, 'fixture-study', (i, t) => {
       if (t.phase !== 'main') return true;
       return t.layer === 'natural' || (t.layer === 'relu0' ? (i + k) % 4 !== 0 : (i + k) % (t.layer === 'final' ? 2 : 3) === 0);
     });
@@ -77,7 +78,7 @@ describe('the statistics block', () => {
         '--json',
         '--no-progress',
       ],
-      { cwd: ROOT },
+      { cwd: ROOT, env: { ...process.env, ...server.cliEnv } },
     );
     const fromCli = (JSON.parse(cli.stdout) as AnalysisResult).model_layer_anova!;
     expect(fromCli.effects).toEqual(json.model_layer_anova!.effects);
