@@ -47,9 +47,9 @@ function manifest(): ManifestInput {
     const source = `s${s}`;
     items.push({ id: `${source}-nat`, file: `n/${source}.png`, category, source_id: source, condition: 'natural', sha256: fakeSha(`${source}n`), media });
     for (const m of models) {
-      m.layers.forEach((layer, li) =>
-        items.push({ id: `${source}-${m.model}-${layer}`, file: `${m.model}/${layer}/${source}.png`, category, source_id: source, condition: { model: m.model, layer, layer_index: li + 1 }, sha256: fakeSha(`${source}${m.model}${layer}`), media }),
-      );
+      for (const [li, layer] of m.layers.entries()) {
+        items.push({ id: `${source}-${m.model}-${layer}`, file: `${m.model}/${layer}/${source}.png`, category, source_id: source, condition: { model: m.model, layer, layer_index: li + 1 }, sha256: fakeSha(`${source}${m.model}${layer}`), media });
+      }
     }
   }
   for (let p = 0; p < 32; p++) {

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const q = new URLSearchParams(window.location.search);
   const pid = q.get('PROLIFIC_PID') ?? '';
 
-  let view;
+  let view: Awaited<ReturnType<typeof startSession>>;
   try {
     view = await startSession(studyId, {
       prolific_pid: pid,
