@@ -11,6 +11,7 @@
 import { JSDOM } from 'jsdom';
 import { LabelIndex, normalizeLabel } from '../experiment/plugins/label-index.ts';
 import { vocabulary } from '../test/fixtures/vocabulary.ts';
+import { median } from './support.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,7 +43,6 @@ function time(run: () => void): number {
   return performance.now() - t0;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const dom = new JSDOM('<!doctype html><ul id="pool"></ul><ul id="full"></ul>');
 const document = dom.window.document;
