@@ -53,6 +53,16 @@ export interface IngestResult {
   requests: number;
 }
 
+/** Round r of baseline and platform, one after the other, the baseline first in even rounds; [baseline, platform]. */
+async function inTurn<T>(r: number, baseline: () => Promise<T>, platform: () => Promise<T>): Promise<[T, T]> {
+  if (r % 2 === 0) {
+    const b = await baseline();
+    return [b, await platform()];
+  }
+  const m = await platform();
+  return [await baseline(), m];
+}
+
 /** The ingestion rounds against a platform at `platformUrl` (a launched study `o.studyId`) and a baseline at `baselineUrl`. */
 export async function ingest(platformUrl: string, baselineUrl: string, o: IngestOptions): Promise<IngestResult> {
   // Sessions with 400 trials each; requests interleave participants as a live study does.
@@ -84,17 +94,11 @@ export async function ingest(platformUrl: string, baselineUrl: string, o: Ingest
   out.acked += (await closedLoop(platformUrl, ours, o.connections, 2)).ok;
   // Alternating, and alternating which goes first, so that neither always meets the machine in the same state.
   for (let r = 0; r < o.rounds; r++) {
-    const runBase = () => closedLoop(baselineUrl, theirs, o.connections, o.seconds);
-    const runOurs = () => closedLoop(platformUrl, ours, o.connections, o.seconds);
-    let base: LoadResult;
-    let m: LoadResult;
-    if (r % 2 === 0) {
-      base = await runBase();
-      m = await runOurs();
-    } else {
-      m = await runOurs();
-      base = await runBase();
-    }
+    const [base, m] = await inTurn(
+      r,
+      () => closedLoop(baselineUrl, theirs, o.connections, o.seconds),
+      () => closedLoop(platformUrl, ours, o.connections, o.seconds),
+    );
     if (m.errors || base.errors) throw new Error(`errors: ours ${JSON.stringify(m.statuses)}, baseline ${JSON.stringify(base.statuses)}`);
     out.throughput.theirs.push(base.ok / base.seconds);
     out.throughput.ours.push(m.ok / m.seconds);
@@ -102,17 +106,11 @@ export async function ingest(platformUrl: string, baselineUrl: string, o: Ingest
     process.stderr.write(`closed round ${r + 1}: baseline ${describe(base)}\n                metamer  ${describe(m)}\n`);
   }
   for (let r = 0; r < o.rounds; r++) {
-    const runBase = () => openLoop(baselineUrl, theirs, o.rate, o.openSeconds, 7 + r);
-    const runOurs = () => openLoop(platformUrl, ours, o.rate, o.openSeconds, 7 + r);
-    let b: LoadResult;
-    let m: LoadResult;
-    if (r % 2 === 0) {
-      b = await runBase();
-      m = await runOurs();
-    } else {
-      m = await runOurs();
-      b = await runBase();
-    }
+    const [b, m] = await inTurn(
+      r,
+      () => openLoop(baselineUrl, theirs, o.rate, o.openSeconds, 7 + r),
+      () => openLoop(platformUrl, ours, o.rate, o.openSeconds, 7 + r),
+    );
     out.open.theirs.push(b);
     out.open.ours.push(m);
     out.acked += m.ok;

@@ -187,7 +187,7 @@ describe('the check in the study config', () => {
     for (const m of doc.matchAll(/^\| (`\w+`(?: \/ `\w+`)*) \| ([^|]+) \|/gm)) {
       const fields = [...m[1]!.matchAll(/`(\w+)`/g)].map((f) => f[1]!);
       const values = m[2]!.split(' / ').map((v) => v.trim().replace(/^`(.*)`$/, '$1'));
-      fields.forEach((f, i) => (documented[f] = /^\d+$/.test(values[i]!) ? Number(values[i]) : values[i]!));
+      for (const [i, f] of fields.entries()) documented[f] = /^\d+$/.test(values[i]!) ? Number(values[i]) : values[i]!;
     }
     expect(Object.keys(documented)).toEqual(expect.arrayContaining(['headphone_check', 'headphone_trials', 'headphone_min_correct', 'practice_trials', 'screening_min_correct', 'typed_response_above']));
     expect(StudyConfig.parse(base).protocol).toMatchObject(documented);
