@@ -203,8 +203,11 @@ async function navigate(browser: Browser, observer: string, url: string, steps: 
 const f0 = (x: number) => x.toFixed(0);
 const f2 = (x: number) => x.toFixed(2);
 
-function spread(xs: number[]): string {
-  return `${f0(median(xs))} (${f0(quantile(xs, 0.1))}–${f0(quantile(xs, 0.9))})`;
+/** Median (p10–p90); a navigation that never reached a step (no time) is left out and counted. */
+function spread(all: number[]): string {
+  const xs = all.filter(Number.isFinite);
+  const missing = all.length - xs.length;
+  return `${f0(median(xs))} (${f0(quantile(xs, 0.1))}–${f0(quantile(xs, 0.9))})${missing ? `, ${missing} of ${all.length} without this step` : ''}`;
 }
 
 async function main(): Promise<void> {
