@@ -46,7 +46,8 @@ export async function spawnServer(dbFile: string, port: number, env: Record<stri
     stderr += d.toString();
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: a loaded 2-core machine has taken 30 s to start the server (bundling its pages).
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
     try {
