@@ -34,7 +34,7 @@ export interface BurstOptions {
   trialMs: number;
   /** The study every participant starts. */
   studyId: string;
-  /** Prefix of the simulated Prolific IDs (distinct per launch against the same database). */
+  /** Hex prefix of the simulated Prolific IDs (24 hex digits in all; distinct per launch against the same database). */
   pidPrefix: string;
   /** Stimulus GETs in flight per participant (the page's prefetcher: 4). */
   fetchConcurrency: number;
@@ -77,7 +77,8 @@ export async function participant(i: number, base: URL, agent: http.Agent, stats
   const fail = (what: string): void => {
     stats.errors.set(what, (stats.errors.get(what) ?? 0) + 1);
   };
-  const pid = `${o.pidPrefix}${String(i).padStart(6, '0')}`;
+  // Prolific's format: 24 hexadecimal digits.
+  const pid = `${o.pidPrefix}${String(i).padStart(24 - o.pidPrefix.length, '0')}`;
   const start = await request(agent, base, 'POST', `/api/studies/${o.studyId}/sessions`, JSON.stringify({ prolific_pid: pid }), ip);
   if (start.status !== 200) return fail(`start ${start.status} ${start.text.slice(0, 80)}`);
   const view = JSON.parse(start.text) as View;
@@ -197,9 +198,12 @@ async function oneLaunch(kind: 'metamer' | 'baseline', prepared: string, roundDi
 async function main(): Promise<void> {
   const dir = await tempDir('burst');
   // Screening passes whatever the simulated answers: this measures load, not the gate's rule.
-  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 });
+  // Participants here go at ten times the real pace, so the study's display times are a tenth of
+  // the paper's: the server's pacing check (server/pacing.ts) then holds them to that pace, as it
+  // holds real participants to theirs, and an honest simulated participant never meets it.
+  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 }, { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 });
   const prepared = path.dirname(dbFile);
-  const o: BurstOptions = { participants: PARTICIPANTS, arrivalSeconds: ARRIVAL_SECONDS, trialMs: TRIAL_MS, studyId: 'bench', pidPrefix: 'burst', fetchConcurrency: 4 };
+  const o: BurstOptions = { participants: PARTICIPANTS, arrivalSeconds: ARRIVAL_SECONDS, trialMs: TRIAL_MS, studyId: 'bench', pidPrefix: 'b0', fetchConcurrency: 4 };
   console.log(`launch burst: ${PARTICIPANTS} participants arriving within ${ARRIVAL_SECONDS} s (Poisson), 444 trials each at ~${TRIAL_MS} ms per trial (10× real pace), one server process; ${ROUNDS} round(s), baseline and metamer alternating`);
   console.log('  baseline: bare node:http + better-sqlite3 (bench/baseline-ingest-server.ts) doing the same exchanges from the same client code —');
   console.log('    session start (a session row, a 444-trial view), every stimulus file (kept in memory), every trial INSERT, the gate (a count),');

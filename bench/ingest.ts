@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { closedLoop, type LoadRequest, type LoadResult, openLoop } from './load.ts';
-import { makeBenchStudy, trialBody } from './study-fixture.ts';
+import { backdateSessions, makeBenchStudy, trialBody } from './study-fixture.ts';
 import { freePort, loadAverage, median, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 export interface IngestOptions {
@@ -24,6 +24,12 @@ export interface IngestOptions {
   rate: number;
   openSeconds: number;
   studyId: string;
+  /**
+   * Called once the sessions exist. Posting as fast as the loop allows is far ahead of any
+   * participant: the SQLite run moves the sessions' start back a day, as in a study in progress,
+   * so the pacing check runs on every trial and passes (another store does the same its own way).
+   */
+  afterSessionsStarted?: () => void | Promise<void>;
 }
 
 export const DEFAULT_INGEST: IngestOptions = {
@@ -71,12 +77,13 @@ export async function ingest(platformUrl: string, baselineUrl: string, o: Ingest
     const res = await fetch(`${platformUrl}/api/studies/${o.studyId}/sessions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ prolific_pid: `bench${String(i).padStart(6, '0')}` }),
+      body: JSON.stringify({ prolific_pid: String(i).padStart(24, '0') }),
     });
     if (res.status !== 200) throw new Error(`session start: ${res.status} ${await res.text()}`);
     const view = (await res.json()) as { session: string; choices: string[]; trials: unknown[] };
     sessions.push({ id: view.session, choices: view.choices, n: view.trials.length });
   }
+  await o.afterSessionsStarted?.();
   const all: LoadRequest[] = [];
   const perSession = sessions[0]!.n;
   for (let i = 0; i < perSession; i++) {
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
   const baseline = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-server.ts'), path.join(dir, 'baseline.db'), String(basePort)]);
   await waitForHttp(`http://127.0.0.1:${basePort}/`, baseline);
 
-  const r = await ingest(`http://127.0.0.1:${port}`, `http://127.0.0.1:${basePort}`, o);
+  const r = await ingest(`http://127.0.0.1:${port}`, `http://127.0.0.1:${basePort}`, { ...o, afterSessionsStarted: () => backdateSessions(dbFile, 24 * 3_600_000) });
   await Promise.all([stop(server), stop(baseline)]);
 
   // Every acknowledged trial is in the database (the load generator counted 200s).

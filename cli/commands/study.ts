@@ -141,8 +141,9 @@ export function register(program: Command): void {
     .description('start a preview run (you do the study; it is not counted) and print its URL')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const [{ loadParticipantKey }, { ParticipantSessions }, { HeadphoneStimuli }, { BlobStore }] = await Promise.all([
+      const [{ loadParticipantKey }, { loadStimulusKey, StimulusKeys }, { ParticipantSessions }, { HeadphoneStimuli }, { BlobStore }] = await Promise.all([
         import('../../server/participant-id.ts'),
+        import('../../server/stimulus-keys.ts'),
         import('../../server/participant-sessions.ts'),
         import('../../server/headphone-stimuli.ts'),
         import('../../stimuli/blob-store.ts'),
@@ -154,6 +155,7 @@ export function register(program: Command): void {
         const sessions = new ParticipantSessions(store, {
           participantKey: loadParticipantKey(paths.pidKeyFile),
           stimulusBaseUrl: '/stimuli/',
+          stimulusKeys: new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile)),
           // An audio study's preview starts with the headphone check: its sounds must exist.
           headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store.db),
         });
