@@ -385,7 +385,8 @@ function runRestricted(d: RmDesign, table: RmAnovaTable, opts: PermutationRunOpt
     ]);
   } else if (!d.between && K === 1) {
     // One factor: its levels within each subject are the only exchangeable units, as in the paper.
-    return runPlans(d, table, opts, permutationP);
+    runPlans(d, table, opts, permutationP);
+    return;
   } else {
     throw new AnalysisInputError(
       'the restricted permutation scheme covers one or two within-subject factors, or one between- and one ' +

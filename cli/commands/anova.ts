@@ -26,9 +26,7 @@ interface AnovaCliOptions {
 export function register(program: Command): void {
   program
     .command('anova')
-    .description(
-      'repeated-measures ANOVA of a tidy CSV (one row per subject × cell), with sphericity corrections and permutation tests',
-    )
+    .description('repeated-measures ANOVA of a tidy CSV (one row per subject × cell), with sphericity corrections and permutation tests')
     .requiredOption('--data <file.csv>', 'tidy CSV: one row per subject and within-subject cell')
     .requiredOption('--subject <column>', 'column identifying the subject (participant, seed, …)')
     .requiredOption('--within <columns>', 'within-subject factor column(s), comma-separated', list)
