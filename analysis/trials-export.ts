@@ -18,7 +18,7 @@ export interface TrialsExport {
   rows: Record<string, ExportCell>[];
 }
 
-type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null];
+type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null, number | null];
 
 /**
  * The session's id in exports. The stored id is the session's bearer token (whoever holds it can
@@ -38,7 +38,8 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
     const dbRows = db
       .prepare(
         `SELECT participant_id, session_id, phase, trial_index, stimulus_id, source_id, category, model, layer,
-                layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for
+                layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for,
+                json_extract(data, '$.timings.wait_ms') AS wait_ms
            FROM trial_rows
           WHERE study_id = ? AND preview = 0
           ORDER BY session_id, trial_index`,
@@ -66,6 +67,7 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
         received_at: new Date(r[15]).toISOString(),
         model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
         fallback_for: r[16],
+        wait_ms: r[17],
       };
       for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
       return row;
