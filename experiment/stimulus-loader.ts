@@ -152,11 +152,12 @@ export class StimulusLoader<T> implements TrialStimuli {
   ready(key: StimulusKey): Promise<void> {
     const position = this.positions.get(key);
     if (position === undefined) return Promise.resolve();
-    this.advance(position);
     const item = this.items[position]!;
-    if (this.decodedItem(item)) return Promise.resolve();
-    this.waitingAt = position;
-    this.pump();
+    const ready = this.decodedItem(item);
+    // Set before moving on, so that the downloads started now are this item's.
+    if (!ready) this.waitingAt = position;
+    this.advance(position);
+    if (ready) return Promise.resolve();
     const clear = () => {
       if (this.waitingAt === position) this.waitingAt = null;
       this.pump();
@@ -281,6 +282,11 @@ export class StimulusLoader<T> implements TrialStimuli {
     const { budget, slots, guess } = this.limits();
     while (this.inFlight < slots && this.next < this.queue.length) {
       const f = this.queue[this.next]!;
+      // Needed only by items already passed (a jump ahead): never fetched.
+      if (f.uses[f.uses.length - 1]! < this.current) {
+        this.next++;
+        continue;
+      }
       const first = f.uses[0]!;
       // A trial is waiting: the line is its until its files are in.
       if (this.waitingAt !== null && first > this.waitingAt) break;
