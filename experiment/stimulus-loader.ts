@@ -7,10 +7,10 @@
  *   the headphone check's volume sound before the check), never all at once.
  * - How far ahead: the files of the current and the next trial always; beyond them, only while
  *   the bytes fetched for trials not yet reached stay within what the line carries in `horizonMs`
- *   at its measured throughput (link-meter.ts), between `minAheadBytes` and `maxAheadBytes`. On a
- *   fast line that is a couple of minutes of trials, which a dropped connection can eat into before
- *   the participant notices; on a slow one it is as much as the line can fill, without spending
- *   the line on files a participant who stops early never sees.
+ *   at its measured throughput (link-meter.ts), between `minAheadBytes` and `maxAheadBytes`
+ *   (DEFAULT_POLICY): enough that a stalled or dropped connection eats into the lead before the
+ *   participant notices, not so much that the line is spent on files a participant who stops early
+ *   never sees.
  * - How many at once: enough downloads in flight to keep the line busy across a round trip (its
  *   bandwidth-delay product in files, plus one), at most four: more would only share the line with
  *   the file that is needed next. While a trial waits for its files, nothing for later trials
@@ -49,11 +49,12 @@ export interface LoadingPolicy {
 }
 
 /**
- * 20 s of the line: a Wi-Fi stall or a train tunnel of that length costs no wait. At least 1 MB
- * (ten paper-size images) before the line is measured; at most 8 MB (about 80 images, two minutes
- * of trials) on any line.
+ * Ten seconds of the line, at least 1 MB (ten paper-size images, fifteen seconds of trials), at most
+ * 4 MB (forty images: a minute of trials, which a dropped connection can take away before anyone
+ * waits). On a line that carries more than the study shows (a 1.6 Mbit/s line brings an image in
+ * half a second; a trial lasts 1.5 s) ten seconds of it are half a minute of trials or more.
  */
-export const DEFAULT_POLICY: LoadingPolicy = { horizonMs: 20_000, minAheadBytes: 1 << 20, maxAheadBytes: 8 << 20 };
+export const DEFAULT_POLICY: LoadingPolicy = { horizonMs: 10_000, minAheadBytes: 1 << 20, maxAheadBytes: 4 << 20 };
 
 /** Trials whose files are fetched whatever the budget: the current one and the next. */
 const ALWAYS_AHEAD = 2;
