@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
-import { isExposed } from './user-error.ts';
+import { isExposed } from '../server/http-error.ts';
 import { registerCommands } from './commands/index.ts';
 
 const program = new Command('metamer')

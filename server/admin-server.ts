@@ -10,7 +10,7 @@ import { AdminAuth } from './admin-auth.ts';
 import { type AdminTokenSource, loadAdminToken } from './admin-token.ts';
 import { buildDashboardBundle, type DashboardBundle } from './dashboard/bundle.ts';
 import type { ParticipantSessions } from './participant-sessions.ts';
-import { adminRouters } from './routes/admin.ts';
+import { adminRouters } from './routes/admin/index.ts';
 import type { Store } from './store/store.ts';
 import { envNumber } from './env-number.ts';
 

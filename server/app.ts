@@ -4,12 +4,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Router } from 'express';
+import express, { type Router } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from './experiment-bundle.ts';
-import { HttpError } from './http-error.ts';
+import { errorHandler } from './error-handler.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
 import { loadParticipantKey } from './participant-id.ts';
@@ -88,19 +88,12 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route', code: 'not_found' }));
   app.use((_req, res) => void res.status(404).type('html').send(messagePage(bundle, ASSET_PREFIX, 'Page not found', 'There is nothing at this address.')));
 
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    if (err instanceof HttpError) return void res.status(err.status).json(err.body());
-    const e = err as { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string };
-    const status = e.status ?? e.statusCode;
-    // body-parser's errors (bad JSON, too large, bad charset) are the client's: 4xx with the reason.
-    if (status && status >= 400 && status < 500) {
-      return void res.status(status).json({ error: e.expose ? e.message : 'bad request', code: e.type ?? 'bad_request' });
-    }
-    logger.error({ err, method: req.method, path: req.path }, 'request failed');
-    if (res.headersSent) return;
-    res.status(500).json({ error: 'internal error; the request can be retried', code: 'internal' });
-  };
-  app.use(onError);
+  app.use(
+    errorHandler({
+      logger,
+      html: (_req, p) => messagePage(bundle, ASSET_PREFIX, p.heading, p.status >= 500 ? 'Please reload the page in a moment.' : p.message),
+    }),
+  );
   return app;
 }
 

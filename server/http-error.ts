@@ -22,9 +22,23 @@ export class HttpError extends Error {
 }
 
 /**
+ * Errors a user can fix carry `expose: true` (the http-errors convention, which Express error
+ * handlers also honour): the CLI prints their message on one line and exits 1; routes answer 4xx.
+ * Anything else is a bug: the CLI prints the stack and exits 1 too, but says so.
+ */
+export interface ExposedError extends Error {
+  expose: true;
+  status?: number;
+}
+
+export function isExposed(e: unknown): e is ExposedError {
+  return e instanceof Error && (e as Partial<ExposedError>).expose === true;
+}
+
+/**
  * A mistake the user can fix (a bad setting, a missing study, a design that cannot be planned):
  * the CLI prints the message on one line and exits 1; a route answers `status` with it.
  */
-export function userError(message: string, status?: number): Error & { expose: true; status?: number } {
+export function userError(message: string, status?: number): ExposedError {
   return Object.assign(new Error(message), { expose: true as const }, status === undefined ? {} : { status });
 }

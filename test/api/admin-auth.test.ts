@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_ENV, loadAdminToken, rotateAdminToken, tokenMatches } from '../../server/admin-token.ts';
-import { safeNext } from '../../server/routes/admin.ts';
+import { safeNext } from '../../server/routes/admin/index.ts';
 import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 import { adminGet, logIn } from './admin-participants.ts';
 

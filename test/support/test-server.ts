@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { changeStudyStatus, createStudy } from '../../server/studies.ts';
 import type { StudyConfigInput } from '../../server/study-config.ts';
@@ -30,6 +30,8 @@ export interface TestServerOptions {
   study?: Partial<StudyConfigInput>;
   /** Leave the study a draft. */
   launch?: boolean;
+  /** Where the server logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export const COMPLETION_CODE = 'C0MPLETE';
@@ -50,7 +52,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       participantKeyFile: path.join(dir, 'data', 'participant-id.key'),
       port: 0,
       host: '127.0.0.1',
-      logger: pino({ level: 'silent' }),
+      logger: opts.logger ?? pino({ level: 'silent' }),
     });
     return {
       ...server,
