@@ -52,12 +52,13 @@ import { emulateNetwork, NETWORK_PROFILES, type ProfileName } from '../test/supp
 import { spawnServer, type ServerProcess } from '../test/support/server-process.ts';
 import { onScreenRuns, type FrameLog } from './on-screen-runs.ts';
 import { median } from './order-statistics.ts';
+import type { LoadLog } from './pages/load-observer.ts';
 import type { BaselineConfig } from './pages/preload-baseline.ts';
 import type { PaintLog } from './pages/paint-observer.ts';
 import { pixelChecksum } from './pages/pixel-checksum.ts';
 import type { DriveConfig, DriveState } from './pages/trial-driver.ts';
 import { writePaperSizeSet } from './paper-size-set.ts';
-import { bundleBenchPage, freePort, tempDir } from './support.ts';
+import { bundleBenchPage, freePort, listenOnLoopback, tempDir, type LocalServer } from './support.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -89,7 +90,7 @@ interface Setup {
   dir: string;
   dbFile: string;
   server: ServerProcess;
-  front: { url: string; close(): Promise<void> };
+  front: LocalServer;
   stimulusBytes: Record<string, number>;
 }
 
@@ -155,23 +156,10 @@ async function startFront(upstream: string): Promise<Setup['front']> {
     proxied.on('error', () => res.destroy());
     req.pipe(proxied);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () =>
-      new Promise((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 // ---------------------------------------------------------------- one run
-
-interface LoadLog {
-  screens: { t: number; buttons: string[] }[];
-  clicks: { t: number; text: string }[];
-}
 
 type Observed = Window & { __load: LoadLog; __frames: FrameLog; __paint: PaintLog; __drive: DriveState; __startDriving(c: DriveConfig): void };
 
