@@ -207,16 +207,16 @@ interface Run {
 }
 
 function readLoad(log: LoadLog, frames: FrameLog, steps: string[], first: string): { firstTrialMs: number; pieces: number[]; waits: number[] } {
-  const firstShowing = (text: string, after: number) => log.screens.find((s) => s.t >= after && s.buttons.includes(text))?.t ?? NaN;
+  // A frame's timestamp is taken when the frame begins, before the input events it handles: a
+  // screen that changed in answer to a click may carry a timestamp up to a frame before the click's.
+  const frameMs = median(frames.t.slice(1).map((t, i) => t - frames.t[i]!));
+  const firstShowing = (text: string, after: number) => log.screens.find((s) => s.t >= after - frameMs && s.buttons.includes(text))?.t ?? NaN;
   const pieces = [firstShowing(steps[0]!, 0)];
   for (const [i, step] of steps.entries()) {
     const click = log.clicks.find((c) => c.text === step);
     if (!click) throw new Error(`no click on "${step}" was recorded`);
-    pieces.push(firstShowing(steps[i + 1] ?? first, click.t) - click.t);
+    pieces.push(Math.max(0, firstShowing(steps[i + 1] ?? first, click.t) - click.t));
   }
-  // A frame's timestamp is taken when the frame begins, before the input events it handles: a
-  // screen that changed in answer to a click may carry a timestamp a little before the click's.
-  const frameMs = median(frames.t.slice(1).map((t, i) => t - frames.t[i]!));
   // Every moment a trial's first button became usable after a click that ended the trial before
   // (an answer, a break's Continue), in order; the first is the first trial's.
   const starts: number[] = [];
