@@ -10,6 +10,7 @@ import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
 import type { TrialStimuli } from './stimulus-loader.ts';
+import { choiceButton } from './choice-button.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
 function markTrial(t: ClientTrial): void {
@@ -64,6 +65,7 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         type: AudioButtonResponsePlugin,
         stimulus: t.stimulus,
         choices,
+        button_html: choiceButton,
         prompt,
         response_allowed_while_playing: false,
         button_layout: 'grid',

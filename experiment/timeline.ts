@@ -7,7 +7,6 @@
  */
 import type { JsPsych } from 'jspsych';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
-import HtmlKeyboardResponsePlugin from '@jspsych/plugin-html-keyboard-response';
 import FullscreenPlugin from '@jspsych/plugin-fullscreen';
 import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
@@ -23,6 +22,7 @@ import { escapeHtml, showMessage } from './messages.ts';
 import type { Prefetcher } from './prefetch.ts';
 import { decodeImage, StimulusLoader, type StimulusKey } from './stimulus-loader.ts';
 import { stimulusWaitStep } from './stimulus-wait.ts';
+import { PracticeFeedback } from './practice-feedback.ts';
 
 /** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
 export type TimelineArray = Parameters<JsPsych['run']>[0] & unknown[];
@@ -155,6 +155,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   };
 
   const restAfter = new Set(view.rest_after);
+  const feedback = new PracticeFeedback(jsPsych, queue);
   const onDone = (record: TrialRecord) => {
     queue.enqueue(record);
     answered++;
@@ -182,22 +183,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       gatesBefore(t.index);
       waitFor(t.index, t.mask ? [t.stimulus, t.mask] : [t.stimulus]);
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone, stimuli) : audioTrial(view, t, onDone, stimuli));
-      if (t.feedback !== undefined) {
-        const answer = t.feedback;
-        timeline.push({
-          type: HtmlKeyboardResponsePlugin,
-          stimulus: () => {
-            // Buttons record the choice's position; the typed response records the label.
-            const last = jsPsych.data.get().last(1).values()[0] as { response: number | string | null } | undefined;
-            const given = last?.response == null ? null : typeof last.response === 'string' ? last.response : view.choices[last.response];
-            return given === answer
-              ? '<p class="feedback correct">Correct!</p>'
-              : `<p class="feedback wrong">Not quite: it was <b>${escapeHtml(answer)}</b>.</p>`;
-          },
-          choices: 'NO_KEYS',
-          trial_duration: 1200,
-        });
-      }
+      if (t.phase === 'practice') timeline.push(feedback.step(t.index));
       if (restAfter.has(t.index)) {
         timeline.push({
           type: HtmlButtonResponsePlugin,

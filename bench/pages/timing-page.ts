@@ -43,6 +43,7 @@ const firstChoice = () => document.querySelector<HTMLButtonElement>('#jspsych-im
 
 const view: SessionView = {
   session: 'bench',
+  resume_key: 'bench',
   study: { id: 'bench', title: 'Timing bench', modality: 'image' },
   state: 'started',
   choices: CHOICES,
@@ -59,7 +60,7 @@ const prefetcher = new Prefetcher(window.fetch.bind(window));
 const stimuli = new StimulusLoader(prefetcher, decodeImage);
 
 function frameLockedTrial(index: number): object {
-  const trial = imageTrial(view, { index, phase: 'main', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r), stimuli);
+  const trial = imageTrial(view, { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r), stimuli);
   const onLoad = trial.on_load;
   return {
     ...trial,
