@@ -51,6 +51,7 @@ import { importStimulusSet } from '../stimuli/import.ts';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
 import { emulateNetwork, NETWORK_PROFILES, type ProfileName } from '../test/support/network-profiles.ts';
 import { spawnServer, type ServerProcess } from '../test/support/server-process.ts';
+import { pidOf } from '../test/support/test-server.ts';
 import { onScreenRuns, type FrameLog } from './on-screen-runs.ts';
 import { median } from './order-statistics.ts';
 import type { LoadLog } from './pages/load-observer.ts';
@@ -279,7 +280,7 @@ async function recordedWaits(dbFile: string, pid: string): Promise<number | null
 }
 
 async function runPage(browser: Browser, setup: Setup, observers: string[], side: Side, modality: 'image' | 'audio', profile: ProfileName, round: number): Promise<Run> {
-  const pid = `net${modality}${profile}${round}${side === 'participant page' ? 'p' : 'b'}${Date.now()}`;
+  const pid = pidOf(`network ${modality} ${profile} ${round} ${side} ${Date.now()}`);
   const url = side === 'participant page' ? `${setup.front.url}/run/${STUDY[modality]}?PROLIFIC_PID=${pid}` : `${setup.front.url}/baseline/${STUDY[modality]}?pid=${pid}`;
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
@@ -288,7 +289,7 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
     const cdp = await emulateNetwork(page, NETWORK_PROFILES[profile]);
     const bytes = countBytes(cdp);
     // The baseline preloads a quarter of the study before its first trial: minutes on a slow line.
-    const timeout = 15 * 60_000;
+    const timeout = Number(process.env.NETWORK_BENCH_STEP_TIMEOUT_MS ?? 15 * 60_000);
     await page.goto(url, { waitUntil: 'commit' });
     const steps = STEPS[side][modality];
     for (const text of steps) {
@@ -322,8 +323,11 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
       shownInFull: modality === 'image' ? await shownInFull(view, frames, paint, setup.front.url) : null,
       recordedWaitMs: side === 'participant page' ? await recordedWaits(setup.dbFile, pid) : null,
     };
+  } catch (e) {
+    const text = await context.pages()[0]?.locator('body').innerText().catch(() => '(page gone)');
+    throw new Error(`${side}, ${modality}, ${profile}: ${e instanceof Error ? e.message : String(e)}; the page says: ${text?.slice(0, 400)}`);
   } finally {
-    await context.close();
+    await context.close().catch(() => {});
   }
 }
 
