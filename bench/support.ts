@@ -3,12 +3,14 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 export { freePort } from '../test/support/server-process.ts';
 export { startNginx } from '../test/support/nginx.ts';
+export { median } from '../analysis/descriptive.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,6 +27,25 @@ export async function bundleBenchPage(entry: string): Promise<Buffer> {
     logLevel: 'silent',
   });
   return Buffer.from(r.outputFiles[0]!.contents);
+}
+
+export interface LocalServer {
+  /** http://127.0.0.1:<port>, no trailing slash. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on a free port of 127.0.0.1; `close` also ends kept-alive connections. */
+export async function listenOnLoopback(server: http.Server): Promise<LocalServer> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 export function requireTool(name: string, install: string): string {
@@ -73,12 +94,6 @@ export function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {

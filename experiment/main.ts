@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   if (brief && !device) return;
   const resume = resumeKeyStore(studyId, pid);
 
-  let view;
+  let view: Awaited<ReturnType<typeof startSession>>;
   try {
     view = await startSession(studyId, {
       prolific_pid: pid,
@@ -112,7 +112,6 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
-  (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect, device }));
 }

@@ -4,13 +4,13 @@
  * already taken part). No inline script or style: the CSP forbids them. The study's brief for the
  * device check travels as a JSON data block, which is not script and so not subject to the CSP.
  */
+import { escapeHtml } from '../experiment/messages.ts';
 import type { ExperimentBundle } from './experiment-bundle.ts';
 import type { PageBrief } from '../experiment/device-policy.ts';
 import { FAVICON_PATH } from './favicon.ts';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+// One escaping function for the pages the server renders and those the browser writes.
+export { escapeHtml };
 
 function shell(title: string, cssHref: string, body: string): string {
   return `<!doctype html>

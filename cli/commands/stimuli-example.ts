@@ -1,11 +1,11 @@
 /**
  * `metamer stimuli example <dir>`: writes a small example set in the folder-tree layout (from the
- * demo images), the starting point of README's first study. Added to the `stimuli` command.
+ * demo images), the starting point of README's first study. A subcommand of `stimuli` (stimuli.ts
+ * adds it); the copying code loads only when it runs.
  */
 import type { Command } from 'commander';
 
-export function register(program: Command): void {
-  const stimuli = program.commands.find((c) => c.name() === 'stimuli') ?? program.command('stimuli');
+export function registerExample(stimuli: Command): void {
   stimuli
     .command('example <dir>')
     .description('write a small example stimulus set (folder-tree layout, from the demo images) to <dir>')

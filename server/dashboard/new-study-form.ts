@@ -88,10 +88,9 @@ export function configFromForm(f: NewStudyForm, sets: readonly StimulusSetSummar
   if (f.title.trim()) config.title = f.title.trim();
   if (f.abandon_after_minutes.trim()) config.abandon_after_minutes = numberOrText(f.abandon_after_minutes);
   if (f.advanced.trim()) {
-    let extra: unknown;
     const syntax = jsonSyntaxError(f.advanced);
     if (syntax) throw new FormError([{ field: 'advanced', message: `not valid JSON: ${syntax}` }]);
-    extra = JSON.parse(f.advanced);
+    const extra: unknown = JSON.parse(f.advanced);
     if (!isPlainObject(extra)) throw new FormError([{ field: 'advanced', message: 'must be a JSON object, e.g. {"timing": {"stimulus_ms": 200}}' }]);
     config = deepMerge(config, extra);
   }

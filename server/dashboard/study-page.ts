@@ -12,6 +12,7 @@ import type { DashboardBundle } from './bundle.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
+import { statisticsSection } from './statistics-block.ts';
 
 export interface StudyView {
   progress: StudyProgress;
@@ -195,7 +196,8 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${sessions(v)}`;
+  const statistics = statisticsSection(v.analysis?.result ?? null, v.progress.id);
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {
