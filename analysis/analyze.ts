@@ -2,7 +2,7 @@
  * From study counts to everything the paper reports: exclusions, the recognizability table and the
  * statistics. Pure (no I/O); loaders produce the counts, the CLI and the dashboard consume this.
  */
-import { applyExclusions, DEFAULT_EXCLUSIONS, type ExclusionReport, type ExclusionRules } from './exclusions.ts';
+import { applyExclusions, DEFAULT_EXCLUSIONS, type ExclusionReport, type ExclusionRules, type ParticipantFlags } from './exclusions.ts';
 import { AnalysisInputError } from './input-error.ts';
 import { otherModelRecognizability, type OtherModelResult, type Prediction, type StimulusInfo } from './other-model.ts';
 import { humanVsModel, type HumanVsModel, modelLayerAnova, type ModelLayerAnova } from './paper-statistics.ts';
@@ -23,6 +23,8 @@ export interface AnalyzeOptions {
   /** Models for the model × layer ANOVA: a list, 'all', or null to skip it. */
   compare: readonly string[] | 'all' | null;
   exclusions: ExclusionRules;
+  /** Quality flags by participant, for the `flagged` exclusion rule (from the platform database). */
+  flags?: ParticipantFlags;
   /** Number of response choices; chance = 1 / choices. Null when unknown. */
   choices: number | null;
   /** Run the statistics (ANOVAs, Spearman); off computes the table only. */
@@ -66,7 +68,7 @@ export interface AnalysisResult {
 export function analyzeCounts(counts: StudyCounts, options: Partial<AnalyzeOptions> = {}): AnalysisResult {
   const o: AnalyzeOptions = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
   const notes: string[] = [];
-  const { included, report } = applyExclusions(counts, o.exclusions);
+  const { included, report } = applyExclusions(counts, o.exclusions, o.flags);
   const progress = (stage: string) => (o.onProgress ? (d: number, t: number) => o.onProgress!(stage, d, t) : undefined);
   const table = recognizabilityTable(counts, included, {
     bootstrap: o.bootstrap,

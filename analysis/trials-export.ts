@@ -5,6 +5,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { manifestPredictions, openReadOnly, readStudyRecord } from './load-study-db.ts';
+import { MEASUREMENT_COLUMNS, measurementCells } from './trial-measurements.ts';
 import { type ColumnDescription, predictionColumn, TRIAL_COLUMNS } from './trial-row.ts';
 
 export type ExportCell = string | number | null;
@@ -18,7 +19,7 @@ export interface TrialsExport {
   rows: Record<string, ExportCell>[];
 }
 
-type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null];
+type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null, string];
 
 /**
  * The session's id in exports. The stored id is the session's bearer token (whoever holds it can
@@ -34,11 +35,11 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
   try {
     const { config, manifest, set_name } = readStudyRecord(db, file, studyId);
     const { byStimulus, models } = manifestPredictions(manifest);
-    const columns = [...TRIAL_COLUMNS, ...models.map(predictionColumn)];
+    const columns = [...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS, ...models.map(predictionColumn)];
     const dbRows = db
       .prepare(
         `SELECT participant_id, session_id, phase, trial_index, stimulus_id, source_id, category, model, layer,
-                layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for
+                layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for, data
            FROM trial_rows
           WHERE study_id = ? AND preview = 0
           ORDER BY session_id, trial_index`,
@@ -66,6 +67,8 @@ export function loadTrialsExport(file: string, studyId: string): TrialsExport {
         received_at: new Date(r[15]).toISOString(),
         model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
         fallback_for: r[16],
+        // What the page measured (presentation, visibility, audio clock): docs/integrity.md.
+        ...measurementCells(r[17]),
       };
       for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
       return row;

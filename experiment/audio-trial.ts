@@ -9,6 +9,7 @@ import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
+import { trialEvidence } from './trial-evidence.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
 function markTrial(t: ClientTrial): void {
@@ -17,6 +18,7 @@ function markTrial(t: ClientTrial): void {
 }
 
 function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+  const evidence = trialEvidence();
   return {
     type: TypedResponsePlugin,
     stimulus: t.stimulus,
@@ -24,7 +26,12 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
     prompt: '<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>',
     css_classes: ['metamer-trial'],
     data: { trial_index: t.index, phase: t.phase },
-    on_load: () => markTrial(t),
+    on_load: () => {
+      markTrial(t);
+      evidence.begin();
+      // After the plugin's own Play handler, which starts the sound in the same task when the context runs.
+      document.getElementById('jspsych-typed-response-play')?.addEventListener('click', () => evidence.soundStarted(), { once: true });
+    },
     on_finish: (data: TypedResponseData) => {
       onDone({
         trial_index: t.index,
@@ -32,6 +39,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
         // From sound onset, on the AudioContext clock.
         rt_ms: data.rt,
         extra: { keystrokes: data.keystrokes, used_suggestion: data.used_suggestion },
+        evidence: evidence.finish(),
       });
     },
   };
@@ -40,6 +48,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
 export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
   if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone);
   const choices = t.choices ?? view.choices;
+  const evidence = trialEvidence();
   const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
   return {
     timeline: [
@@ -63,13 +72,19 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         grid_columns: Math.min(4, choices.length),
         css_classes: ['metamer-trial'],
         data: { trial_index: t.index, phase: t.phase },
-        on_load: () => markTrial(t),
+        on_load: () => {
+          markTrial(t);
+          // The plugin calls on_load right before it reads the context's clock and plays the sound.
+          evidence.begin();
+          evidence.soundStarted();
+        },
         on_finish: (data: { response: number | null; rt: number | null }) => {
           onDone({
             trial_index: t.index,
             response: data.response === null ? null : (choices[data.response] ?? null),
             // The plugin measures from sound onset on the AudioContext clock.
             rt_ms: data.rt,
+            evidence: evidence.finish(),
           });
         },
       },

@@ -3,7 +3,9 @@
  * in the URL, then run the timeline. The server owns the plan; this page only shows it.
  */
 import { initJsPsych } from 'jspsych';
-import { ApiError, startSession } from './api.ts';
+import { ApiError, sendPageReport, startSession } from './api.ts';
+import { automationSigns } from './automation-signs.ts';
+import { trackTrialEvidence } from './trial-evidence.ts';
 import { SavingQueue } from './saving-queue.ts';
 import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
+  // Evidence (docs/integrity.md): image studies run full screen; sounds play through jsPsych's context.
+  trackTrialEvidence({ fullscreen: view.study.modality === 'image', audioContext: () => jsPsych.pluginAPI.audioContext() });
+  sendPageReport(view.session, automationSigns()).catch(() => {});
   (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));

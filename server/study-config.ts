@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Slug } from '../stimuli/manifest.ts';
 import { ExclusionRules } from '../analysis/exclusions.ts';
+import { DEFAULT_QUALITY_RULES, QualityRules } from '../analysis/quality-flags.ts';
 
 export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
 
@@ -130,7 +131,10 @@ export const StudyConfigInput = z.strictObject({
     screened_out: true,
     catch_min_accuracy: 0,
     natural_min_accuracy: 0,
+    flagged: false,
   }),
+  /** Thresholds of the quality flags (docs/integrity.md); every field has a documented default. */
+  quality: QualityRules.default(DEFAULT_QUALITY_RULES),
 });
 export type StudyConfigInput = z.input<typeof StudyConfigInput>;
 

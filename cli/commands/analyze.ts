@@ -13,6 +13,8 @@ import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-cs
 import type { Prediction } from '../../analysis/other-model.ts';
 import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
 import { writeFileAtomically } from '../../analysis/write-files.ts';
+import { participantFlags } from '../../server/session-quality.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { dataPaths } from '../paths.ts';
 
 interface AnalyzeCliOptions {
@@ -22,6 +24,7 @@ interface AnalyzeCliOptions {
   predictions?: string;
   excludeIncomplete?: boolean;
   excludeScreenedOut?: boolean;
+  excludeFlagged?: boolean;
   excludeCatchBelow?: number;
   excludeNaturalBelow?: number;
   bootstrap: number;
@@ -59,6 +62,7 @@ function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules 
   return {
     incomplete: o.excludeIncomplete ?? base.incomplete,
     screened_out: o.excludeScreenedOut ?? base.screened_out,
+    flagged: o.excludeFlagged ?? base.flagged,
     catch_min_accuracy: o.excludeCatchBelow ?? base.catch_min_accuracy,
     natural_min_accuracy: o.excludeNaturalBelow ?? base.natural_min_accuracy,
   };
@@ -93,6 +97,16 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
   };
 }
 
+/** The study's quality flags by participant, from the server's store (server/session-quality.ts). */
+async function flagsOf(dbFile: string, studyId: string) {
+  const store = new SqliteStore(dbFile);
+  try {
+    return await participantFlags(store, (await store.getStudy(studyId))!);
+  } finally {
+    store.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('analyze')
@@ -106,6 +120,8 @@ export function register(program: Command): void {
     .option('--no-exclude-incomplete', 'keep participants whose session did not complete')
     .option('--exclude-screened-out', 'exclude participants who failed screening (overrides the study config)')
     .option('--no-exclude-screened-out', 'keep participants who failed screening')
+    .option('--exclude-flagged', 'exclude participants whose session has quality flags (docs/integrity.md; overrides the study config)')
+    .option('--no-exclude-flagged', 'keep participants whose session has quality flags')
     .option('--exclude-catch-below <p>', 'exclude participants with catch-trial accuracy below p (0 = off)', fraction(false))
     .option('--exclude-natural-below <p>', 'exclude participants with natural-condition accuracy below p (0 = off)', fraction(false))
     .option('--bootstrap <n>', 'bootstrap replicates for the CIs (0 = no CIs)', integer(0), 10_000)
@@ -141,11 +157,14 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const s = loadStudyFromDb(dataPaths(cmd.optsWithGlobals().db as string).db, study);
+          const dbFile = dataPaths(cmd.optsWithGlobals().db as string).db;
+          const s = loadStudyFromDb(dbFile, study);
+          const exclusions = mergeRules(s.exclusions, o);
           results.push(
             analyzeCounts(s.counts, {
               ...base,
-              exclusions: mergeRules(s.exclusions, o),
+              exclusions,
+              flags: exclusions.flagged ? await flagsOf(dbFile, study) : undefined,
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,

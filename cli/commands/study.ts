@@ -11,6 +11,8 @@ import { participantUrl, publicBaseUrl } from '../../server/participant-url.ts';
 import { sweepAbandoned, sweepStudy } from '../../server/abandonment.ts';
 import { StudyProgressReader } from '../../server/admin-progress.ts';
 import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
+import { paymentsWithFlags } from '../../server/session-quality.ts';
+import { describeFlags } from '../../analysis/quality-flags.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
 import { loadParticipantKey } from '../../server/participant-id.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
@@ -125,13 +127,14 @@ export function register(program: Command): void {
     .action(async (id: string, opts: { csv?: boolean; json?: boolean }, cmd: Command) => {
       const store = openStore(cmd);
       try {
-        if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
-        const rows = await store.completedPayments(id);
+        const row = await store.getStudy(id);
+        if (!row) throw userError(`no study "${id}" (see metamer study list)`);
+        const rows = await paymentsWithFlags(store, row);
         if (opts.csv) return void process.stdout.write(paymentsCsv(rows));
         print(
           !!opts.json,
           rows.map((r) => ({ ...r, completed_at: new Date(r.finished_at).toISOString() })),
-          rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}`).join('\n'),
+          rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}\t${describeFlags(r.flags) || 'no flags'}`).join('\n'),
         );
       } finally {
         store.close();

@@ -8,6 +8,7 @@
  * so a dashboard polled every few seconds recomputes only when a participant's data changed.
  */
 import { type AnalysisResult, analyzeCounts, DEFAULT_ANALYZE_OPTIONS } from '../../analysis/analyze.ts';
+import type { ParticipantFlags } from '../../analysis/exclusions.ts';
 import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
 import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
 import type { StudyProgress } from '../admin-progress.ts';
@@ -52,8 +53,11 @@ export class StudyAnalyses {
     private readonly opts: { bootstrap?: number; now?: () => number } = {},
   ) {}
 
-  /** The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs). */
-  get(studyId: string, version: string, live = false): CachedAnalysis {
+  /**
+   * The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs).
+   * `flags`: the participants' quality flags, when the study's exclusions use them.
+   */
+  get(studyId: string, version: string, live = false, flags?: ParticipantFlags): CachedAnalysis {
     const now = (this.opts.now ?? Date.now)();
     const hit = this.cache.get(studyId);
     if (hit && (hit.version === version || (live && now - hit.computedAt < liveStaleMs(hit.costMs)))) return hit;
@@ -63,6 +67,7 @@ export class StudyAnalyses {
       bootstrap: this.opts.bootstrap ?? DEFAULT_ANALYZE_OPTIONS.bootstrap,
       seed: DEFAULT_ANALYZE_OPTIONS.seed,
       exclusions: s.exclusions,
+      flags,
       choices: s.choices,
       statistics: false,
     });

@@ -13,6 +13,7 @@ import { userError } from '../http-error.ts';
 import type {
   ConditionTrialCount,
   NewSession,
+  PageReportRow,
   PaymentRow,
   SaveOutcome,
   SessionCounts,
@@ -23,6 +24,7 @@ import type {
   StudyRow,
   TrialRow,
 } from './store.ts';
+import { PAGE_REPORTS_PER_SESSION } from './store.ts';
 
 interface RawStudy {
   id: string;
@@ -287,7 +289,8 @@ export class SqliteStore implements Store {
                 -- A completed session holds every planned trial; only the others are counted.
                 CASE WHEN s.state = 'completed' THEN s.n_trials
                      ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,
-                s.started_at, s.last_activity_at, s.finished_at
+                s.started_at, s.last_activity_at, s.finished_at,
+                0 AS pacing_violations -- until the server checks pacing (docs/integrity.md, "Pacing")
            FROM sessions s WHERE s.study_id = ? ORDER BY s.started_at, s.id`,
       )
       .all(studyId) as (Omit<SessionSummary, 'preview' | 'screening_passed'> & { preview: number; screening_passed: number | null })[];
@@ -296,6 +299,27 @@ export class SqliteStore implements Store {
       preview: r.preview === 1,
       screening_passed: r.screening_passed === null ? null : r.screening_passed === 1,
     }));
+  }
+
+  async savePageReport(row: PageReportRow): Promise<'stored' | 'limit'> {
+    // One statement: two reports arriving at once cannot take the same seq or pass the limit together.
+    const info = this.db
+      .prepare(
+        `INSERT INTO page_reports (session_id, seq, report, user_agent, received_at)
+         SELECT ?, count(*), ?, ?, ? FROM page_reports WHERE session_id = ? HAVING count(*) < ?`,
+      )
+      .run(row.session_id, row.report, row.user_agent?.slice(0, 512) ?? null, row.received_at, row.session_id, PAGE_REPORTS_PER_SESSION);
+    return info.changes === 1 ? 'stored' : 'limit';
+  }
+
+  async pageReports(studyId: string): Promise<PageReportRow[]> {
+    return this.db
+      .prepare(
+        `SELECT r.session_id, r.report, r.user_agent, r.received_at
+           FROM sessions s JOIN page_reports r ON r.session_id = s.id
+          WHERE s.study_id = ? ORDER BY r.session_id, r.seq`,
+      )
+      .all(studyId) as PageReportRow[];
   }
 
   async completedPayments(studyId: string): Promise<PaymentRow[]> {
