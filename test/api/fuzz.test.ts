@@ -128,7 +128,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 2: // bytes that are not JSON
       return {
         method: 'POST',
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`]),
+        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, `/api/sessions/${session}/page-report`]),
         headers: { 'content-type': 'application/json' },
         body: pick(rng, [Buffer.from('{"trial_index": 1,'), Buffer.from([0xff, 0xfe, 0x00, 0x7b]), Buffer.from(deepNesting(5000)), Buffer.from('{"a":'.repeat(2000))]),
         malformed: true,
@@ -152,7 +152,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 5: // unknown or hostile session ids
       return {
         method: 'POST',
-        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, ['trials', 'complete', 'screening'])}`,
+        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, ['trials', 'complete', 'screening', 'page-report'])}`,
         headers: { 'content-type': 'application/json' },
         body: json({ trial_index: 0, response: 'bear', rt_ms: 1 }),
         malformed: true,
@@ -191,7 +191,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 8: // wrong methods on API routes
       return {
         method: pick(rng, ['GET', 'PUT', 'DELETE', 'PATCH']),
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, '/api/nothing']),
+        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, `/api/sessions/${session}/page-report`, '/api/nothing']),
         headers: {},
         malformed: true,
       };
@@ -208,7 +208,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     default: // gate and completion early (valid requests, refused for the session's state)
       return {
         method: 'POST',
-        path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete', 'gates/screening', 'gates/headphone', `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`])}`,
+        path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete', 'page-report', 'gates/screening', 'gates/headphone', `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`])}`,
         headers: { 'content-type': 'application/json' },
         body: json(pick(rng, [{}, weirdValue(rng)])),
         malformed: true,
@@ -271,6 +271,8 @@ describe('fuzzing the participant routes', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     // Only the fuzzer's own valid session exists; no malformed start got through.
     expect(db.prepare('SELECT prolific_pid FROM sessions').all()).toEqual([{ prolific_pid: 'fuzzer-own-session' }]);
+    // No malformed page report was kept either.
+    expect(db.prepare('SELECT count(*) FROM page_reports').pluck().get()).toBe(0);
     // Any stored trial is a record that passes the contract, for an index of the plan.
     const rows = db.prepare('SELECT trial_index, data, response FROM trials').all() as { trial_index: number; data: string; response: string }[];
     for (const row of rows) {
