@@ -105,16 +105,16 @@ export interface SessionQualitySummary {
   finished_at: number | null;
   pacing_violations: number;
   trials: number;
-  /** Response times of the answered trials outside the headphone check. */
-  rts: number[];
+  /** Response times of the answered trials outside the headphone check (32-bit: summaries are cached per session). */
+  rts: Float32Array;
   /** Answered trials outside the headphone check, and the most frequent response among them. */
   responses: number;
   topResponse: { label: string; count: number } | null;
   withEvidence: number;
   hidden: { trials: number; flagged: number };
   fullscreen: { trials: number; flagged: number };
-  /** Image trials: |measured − planned| duration in frames; sound trials: whether the context ran. */
-  presentationFrameErrors: number[];
+  /** Image trials: |measured − planned| duration, in frames. */
+  presentationFrameErrors: Float32Array;
   audio: { trials: number; notRunning: number };
   untrustedEvents: number;
   untrustedTrials: number;
@@ -138,13 +138,13 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     finished_at: s.finished_at,
     pacing_violations: s.pacing_violations,
     trials: 0,
-    rts: [],
+    rts: new Float32Array(0),
     responses: 0,
     topResponse: null,
     withEvidence: 0,
     hidden: { trials: 0, flagged: 0 },
     fullscreen: { trials: 0, flagged: 0 },
-    presentationFrameErrors: [],
+    presentationFrameErrors: new Float32Array(0),
     audio: { trials: 0, notRunning: 0 },
     untrustedEvents: 0,
     untrustedTrials: 0,
@@ -156,6 +156,8 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     headlessUserAgent: false,
   };
   const counts = new Map<string, number>();
+  const rts: number[] = [];
+  const frameErrors: number[] = [];
   for (const t of s.trials) {
     sum.trials++;
     sum.lastReceivedAt = Math.max(sum.lastReceivedAt ?? t.received_at, t.received_at);
@@ -163,7 +165,7 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     if (t.phase !== 'headphone' && t.response !== null) {
       sum.responses++;
       counts.set(t.response, (counts.get(t.response) ?? 0) + 1);
-      if (t.rt_ms !== null) sum.rts.push(t.rt_ms);
+      if (t.rt_ms !== null) rts.push(t.rt_ms);
     }
     const took = m.trialMs ?? t.rt_ms;
     if (took !== null && took > 0) sum.reportedMs += took;
@@ -177,7 +179,7 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
       if (m.leftFullscreen) sum.fullscreen.flagged++;
     }
     if (m.stimulusMeasuredMs !== null && m.stimulusTargetMs !== null && m.frameMs !== null && m.frameMs > 0) {
-      sum.presentationFrameErrors.push(Math.abs(m.stimulusMeasuredMs - m.stimulusTargetMs) / m.frameMs);
+      frameErrors.push(Math.abs(m.stimulusMeasuredMs - m.stimulusTargetMs) / m.frameMs);
     }
     if (m.audioState !== null) {
       sum.audio.trials++;
@@ -188,6 +190,8 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
       sum.untrustedTrials++;
     }
   }
+  sum.rts = Float32Array.from(rts);
+  sum.presentationFrameErrors = Float32Array.from(frameErrors);
   for (const [label, count] of counts) {
     if (!sum.topResponse || count > sum.topResponse.count) sum.topResponse = { label, count };
   }

@@ -78,8 +78,12 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
-  // Evidence (docs/integrity.md): image studies run full screen; sounds play through jsPsych's context.
-  trackTrialEvidence({ fullscreen: view.study.modality === 'image', audioContext: () => jsPsych.pluginAPI.audioContext() });
+  // Evidence (docs/integrity.md): image studies run full screen where the browser can (not Safari on
+  // iPhone: no Fullscreen API for elements); sounds play through jsPsych's context.
+  trackTrialEvidence({
+    fullscreen: view.study.modality === 'image' && document.fullscreenEnabled === true,
+    audioContext: () => jsPsych.pluginAPI.audioContext(),
+  });
   sendPageReport(view.session, automationSigns()).catch(() => {});
   (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));

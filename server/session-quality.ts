@@ -24,7 +24,29 @@ interface CachedSummary {
   summary: SessionQualitySummary;
 }
 
-const summaries = new WeakMap<Store, Map<string, CachedSummary>>();
+interface StoreCache {
+  /** Per session id. */
+  summaries: Map<string, CachedSummary>;
+  /** Response choices per study (its set's categories), as admin-progress.ts caches its plan: a study's set never changes. */
+  choices: Map<string, number | null>;
+}
+
+const caches = new WeakMap<Store, StoreCache>();
+/** Summaries kept per store (a few KB each); the least recently used go first. */
+const SUMMARIES_KEPT = 10_000;
+
+function cacheOf(store: Store): StoreCache {
+  let c = caches.get(store);
+  if (!c) caches.set(store, (c = { summaries: new Map(), choices: new Map() }));
+  return c;
+}
+
+async function choicesOf(store: Store, study: StudyRow): Promise<number | null> {
+  const cache = cacheOf(store).choices;
+  const key = `${study.id}\u0000${study.created_at}`;
+  if (!cache.has(key)) cache.set(key, (await store.getStimulusSet(study.set_name))?.categories.length ?? null);
+  return cache.get(key)!;
+}
 
 /** The study's thresholds: its config's `quality` section, defaults for configs stored before it existed. */
 export function qualityRulesOf(study: StudyRow): QualityRules {
@@ -33,11 +55,14 @@ export function qualityRulesOf(study: StudyRow): QualityRules {
 }
 
 async function summaryOf(store: Store, s: SessionSummary, reports: PageReportRow[]): Promise<SessionQualitySummary> {
-  let cache = summaries.get(store);
-  if (!cache) summaries.set(store, (cache = new Map()));
+  const cache = cacheOf(store).summaries;
   const key = `${s.answered}|${s.state}|${s.finished_at}|${s.pacing_violations}|${reports.length}`;
   const hit = cache.get(s.id);
-  if (hit?.key === key) return hit.summary;
+  if (hit?.key === key) {
+    cache.delete(s.id);
+    cache.set(s.id, hit);
+    return hit.summary;
+  }
   const summary = summariseSession({
     state: s.state,
     preview: s.preview,
@@ -47,7 +72,12 @@ async function summaryOf(store: Store, s: SessionSummary, reports: PageReportRow
     trials: await store.trialsOfSession(s.id),
     reports,
   });
+  cache.delete(s.id);
   cache.set(s.id, { key, summary });
+  for (const oldest of cache.keys()) {
+    if (cache.size <= SUMMARIES_KEPT) break;
+    cache.delete(oldest);
+  }
   return summary;
 }
 
@@ -64,13 +94,12 @@ export async function sessionFlags(store: Store, study: StudyRow, all: readonly 
     else reportsBySession.set(r.session_id, [r]);
   }
   const rules = qualityRulesOf(study);
-  const manifest = await store.getStimulusSet(study.set_name);
+  const choices = await choicesOf(store, study);
   const judged = new Map<string, SessionQualitySummary>();
   for (const s of which) judged.set(s.id, await summaryOf(store, s, reportsBySession.get(s.id) ?? []));
   // The completion-time rule needs every session's duration, which the summaries of `all` hold
   // without reading any trial: only state and times enter completionStats.
-  const flags = studyQualityFlags(judged, rules, manifest?.categories.length ?? null, all);
-  return flags;
+  return studyQualityFlags(judged, rules, choices, all);
 }
 
 /** Every session's flags, by session id: what Prolific approval decides on. */
