@@ -217,3 +217,46 @@ describe('quality flags for an honest participant, a browser agent and an API sc
     expect(md).toContain('| quality flags | on | 2 |');
   }, 120_000);
 });
+
+describe('an audio study in Chromium', () => {
+  let audioServer: TestServer;
+  let audioBrowser: TestBrowser;
+  beforeAll(async () => {
+    audioServer = await startTestServer({
+      modality: 'audio',
+      study: { protocol: { practice_trials: 1, screening_trials: 0, catch_trials: 0, headphone_check: 'none' } },
+    });
+    audioBrowser = await launchChromium({ audio: true });
+  });
+  afterAll(async () => {
+    await audioBrowser?.close();
+    await audioServer?.dispose();
+  });
+
+  it('records each sound\'s start on the AudioContext clock and the latencies the context reports', async () => {
+    const pid = '5f1a0000000000000000a0a1';
+    const page = await (await newParticipantContext(audioBrowser.browser)).newPage();
+    await page.goto(`${audioServer.url}/run/${STUDY}?PROLIFIC_PID=${pid}&STUDY_ID=st&SESSION_ID=se-${pid}`);
+    const plan = async () => {
+      const id = new Database(audioServer.dbFile, { readonly: true }).prepare('SELECT id FROM sessions WHERE prolific_pid = ?').pluck().get(pid) as string;
+      return (await audioServer.store.getSession(id))!.plan.trials;
+    };
+    expect((await driveParticipant(page, { plan, pressMs: 350 })).finalUrl).toContain('cc=');
+    await page.context().close();
+    const cookie = await logIn(audioServer);
+    const res = await fetch(`${audioServer.url}/admin/studies/${STUDY}/trials.csv`, { headers: { Cookie: cookie } });
+    const rows = parse(await res.text(), { columns: true }) as Record<string, string>[];
+    expect(rows.length).toBe((await plan()).length);
+    let last = -1;
+    for (const r of rows) {
+      expect(r).toMatchObject({ audio_state: 'running', page_hidden: '0', untrusted_events: '0', stimulus_frames: '', left_fullscreen: '' });
+      // One context for the whole session: each sound starts later on its clock than the one before.
+      expect(Number(r.audio_start_s)).toBeGreaterThan(last);
+      last = Number(r.audio_start_s);
+      // Chromium reports both latencies.
+      expect(Number(r.audio_output_latency_ms)).toBeGreaterThanOrEqual(0);
+      expect(r.audio_output_latency_ms).not.toBe('');
+      expect(r.audio_base_latency_ms).not.toBe('');
+    }
+  });
+});
