@@ -44,7 +44,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
   return { dbFile, studyId: 'bench' };
 }
 
-/** A trial record as the browser sends it (about 350 bytes). */
+/** A trial record as the browser sends it (about 370 bytes). */
 export function trialBody(index: number, response: string): string {
   const t = 1000 + index * 2500;
   return JSON.stringify({
@@ -62,5 +62,6 @@ export function trialBody(index: number, response: string): string {
       response: t + 2212.8,
       frame_ms: 16.7,
     },
+    evidence: { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: false, left_fullscreen: false, untrusted_events: 0 },
   });
 }
