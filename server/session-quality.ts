@@ -7,7 +7,9 @@
  * Reading a session's trials is the cost (hundreds of rows, each record's JSON parsed), so each
  * session's summary is kept while its stored trial count, state, pacing count and reports are
  * unchanged: trials are never rewritten once stored, so those say when a summary is stale. A
- * completed session is read once per server process.
+ * completed session is read once per server process; one in progress at most every
+ * IN_PROGRESS_REFRESH_MS, so that a dashboard polled during a launch does not re-read a hundred
+ * growing sessions every few seconds.
  */
 import {
   DEFAULT_QUALITY_RULES,
@@ -21,6 +23,7 @@ import type { PageReportRow, PaymentRow, SessionSummary, Store, StudyRow } from 
 
 interface CachedSummary {
   key: string;
+  at: number;
   summary: SessionQualitySummary;
 }
 
@@ -34,6 +37,7 @@ interface StoreCache {
 const caches = new WeakMap<Store, StoreCache>();
 /** Summaries kept per store (a few KB each); the least recently used go first. */
 const SUMMARIES_KEPT = 10_000;
+const IN_PROGRESS_REFRESH_MS = 30_000;
 
 function cacheOf(store: Store): StoreCache {
   let c = caches.get(store);
@@ -58,7 +62,8 @@ async function summaryOf(store: Store, s: SessionSummary, reports: PageReportRow
   const cache = cacheOf(store).summaries;
   const key = `${s.answered}|${s.state}|${s.finished_at}|${s.pacing_violations}|${reports.length}`;
   const hit = cache.get(s.id);
-  if (hit?.key === key) {
+  const now = Date.now();
+  if (hit && (hit.key === key || (s.state === 'started' && hit.summary.state === 'started' && now - hit.at < IN_PROGRESS_REFRESH_MS))) {
     cache.delete(s.id);
     cache.set(s.id, hit);
     return hit.summary;
@@ -73,7 +78,7 @@ async function summaryOf(store: Store, s: SessionSummary, reports: PageReportRow
     reports,
   });
   cache.delete(s.id);
-  cache.set(s.id, { key, summary });
+  cache.set(s.id, { key, at: now, summary });
   for (const oldest of cache.keys()) {
     if (cache.size <= SUMMARIES_KEPT) break;
     cache.delete(oldest);
