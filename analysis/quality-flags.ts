@@ -23,7 +23,7 @@ export const QualityRules = z.strictObject({
   rt_floor_ms: z.number().min(0).max(5_000).default(150),
   /** Flag when more than this share of a session's responses are faster than `rt_floor_ms`. */
   fast_share_max: Share.default(0.1),
-  /** Flag when one response was chosen on at least this share of trials (and at least twice chance). */
+  /** Flag when one response was chosen on at least this share of trials (and twice as often as it was the right answer). */
   stereotypy_share: z.number().gt(0).max(1).default(0.5),
   /** The share rules judge a session only once it has at least this many trials to count. */
   min_trials: z.number().int().min(1).max(100_000).default(10),
@@ -74,6 +74,8 @@ export interface QualityFlag {
 /** One stored trial, as the `trials` table holds it. */
 export interface QualityTrial {
   phase: string;
+  /** The trial's right answer (from the session's plan). */
+  category: string;
   response: string | null;
   rt_ms: number | null;
   received_at: number;
@@ -107,9 +109,12 @@ export interface SessionQualitySummary {
   trials: number;
   /** Response times of the answered trials outside the headphone check (32-bit: summaries are cached per session). */
   rts: Float32Array;
-  /** Answered trials outside the headphone check, and the most frequent response among them. */
+  /**
+   * Answered trials outside the headphone check; the most frequent response among them, and on how
+   * many of them it was the right answer (the plan balances categories, not always exactly).
+   */
   responses: number;
-  topResponse: { label: string; count: number } | null;
+  topResponse: { label: string; count: number; asAnswer: number } | null;
   withEvidence: number;
   hidden: { trials: number; flagged: number };
   fullscreen: { trials: number; flagged: number };
@@ -156,6 +161,7 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     headlessUserAgent: false,
   };
   const counts = new Map<string, number>();
+  const answers = new Map<string, number>();
   const rts: number[] = [];
   const frameErrors: number[] = [];
   for (const t of s.trials) {
@@ -165,6 +171,7 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     if (t.phase !== 'headphone' && t.response !== null) {
       sum.responses++;
       counts.set(t.response, (counts.get(t.response) ?? 0) + 1);
+      answers.set(t.category, (answers.get(t.category) ?? 0) + 1);
       if (t.rt_ms !== null) rts.push(t.rt_ms);
     }
     const took = m.trialMs ?? t.rt_ms;
@@ -193,7 +200,7 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
   sum.rts = Float32Array.from(rts);
   sum.presentationFrameErrors = Float32Array.from(frameErrors);
   for (const [label, count] of counts) {
-    if (!sum.topResponse || count > sum.topResponse.count) sum.topResponse = { label, count };
+    if (!sum.topResponse || count > sum.topResponse.count) sum.topResponse = { label, count, asAnswer: answers.get(label) ?? 0 };
   }
   for (const r of s.reports) {
     if (r.user_agent && HEADLESS_UA.test(r.user_agent)) sum.headlessUserAgent = true;
@@ -231,8 +238,6 @@ export function completionStats(sessions: Iterable<CompletionInput>): Completion
 }
 
 export interface StudyQualityContext {
-  /** Number of response choices of the study (chance = 1/choices); null when unknown. */
-  choices: number | null;
   completion: CompletionStats;
 }
 
@@ -277,10 +282,11 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
     }
   }
   if (enough(s.responses) && s.topResponse) {
-    const top = s.topResponse.count / s.responses;
-    const twiceChance = study.choices === null ? 0 : 2 / study.choices;
-    if (top >= rules.stereotypy_share && top >= twiceChance) {
-      flag('stereotyped', `"${s.topResponse.label}" on ${share(s.topResponse.count, s.responses)} trials (limit ${pct(rules.stereotypy_share, 1)})`);
+    const t = s.topResponse;
+    // Twice its own count as the right answer: a participant who is right on every trial of a plan
+    // that happens to favour one category answers it that often, and is not stereotyped.
+    if (t.count / s.responses >= rules.stereotypy_share && t.count >= 2 * t.asAnswer) {
+      flag('stereotyped', `"${t.label}" on ${share(t.count, s.responses)} trials, the right answer on ${t.asAnswer} (limit ${pct(rules.stereotypy_share, 1)})`);
     }
   }
   if (rules.automation) {
@@ -324,10 +330,9 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
 export function studyQualityFlags<K>(
   sessions: ReadonlyMap<K, SessionQualitySummary>,
   rules: QualityRules,
-  choices: number | null,
   population: Iterable<CompletionInput> = sessions.values(),
 ): Map<K, QualityFlag[]> {
-  const study: StudyQualityContext = { choices, completion: completionStats(population) };
+  const study: StudyQualityContext = { completion: completionStats(population) };
   const out = new Map<K, QualityFlag[]>();
   for (const [k, s] of sessions) out.set(k, qualityFlags(s, rules, study));
   return out;

@@ -30,8 +30,6 @@ interface CachedSummary {
 interface StoreCache {
   /** Per session id. */
   summaries: Map<string, CachedSummary>;
-  /** Response choices per study (its set's categories), as admin-progress.ts caches its plan: a study's set never changes. */
-  choices: Map<string, number | null>;
 }
 
 const caches = new WeakMap<Store, StoreCache>();
@@ -41,15 +39,8 @@ const IN_PROGRESS_REFRESH_MS = 30_000;
 
 function cacheOf(store: Store): StoreCache {
   let c = caches.get(store);
-  if (!c) caches.set(store, (c = { summaries: new Map(), choices: new Map() }));
+  if (!c) caches.set(store, (c = { summaries: new Map() }));
   return c;
-}
-
-async function choicesOf(store: Store, study: StudyRow): Promise<number | null> {
-  const cache = cacheOf(store).choices;
-  const key = `${study.id}\u0000${study.created_at}`;
-  if (!cache.has(key)) cache.set(key, (await store.getStimulusSet(study.set_name))?.categories.length ?? null);
-  return cache.get(key)!;
 }
 
 /** The study's thresholds: its config's `quality` section, defaults for configs stored before it existed. */
@@ -99,12 +90,11 @@ export async function sessionFlags(store: Store, study: StudyRow, all: readonly 
     else reportsBySession.set(r.session_id, [r]);
   }
   const rules = qualityRulesOf(study);
-  const choices = await choicesOf(store, study);
   const judged = new Map<string, SessionQualitySummary>();
   for (const s of which) judged.set(s.id, await summaryOf(store, s, reportsBySession.get(s.id) ?? []));
   // The completion-time rule needs every session's duration, which the summaries of `all` hold
   // without reading any trial: only state and times enter completionStats.
-  return studyQualityFlags(judged, rules, choices, all);
+  return studyQualityFlags(judged, rules, all);
 }
 
 /** Every session's flags, by session id: what Prolific approval decides on. */

@@ -106,9 +106,12 @@ describe('a scripted session, where an experimenter decides', () => {
     const mine = flags.get(bot.session)!;
     expect(mine.map((f) => f.code)).toEqual(['fast_responses', 'stereotyped', 'automation', 'missing_measurements']);
     const n = bot.trials.length;
-    const dogs = bot.trials.filter((t) => t.phase !== 'screening').length + (await server.store.trialsOfSession(bot.session)).filter((t) => t.phase === 'screening' && t.category === 'dog').length;
+    const stored = await server.store.trialsOfSession(bot.session);
+    const dogs = stored.filter((t) => t.response === 'dog').length;
+    const dogTrials = stored.filter((t) => t.category === 'dog').length;
+    expect(dogs).toBe(bot.trials.filter((t) => t.phase !== 'screening').length + stored.filter((t) => t.phase === 'screening' && t.category === 'dog').length);
     expect(mine[0]!.reason).toBe(`${n} of ${n} (100%) responses faster than 150 ms (limit 10%)`);
-    expect(mine[1]!.reason).toBe(`"dog" on ${dogs} of ${n} (${Math.round((100 * dogs) / n)}%) trials (limit 50%)`);
+    expect(mine[1]!.reason).toBe(`"dog" on ${dogs} of ${n} (${Math.round((100 * dogs) / n)}%) trials, the right answer on ${dogTrials} (limit 50%)`);
     expect(mine[2]!.reason).toBe('navigator.webdriver was true; the User-Agent says HeadlessChrome');
     expect(mine[3]!.reason).toBe(`${n} of ${n} (100%) trials came without the page's measurements`);
   });

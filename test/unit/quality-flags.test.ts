@@ -24,6 +24,8 @@ const T0 = 1_800_000_000_000;
 
 interface TrialSpec {
   rt?: number;
+  /** The right answer (default: the four categories in turn); the response defaults to it. */
+  category?: string;
   response?: string;
   phase?: string;
   /** Replaces the evidence an honest page sends; null sends none. */
@@ -38,9 +40,10 @@ function trials(specs: TrialSpec[]): QualityTrial[] {
     const rt = t.rt ?? 650;
     const started = 2_000 * i + 1_000;
     const onset = started + 800;
+    const category = t.category ?? CHOICES[i % CHOICES.length]!;
     const record: TrialRecord = {
       trial_index: i,
-      response: t.response ?? CHOICES[i % CHOICES.length]!,
+      response: t.response ?? category,
       rt_ms: rt,
       timings: {
         started,
@@ -54,7 +57,7 @@ function trials(specs: TrialSpec[]): QualityTrial[] {
         ? {}
         : { evidence: t.evidence ?? { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: false, left_fullscreen: false, untrusted_events: 0 } }),
     };
-    return { phase: t.phase ?? 'main', response: record.response, rt_ms: rt, received_at: T0 + started + 1_500 + rt, data: canonicalJson(record) };
+    return { phase: t.phase ?? 'main', category, response: record.response, rt_ms: rt, received_at: T0 + started + 1_500 + rt, data: canonicalJson(record) };
   });
 }
 
@@ -75,7 +78,7 @@ function session(specs: TrialSpec[], extra: Partial<QualitySessionInput> = {}): 
   };
 }
 
-const noStudy = { choices: CHOICES.length, completion: { n: 0, meanMs: 0, sdMs: 0 } };
+const noStudy = { completion: { n: 0, meanMs: 0, sdMs: 0 } };
 const flagsOf = (s: QualitySessionInput, rules: Partial<QualityRules> = {}) =>
   qualityFlags(summariseSession(s), QualityRules.parse(rules), noStudy);
 const codes = (f: QualityFlag[]) => f.map((x) => x.code);
@@ -95,14 +98,19 @@ describe('quality flags', () => {
     expect(codes(flagsOf(session([...n(5, { rt: 149 }), ...n(35)]), { rt_floor_ms: 100 }))).toEqual([]);
   });
 
-  it('stereotypy: one response on at least the share of trials, and at least twice chance', () => {
-    const same = (k: number) => [...n(k, { response: 'dog' }), ...Array.from({ length: 40 - k }, (_, i) => ({ response: i % 2 ? 'bear' : 'car' }))];
-    expect(codes(flagsOf(session(same(19))))).toEqual([]);
-    expect(flagsOf(session(same(20)))).toEqual([{ code: 'stereotyped', reason: '"dog" on 20 of 40 (50%) trials (limit 50%)' }]);
-    // With two choices, half the trials on one button is chance: the rule needs all of them.
-    const two = { choices: 2, completion: noStudy.completion };
-    expect(codes(qualityFlags(summariseSession(session(same(30))), DEFAULT_QUALITY_RULES, two))).toEqual([]);
-    expect(codes(qualityFlags(summariseSession(session(same(40))), DEFAULT_QUALITY_RULES, two))).toEqual(['stereotyped']);
+  it('stereotypy: one response on at least the share of trials, and twice as often as it was the right answer', () => {
+    // 40 trials, the four categories in turn (10 each): "dog" on the first k, the others right. The
+    // 7 dog trials from index 12 on are answered "dog" too: k = 12 gives 19 "dog", k = 13 gives 20.
+    const same = (k: number) => Array.from({ length: 40 }, (_, i) => (i < k ? { response: 'dog' } : {}));
+    expect(codes(flagsOf(session(same(12))))).toEqual([]);
+    expect(flagsOf(session(same(13)))).toEqual([{ code: 'stereotyped', reason: '"dog" on 20 of 40 (50%) trials, the right answer on 10 (limit 50%)' }]);
+    // A participant right on every trial of a plan that favours one category is not stereotyped.
+    const favoured = Array.from({ length: 40 }, (_, i) => ({ category: i < 24 ? 'bear' : CHOICES[i % 4]! }));
+    expect(codes(flagsOf(session(favoured)))).toEqual([]);
+    // Two categories in turn: a bias to one button (30 of 40) is not twice its 20; all 40 are.
+    const two = (k: number) => Array.from({ length: 40 }, (_, i) => ({ category: i % 2 ? 'bear' : 'car', ...(i < 2 * (k - 20) ? { response: 'car' } : {}) }));
+    expect(codes(flagsOf(session(two(30))))).toEqual([]);
+    expect(codes(flagsOf(session(two(40))))).toEqual(['stereotyped']);
   });
 
   it('headphone-check trials are not responses to the study question', () => {
@@ -135,14 +143,14 @@ describe('quality flags', () => {
     expect(stats.n).toBe(10);
     expect(stats.meanMs).toBe(600_000);
     const quick = summariseSession(session(n(12), { finished_at: T0 + Math.round(stats.meanMs - 3 * stats.sdMs) - 1000 }));
-    const f = qualityFlags(quick, DEFAULT_QUALITY_RULES, { choices: 4, completion: stats });
+    const f = qualityFlags(quick, DEFAULT_QUALITY_RULES, { completion: stats });
     expect(codes(f)).toEqual(['exceptionally_fast']);
     // SD 12.9 s: the limit is 561.3 s, and this session took 560.3 s.
     expect(f[0]!.reason).toBe("completed in 9 min 20 s, more than 3 SD below the study's mean (10 min 00 s ± 13 s, 10 completed)");
     const justOver = summariseSession(session(n(12), { finished_at: T0 + Math.round(stats.meanMs - 3 * stats.sdMs) + 1 }));
-    expect(codes(qualityFlags(justOver, DEFAULT_QUALITY_RULES, { choices: 4, completion: stats }))).toEqual([]);
+    expect(codes(qualityFlags(justOver, DEFAULT_QUALITY_RULES, { completion: stats }))).toEqual([]);
     // Fewer completed sessions than completion_min_sessions: not judged.
-    expect(codes(qualityFlags(quick, DEFAULT_QUALITY_RULES, { choices: 4, completion: completionStats(population.slice(1)) }))).toEqual([]);
+    expect(codes(qualityFlags(quick, DEFAULT_QUALITY_RULES, { completion: completionStats(population.slice(1)) }))).toEqual([]);
     // Previews and unfinished sessions are not part of the population.
     expect(completionStats([...population, { state: 'completed', preview: true, started_at: 0, finished_at: 1 }, { state: 'started', preview: false, started_at: 0, finished_at: null }]).n).toBe(10);
   });
@@ -201,6 +209,7 @@ describe('quality flags', () => {
       reports: [],
       trials: Array.from({ length: 40 }, (_, i) => ({
         phase: 'main',
+        category: CHOICES[i % 4]!,
         response: 'dog',
         rt_ms: 650,
         received_at: T0 + 20 * i,
@@ -215,7 +224,7 @@ describe('quality flags', () => {
       ['a', summariseSession(session(n(12)))],
       ['b', summariseSession(session(n(12, { rt: 10 })))],
     ]);
-    const f = studyQualityFlags(m, DEFAULT_QUALITY_RULES, 4);
+    const f = studyQualityFlags(m, DEFAULT_QUALITY_RULES);
     expect(codes(f.get('a')!)).toEqual([]);
     expect(codes(f.get('b')!)).toEqual(['fast_responses']);
     expect(describeFlags(f.get('b')!)).toBe('fast_responses: 12 of 12 (100%) responses faster than 150 ms (limit 10%)');
