@@ -212,7 +212,9 @@ export function summariseSession(s: QualitySessionInput): SessionQualitySummary 
     }
     if (report.webdriver === true) sum.webdriver = true;
     if (Array.isArray(report.automation_globals)) {
-      for (const g of report.automation_globals) if (typeof g === 'string' && !sum.automationGlobals.includes(g)) sum.automationGlobals.push(g);
+      for (const g of report.automation_globals) {
+        if (typeof g === 'string' && !sum.automationGlobals.includes(g)) sum.automationGlobals.push(g);
+      }
     }
   }
   return sum;
@@ -261,7 +263,8 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
   if (s.lastReceivedAt !== null) {
     const seen = Math.max(0, s.lastReceivedAt - s.started_at);
     if (s.reportedMs > seen * 1.01 + rules.timing_slack_ms) {
-      flag('timing_mismatch', `the page reported ${duration(s.reportedMs)} of trial time, but the server saw the session for ${duration(seen)}`);
+      const reported = duration(s.reportedMs);
+      flag('timing_mismatch', `the page reported ${reported} of trial time, but the server saw the session for ${duration(seen)}`);
     }
   }
   const c = study.completion;
@@ -271,14 +274,16 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
     if (d < limit) {
       flag(
         'exceptionally_fast',
-        `completed in ${duration(d)}, more than ${rules.completion_sd} SD below the study's mean (${duration(c.meanMs)} ± ${duration(c.sdMs)}, ${c.n} completed)`,
+        `completed in ${duration(d)}, more than ${rules.completion_sd} SD below the study's mean ` +
+          `(${duration(c.meanMs)} ± ${duration(c.sdMs)}, ${c.n} completed)`,
       );
     }
   }
   if (enough(s.rts.length)) {
     const fast = s.rts.filter((rt) => rt < rules.rt_floor_ms).length;
     if (fast / s.rts.length > rules.fast_share_max) {
-      flag('fast_responses', `${share(fast, s.rts.length)} responses faster than ${rules.rt_floor_ms} ms (limit ${pct(rules.fast_share_max, 1)})`);
+      const limit = pct(rules.fast_share_max, 1);
+      flag('fast_responses', `${share(fast, s.rts.length)} responses faster than ${rules.rt_floor_ms} ms (limit ${limit})`);
     }
   }
   if (enough(s.responses) && s.topResponse) {
@@ -286,7 +291,8 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
     // Twice its own count as the right answer: a participant who is right on every trial of a plan
     // that happens to favour one category answers it that often, and is not stereotyped.
     if (t.count / s.responses >= rules.stereotypy_share && t.count >= 2 * t.asAnswer) {
-      flag('stereotyped', `"${t.label}" on ${share(t.count, s.responses)} trials, the right answer on ${t.asAnswer} (limit ${pct(rules.stereotypy_share, 1)})`);
+      const limit = pct(rules.stereotypy_share, 1);
+      flag('stereotyped', `"${t.label}" on ${share(t.count, s.responses)} trials, the right answer on ${t.asAnswer} (limit ${limit})`);
     }
   }
   if (rules.automation) {
@@ -294,20 +300,25 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
     if (s.webdriver) signs.push('navigator.webdriver was true');
     if (s.headlessUserAgent) signs.push('the User-Agent says HeadlessChrome');
     if (s.automationGlobals.length > 0) signs.push(`automation globals: ${s.automationGlobals.join(', ')}`);
-    if (s.untrustedEvents > 0) signs.push(`${s.untrustedEvents} click(s) or key press(es) dispatched by a script on ${s.untrustedTrials} trial(s)`);
+    if (s.untrustedEvents > 0) {
+      signs.push(`${s.untrustedEvents} click(s) or key press(es) dispatched by a script on ${s.untrustedTrials} trial(s)`);
+    }
     if (signs.length > 0) flag('automation', signs.join('; '));
   }
   if (rules.missing_measurements) {
     const gaps: string[] = [];
     if (s.reports === 0 && (finished || enough(s.trials))) gaps.push('the study page never reported from this session');
-    if (s.trials > 0 && s.withEvidence < s.trials / 2) gaps.push(`${share(s.trials - s.withEvidence, s.trials)} trials came without the page's measurements`);
+    if (s.trials > 0 && s.withEvidence < s.trials / 2) {
+      gaps.push(`${share(s.trials - s.withEvidence, s.trials)} trials came without the page's measurements`);
+    }
     if (gaps.length > 0) flag('missing_measurements', gaps.join('; '));
   }
   if (enough(s.hidden.trials) && s.hidden.flagged / s.hidden.trials > rules.hidden_share_max) {
     flag('page_hidden', `page hidden during ${share(s.hidden.flagged, s.hidden.trials)} trials (limit ${pct(rules.hidden_share_max, 1)})`);
   }
   if (enough(s.fullscreen.trials) && s.fullscreen.flagged / s.fullscreen.trials > rules.fullscreen_share_max) {
-    flag('left_fullscreen', `not full screen during ${share(s.fullscreen.flagged, s.fullscreen.trials)} trials (limit ${pct(rules.fullscreen_share_max, 1)})`);
+    const limit = pct(rules.fullscreen_share_max, 1);
+    flag('left_fullscreen', `not full screen during ${share(s.fullscreen.flagged, s.fullscreen.trials)} trials (limit ${limit})`);
   }
   // Whole frames: durations are frame-locked, so an error of up to half a frame is rounding.
   const offImages = s.presentationFrameErrors.filter((e) => e > rules.presentation_tolerance_frames + 0.5).length;
@@ -318,7 +329,8 @@ export function qualityFlags(s: SessionQualitySummary, rules: QualityRules, stud
       offImages > 0 ? `${offImages} stimulus duration(s) more than ${rules.presentation_tolerance_frames} frame(s) off the plan` : '',
       s.audio.notRunning > 0 ? `${s.audio.notRunning} sound(s) started while the AudioContext was not running` : '',
     ].filter(Boolean);
-    flag('presentation', `${share(off, judged)} trials not shown as planned: ${what.join('; ')} (limit ${pct(rules.presentation_share_max, 1)})`);
+    const limit = pct(rules.presentation_share_max, 1);
+    flag('presentation', `${share(off, judged)} trials not shown as planned: ${what.join('; ')} (limit ${limit})`);
   }
   return flags;
 }

@@ -27,7 +27,8 @@ export interface TrialMeasurements {
 
 type Json = Record<string, unknown>;
 
-const num = (o: Json | undefined, k: string): number | null => (o && typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
+const num = (o: Json | undefined, k: string): number | null =>
+  o && typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null;
 const bool = (o: Json | undefined, k: string): boolean | null => (o && typeof o[k] === 'boolean' ? (o[k] as boolean) : null);
 const str = (o: Json | undefined, k: string): string | null => (o && typeof o[k] === 'string' ? (o[k] as string) : null);
 const obj = (o: unknown): Json | undefined => (o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Json) : undefined);
@@ -62,17 +63,53 @@ export function trialMeasurements(data: string | null): TrialMeasurements {
 
 /** The measurement columns of the trials export (and Psych-DS `variableMeasured`), in order. */
 export const MEASUREMENT_COLUMNS: readonly ColumnDescription[] = [
-  { name: 'stimulus_measured_ms', type: 'number', description: "Image trials: how long the stimulus was on screen, from the frame that showed it to the frame that replaced it (ms, the page's requestAnimationFrame clock)." },
+  {
+    name: 'stimulus_measured_ms',
+    type: 'number',
+    description:
+      'Image trials: how long the stimulus was on screen, from the frame that showed it to the frame that replaced it ' +
+      "(ms, the page's requestAnimationFrame clock).",
+  },
   { name: 'stimulus_target_ms', type: 'number', description: 'Image trials: how long the stimulus was planned to stay on screen (ms).' },
   { name: 'stimulus_frames', type: 'integer', description: 'Image trials: frames the page rendered while the stimulus was shown.' },
   { name: 'frame_ms', type: 'number', description: "The display's frame interval as the page estimated it during the trial (ms)." },
-  { name: 'page_hidden', type: 'integer', description: '1 if the page was hidden (another tab, a minimised window) at some moment between the start of the trial and the response, 0 if not; empty when not reported.' },
-  { name: 'left_fullscreen', type: 'integer', description: 'Image studies: 1 if the page was not full screen at some moment of the trial, 0 if it stayed full screen; empty when not reported.' },
-  { name: 'untrusted_events', type: 'integer', description: 'Clicks and key presses during the trial that a script dispatched (Event.isTrusted false); a participant using the page makes none.' },
+  {
+    name: 'page_hidden',
+    type: 'integer',
+    description:
+      '1 if the page was hidden (another tab, a minimised window) at some moment between the start of the trial and the response, ' +
+      '0 if not; empty when not reported.',
+  },
+  {
+    name: 'left_fullscreen',
+    type: 'integer',
+    description:
+      'Image studies: 1 if the page was not full screen at some moment of the trial, 0 if it stayed full screen; ' +
+      'empty when not reported.',
+  },
+  {
+    name: 'untrusted_events',
+    type: 'integer',
+    description:
+      'Clicks and key presses during the trial that a script dispatched (Event.isTrusted false); ' +
+      'a participant using the page makes none.',
+  },
   { name: 'audio_start_s', type: 'number', description: "Audio trials: when the sound started, on the page's AudioContext clock (s)." },
-  { name: 'audio_state', type: 'string', description: "Audio trials: the AudioContext's state as the sound started (running when it could play)." },
-  { name: 'audio_output_latency_ms', type: 'number', description: "Audio trials: the AudioContext's reported outputLatency (ms; empty where the browser does not report it)." },
-  { name: 'audio_base_latency_ms', type: 'number', description: "Audio trials: the AudioContext's reported baseLatency (ms; empty where the browser does not report it)." },
+  {
+    name: 'audio_state',
+    type: 'string',
+    description: "Audio trials: the AudioContext's state as the sound started (running when it could play).",
+  },
+  {
+    name: 'audio_output_latency_ms',
+    type: 'number',
+    description: "Audio trials: the AudioContext's reported outputLatency (ms; empty where the browser does not report it).",
+  },
+  {
+    name: 'audio_base_latency_ms',
+    type: 'number',
+    description: "Audio trials: the AudioContext's reported baseLatency (ms; empty where the browser does not report it).",
+  },
 ];
 
 const bit = (b: boolean | null) => (b === null ? null : b ? 1 : 0);

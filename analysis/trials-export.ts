@@ -19,7 +19,10 @@ export interface TrialsExport {
   rows: Record<string, ExportCell>[];
 }
 
-type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null, string];
+type DbRow = [
+  string, string, string, number, string, string, string, string, string, number,
+  string | null, number, number | null, string, string, number, string | null, string,
+];
 
 /**
  * The session's id in exports. The stored id is the session's bearer token (whoever holds it can

@@ -9,7 +9,12 @@ import { canonicalJson } from './canonical-json.ts';
 import { HttpError } from './http-error.ts';
 import { PAGE_REPORTS_PER_SESSION, type Store } from './store/store.ts';
 
-export async function recordPageReport(store: Store, sessionId: string, body: unknown, userAgent: string | undefined): Promise<{ stored: 'created' }> {
+export async function recordPageReport(
+  store: Store,
+  sessionId: string,
+  body: unknown,
+  userAgent: string | undefined,
+): Promise<{ stored: 'created' }> {
   const parsed = PageReport.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -82,7 +82,12 @@ async function summaryOf(store: Store, s: SessionSummary, reports: PageReportRow
  * without flags maps to []. `all` is every session of the study (the completion-time rule compares
  * a session with the others), as `store.listSessions` returns them.
  */
-export async function sessionFlags(store: Store, study: StudyRow, all: readonly SessionSummary[], which: readonly SessionSummary[] = all): Promise<Map<string, QualityFlag[]>> {
+export async function sessionFlags(
+  store: Store,
+  study: StudyRow,
+  all: readonly SessionSummary[],
+  which: readonly SessionSummary[] = all,
+): Promise<Map<string, QualityFlag[]>> {
   const reportsBySession = new Map<string, PageReportRow[]>();
   for (const r of await store.pageReports(study.id)) {
     const list = reportsBySession.get(r.session_id);
@@ -115,7 +120,11 @@ export async function paymentsWithFlags(store: Store, study: StudyRow): Promise<
 }
 
 /** Every non-preview participant's flags, by pseudonymous participant id: the `flagged` exclusion's input. */
-export async function participantFlags(store: Store, study: StudyRow, sessions?: readonly SessionSummary[]): Promise<Map<string, QualityFlag[]>> {
+export async function participantFlags(
+  store: Store,
+  study: StudyRow,
+  sessions?: readonly SessionSummary[],
+): Promise<Map<string, QualityFlag[]>> {
   const all = sessions ?? (await store.listSessions(study.id));
   const flags = await sessionFlags(store, study, all);
   return new Map(all.filter((s) => !s.preview).map((s) => [s.participant_id, flags.get(s.id) ?? []]));

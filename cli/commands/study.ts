@@ -134,7 +134,11 @@ export function register(program: Command): void {
         print(
           !!opts.json,
           rows.map((r) => ({ ...r, completed_at: new Date(r.finished_at).toISOString() })),
-          rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}\t${describeFlags(r.flags) || 'no flags'}`).join('\n'),
+          rows.length === 0
+            ? `no completed submissions in study ${id} yet`
+            : rows
+                .map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}\t${describeFlags(r.flags) || 'no flags'}`)
+                .join('\n'),
         );
       } finally {
         store.close();

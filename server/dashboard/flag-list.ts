@@ -21,7 +21,9 @@ export const FLAG_LABEL: Record<QualityCode, string> = {
 
 export function flagList(flags: readonly QualityFlag[] | undefined): SafeHtml {
   if (!flags || flags.length === 0) return html`<span class="muted" data-flags="none">—</span>`;
-  return html`<ul class="flags" data-flags="${flags.map((f) => f.code).join(' ')}">${flags.map(
-    (f) => html`<li><span class="badge badge-flag" data-flag="${f.code}">${FLAG_LABEL[f.code]}</span> <span class="flag-reason">${f.reason}</span></li>`,
-  )}</ul>`;
+  const items = flags.map(
+    (f) => html`<li><span class="badge badge-flag" data-flag="${f.code}">${FLAG_LABEL[f.code]}</span>
+  <span class="flag-reason">${f.reason}</span></li>`,
+  );
+  return html`<ul class="flags" data-flags="${flags.map((f) => f.code).join(' ')}">${items}</ul>`;
 }

@@ -62,7 +62,8 @@ ${
   rows.length === 0
     ? html`<p class="empty-note card-pad">No completed submissions yet.</p>`
     : html`<div class="table-scroll"><table class="table">
-  <thead><tr><th scope="col">Prolific ID</th><th scope="col">Prolific session</th><th scope="col">Completed</th><th scope="col" class="num">Duration</th><th scope="col">Quality flags</th></tr></thead>
+  <thead><tr><th scope="col">Prolific ID</th><th scope="col">Prolific session</th><th scope="col">Completed</th>
+    <th scope="col" class="num">Duration</th><th scope="col">Quality flags</th></tr></thead>
   <tbody>${body}</tbody>
 </table></div>`
 }

@@ -172,7 +172,10 @@ function sessions(v: StudyView): SafeHtml {
     v.sessions.length === 0
       ? html`<p class="empty-note card-pad">No sessions yet.</p>`
       : html`<div class="table-scroll"><table class="table table-compact">
-    <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th><th scope="col" title="Evidence to review before approving on Prolific (docs/integrity.md)">Quality flags</th><th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col" class="num">Duration</th></tr></thead>
+    <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th>
+      <th scope="col" title="Evidence to review before approving on Prolific (docs/integrity.md)">Quality flags</th>
+      <th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th>
+      <th scope="col" class="num">Duration</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>${more}`
   }

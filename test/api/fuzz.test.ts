@@ -103,6 +103,9 @@ function brokenTrial(rng: Rng, nTrials: number): unknown {
   return base;
 }
 
+/** What follows /api/sessions/<session>/ in the participant API. */
+const SESSION_ROUTES = ['trials', 'complete', 'screening', 'page-report'];
+
 function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v) ?? 'undefined');
   const jsonHeaders = { 'content-type': pick(rng, ['application/json', 'text/plain;charset=UTF-8', 'application/json; charset=utf-8']) };
@@ -128,7 +131,12 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 2: // bytes that are not JSON
       return {
         method: 'POST',
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, `/api/sessions/${session}/page-report`]),
+        path: pick(rng, [
+          `/api/sessions/${session}/trials`,
+          `/api/studies/fixture-study/sessions`,
+          `/api/sessions/${session}/complete`,
+          `/api/sessions/${session}/page-report`,
+        ]),
         headers: { 'content-type': 'application/json' },
         body: pick(rng, [Buffer.from('{"trial_index": 1,'), Buffer.from([0xff, 0xfe, 0x00, 0x7b]), Buffer.from(deepNesting(5000)), Buffer.from('{"a":'.repeat(2000))]),
         malformed: true,
@@ -152,7 +160,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 5: // unknown or hostile session ids
       return {
         method: 'POST',
-        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, ['trials', 'complete', 'screening', 'page-report'])}`,
+        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, SESSION_ROUTES)}`,
         headers: { 'content-type': 'application/json' },
         body: json({ trial_index: 0, response: 'bear', rt_ms: 1 }),
         malformed: true,
@@ -191,7 +199,13 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 8: // wrong methods on API routes
       return {
         method: pick(rng, ['GET', 'PUT', 'DELETE', 'PATCH']),
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, `/api/sessions/${session}/page-report`, '/api/nothing']),
+        path: pick(rng, [
+          `/api/sessions/${session}/trials`,
+          `/api/studies/fixture-study/sessions`,
+          `/api/sessions/${session}/complete`,
+          `/api/sessions/${session}/page-report`,
+          '/api/nothing',
+        ]),
         headers: {},
         malformed: true,
       };
@@ -208,7 +222,14 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     default: // gate and completion early (valid requests, refused for the session's state)
       return {
         method: 'POST',
-        path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete', 'page-report', 'gates/screening', 'gates/headphone', `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`])}`,
+        path: `/api/sessions/${session}/${pick(rng, [
+          'screening',
+          'complete',
+          'page-report',
+          'gates/screening',
+          'gates/headphone',
+          `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`,
+        ])}`,
         headers: { 'content-type': 'application/json' },
         body: json(pick(rng, [{}, weirdValue(rng)])),
         malformed: true,

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEASUREMENT_COLUMNS } from '../../analysis/trial-measurements.ts';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { studySessionFlags } from '../../server/session-quality.ts';
 import type { PlannedTrial } from '../../server/session-plan.ts';
@@ -35,7 +36,10 @@ function db() {
 }
 
 const report = (session: string, body: unknown, ua = DESKTOP_UA) =>
-  postJson(`${server.url}/api/sessions/${session}/page-report`, body, { headers: { 'Content-Type': 'application/json', 'User-Agent': ua } });
+  postJson(`${server.url}/api/sessions/${session}/page-report`, body, {
+    headers: { 'Content-Type': 'application/json', 'User-Agent': ua },
+  });
+const clean = { webdriver: false, automation_globals: [] };
 
 type Answer = (i: number, t: PlannedTrial, choices: string[]) => Pick<TrialRecord, 'response' | 'rt_ms' | 'evidence'>;
 
@@ -43,14 +47,16 @@ type Answer = (i: number, t: PlannedTrial, choices: string[]) => Pick<TrialRecor
 async function playThrough(view: SessionView, answer: Answer): Promise<void> {
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   for (const t of plan) {
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: t.index, ...answer(t.index, t, view.choices) });
+    const api = `${server.url}/api/sessions/${view.session}`;
+    const r = await postJson(`${api}/trials`, { trial_index: t.index, ...answer(t.index, t, view.choices) });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    if (t.index === view.screening_last_index) expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body.passed).toBe(true);
+    if (t.index === view.screening_last_index) expect((await postJson(`${api}/gates/screening`, {})).body.passed).toBe(true);
   }
   expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(200);
 }
 
 /** A script: headless browser signs, the same button on everything but the screening, 1 ms responses. */
+const SCRIPT_FLAGS = ['fast_responses', 'stereotyped', 'automation', 'missing_measurements'];
 const scripted: Answer = (_i, t) => ({ response: t.phase === 'screening' ? t.category : 'dog', rt_ms: 1 });
 
 /** Answers as the study's page sends them: right, in a plausible time, with the page's measurements. */
@@ -74,16 +80,19 @@ describe('the page-report route', () => {
   });
 
   it('refuses a malformed report with the field named, and an unknown session', async () => {
-    expect(await report(session, { webdriver: 'yes', automation_globals: [] })).toMatchObject({ status: 400, body: { code: 'invalid_page_report', error: expect.stringMatching(/^page report: webdriver: /) } });
-    expect(await report(session, { webdriver: false, automation_globals: [], screen: 1 })).toMatchObject({ status: 400, body: { code: 'invalid_page_report' } });
+    expect(await report(session, { webdriver: 'yes', automation_globals: [] })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_page_report', error: expect.stringMatching(/^page report: webdriver: /) },
+    });
+    expect(await report(session, { ...clean, screen: 1 })).toMatchObject({ status: 400, body: { code: 'invalid_page_report' } });
     expect(await report(session, { webdriver: false, automation_globals: Array(33).fill('x') })).toMatchObject({ status: 400 });
     expect((await postJson(`${server.url}/api/sessions/${session}/page-report`, '{"webdriver":')).status).toBe(400);
-    expect(await report('no-such-session', { webdriver: false, automation_globals: [] })).toMatchObject({ status: 404, body: { code: 'no_session' } });
+    expect(await report('no-such-session', clean)).toMatchObject({ status: 404, body: { code: 'no_session' } });
   });
 
   it(`keeps at most ${PAGE_REPORTS_PER_SESSION} per session, then answers 409 and keeps what it has`, async () => {
     const have = (db().prepare('SELECT count(*) AS n FROM page_reports WHERE session_id = ?').get(session) as { n: number }).n;
-    const sent = await Promise.all(Array.from({ length: PAGE_REPORTS_PER_SESSION + 3 - have }, () => report(session, { webdriver: false, automation_globals: [] })));
+    const sent = await Promise.all(Array.from({ length: PAGE_REPORTS_PER_SESSION + 3 - have }, () => report(session, clean)));
     expect(sent.filter((r) => r.status === 200)).toHaveLength(PAGE_REPORTS_PER_SESSION - have);
     expect(sent.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(['report_limit', 'report_limit', 'report_limit']);
     const seqs = db().prepare('SELECT seq FROM page_reports WHERE session_id = ? ORDER BY seq').pluck().all(session);
@@ -104,14 +113,16 @@ describe('a scripted session, where an experimenter decides', () => {
   it('has flags with reasons, keyed by session id for Prolific approval', async () => {
     const flags = await studySessionFlags(server.store, (await server.store.getStudy('fixture-study'))!);
     const mine = flags.get(bot.session)!;
-    expect(mine.map((f) => f.code)).toEqual(['fast_responses', 'stereotyped', 'automation', 'missing_measurements']);
+    expect(mine.map((f) => f.code)).toEqual(SCRIPT_FLAGS);
     const n = bot.trials.length;
     const stored = await server.store.trialsOfSession(bot.session);
     const dogs = stored.filter((t) => t.response === 'dog').length;
     const dogTrials = stored.filter((t) => t.category === 'dog').length;
-    expect(dogs).toBe(bot.trials.filter((t) => t.phase !== 'screening').length + stored.filter((t) => t.phase === 'screening' && t.category === 'dog').length);
+    const screeningDogs = stored.filter((t) => t.phase === 'screening' && t.category === 'dog').length;
+    expect(dogs).toBe(bot.trials.filter((t) => t.phase !== 'screening').length + screeningDogs);
     expect(mine[0]!.reason).toBe(`${n} of ${n} (100%) responses faster than 150 ms (limit 10%)`);
-    expect(mine[1]!.reason).toBe(`"dog" on ${dogs} of ${n} (${Math.round((100 * dogs) / n)}%) trials, the right answer on ${dogTrials} (limit 50%)`);
+    const dogShare = `${dogs} of ${n} (${Math.round((100 * dogs) / n)}%)`;
+    expect(mine[1]!.reason).toBe(`"dog" on ${dogShare} trials, the right answer on ${dogTrials} (limit 50%)`);
     expect(mine[2]!.reason).toBe('navigator.webdriver was true; the User-Agent says HeadlessChrome');
     expect(mine[3]!.reason).toBe(`${n} of ${n} (100%) trials came without the page's measurements`);
   });
@@ -128,16 +139,18 @@ describe('a scripted session, where an experimenter decides', () => {
     expect(prow).toContain('data-flags="fast_responses stereotyped automation missing_measurements"');
     expect(prow).toContain('Same answer');
 
-    const csv = parse((await adminGet(server, cookie, '/admin/studies/fixture-study/payments.csv', 'text/csv')).text, { columns: true }) as Record<string, string>[];
+    const download = await adminGet(server, cookie, '/admin/studies/fixture-study/payments.csv', 'text/csv');
+    const csv = parse(download.text, { columns: true }) as Record<string, string>[];
     const line = csv.find((r) => r.prolific_pid === botPid)!;
     expect(Object.keys(line)).toEqual(['prolific_pid', 'prolific_study_id', 'prolific_session_id', 'completed_at', 'duration_s', 'flags']);
-    expect(line.flags!.split(' | ').map((f) => f.split(':')[0])).toEqual(['fast_responses', 'stereotyped', 'automation', 'missing_measurements']);
+    expect(line.flags!.split(' | ').map((f) => f.split(':')[0])).toEqual(SCRIPT_FLAGS);
     expect(line.flags).toContain('responses faster than 150 ms');
   });
 
   it('the trials export carries the page measurements the records hold (empty where there were none)', async () => {
-    const csv = parse((await adminGet(server, cookie, '/admin/studies/fixture-study/trials.csv', 'text/csv')).text, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(csv[0]!)).toEqual(expect.arrayContaining(['stimulus_measured_ms', 'stimulus_frames', 'frame_ms', 'page_hidden', 'left_fullscreen', 'untrusted_events', 'audio_start_s', 'audio_output_latency_ms']));
+    const download = await adminGet(server, cookie, '/admin/studies/fixture-study/trials.csv', 'text/csv');
+    const csv = parse(download.text, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(csv[0]!)).toEqual(expect.arrayContaining(MEASUREMENT_COLUMNS.map((c) => c.name)));
     expect(csv.every((r) => r.stimulus_frames === '' && r.page_hidden === '')).toBe(true);
   });
 });
@@ -165,16 +178,19 @@ describe('the flagged exclusion rule, from the study config', () => {
     await report(bad.session, { webdriver: false, automation_globals: [] });
     await playThrough(bad, scripted);
 
-    const ids = Object.fromEntries(
-      (db().prepare('SELECT id, participant_id FROM sessions WHERE study_id = ?').all(config.id) as { id: string; participant_id: string }[]).map((r) => [r.id, r.participant_id]),
-    );
+    type Row = { id: string; participant_id: string };
+    const rows = db().prepare('SELECT id, participant_id FROM sessions WHERE study_id = ?').all(config.id) as Row[];
+    const ids = Object.fromEntries(rows.map((r) => [r.id, r.participant_id]));
     const flags = await studySessionFlags(server.store, (await server.store.getStudy(config.id))!);
     expect(flags.get(good.session)).toEqual([]);
-    const result = JSON.parse((await adminGet(server, cookie, `/admin/studies/${config.id}/recognizability.json`, 'application/json')).text);
+    const json = await adminGet(server, cookie, `/admin/studies/${config.id}/recognizability.json`, 'application/json');
+    const result = JSON.parse(json.text);
     expect(result.exclusions.rules.flagged).toBe(true);
     expect(result.exclusions.counts.flagged).toBe(1);
     expect(result.exclusions.participants_included).toBe(1);
-    expect(result.exclusions.excluded).toEqual([{ participant_id: ids[bad.session], rule: 'flagged', detail: expect.stringMatching(/^fast_responses: .* \| stereotyped: /) }]);
+    expect(result.exclusions.excluded).toEqual([
+      { participant_id: ids[bad.session], rule: 'flagged', detail: expect.stringMatching(/^fast_responses: .* \| stereotyped: /) },
+    ]);
     const md = (await adminGet(server, cookie, `/admin/studies/${config.id}/recognizability.md`, 'text/markdown')).text;
     expect(md).toContain('| quality flags | on | 1 |');
   });

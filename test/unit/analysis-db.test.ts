@@ -197,7 +197,8 @@ describe('exports', () => {
       'participant_id', 'session_id', 'phase', 'trial_index', 'stimulus_id', 'source_id', 'category',
       'model', 'layer', 'layer_index', 'response', 'correct', 'rt_ms',
     ]);
-    expect(exp.columns.map((c) => c.name)).toEqual([...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS].map((c) => c.name).concat('prediction_alexnet', 'prediction_resnet50'));
+    const columns = [...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS].map((c) => c.name);
+    expect(exp.columns.map((c) => c.name)).toEqual([...columns, 'prediction_alexnet', 'prediction_resnet50']);
     expect(exp.rows).toHaveLength(synth.trials.filter((t) => !t.preview).length);
     const csv = trialsToCsv(exp);
     const json = trialsToJson(exp);

@@ -34,6 +34,8 @@ interface TrialSpec {
   stimulusMs?: number;
 }
 
+const HONEST_EVIDENCE = { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: false, left_fullscreen: false, untrusted_events: 0 };
+
 /** An honest-looking image trial every 2 s: 1.4 s of presentation, then the response. */
 function trials(specs: TrialSpec[]): QualityTrial[] {
   return specs.map((t, i) => {
@@ -55,9 +57,10 @@ function trials(specs: TrialSpec[]): QualityTrial[] {
       },
       ...(t.evidence === null
         ? {}
-        : { evidence: t.evidence ?? { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: false, left_fullscreen: false, untrusted_events: 0 } }),
+        : { evidence: t.evidence ?? HONEST_EVIDENCE }),
     };
-    return { phase: t.phase ?? 'main', category, response: record.response, rt_ms: rt, received_at: T0 + started + 1_500 + rt, data: canonicalJson(record) };
+    const received_at = T0 + started + 1_500 + rt;
+    return { phase: t.phase ?? 'main', category, response: record.response, rt_ms: rt, received_at, data: canonicalJson(record) };
   });
 }
 
@@ -103,12 +106,15 @@ describe('quality flags', () => {
     // 7 dog trials from index 12 on are answered "dog" too: k = 12 gives 19 "dog", k = 13 gives 20.
     const same = (k: number) => Array.from({ length: 40 }, (_, i) => (i < k ? { response: 'dog' } : {}));
     expect(codes(flagsOf(session(same(12))))).toEqual([]);
-    expect(flagsOf(session(same(13)))).toEqual([{ code: 'stereotyped', reason: '"dog" on 20 of 40 (50%) trials, the right answer on 10 (limit 50%)' }]);
+    expect(flagsOf(session(same(13)))).toEqual([
+      { code: 'stereotyped', reason: '"dog" on 20 of 40 (50%) trials, the right answer on 10 (limit 50%)' },
+    ]);
     // A participant right on every trial of a plan that favours one category is not stereotyped.
     const favoured = Array.from({ length: 40 }, (_, i) => ({ category: i < 24 ? 'bear' : CHOICES[i % 4]! }));
     expect(codes(flagsOf(session(favoured)))).toEqual([]);
     // Two categories in turn: a bias to one button (30 of 40) is not twice its 20; all 40 are.
-    const two = (k: number) => Array.from({ length: 40 }, (_, i) => ({ category: i % 2 ? 'bear' : 'car', ...(i < 2 * (k - 20) ? { response: 'car' } : {}) }));
+    const two = (k: number) =>
+      Array.from({ length: 40 }, (_, i) => ({ category: i % 2 ? 'bear' : 'car', ...(i < 2 * (k - 20) ? { response: 'car' } : {}) }));
     expect(codes(flagsOf(session(two(30))))).toEqual([]);
     expect(codes(flagsOf(session(two(40))))).toEqual(['stereotyped']);
   });
@@ -123,7 +129,9 @@ describe('quality flags', () => {
   });
 
   it('pacing: more violations than allowed', () => {
-    expect(flagsOf(session(n(12), { pacing_violations: 3 }))).toEqual([{ code: 'pacing', reason: '3 trial(s) arrived earlier than the protocol allows (limit 0)' }]);
+    expect(flagsOf(session(n(12), { pacing_violations: 3 }))).toEqual([
+      { code: 'pacing', reason: '3 trial(s) arrived earlier than the protocol allows (limit 0)' },
+    ]);
     expect(codes(flagsOf(session(n(12), { pacing_violations: 3 }), { pacing_violations_max: 3 }))).toEqual([]);
   });
 
@@ -131,7 +139,9 @@ describe('quality flags', () => {
     // 12 trials claiming 1.4 s + 0.65 s each (24.6 s), all received within 3 s of the start.
     const s = session(n(12));
     s.trials = (s.trials as QualityTrial[]).map((t, i) => ({ ...t, received_at: T0 + 100 + 200 * i }));
-    expect(flagsOf(s)).toEqual([{ code: 'timing_mismatch', reason: 'the page reported 25 s of trial time, but the server saw the session for 2 s' }]);
+    expect(flagsOf(s)).toEqual([
+      { code: 'timing_mismatch', reason: 'the page reported 25 s of trial time, but the server saw the session for 2 s' },
+    ]);
     // With the real spacing (2 s per trial) there is nothing to say.
     expect(codes(flagsOf(session(n(12))))).toEqual([]);
   });
@@ -152,26 +162,36 @@ describe('quality flags', () => {
     // Fewer completed sessions than completion_min_sessions: not judged.
     expect(codes(qualityFlags(quick, DEFAULT_QUALITY_RULES, { completion: completionStats(population.slice(1)) }))).toEqual([]);
     // Previews and unfinished sessions are not part of the population.
-    expect(completionStats([...population, { state: 'completed', preview: true, started_at: 0, finished_at: 1 }, { state: 'started', preview: false, started_at: 0, finished_at: null }]).n).toBe(10);
+    const others = [
+      { state: 'completed' as const, preview: true, started_at: 0, finished_at: 1 },
+      { state: 'started' as const, preview: false, started_at: 0, finished_at: null },
+    ];
+    expect(completionStats([...population, ...others]).n).toBe(10);
   });
 
   it('automation: webdriver, a headless User-Agent, driver globals, script-dispatched input', () => {
     const reports = [
-      { report: canonicalJson({ webdriver: true, automation_globals: ['cdc_adoQpoasnfa76pfcZLmcfl_Array'] }), user_agent: 'Mozilla/5.0 HeadlessChrome/140.0.0.0' },
+      {
+        report: canonicalJson({ webdriver: true, automation_globals: ['cdc_adoQpoasnfa76pfcZLmcfl_Array'] }),
+        user_agent: 'Mozilla/5.0 HeadlessChrome/140.0.0.0',
+      },
     ];
     const f = flagsOf(session([...n(10), { evidence: { untrusted_events: 2, page_hidden: false } }], { reports }));
     expect(f).toEqual([
       {
         code: 'automation',
         reason:
-          'navigator.webdriver was true; the User-Agent says HeadlessChrome; automation globals: cdc_adoQpoasnfa76pfcZLmcfl_Array; 2 click(s) or key press(es) dispatched by a script on 1 trial(s)',
+          'navigator.webdriver was true; the User-Agent says HeadlessChrome; automation globals: cdc_adoQpoasnfa76pfcZLmcfl_Array; ' +
+          '2 click(s) or key press(es) dispatched by a script on 1 trial(s)',
       },
     ]);
     expect(codes(flagsOf(session(n(10), { reports }), { automation: false }))).toEqual([]);
   });
 
   it('missing measurements: no page report, or trials without the page\'s evidence', () => {
-    expect(flagsOf(session(n(12), { reports: [] }))).toEqual([{ code: 'missing_measurements', reason: 'the study page never reported from this session' }]);
+    expect(flagsOf(session(n(12), { reports: [] }))).toEqual([
+      { code: 'missing_measurements', reason: 'the study page never reported from this session' },
+    ]);
     expect(flagsOf(session([...n(7, { evidence: null }), ...n(5)]))).toEqual([
       { code: 'missing_measurements', reason: "7 of 12 (58%) trials came without the page's measurements" },
     ]);
@@ -184,15 +204,22 @@ describe('quality flags', () => {
     const hidden = { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: true, left_fullscreen: false, untrusted_events: 0 };
     const left = { ...hidden, page_hidden: false, left_fullscreen: true };
     expect(codes(flagsOf(session([...n(1, { evidence: hidden }), ...n(19)])))).toEqual([]);
-    expect(flagsOf(session([...n(2, { evidence: hidden }), ...n(18)]))).toEqual([{ code: 'page_hidden', reason: 'page hidden during 2 of 20 (10%) trials (limit 5%)' }]);
-    expect(flagsOf(session([...n(2, { evidence: left }), ...n(18)]))).toEqual([{ code: 'left_fullscreen', reason: 'not full screen during 2 of 20 (10%) trials (limit 5%)' }]);
+    expect(flagsOf(session([...n(2, { evidence: hidden }), ...n(18)]))).toEqual([
+      { code: 'page_hidden', reason: 'page hidden during 2 of 20 (10%) trials (limit 5%)' },
+    ]);
+    expect(flagsOf(session([...n(2, { evidence: left }), ...n(18)]))).toEqual([
+      { code: 'left_fullscreen', reason: 'not full screen during 2 of 20 (10%) trials (limit 5%)' },
+    ]);
   });
 
   it('presentation: stimulus durations off the plan by more than the tolerance, sounds with a stopped context', () => {
     // 300 ms planned at 60 Hz: 333 ms is 2 frames over; 320 ms rounds to 1 frame (within tolerance).
     expect(codes(flagsOf(session([...n(10, { stimulusMs: 320 }), ...n(10)])))).toEqual([]);
     expect(flagsOf(session([...n(3, { stimulusMs: 334 }), ...n(17)]))).toEqual([
-      { code: 'presentation', reason: '3 of 20 (15%) trials not shown as planned: 3 stimulus duration(s) more than 1 frame(s) off the plan (limit 10%)' },
+      {
+        code: 'presentation',
+        reason: '3 of 20 (15%) trials not shown as planned: 3 stimulus duration(s) more than 1 frame(s) off the plan (limit 10%)',
+      },
     ]);
     const audio = (state: string) => ({ evidence: { audio_start_s: 1.5, audio_state: state, page_hidden: false, untrusted_events: 0 } });
     expect(codes(flagsOf(session([...n(2, audio('suspended')), ...n(8, audio('running'))])))).toEqual(['presentation']);

@@ -98,11 +98,17 @@ describe('trial evidence', () => {
   });
 
   it('records when a sound starts on the AudioContext clock, its state and its latencies', () => {
-    audioContext = () => ({ currentTime: 12.3456789, state: 'running', outputLatency: 0.02134, baseLatency: 0.005333 }) as unknown as AudioContext;
+    const context = { currentTime: 12.3456789, state: 'running', outputLatency: 0.02134, baseLatency: 0.005333 };
+    audioContext = () => context as unknown as AudioContext;
     const e = trialEvidence();
     e.begin();
     e.soundStarted();
-    expect(e.finish()).toMatchObject({ audio_start_s: 12.345679, audio_state: 'running', audio_output_latency_ms: 21.3, audio_base_latency_ms: 5.3 });
+    expect(e.finish()).toMatchObject({
+      audio_start_s: 12.345679,
+      audio_state: 'running',
+      audio_output_latency_ms: 21.3,
+      audio_base_latency_ms: 5.3,
+    });
     // Safari reports no outputLatency: the field is left out rather than invented.
     audioContext = () => ({ currentTime: 1, state: 'suspended' }) as unknown as AudioContext;
     const safari = trialEvidence();
