@@ -65,7 +65,7 @@ async function participant(i: number, port: number, agent: http.Agent, stats: St
   let view: View;
   if (baseline) view = baselineView(i);
   else {
-    const start = await request(agent, port, 'POST', '/api/studies/bench/sessions', JSON.stringify({ prolific_pid: `burst${String(i).padStart(6, '0')}` }), ip);
+    const start = await request(agent, port, 'POST', '/api/studies/bench/sessions', JSON.stringify({ prolific_pid: String(i).padStart(24, '0') }), ip);
     if (start.status !== 200) return fail(`start ${start.status} ${start.text.slice(0, 80)}`);
     view = JSON.parse(start.text) as View;
   }
@@ -150,7 +150,10 @@ function latencyLine(latencies: number[]): { text: string; p50: number; p99: num
 async function main(): Promise<void> {
   const dir = await tempDir('burst');
   // Screening passes whatever the simulated answers: this measures load, not the gate's rule.
-  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 });
+  // Participants here go at ten times the real pace, so the study's display times are a tenth of
+  // the paper's: the server's pacing check (server/pacing.ts) then holds them to that pace, as it
+  // holds real participants to theirs, and an honest simulated participant never meets it.
+  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 }, { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 });
 
   const basePort = await freePort();
   const baseline = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-server.ts'), path.join(dir, 'baseline.db'), String(basePort)]);

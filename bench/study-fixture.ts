@@ -4,6 +4,7 @@
  * The files are small test patterns from test/fixtures (their pixels don't matter under load).
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
@@ -18,7 +19,7 @@ export interface BenchStudy {
   studyId: string;
 }
 
-export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol']): Promise<BenchStudy> {
+export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol'], timing?: StudyConfigInput['timing']): Promise<BenchStudy> {
   const setDir = path.join(dir, 'set');
   await makeImageSet(setDir, {
     categories: CATEGORIES,
@@ -38,10 +39,25 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     prolific: { completion_code: 'BENCHDONE', screenout_code: 'BENCHOUT' },
     target_completed: 100_000,
     protocol,
+    ...(timing ? { timing } : {}),
   });
   await changeStudyStatus(store, 'bench', 'launch');
   store.close();
   return { dbFile, studyId: 'bench' };
+}
+
+/**
+ * Moves every session's start back by `ms`, as for a study whose participants started a while ago:
+ * the server's pacing check (server/pacing.ts) still runs on every trial, and passes.
+ */
+export function backdateSessions(dbFile: string, ms: number): void {
+  const db = new Database(dbFile);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare('UPDATE sessions SET started_at = started_at - ?').run(ms);
+  } finally {
+    db.close();
+  }
 }
 
 /** A trial record as the browser sends it (about 370 bytes). */

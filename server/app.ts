@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express, { type Router } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
@@ -23,11 +24,14 @@ import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
 import { sessionStartLimit } from './rate-limits.ts';
+import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from './stimulus-keys.ts';
 
 export interface ServerOptions {
   dbFile: string;
   blobDir: string;
   participantKeyFile: string;
+  /** The key of stimulus URLs (default: `stimulus-url.key` beside the database; stimulus-keys.ts). */
+  stimulusKeyFile?: string;
   port: number;
   host: string;
   /** Where browsers fetch stimuli from; default this server's `/stimuli/`. */
@@ -44,6 +48,8 @@ export interface RunningServer {
   port: number;
   store: SqliteStore;
   sessions: ParticipantSessions;
+  /** The keys of the stimulus names participants see (stimulus-keys.ts). */
+  stimulusKeys: StimulusKeys;
   bundle: ExperimentBundle;
   /** The experimenter's side: token, log-ins, dashboard routers, abandonment sweeper. */
   admin: AdminServer;
@@ -56,10 +62,14 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting());
   const extra = deps.stimulusOrigin ? [deps.stimulusOrigin] : [];
-  app.use(
+  // upgrade-insecure-requests only for a page that came over https (directly, or through a trusted
+  // proxy that says so): on a plain-http LAN deployment it would turn the page's own script and
+  // API calls into https requests that nothing answers.
+  const headers = (https: boolean) =>
     helmet({
       contentSecurityPolicy: {
         directives: {
+          'upgrade-insecure-requests': https ? [] : null,
           'default-src': ["'self'"],
           'script-src': ["'self'"],
           'style-src': ["'self'"],
@@ -74,14 +84,25 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
       },
       // The page sends participants on to app.prolific.com; it must not leak the study URL's query.
       referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+    });
+  const overHttps = headers(true);
+  const overHttp = headers(false);
+  app.use((req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next));
   // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
   app.post('/api/studies/:studyId/sessions', sessionStartLimit());
 
   app.get(`${ASSET_PREFIX}:name`, pageAssetHandler(bundle));
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // Up means able to store a trial: a database that takes no write (locked, read-only, disk full) is 503.
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await store.checkWritable();
+      res.json({ ok: true });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'health check: the database cannot be written');
+      res.status(503).json({ ok: false, error: 'the database cannot be written', code: 'db_unwritable' });
+    }
+  });
   app.use(participantRouter(store, sessions, bundle));
   if (deps.admin) app.use(deps.admin);
 
@@ -102,9 +123,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = new SqliteStore(opts.dbFile);
   const checkpointer = startCheckpointer(store.db, opts.dbFile, 500, (message) => logger.warn({ message }, 'WAL checkpoint failed'));
   const stimulusBaseUrl = opts.stimulusBaseUrl ?? STIMULUS_PREFIX;
+  const stimulusKeys = new StimulusKeys(loadStimulusKey(opts.stimulusKeyFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), STIMULUS_KEY_FILE_NAME)));
   const sessions = new ParticipantSessions(store, {
     participantKey: loadParticipantKey(opts.participantKeyFile),
     stimulusBaseUrl,
+    stimulusKeys,
     headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store.db),
   });
   const bundle = await buildExperimentBundle();
@@ -118,7 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const stimulusOrigin = /^https?:\/\//.test(stimulusBaseUrl) ? new URL(stimulusBaseUrl).origin : undefined;
   const app = createApp({ store, sessions, bundle, logger, stimulusOrigin, admin: admin.router });
-  const files = stimulusFileServer(new BlobStore(opts.blobDir));
+  const files = stimulusFileServer(new BlobStore(opts.blobDir), { keys: stimulusKeys, logger });
 
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith(STIMULUS_PREFIX)) {
@@ -144,6 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     store,
     sessions,
+    stimulusKeys,
     bundle,
     admin,
     async close() {

@@ -8,17 +8,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { userError } from './http-error.ts';
 
-export function loadParticipantKey(keyFile: string): Buffer {
-  const fromEnv = process.env.METAMER_PARTICIPANT_KEY;
+/** Secrets shorter than this could be found by trying keys against a known input and its output. */
+export const MIN_KEY_BYTES = 32;
+
+/**
+ * A secret of the deployment: from the environment variable `envName`, else the file (made with 32
+ * random bytes on first use). A short one is refused at start, from either place: an empty file
+ * (a full disk, a bad copy) would otherwise key everything with nothing.
+ */
+export function loadSecretKey(keyFile: string, envName: string): Buffer {
+  const fromEnv = process.env[envName];
   if (fromEnv) {
-    // A short key could be found by trying keys against a known Prolific ID and its hash.
-    if (fromEnv.length < 32) {
-      throw userError('METAMER_PARTICIPANT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+    if (fromEnv.length < MIN_KEY_BYTES) {
+      throw userError(`${envName} must be at least ${MIN_KEY_BYTES} characters (e.g. \`openssl rand -hex 32\`)`);
     }
     return Buffer.from(fromEnv, 'utf8');
   }
+  const checked = (key: Buffer): Buffer => {
+    if (key.length < MIN_KEY_BYTES) {
+      throw userError(
+        `${keyFile}: the key file holds ${key.length} bytes; it needs at least ${MIN_KEY_BYTES} (restore it from a backup, or set ${envName})`,
+      );
+    }
+    return key;
+  };
   try {
-    return fs.readFileSync(keyFile);
+    return checked(fs.readFileSync(keyFile));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -29,9 +44,13 @@ export function loadParticipantKey(keyFile: string): Buffer {
     fs.writeFileSync(keyFile, key, { flag: 'wx', mode: 0o600 });
     return key;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(keyFile);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return checked(fs.readFileSync(keyFile));
     throw e;
   }
+}
+
+export function loadParticipantKey(keyFile: string): Buffer {
+  return loadSecretKey(keyFile, 'METAMER_PARTICIPANT_KEY');
 }
 
 /** Stable per (key, study, PID); 80 bits is plenty against collisions within a study. */

@@ -29,6 +29,7 @@ import {
 } from '../../server/store/stimulus-sets.ts';
 import { Manifest } from '../../stimuli/manifest.ts';
 import { exportStatic } from '../../stimuli/static-export.ts';
+import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { dataPaths } from '../paths.ts';
 import { HEADPHONE_TESTS, HeadphoneStimuli, headphoneKit } from '../../server/headphone-stimuli.ts';
 
@@ -128,9 +129,9 @@ export function formatReport(r: ImportReport): string {
   return lines.join('\n');
 }
 
+/** The headphone checks' stored sound (the volume-setting one; trial sounds are made per session by the server). */
 function headphoneBlobs(test: (typeof HEADPHONE_TESTS)[number]): { sha256: string; ext: 'wav' }[] {
-  const kit = headphoneKit(test);
-  return [kit.calibration, ...kit.trials].map((s) => ({ sha256: s.sha256, ext: 'wav' as const }));
+  return [{ sha256: headphoneKit(test).calibration.sha256, ext: 'wav' }];
 }
 
 export function register(program: Command): void {
@@ -217,7 +218,7 @@ export function register(program: Command): void {
 
   stimuli
     .command('export-static <dir>')
-    .description('write the stimulus files and the headphone checks\' sounds (by content hash) and an nginx server block, for serving stimuli from a static host or CDN')
+    .description('write the stimulus files and the headphone checks\' volume sounds (under their keyed names) and an nginx server block, for serving stimuli from a static host or CDN')
     .option('--set <name>', 'only the files of this stimulus set (default: every file the server serves)')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON')
@@ -231,7 +232,8 @@ export function register(program: Command): void {
         const headphone = new HeadphoneStimuli(new BlobStore(paths.blobs), db);
         for (const test of HEADPHONE_TESTS) await headphone.ensure(test);
         const entries = [...listBlobs(db, flags.set), ...(flags.set ? HEADPHONE_TESTS.flatMap((t) => headphoneBlobs(t)) : [])];
-        const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, bar.onProgress);
+        const keys = new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile));
+        const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, keys, bar.onProgress);
         bar.stop();
         if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         else

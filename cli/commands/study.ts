@@ -15,6 +15,7 @@ import { paymentsWithFlags } from '../../server/session-quality.ts';
 import { describeFlags } from '../../analysis/quality-flags.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
 import { loadParticipantKey } from '../../server/participant-id.ts';
+import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
 import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
@@ -157,6 +158,7 @@ export function register(program: Command): void {
         const sessions = new ParticipantSessions(store, {
           participantKey: loadParticipantKey(paths.pidKeyFile),
           stimulusBaseUrl: '/stimuli/',
+          stimulusKeys: new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile)),
           // An audio study's preview starts with the headphone check: its sounds must exist.
           headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store.db),
         });

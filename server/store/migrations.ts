@@ -108,7 +108,16 @@ export const MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
-  // 4: what each page load of a session reported about automation (docs/integrity.md), with the
+  // 4: trials refused as too early for the protocol (server/pacing.ts), per session, for the
+  // quality flags; and a one-row table /healthz writes to, to know the database takes writes.
+  `
+  ALTER TABLE sessions ADD COLUMN pacing_violations INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE health_checks (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+  );
+  `,
+  // 5: what each page load of a session reported about automation (docs/integrity.md), with the
   // User-Agent the server saw; a few rows per session at most (PAGE_REPORTS_PER_SESSION).
   `
   CREATE TABLE page_reports (

@@ -44,6 +44,7 @@ interface RawSession {
   state: SessionState;
   preview: number;
   screening_passed: number | null;
+  prolific_session_id: string | null;
   n_trials: number;
   started_at: number;
   last_activity_at: number;
@@ -51,7 +52,7 @@ interface RawSession {
 }
 
 // With the study's version, so that a trial save reads everything it needs in one statement.
-const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
+const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.prolific_session_id, s.n_trials,
   s.started_at, s.last_activity_at, s.finished_at, st.updated_at AS study_updated_at`;
 const SESSIONS_WITH_STUDY = 'sessions s JOIN studies st ON st.id = s.study_id';
 
@@ -106,6 +107,8 @@ export class SqliteStore implements Store {
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
+      pacingViolation: db.prepare('UPDATE sessions SET pacing_violations = pacing_violations + 1 WHERE id = ?'),
+      healthCheck: db.prepare('INSERT INTO health_checks (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
   }
 
@@ -273,6 +276,21 @@ export class SqliteStore implements Store {
       .run(at, at, sessionId);
   }
 
+  async recordPacingViolation(sessionId: string) {
+    this.stmt.pacingViolation.run(sessionId);
+  }
+
+  async checkWritable() {
+    // A real write, committed, with a short wait for the lock: a request should not hang on it.
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 200');
+    try {
+      this.stmt.healthCheck.run(Date.now());
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+  }
+
   async countSessions(studyId: string): Promise<SessionCounts> {
     const counts: SessionCounts = { started: 0, completed: 0, screened_out: 0, abandoned: 0 };
     const rows = this.db
@@ -289,8 +307,7 @@ export class SqliteStore implements Store {
                 -- A completed session holds every planned trial; only the others are counted.
                 CASE WHEN s.state = 'completed' THEN s.n_trials
                      ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,
-                s.started_at, s.last_activity_at, s.finished_at,
-                0 AS pacing_violations -- until the server checks pacing (docs/integrity.md, "Pacing")
+                s.pacing_violations, s.started_at, s.last_activity_at, s.finished_at
            FROM sessions s WHERE s.study_id = ? ORDER BY s.started_at, s.id`,
       )
       .all(studyId) as (Omit<SessionSummary, 'preview' | 'screening_passed'> & { preview: number; screening_passed: number | null })[];

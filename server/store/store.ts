@@ -26,6 +26,8 @@ export interface SessionRow {
   state: SessionState;
   preview: boolean;
   screening_passed: boolean | null;
+  /** Prolific's SESSION_ID of the submission that started it: resuming needs it (session-ownership.ts). */
+  prolific_session_id: string | null;
   plan: SessionPlan;
   n_trials: number;
   started_at: number;
@@ -96,11 +98,11 @@ export interface SessionSummary {
   n_trials: number;
   /** Trials stored so far. */
   answered: number;
+  /** Trials (and completions) refused as earlier than the protocol allows (server/pacing.ts). */
+  pacing_violations: number;
   started_at: number;
   last_activity_at: number;
   finished_at: number | null;
-  /** Trials the pacing check found earlier than the protocol allows (docs/integrity.md, "Pacing"). */
-  pacing_violations: number;
 }
 
 /** One page load's report of automation signs (experiment/contract.ts `PageReport`), as stored. */
@@ -158,6 +160,8 @@ export interface Store {
   trialsOfSession(sessionId: string): Promise<TrialRow[]>;
   setScreening(sessionId: string, passed: boolean, at: number): Promise<void>;
   completeSession(sessionId: string, at: number): Promise<void>;
+  /** Counts one request refused by the pacing check (server/pacing.ts). */
+  recordPacingViolation(sessionId: string): Promise<void>;
   countSessions(studyId: string): Promise<SessionCounts>;
 
   /** Sessions of a study, oldest first, with how many trials each has stored. */
@@ -180,6 +184,9 @@ export interface Store {
   deleteAdminSession(idHash: string): Promise<void>;
   /** Logs everybody out (token rotation); also drops expired rows. Returns how many were live. */
   deleteAdminSessions(now: number): Promise<number>;
+
+  /** Throws when the database cannot take a write now (read-only, locked, disk full): /healthz answers 503. */
+  checkWritable(): Promise<void>;
 
   close(): void;
 }

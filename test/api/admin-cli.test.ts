@@ -28,7 +28,7 @@ async function metamer(args: string[], env: Record<string, string> = {}): Promis
 }
 
 const done = ['5f1b00000000000000000d01', '5f1b00000000000000000d02'];
-const quiet = '5f1b00000000000000000q03';
+const quiet = '5f1b00000000000000000a03';
 
 beforeAll(async () => {
   process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);

@@ -36,14 +36,14 @@ async function getJson(p: string) {
 
 describe('a study in progress, as the dashboard shows it', () => {
   const completed = ['5f1a00000000000000000c01', '5f1a00000000000000000c02'];
-  const screenedOut = '5f1a00000000000000000s03';
-  const inProgress = '5f1a00000000000000000p04';
+  const screenedOut = '5f1a00000000000000000503';
+  const inProgress = '5f1a00000000000000000b04';
   let previewPid = '';
 
   beforeAll(async () => {
     for (const pid of completed) await completeParticipant(server, pid);
     const s = await startParticipant(server, screenedOut);
-    const firstScreening = s.view.trials.findIndex((t) => t.phase === 'screening');
+    const firstScreening = (await server.store.getSession(s.view.session))!.plan.trials.findIndex((t) => t.phase === 'screening');
     await answerTrials(server, s.view, { correct: (i) => i < firstScreening });
     const p = await startParticipant(server, inProgress);
     await answerTrials(server, p.view, { to: 3 });
@@ -205,7 +205,7 @@ describe('a study in progress, as the dashboard shows it', () => {
     expect(r.headers.get('location')).toBe('/admin/studies/fixture-study?done=sweep&n=1');
     const { progress } = await getJson('/admin/api/studies/fixture-study');
     expect(progress.sessions.abandoned).toBe(1);
-    const next = await startParticipant(server, '5f1a00000000000000000n05');
+    const next = await startParticipant(server, '5f1a00000000000000000d05');
     expect((await server.store.getSession(next.view.session))!.slot).toBe(slot);
   });
 });
@@ -274,7 +274,7 @@ describe('creating and running studies from the dashboard', () => {
       expect(r.status).toBe(303);
       expect((await server.store.getStudy('form-study'))!.status).toBe(status);
     }
-    const page = await fetch(`${server.url}/run/form-study?PROLIFIC_PID=5f1a0000000000000000cl01`);
+    const page = await fetch(`${server.url}/run/form-study?PROLIFIC_PID=5f1a0000000000000000c101`);
     expect(page.status).toBe(403);
     const r = await adminPost(server, cookie, '/admin/studies/form-study/launch');
     expect(r.status).toBe(409);

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
 import { loadTrialsExport } from '../../analysis/trials-export.ts';
-import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { postJson, startTestServer, type TestServer, backdateSession } from '../support/test-server.ts';
 
 let server: TestServer;
 // Every relu2 metamer is missing, so each participant's relu2 sources all fall back.
@@ -24,6 +24,7 @@ it('stores a natural stand-in as a natural trial that names the condition it rep
   const started = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: '5f0c0ffee00000000000fb01' });
   expect(started.status).toBe(200);
   const view = started.body as SessionView;
+  backdateSession(server, view.session);
   const plan = (await server.store.getSession(view.session))!.plan;
   const standIns = plan.trials.filter((t) => t.fallback_for !== undefined);
   expect(standIns.length).toBeGreaterThan(0);

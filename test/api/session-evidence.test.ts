@@ -119,7 +119,7 @@ describe('a scripted session, where an experimenter decides', () => {
     const dogs = stored.filter((t) => t.response === 'dog').length;
     const dogTrials = stored.filter((t) => t.category === 'dog').length;
     const screeningDogs = stored.filter((t) => t.phase === 'screening' && t.category === 'dog').length;
-    expect(dogs).toBe(bot.trials.filter((t) => t.phase !== 'screening').length + screeningDogs);
+    expect(dogs).toBe(stored.filter((t) => t.phase !== 'screening').length + screeningDogs);
     expect(mine[0]!.reason).toBe(`${n} of ${n} (100%) responses faster than 150 ms (limit 10%)`);
     const dogShare = `${dogs} of ${n} (${Math.round((100 * dogs) / n)}%)`;
     expect(mine[1]!.reason).toBe(`"dog" on ${dogShare} trials, the right answer on ${dogTrials} (limit 50%)`);

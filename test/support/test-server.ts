@@ -3,6 +3,7 @@
  * imported through the real importer, a study created and launched, and the server listening on a
  * random port of 127.0.0.1.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,6 +84,19 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   } as StudyConfigInput);
   if (opts.launch !== false) await changeStudyStatus(server.store, study.id, 'launch');
   return server;
+}
+
+/** A Prolific-shaped ID (24 hex characters) named by a label, the same for the same label. */
+export function pidOf(label: string): string {
+  return createHash('sha256').update(label).digest('hex').slice(0, 24);
+}
+
+/**
+ * Moves a session's start back (default an hour): for tests that answer at full speed and are
+ * not about pacing. The server then sees every trial as late, which it always takes (pacing.ts).
+ */
+export function backdateSession(server: Pick<TestServer, 'store'>, sessionId: string, ms = 3_600_000): void {
+  server.store.db.prepare('UPDATE sessions SET started_at = started_at - ? WHERE id = ?').run(ms, sessionId);
 }
 
 export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any }> {

@@ -126,6 +126,7 @@ describe('trial evidence', () => {
     resumeAudioOnGestures(jsPsych);
     const view = {
       session: 's',
+      resume_key: 'resume-key-of-the-test',
       study: { id: 'study', title: 'Study', modality: 'audio' },
       state: 'started',
       choices: ['bear', 'car'],
@@ -138,7 +139,7 @@ describe('trial evidence', () => {
       redirect_url: null,
     } satisfies SessionView;
     const records: TrialRecord[] = [];
-    const trial: ClientTrial = { index: 0, phase: 'main', stimulus: clip.url };
+    const trial: ClientTrial = { index: 0, phase: 'test', stimulus: clip.url };
     const { finished } = await startTimeline([audioTrial(view, trial, (r) => records.push(r))], jsPsych);
     await clickTarget(document.querySelector('#jspsych-html-button-response-btngroup button')!);
     const buttons = () => [...document.querySelectorAll<HTMLButtonElement>('#jspsych-audio-button-response-btngroup button')];
