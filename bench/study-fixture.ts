@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
-import { SqliteStore } from '../server/store/sqlite-store.ts';
+import { openStore } from '../server/store/open-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { StudyConfigInput } from '../server/study-config.ts';
 import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
@@ -19,7 +19,13 @@ export interface BenchStudy {
   studyId: string;
 }
 
-export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol'], timing?: StudyConfigInput['timing']): Promise<BenchStudy> {
+/** `database`: a postgres:// URL to create the study in instead of the data folder's SQLite file. */
+export async function makeBenchStudy(
+  dir: string,
+  protocol: StudyConfigInput['protocol'],
+  timing?: StudyConfigInput['timing'],
+  database?: string,
+): Promise<BenchStudy> {
   const setDir = path.join(dir, 'set');
   await makeImageSet(setDir, {
     categories: CATEGORIES,
@@ -29,7 +35,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     size: 16,
   });
   const dbFile = path.join(dir, 'data', 'metamer.db');
-  const store = new SqliteStore(dbFile);
+  const store = await openStore(database ?? dbFile);
   const { manifest } = await importStimulusSet(setDir, { name: 'bench', blobs: new BlobStore(path.join(dir, 'data', 'blobs')) });
   await store.saveStimulusSet(manifest);
   await createStudy(store, {
@@ -42,7 +48,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     ...(timing ? { timing } : {}),
   });
   await changeStudyStatus(store, 'bench', 'launch');
-  store.close();
+  await store.close();
   return { dbFile, studyId: 'bench' };
 }
 

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const pid = q.get('PROLIFIC_PID') ?? '';
   const resume = resumeKeyStore(studyId, pid);
 
-  let view;
+  let view: Awaited<ReturnType<typeof startSession>>;
   try {
     view = await startSession(studyId, {
       prolific_pid: pid,
@@ -113,7 +113,6 @@ async function main(): Promise<void> {
     audioContext: () => jsPsych.pluginAPI.audioContext(),
   });
   sendPageReport(view.session, automationSigns()).catch(() => {});
-  (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
 }

@@ -13,13 +13,13 @@ import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from '
 import { errorHandler } from './error-handler.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
-import { loadParticipantKey } from './participant-id.ts';
+import { checkSharedParticipantKey, loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
 import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
 import { handleTrialPost, trialPostSession } from './trial-route.ts';
-import { SqliteStore } from './store/sqlite-store.ts';
-import { startCheckpointer } from './store/checkpointer.ts';
+import { databaseFor, openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
 import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
@@ -27,7 +27,10 @@ import { sessionStartLimit } from './rate-limits.ts';
 import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from './stimulus-keys.ts';
 
 export interface ServerOptions {
+  /** The SQLite file; the data folder (blobs, keys) is beside it whatever the database. */
   dbFile: string;
+  /** A `postgres://` URL to use instead of the file (default: METAMER_DATABASE_URL, if set). */
+  databaseUrl?: string;
   blobDir: string;
   participantKeyFile: string;
   /** The key of stimulus URLs (default: `stimulus-url.key` beside the database; stimulus-keys.ts). */
@@ -46,7 +49,7 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
-  store: SqliteStore;
+  store: Store;
   sessions: ParticipantSessions;
   /** The keys of the stimulus names participants see (stimulus-keys.ts). */
   stimulusKeys: StimulusKeys;
@@ -56,7 +59,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
+export function createApp(deps: { store: Store; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
   const { store, sessions, bundle, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -120,21 +123,29 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const store = new SqliteStore(opts.dbFile);
-  const checkpointer = startCheckpointer(store.db, opts.dbFile, 500, (message) => logger.warn({ message }, 'WAL checkpoint failed'));
+  // Keys first: a bad one is refused before any database is opened.
+  const participantKey = loadParticipantKey(opts.participantKeyFile);
+  const stimulusKeys = new StimulusKeys(
+    loadStimulusKey(opts.stimulusKeyFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), STIMULUS_KEY_FILE_NAME)),
+  );
+  const store = await openStore(opts.databaseUrl ?? databaseFor(opts.dbFile), {
+    serving: { onWarning: (message) => logger.warn({ message }, 'WAL checkpoint failed') },
+  });
   const stimulusBaseUrl = opts.stimulusBaseUrl ?? STIMULUS_PREFIX;
-  const stimulusKeys = new StimulusKeys(loadStimulusKey(opts.stimulusKeyFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), STIMULUS_KEY_FILE_NAME)));
+  await checkSharedParticipantKey(store, participantKey).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   const sessions = new ParticipantSessions(store, {
-    participantKey: loadParticipantKey(opts.participantKeyFile),
+    participantKey,
     stimulusBaseUrl,
     stimulusKeys,
-    headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store.db),
+    headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store),
   });
   const bundle = await buildExperimentBundle();
   const admin = await setUpAdmin({
     store,
     sessions,
-    dbFile: opts.dbFile,
     tokenFile: opts.adminTokenFile ?? adminTokenFileFor(opts.dbFile),
     logger,
     sweepIntervalMs: opts.abandonSweepMs,
@@ -171,13 +182,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     bundle,
     admin,
     async close() {
-      admin.stop();
+      await admin.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await checkpointer.stop();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -29,8 +29,7 @@ import { createHash } from 'node:crypto';
 import type { BlobStore } from '../stimuli/blob-store.ts';
 import { fft } from './fft.ts';
 import { mixSeed, mulberry32, type Rng, seededShuffle } from '../stimuli/random.ts';
-import type { Db } from './store/database.ts';
-import { registerBlob } from './store/stimulus-sets.ts';
+import type { Store } from './store/store.ts';
 
 export const HEADPHONE_TESTS = ['antiphase', 'huggins'] as const;
 export type HeadphoneTest = (typeof HEADPHONE_TESTS)[number];
@@ -370,7 +369,7 @@ export class HeadphoneStimuli implements HeadphoneStimulusSource {
 
   constructor(
     private readonly blobs: BlobStore,
-    private readonly db: Db,
+    private readonly store: Pick<Store, 'registerBlob'>,
   ) {}
 
   ensure(test: HeadphoneTest): Promise<HeadphoneKit> {
@@ -380,7 +379,7 @@ export class HeadphoneStimuli implements HeadphoneStimulusSource {
         const kit = headphoneKit(test);
         // The trial sounds are made per session on request (stimulus-files.ts): only this one is stored.
         await this.blobs.putBuffer(kit.calibration.wav, 'wav');
-        registerBlob(this.db, kit.calibration.sha256, 'wav');
+        await this.store.registerBlob(kit.calibration.sha256, 'wav');
         return kit;
       })();
       // A failed write (disk full) is tried again by the next session rather than remembered.

@@ -2,11 +2,17 @@
  * Pseudonymous participant ids (DESIGN §7): a keyed hash of the Prolific ID. The key lives outside
  * the database (env METAMER_PARTICIPANT_KEY, or a file beside it created on first use), so a
  * leaked database or export cannot be joined back to Prolific accounts by hashing known IDs.
+ *
+ * Several instances on one PostgreSQL database must hash with the same key (docs/deploying.md:
+ * the same METAMER_PARTICIPANT_KEY everywhere, or one shared data folder). The database keeps a
+ * fingerprint of the first key (an HMAC of a fixed text: useless for finding the key), and an
+ * instance with another key refuses to start instead of giving people a second pseudonym.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { userError } from './http-error.ts';
+import type { Store } from './store/store.ts';
 
 /** Secrets shorter than this could be found by trying keys against a known input and its output. */
 export const MIN_KEY_BYTES = 32;
@@ -56,4 +62,17 @@ export function loadParticipantKey(keyFile: string): Buffer {
 /** Stable per (key, study, PID); 80 bits is plenty against collisions within a study. */
 export function participantId(key: Buffer, studyId: string, prolificPid: string): string {
   return 'p' + createHmac('sha256', key).update(`${studyId}\u0000${prolificPid}`).digest('hex').slice(0, 20);
+}
+
+export function participantKeyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key).update('metamer participant-id key check').digest('hex');
+}
+
+/** Refuses to serve with a key other than the one the database's first instance used. */
+export async function checkSharedParticipantKey(store: Store, key: Buffer): Promise<void> {
+  if (await store.checkParticipantKey(participantKeyFingerprint(key))) return;
+  throw userError(
+    `this participant-id key is not the one ${store.description} was first served with: set METAMER_PARTICIPANT_KEY ` +
+      'to the same value on every instance (docs/deploying.md)',
+  );
 }

@@ -9,12 +9,11 @@ import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../a
 import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
 import { AnalysisInputError } from '../../analysis/input-error.ts';
 import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
+import { databaseFor, openStudyData, withStore } from '../../server/store/open-store.ts';
 import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
 import type { Prediction } from '../../analysis/other-model.ts';
 import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
 import { writeFileAtomically } from '../../analysis/write-files.ts';
-import { participantFlags } from '../../server/session-quality.ts';
-import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { dataPaths } from '../paths.ts';
 
 interface AnalyzeCliOptions {
@@ -98,13 +97,9 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
 }
 
 /** The study's quality flags by participant, from the server's store (server/session-quality.ts). */
-async function flagsOf(dbFile: string, studyId: string) {
-  const store = new SqliteStore(dbFile);
-  try {
-    return await participantFlags(store, (await store.getStudy(studyId))!);
-  } finally {
-    store.close();
-  }
+async function flagsOf(database: string, studyId: string) {
+  const { participantFlags } = await import('../../server/session-quality.ts');
+  return withStore(database, async (store) => participantFlags(store, (await store.getStudy(studyId))!));
 }
 
 export function register(program: Command): void {
@@ -157,14 +152,15 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const dbFile = dataPaths(cmd.optsWithGlobals().db as string).db;
-          const s = loadStudyFromDb(dbFile, study);
+          const database = databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db);
+          const source = await openStudyData(database);
+          const s = await loadStudyFromDb(source, study).finally(() => source.close());
           const exclusions = mergeRules(s.exclusions, o);
           results.push(
             analyzeCounts(s.counts, {
               ...base,
               exclusions,
-              flags: exclusions.flagged ? await flagsOf(dbFile, study) : undefined,
+              flags: exclusions.flagged ? await flagsOf(database, study) : undefined,
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,

@@ -1,8 +1,12 @@
 /**
- * The narrow interface between the server's logic and its storage. Routes and session rules use
- * only this; `sqlite-store.ts` implements it on better-sqlite3 (a PostgreSQL adapter for several
- * server instances would implement the same methods). Methods are async for that reason.
+ * The narrow interface between the server's logic and its storage. Routes, session rules, the CLI
+ * and the dashboard use only this; `open-store.ts` opens the implementation the database names:
+ * `sqlite-store.ts` (better-sqlite3, the embedded default) or `postgres-store.ts` (several server
+ * instances on one database). Methods are async for the second. A new method is added here, in
+ * both stores, and (when it needs a table) in `migrations.ts` and `postgres-migrations.ts`.
  */
+import type { StudyDataSource } from '../../analysis/load-study-db.ts';
+import type { BlobExt } from '../../stimuli/blob-store.ts';
 import type { Manifest } from '../../stimuli/manifest.ts';
 import type { SessionState } from '../../experiment/contract.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
@@ -139,9 +143,16 @@ export interface ConditionTrialCount {
 }
 
 export interface Store {
+  /** The database for messages (a file path, or a PostgreSQL URL without its password). */
+  readonly description: string;
+
   saveStimulusSet(manifest: Manifest): Promise<'created' | 'unchanged'>;
   getStimulusSet(name: string): Promise<Manifest | undefined>;
   listStimulusSets(): Promise<StimulusSetSummary[]>;
+  /** Registers a generated file (a noise mask, a headphone-check sound) as servable. */
+  registerBlob(sha256: string, ext: BlobExt): Promise<void>;
+  /** Every servable file, or only those of one set (its items and masks). */
+  listBlobs(setName?: string): Promise<{ sha256: string; ext: BlobExt }[]>;
 
   createStudy(config: StudyConfig): Promise<StudyRow>;
   getStudy(id: string): Promise<StudyRow | undefined>;
@@ -188,5 +199,18 @@ export interface Store {
   /** Throws when the database cannot take a write now (read-only, locked, disk full): /healthz answers 503. */
   checkWritable(): Promise<void>;
 
-  close(): void;
+  /**
+   * Runs `job` unless another server instance on this database is running the job of that name;
+   * returns false when it was skipped. (One process on a SQLite file: always runs.)
+   */
+  runExclusive(name: string, job: () => Promise<void>): Promise<boolean>;
+  /**
+   * Records the participant-id key's fingerprint on first use; false when the database already
+   * holds another one (an instance started with a different key would give one person two ids).
+   */
+  checkParticipantKey(fingerprint: string): Promise<boolean>;
+  /** The analysis module's read interface on this database (loaders for `analyze`, exports, the dashboard). */
+  readonly studyData: StudyDataSource;
+
+  close(): Promise<void>;
 }

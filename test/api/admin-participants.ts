@@ -50,7 +50,7 @@ export async function adminPost(
 export async function startParticipant(server: TestServer, pid: string, studyId = 'fixture-study'): Promise<{ status: number; view: SessionView; body: any }> {
   const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: `se-${pid}` });
   // The admin tests answer at full speed; pacing has its own tests.
-  if (r.status === 200) backdateSession(server, r.body.session);
+  if (r.status === 200) await backdateSession(server, r.body.session);
   return { status: r.status, view: r.body as SessionView, body: r.body };
 }
 

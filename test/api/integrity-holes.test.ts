@@ -11,7 +11,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
@@ -20,7 +19,7 @@ import { StudyConfig } from '../../server/study-config.ts';
 import { MAX_IMAGE_SIDE } from '../../stimuli/media-headers.ts';
 import { readStimulusFile } from '../../stimuli/stimulus-file.ts';
 import { useTempDirs } from '../fixtures/temp-dir.ts';
-import { backdateSession, pidOf, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { backdateSession, pidOf, postJson, startTestServer, testStore, type TestServer } from '../support/test-server.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/metamer.js');
 const tempDir = useTempDirs();
@@ -40,7 +39,7 @@ afterAll(async () => {
 async function start(label: string): Promise<SessionView> {
   const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf(label) });
   expect(r.status).toBe(200);
-  backdateSession(server, r.body.session);
+  await backdateSession(server, r.body.session);
   return r.body;
 }
 
@@ -217,17 +216,22 @@ describe('keys', () => {
 describe('/healthz', () => {
   it('is 503 while the database takes no write, and 200 again after', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const other = new Database(server.dbFile);
+    const other = await server.openDb();
     try {
-      // Another process holding the write lock (a long CLI import, a stuck backup).
-      other.prepare('BEGIN IMMEDIATE').run();
+      // Another process holding the write lock (a long CLI import, a stuck backup); on PostgreSQL,
+      // the lock of the row the check writes.
+      if (testStore() === 'sqlite') await other.run('BEGIN IMMEDIATE');
+      else {
+        await other.run('BEGIN');
+        await other.run('SELECT 1 FROM health_checks WHERE id = 1 FOR UPDATE');
+      }
       const r = await fetch(`${server.url}/healthz`);
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ ok: false, code: 'db_unwritable' });
-      other.prepare('ROLLBACK').run();
+      await other.run('ROLLBACK');
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 });

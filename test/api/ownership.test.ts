@@ -26,7 +26,7 @@ const page = async (query: string) => {
 /** Starts a session with a SESSION_ID and answers everything, with the gate: a completed session. */
 async function completed(pid: string): Promise<SessionView> {
   const view = (await start({ prolific_pid: pid, prolific_session_id: `own-${pid}` })).body as SessionView;
-  backdateSession(server, view.session);
+  await backdateSession(server, view.session);
   for (const t of (await server.store.getSession(view.session))!.plan.trials) {
     expect((await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 })).status).toBe(200);
     if (t.index === view.screening_last_index) await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});

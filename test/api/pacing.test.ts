@@ -73,7 +73,7 @@ describe('late trials', () => {
   it('are always taken: a queue held back (offline) flushes every trial in one burst, and the session completes', async () => {
     const { view, plan } = await start();
     // The participant answered everything while offline; the connection comes back later.
-    backdateSession(server, view.session, 60_000);
+    await backdateSession(server, view.session, 60_000);
     const gate = view.screening_last_index!;
     const first = await Promise.all(plan.trials.filter((t) => t.index <= gate).map((t) => post(view, t.index, t.category)));
     expect(first.every((r) => r.status === 200)).toBe(true);
@@ -89,20 +89,20 @@ describe('late trials', () => {
 describe('completion', () => {
   it('before the minimum total time is refused with a clear reason (a clock set back after the trials, say)', async () => {
     const { view, plan } = await start();
-    backdateSession(server, view.session);
+    await backdateSession(server, view.session);
     for (const t of plan.trials) {
       expect((await post(view, t.index, t.category)).status).toBe(200);
       if (t.index === view.screening_last_index) await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     }
     // The session's start moved to now: its trials are stored, but the study cannot have taken so little time.
-    backdateSession(server, view.session, -3_600_000);
+    await backdateSession(server, view.session, -3_600_000);
     const early = await postJson(`${server.url}/api/sessions/${view.session}/complete`, {});
     expect(early.status).toBe(425);
     expect(early.body).toMatchObject({ code: 'too_early' });
     expect(early.body.error).toContain('cannot be completed yet');
     expect(JSON.stringify(early.body)).not.toContain(COMPLETION_CODE);
     expect((await server.store.getSession(view.session))!.state).toBe('started');
-    backdateSession(server, view.session);
+    await backdateSession(server, view.session);
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(200);
   });
 });

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { changeStudyStatus } from '../../server/studies.ts';
@@ -14,7 +13,7 @@ async function start(pid = newPid()): Promise<SessionView> {
   const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: 'se' });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   // These tests answer at full speed; pacing has its own tests (pacing.test.ts).
-  backdateSession(server, r.body.session);
+  await backdateSession(server, r.body.session);
   return r.body as SessionView;
 }
 
@@ -69,9 +68,9 @@ describe('session start', () => {
     expect(b.session).toBe(a.session);
     expect(c.session).toBe(a.session);
     expect(b.trials).toEqual(a.trials);
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?').get(pid)).toEqual({ n: 1 });
-    db.close();
+    const db = await server.openDb();
+    expect(await db.get('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?', pid)).toEqual({ n: 1 });
+    await db.close();
   });
 
   it('refuses a missing PID, an unknown study and malformed bodies with 4xx and a reason', async () => {
@@ -109,9 +108,9 @@ describe('trial saving', () => {
     const changed = await postJson(url, record(0, 'car'));
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe('conflict');
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT response FROM trials WHERE session_id = ?').all(view.session)).toEqual([{ response: 'bear' }]);
-    db.close();
+    const db = await server.openDb();
+    expect(await db.all('SELECT response FROM trials WHERE session_id = ?', view.session)).toEqual([{ response: 'bear' }]);
+    await db.close();
   });
 
   it('refuses bad records with 4xx and stores nothing', async () => {
@@ -169,11 +168,11 @@ describe('screening gate and completion', () => {
     expect(done.body.redirect_url).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     // Completing again is idempotent.
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).body).toEqual(done.body);
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index').all(view.session) as { trial_index: number }[];
+    const db = await server.openDb();
+    const rows = await db.all<{ trial_index: number }>('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index', view.session);
     expect(rows.map((r) => r.trial_index)).toEqual(view.trials.map((t) => t.index));
-    expect(db.prepare('SELECT state FROM sessions WHERE id = ?').get(view.session)).toEqual({ state: 'completed' });
-    db.close();
+    expect(await db.get('SELECT state FROM sessions WHERE id = ?', view.session)).toEqual({ state: 'completed' });
+    await db.close();
   });
 
   it('screens out a participant below the threshold, with the screen-out code, and takes no more trials', async () => {
@@ -274,7 +273,7 @@ describe('a full study', () => {
     try {
       const inside = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('first-one') });
       const finisher = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('second-one') });
-      backdateSession(small, finisher.body.session);
+      await backdateSession(small, finisher.body.session);
       const plan = (await small.store.getSession(finisher.body.session))!.plan;
       const gate = plan.screeningLastIndex!;
       for (const t of plan.trials) {

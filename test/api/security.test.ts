@@ -3,7 +3,6 @@
  * proxy and cannot be dodged without one, a CSP with no inline code, no answers in anything the
  * participant's browser receives, and no raw Prolific ID where analysis reads.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pidOf, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -103,10 +102,13 @@ describe('what the participant can read', () => {
   it('the pseudonymous id analysis reads is a keyed hash, not a hash anyone could recompute', async () => {
     const pid = pidOf('hash-check-pid');
     await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid });
-    const db = new Database(server.dbFile, { readonly: true });
-    const row = db.prepare('SELECT participant_id FROM trial_rows WHERE 0 UNION SELECT participant_id FROM sessions WHERE prolific_pid = ?').get(pid) as { participant_id: string };
-    const viewColumns = (db.prepare('SELECT * FROM trial_rows LIMIT 0').columns() as { name: string }[]).map((c) => c.name);
-    db.close();
+    const db = await server.openDb();
+    const row = (await db.get<{ participant_id: string }>(
+      'SELECT participant_id FROM trial_rows WHERE 1 = 0 UNION SELECT participant_id FROM sessions WHERE prolific_pid = ?',
+      pid,
+    ))!;
+    const viewColumns = await db.columns('SELECT * FROM trial_rows LIMIT 0');
+    await db.close();
     expect(viewColumns).not.toContain('prolific_pid');
     const { createHash } = await import('node:crypto');
     for (const candidate of [createHash('sha256').update(pid).digest('hex'), createHash('sha256').update(`fixture-study\u0000${pid}`).digest('hex')]) {

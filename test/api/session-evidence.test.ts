@@ -4,7 +4,6 @@
  * experimenter decides — the dashboard's sessions table, the payments page and CSV, the
  * `studySessionFlags` that Prolific approval uses — and the `flagged` exclusion in its config form.
  */
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEASUREMENT_COLUMNS } from '../../analysis/trial-measurements.ts';
@@ -31,8 +30,14 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-function db() {
-  return new Database(server.dbFile, { readonly: true });
+/** Rows of a query on the server's database, whichever store the run uses. */
+async function query<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+  const db = await server.openDb();
+  try {
+    return await db.all<T>(sql, ...params);
+  } finally {
+    await db.close();
+  }
 }
 
 const report = (session: string, body: unknown, ua = DESKTOP_UA) =>
@@ -75,7 +80,7 @@ describe('the page-report route', () => {
   it('stores the report as canonical JSON with the User-Agent the server saw', async () => {
     const r = await report(session, { automation_globals: ['callPhantom'], webdriver: true }, HEADLESS_UA);
     expect(r).toEqual({ status: 200, body: { stored: 'created' } });
-    const rows = db().prepare('SELECT seq, report, user_agent FROM page_reports WHERE session_id = ?').all(session);
+    const rows = await query('SELECT seq, report, user_agent FROM page_reports WHERE session_id = ?', session);
     expect(rows).toEqual([{ seq: 0, report: '{"automation_globals":["callPhantom"],"webdriver":true}', user_agent: HEADLESS_UA }]);
   });
 
@@ -91,12 +96,12 @@ describe('the page-report route', () => {
   });
 
   it(`keeps at most ${PAGE_REPORTS_PER_SESSION} per session, then answers 409 and keeps what it has`, async () => {
-    const have = (db().prepare('SELECT count(*) AS n FROM page_reports WHERE session_id = ?').get(session) as { n: number }).n;
+    const have = (await query<{ n: number }>('SELECT count(*) AS n FROM page_reports WHERE session_id = ?', session))[0]!.n;
     const sent = await Promise.all(Array.from({ length: PAGE_REPORTS_PER_SESSION + 3 - have }, () => report(session, clean)));
     expect(sent.filter((r) => r.status === 200)).toHaveLength(PAGE_REPORTS_PER_SESSION - have);
     expect(sent.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(['report_limit', 'report_limit', 'report_limit']);
-    const seqs = db().prepare('SELECT seq FROM page_reports WHERE session_id = ? ORDER BY seq').pluck().all(session);
-    expect(seqs).toEqual(Array.from({ length: PAGE_REPORTS_PER_SESSION }, (_, i) => i));
+    const seqs = await query<{ seq: number }>('SELECT seq FROM page_reports WHERE session_id = ? ORDER BY seq', session);
+    expect(seqs.map((r) => r.seq)).toEqual(Array.from({ length: PAGE_REPORTS_PER_SESSION }, (_, i) => i));
   });
 });
 
@@ -128,7 +133,8 @@ describe('a scripted session, where an experimenter decides', () => {
   });
 
   it('shows them on the sessions table and the payments page, and in the payments CSV', async () => {
-    const participant = db().prepare('SELECT participant_id FROM sessions WHERE prolific_pid = ?').pluck().get(botPid) as string;
+    const sessions = await query<{ participant_id: string }>('SELECT participant_id FROM sessions WHERE prolific_pid = ?', botPid);
+    const participant = sessions[0]!.participant_id;
     const page = await adminGet(server, cookie, '/admin/studies/fixture-study');
     const row = page.text.split('<tr>').find((r) => r.includes(participant))!;
     expect(row).toContain('data-flags="fast_responses stereotyped automation missing_measurements"');
@@ -179,7 +185,7 @@ describe('the flagged exclusion rule, from the study config', () => {
     await playThrough(bad, scripted);
 
     type Row = { id: string; participant_id: string };
-    const rows = db().prepare('SELECT id, participant_id FROM sessions WHERE study_id = ?').all(config.id) as Row[];
+    const rows = await query<Row>('SELECT id, participant_id FROM sessions WHERE study_id = ?', config.id);
     const ids = Object.fromEntries(rows.map((r) => [r.id, r.participant_id]));
     const flags = await studySessionFlags(server.store, (await server.store.getStudy(config.id))!);
     expect(flags.get(good.session)).toEqual([]);

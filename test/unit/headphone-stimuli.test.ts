@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
 import { bufferSource, readWav } from '../../stimuli/media-headers.ts';
-import { openDatabase } from '../../server/store/database.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { fft } from '../../server/fft.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -276,10 +276,11 @@ describe('generation and storage', () => {
 
   it('stores only the volume-setting sound, under its hash, and registers it as servable', async () => {
     const dir = await tempDir();
-    const db = openDatabase(`${dir}/metamer.db`);
+    const store = new SqliteStore(`${dir}/metamer.db`);
+    const db = store.db;
     try {
       const blobs = new BlobStore(`${dir}/blobs`);
-      const source = new HeadphoneStimuli(blobs, db);
+      const source = new HeadphoneStimuli(blobs, store);
       const kit = await source.ensure('huggins');
       expect(await source.ensure('huggins')).toBe(kit);
       const file = blobs.pathOf(kit.calibration.sha256, 'wav');
@@ -289,7 +290,7 @@ describe('generation and storage', () => {
       const rows = db.prepare('SELECT sha256, ext, mime FROM blobs ORDER BY sha256').all();
       expect(rows).toEqual([{ sha256: kit.calibration.sha256, ext: 'wav', mime: 'audio/wav' }]);
     } finally {
-      db.close();
+      await store.close();
     }
   });
 });
