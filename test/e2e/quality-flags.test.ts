@@ -117,7 +117,8 @@ describe('quality flags for an honest participant, a browser agent and an API sc
   it('an agent in a stock automated Chromium completes, one answer clicked by a script', async () => {
     const page = await openStudyPage(stock.browser, AGENT);
     // The page has its session once its script has started it.
-    await page.waitForFunction(() => (window as unknown as { __metamer?: object }).__metamer !== undefined);
+    const started = () => db().prepare('SELECT count(*) FROM sessions WHERE prolific_pid = ?').pluck().get(AGENT);
+    await expect.poll(started, { timeout: 30_000 }).toBe(1);
     const plan = planOf(AGENT);
     // Up to the first main trial as a person would, then that trial's answer through element.click().
     const firstMain = (await plan()).findIndex((t) => t.phase === 'main');
