@@ -14,6 +14,7 @@ import { flagList } from './flag-list.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
+import { statisticsSection } from './statistics-block.ts';
 
 export interface StudyView {
   progress: StudyProgress;
@@ -199,7 +200,8 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${sessions(v)}`;
+  const statistics = statisticsSection(v.analysis?.result ?? null, v.progress.id);
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {
