@@ -118,4 +118,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     checked_at BIGINT NOT NULL
   );
   `,
+  // 5: each page load's report of automation signs, with the User-Agent the server saw.
+  `
+  CREATE TABLE page_reports (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    seq         INTEGER NOT NULL,
+    report      TEXT NOT NULL,
+    user_agent  TEXT,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
 ];
