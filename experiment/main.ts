@@ -5,7 +5,9 @@
  * shows it. On the server's own message pages (already completed…) it only wires the copy buttons.
  */
 import { initJsPsych } from 'jspsych';
-import { ApiError, startSession } from './api.ts';
+import { ApiError, sendPageReport, startSession } from './api.ts';
+import { automationSigns } from './automation-signs.ts';
+import { trackTrialEvidence } from './trial-evidence.ts';
 import { SavingQueue } from './saving-queue.ts';
 import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
@@ -112,6 +114,13 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
+  // Evidence (docs/integrity.md): image studies run full screen where the browser can (not Safari on
+  // iPhone: no Fullscreen API for elements); sounds play through jsPsych's context.
+  trackTrialEvidence({
+    fullscreen: view.study.modality === 'image' && document.fullscreenEnabled === true,
+    audioContext: () => jsPsych.pluginAPI.audioContext(),
+  });
+  sendPageReport(view.session, automationSigns()).catch(() => {});
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect, device }));
 }

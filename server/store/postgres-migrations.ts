@@ -118,7 +118,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     checked_at BIGINT NOT NULL
   );
   `,
-  // 5: participants the device check turned away before any session (pseudonymous, first reason).
+  // 5: each page load's report of automation signs, with the User-Agent the server saw.
+  `
+  CREATE TABLE page_reports (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    seq         INTEGER NOT NULL,
+    report      TEXT NOT NULL,
+    user_agent  TEXT,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
+  // 6: participants the device check turned away before any session (pseudonymous, first reason).
   `
   CREATE TABLE turn_aways (
     study_id       TEXT NOT NULL REFERENCES studies(id),
