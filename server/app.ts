@@ -23,6 +23,7 @@ import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
 import { sessionStartLimit } from './rate-limits.ts';
+import { prolificWebhookRouter } from './prolific/webhook-route.ts';
 
 export interface ServerOptions {
   dbFile: string;
@@ -76,6 +77,7 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
+  app.use(prolificWebhookRouter({ store, logger })); // before the JSON parser: its signature covers the raw body
   // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
   app.post('/api/studies/:studyId/sessions', sessionStartLimit());

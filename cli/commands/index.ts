@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as admin } from './admin.ts';
 import { register as analyze } from './analyze.ts';
+import { register as prolific } from './prolific.ts';
 import { register as exportTrials } from './export.ts';
 import { register as schemas } from './schemas.ts';
 import { register as serve } from './serve.ts';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   analyze(program);
   exportTrials(program);
   admin(program);
+  prolific(program);
 }
