@@ -12,6 +12,8 @@ import type { DashboardBundle } from './bundle.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
+import { prolificPanel } from './prolific-panel.ts';
+import type { ProlificOverview } from '../prolific/overview.ts';
 
 export interface StudyView {
   progress: StudyProgress;
@@ -23,6 +25,8 @@ export interface StudyView {
   sessions: SessionSummary[];
   /** How many sessions exist in all (the list may be cut). */
   sessionsTotal: number;
+  /** The Prolific loop's state (docs/prolific.md); absent where not computed. */
+  prolific?: ProlificOverview | null;
 }
 
 const base = (id: string) => `/admin/studies/${encodeURIComponent(id)}`;
@@ -191,7 +195,7 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${sessions(v)}`;
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${prolificPanel(v.progress.id, v.prolific)}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {

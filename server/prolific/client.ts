@@ -115,7 +115,7 @@ export class ProlificClient {
           redirect: 'error',
         });
       } catch (e) {
-        last = new ProlificApiError(`${c.method} ${c.route}`, 0, e instanceof Error && e.name === 'TimeoutError' ? 'timed out' : 'connection failed');
+        last = new ProlificApiError(c.route, 0, e instanceof Error && e.name === 'TimeoutError' ? 'timed out' : 'connection failed');
         continue;
       }
       const text = await res.text();
@@ -126,7 +126,7 @@ export class ProlificClient {
         // not JSON: kept as text for the error message
       }
       if (c.expect.includes(res.status)) return { status: res.status, headers: res.headers, body };
-      last = new ProlificApiError(`${c.method} ${c.route}`, res.status, errorDetail(body));
+      last = new ProlificApiError(c.route, res.status, errorDetail(body));
       if (res.status !== 429 && res.status < 500) break;
     }
     throw last!;

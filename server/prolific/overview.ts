@@ -7,7 +7,7 @@
 import type { AbandonReason, ProlificLink, ProlificSubmissionRow } from '../store/prolific-store.ts';
 import type { Store } from '../store/store.ts';
 import { type QualityFlag, sessionFlags } from './quality-flags.ts';
-import type { Pair, Reconciliation } from './reconcile.ts';
+import { type Pair, type Reconciliation, reconcile } from './reconcile.ts';
 import { prolificToken, webhookSecret } from './settings.ts';
 
 export interface SessionRef {
@@ -93,4 +93,9 @@ export async function prolificOverview(store: Store, studyId: string, rec: Recon
 /** Mismatches of every kind, counted. */
 export function mismatchCount(o: ProlificOverview): number {
   return Object.values(o.mismatches).reduce((n, list) => n + list.length, 0);
+}
+
+/** The overview from what is stored (no call to Prolific): the dashboard renders this on every refresh. */
+export async function storedOverview(store: Store, studyId: string): Promise<ProlificOverview> {
+  return prolificOverview(store, studyId, reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId)));
 }

@@ -16,7 +16,7 @@ import { MIN_REJECTION_MESSAGE, type ProlificClient, ProlificApiError, REJECTION
 import { type QualityFlag, sessionFlags } from './quality-flags.ts';
 import type { Pair, Reconciliation } from './reconcile.ts';
 import { inProgress } from './submission-status.ts';
-import { syncStudy } from './sync.ts';
+import { applyReconciliation, syncStudy } from './sync.ts';
 
 export interface ApprovalSelection {
   /** Pseudonymous participant ids, as the dashboard and exports show them. */
@@ -130,6 +130,8 @@ export async function rejectSubmission(store: Store, client: ProlificClient, stu
   if (r.dryRun) return { participant_id: r.participant, status: p.submission.status, dry_run: true };
   const after = await client.reject(p.submission.submission_id, category, r.message.trim());
   await store.recordProlificSubmission({ ...p.submission, status: after.status, status_at: now() });
+  // A rejected submission's place goes back to Prolific; a session still open here gives its slot back too.
+  await applyReconciliation(store, studyId);
   return { participant_id: r.participant, status: after.status, dry_run: false };
 }
 

@@ -13,6 +13,7 @@ import { AnalysisInputError } from '../../../analysis/input-error.ts';
 import type { ParticipantSessions } from '../../participant-sessions.ts';
 import type { Store, StudyRow } from '../../store/store.ts';
 import { userError } from '../../http-error.ts';
+import { storedOverview } from '../../prolific/overview.ts';
 
 export interface AdminRouterDeps {
   store: Store;
@@ -63,7 +64,8 @@ export class AdminContext {
       analysisError = e.message;
     }
     const n = this.deps.sessionRows ?? 100;
-    return { progress: p, analysis, analysisError, sessions: all.slice(-n).reverse(), sessionsTotal: all.length };
+    const prolific = await storedOverview(this.deps.store, study.id);
+    return { progress: p, analysis, analysisError, sessions: all.slice(-n).reverse(), sessionsTotal: all.length, prolific };
   }
 
   /** The study's analysis at its current version (recomputed when sessions changed). */

@@ -1,0 +1,78 @@
+/**
+ * For the Prolific loop's tests: participants who arrive from the stand-in's Prolific (a submission
+ * there, a session here started with its PROLIFIC_PID and SESSION_ID), and `metamer` run as a
+ * child process against the test server's database and the stand-in.
+ */
+import { execFile, type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { SessionView } from '../../experiment/contract.ts';
+import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
+import { postJson, type TestServer } from '../support/test-server.ts';
+import { answerTrials } from './admin-participants.ts';
+
+const exec = promisify(execFile);
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function prolificEnv(standIn: ProlificStandIn): Record<string, string> {
+  return { PROLIFIC_API_TOKEN: STAND_IN_TOKEN, PROLIFIC_API_URL: standIn.url };
+}
+
+export async function metamer(server: TestServer, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const base = { ...process.env };
+  delete base.PROLIFIC_API_TOKEN;
+  delete base.PROLIFIC_API_URL;
+  try {
+    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...base, ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Starts `metamer …` and returns the child, for tests that kill it. */
+export function spawnMetamer(server: TestServer, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+}
+
+export interface Arrival {
+  submission: StandInSubmission;
+  view: SessionView;
+}
+
+let nextPid = 1;
+/** A 24-hex Prolific ID, unique within the test file. */
+export function prolificPid(): string {
+  return (nextPid++).toString(16).padStart(24, '5');
+}
+
+/** A participant takes a place on the stand-in's study and opens the study here. */
+export async function arrive(server: TestServer, standIn: ProlificStandIn, prolificStudyId: string, studyId = 'fixture-study'): Promise<Arrival> {
+  const submission = standIn.addSubmission(prolificStudyId, prolificPid());
+  const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, {
+    prolific_pid: submission.participant_id,
+    prolific_study_id: prolificStudyId,
+    prolific_session_id: submission.id,
+  });
+  if (r.status !== 200) throw new Error(`start: ${r.status} ${JSON.stringify(r.body)}`);
+  return { submission, view: r.body as SessionView };
+}
+
+/** Every planned trial, then completion; on the stand-in the participant enters the completion code. */
+export async function completeHere(server: TestServer, standIn: ProlificStandIn, a: Arrival): Promise<void> {
+  await answerTrials(server, a.view);
+  const done = await postJson(`${server.url}/api/sessions/${a.view.session}/complete`, {});
+  if (done.status !== 200) throw new Error(`complete: ${done.status} ${JSON.stringify(done.body)}`);
+  standIn.setStatus(a.submission.id, 'AWAITING REVIEW');
+}
+
+export async function participantIdOf(server: TestServer, a: Arrival): Promise<string> {
+  return (await server.store.getSession(a.view.session))!.participant_id;
+}
