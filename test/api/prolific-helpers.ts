@@ -15,7 +15,9 @@ const exec = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface CliResult {
-  code: number;
+  /** Null when the process was killed. */
+  code: number | null;
+  signal?: string | null;
   stdout: string;
   stderr: string;
 }
@@ -32,8 +34,8 @@ export async function metamer(server: TestServer, args: string[], env: Record<st
     const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...base, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    const err = e as { code: number | null; signal: string | null; stdout: string; stderr: string };
+    return { code: err.code, signal: err.signal, stdout: err.stdout, stderr: err.stderr };
   }
 }
 
