@@ -32,7 +32,7 @@ function linkForm(studyId: string): SafeHtml {
 
 export function prolificPanel(studyId: string, o: ProlificOverview | null | undefined): SafeHtml | string {
   if (!o) return '';
-  const head = html`<div class="card-head"><h2 id="prolific-h">Prolific</h2></div>`;
+  const head = html`<h2 id="prolific-h">Prolific</h2>`;
   if (!o.link) {
     const body = o.token_set
       ? html`<p class="muted small">Link this study to its Prolific study to keep submissions and sessions in step and approve from here.</p>${linkForm(studyId)}`
