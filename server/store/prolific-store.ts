@@ -212,6 +212,18 @@ export function bonusItems(db: Db, studyId: string, batch?: string): BonusItemRo
 
 /** Records the intent to pay `items` as one run, before Prolific hears of it (one transaction). */
 export function createBonusRun(db: Db, studyId: string, batch: string, items: readonly NewBonusItem[], at: number): BonusRunRow {
+  try {
+    return insertBonusRun(db, studyId, batch, items, at);
+  } catch (e) {
+    // Two runs of the same file at once: the second finds the first's items.
+    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      throw userError(`another run is recording bonuses of batch "${batch}" for the same participants; run the command again`, 409);
+    }
+    throw e;
+  }
+}
+
+function insertBonusRun(db: Db, studyId: string, batch: string, items: readonly NewBonusItem[], at: number): BonusRunRow {
   return db.transaction(() => {
     const { lastInsertRowid } = db
       .prepare("INSERT INTO prolific_bonus_runs (study_id, batch, state, created_at, updated_at) VALUES (?, ?, 'intent', ?, ?)")
