@@ -113,6 +113,30 @@ describe('POST /api/prolific/webhook', () => {
     expect(r.body).toEqual({ ok: true, outcome: 'applied', released: 1 });
   });
 
+  it('answers malformed requests with 4xx, never 5xx, and stores nothing', async () => {
+    const before = (await server.store.prolificSubmissions('fixture-study')).length;
+    const ts = () => String(Math.floor(Date.now() / 1000));
+    const bodies = ['', '{', 'null', '[]', '{"event_type": 5}', 'x'.repeat(70_000), '\u0000\u00ff', JSON.stringify({ event_type: 'submission.status.change' })];
+    const headerSets: Record<string, string>[] = [
+      {},
+      { 'X-Prolific-Request-Timestamp': ts() },
+      { 'X-Prolific-Request-Signature': 'AAAA' },
+      { 'X-Prolific-Request-Timestamp': 'NaN', 'X-Prolific-Request-Signature': 'AAAA' },
+      { 'X-Prolific-Request-Timestamp': ts(), 'X-Prolific-Request-Signature': '' },
+      { 'X-Prolific-Request-Timestamp': '1'.repeat(40), 'X-Prolific-Request-Signature': 'x'.repeat(5000) },
+    ];
+    for (const body of bodies) {
+      for (const headers of headerSets) {
+        for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
+          const r = await postJson(hook, body, { headers: { 'Content-Type': type, ...headers } });
+          expect(r.status, `${type} ${JSON.stringify(headers).slice(0, 80)} ${body.slice(0, 30)}`).toBeGreaterThanOrEqual(400);
+          expect(r.status).toBeLessThan(500);
+        }
+      }
+    }
+    expect((await server.store.prolificSubmissions('fixture-study')).length).toBe(before);
+  });
+
   it('acknowledges events it cannot place, and refuses signed bodies that are not events', async () => {
     const stranger = await ProlificStandIn.deliver(hook, SECRET, { resource_id: 'sub-elsewhere', event_type: 'submission.status.change', participant_id: 'someone', status: 'RETURNED' });
     expect(stranger.body).toEqual({ ok: true, outcome: 'unmatched', released: 0 });

@@ -14,6 +14,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { postJson } from './test-server.ts';
 
 export const STAND_IN_TOKEN = 'stand-in-token-0123456789abcdef';
 
@@ -373,14 +374,6 @@ export class ProlificStandIn {
       'X-Timestamp': String(o.eventTimestamp ?? Number(timestamp)),
     };
     if (signature !== null) headers['X-Prolific-Request-Signature'] = signature;
-    const res = await fetch(targetUrl, { method: 'POST', headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed };
+    return postJson(targetUrl, body, { headers });
   }
 }
