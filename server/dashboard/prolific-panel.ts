@@ -17,60 +17,90 @@ function when(ms: number | null): SafeHtml | string {
   return ms === null ? '—' : html`<time datetime="${isoTime(ms)}">${formatTime(ms)}</time>`;
 }
 
-function sessionList(label: string, key: string, list: readonly SessionRef[]): SafeHtml | string {
+const MISMATCHES: [keyof ProlificOverview['mismatches'], string][] = [
+  ['completed_without_submission', 'completed here, no submission on Prolific'],
+  ['completed_ended_there', 'completed here, ended otherwise on Prolific'],
+  ['claimed_without_completing', 'awaiting review or approved on Prolific, not completed here'],
+  ['screened_out_awaiting_review', 'screened out here, awaiting review on Prolific'],
+  ['idle_here_active_there', 'abandoned here (idle), still active on Prolific'],
+];
+
+function sessionList(key: string, label: string, list: readonly SessionRef[]): SafeHtml | string {
   if (list.length === 0) return '';
-  return html`<details class="prolific-mismatch" data-mismatch="${key}"><summary><strong>${list.length}</strong> ${label}</summary>
-  <ul class="small">${list.map((s) => html`<li><span class="mono">${s.participant_id}</span> <span class="muted">${s.state} here, ${s.prolific_status ?? 'no submission'} on Prolific</span></li>`)}</ul></details>`;
+  const items = list.map(
+    (s) => html`<li><span class="mono">${s.participant_id}</span>
+  <span class="muted">${s.state} here, ${s.prolific_status ?? 'no submission'} on Prolific</span></li>`,
+  );
+  return html`<details class="prolific-mismatch" data-mismatch="${key}">
+  <summary><strong>${list.length}</strong> ${label}</summary>
+  <ul class="small">${items}</ul>
+</details>`;
 }
 
 function linkForm(studyId: string): SafeHtml {
   return html`<form method="post" action="${base(studyId)}/prolific/link" class="copy-row">
-  <input name="prolific_study_id" class="mono" placeholder="Prolific study id" aria-label="Prolific study id" required pattern="[A-Za-z0-9]{1,64}">
+  <input name="prolific_study_id" class="mono" placeholder="Prolific study id" aria-label="Prolific study id"
+    required pattern="[A-Za-z0-9]{1,64}">
   <button type="submit" class="btn btn-secondary" data-action="prolific-link">Link</button>
 </form>`;
 }
 
+function unlinked(studyId: string, o: ProlificOverview): SafeHtml {
+  const body = o.token_set
+    ? html`<p class="muted small">Link this study to its Prolific study to keep submissions and sessions in step
+  and approve from here.</p>${linkForm(studyId)}`
+    : html`<p class="muted small" data-field="prolific-not-set-up">Not connected: set <code>PROLIFIC_API_TOKEN</code>
+  on the server to link this study to Prolific (docs/prolific.md).</p>`;
+  return html`<section class="card" id="prolific" aria-labelledby="prolific-h" data-prolific="unlinked">
+<h2 id="prolific-h">Prolific</h2>${body}</section>`;
+}
+
+function review(studyId: string, o: ProlificOverview): SafeHtml {
+  const n = o.review.length;
+  const flags = o.flags_available ? '' : ' (quality flags are not available in this build)';
+  return html`<p class="small"><strong data-field="prolific-review">${n}</strong> completed
+  ${n === 1 ? 'session awaits' : 'sessions await'} your review on Prolific${flags}.
+  <a href="${base(studyId)}/prolific/approve">Review and approve</a></p>`;
+}
+
 export function prolificPanel(studyId: string, o: ProlificOverview | null | undefined): SafeHtml | string {
   if (!o) return '';
-  const head = html`<h2 id="prolific-h">Prolific</h2>`;
-  if (!o.link) {
-    const body = o.token_set
-      ? html`<p class="muted small">Link this study to its Prolific study to keep submissions and sessions in step and approve from here.</p>${linkForm(studyId)}`
-      : html`<p class="muted small" data-field="prolific-not-set-up">Not connected: set <code>PROLIFIC_API_TOKEN</code> on the server to link this study to Prolific (docs/prolific.md).</p>`;
-    return html`<section class="card" id="prolific" aria-labelledby="prolific-h" data-prolific="unlinked">${head}${body}</section>`;
-  }
+  if (!o.link) return unlinked(studyId, o);
   const counts = Object.entries(o.status_counts);
-  const released = Object.entries(o.released);
+  const released = Object.entries(o.released).map(([r, n]) => `${REASONS[r] ?? r} ${n}`);
   const m = o.mismatches;
-  const nothing = counts.length === 0 ? html`<p class="empty-note">No submissions seen yet. Sync to fetch them.</p>` : '';
+  const events = o.webhook_secret_set ? 'received (webhook)' : html`<span class="muted">not set up: sync by hand</span>`;
+  const chips = counts.map(([s, n]) => html`<span class="chip" data-status="${s}">${s} ${n}</span> `);
+  const strangers = m.submissions_without_session.length;
   return html`<section class="card" id="prolific" aria-labelledby="prolific-h" data-prolific="linked">
-${head}
+<h2 id="prolific-h">Prolific</h2>
 <dl class="facts">
   <div><dt>Prolific study</dt><dd><code data-field="prolific-study">${o.link.prolific_study_id}</code></dd></div>
   <div><dt>Last sync</dt><dd data-field="prolific-synced">${when(o.link.synced_at)}</dd></div>
-  <div><dt>Status events</dt><dd>${o.webhook_secret_set ? 'received (webhook)' : html`<span class="muted">not set up: sync by hand</span>`}</dd></div>
+  <div><dt>Status events</dt><dd>${events}</dd></div>
   <div><dt>Approved</dt><dd data-field="prolific-approved">${o.approved}</dd></div>
 </dl>
-${nothing}
-${counts.length ? html`<p class="small">On Prolific: ${counts.map(([s, n]) => html`<span class="chip" data-status="${s}">${s} ${n}</span> `)}</p>` : ''}
-${released.length ? html`<p class="small" data-field="prolific-released">Slots given back because Prolific ended the submission: ${released.map(([r, n]) => `${REASONS[r] ?? r} ${n}`).join(', ')}</p>` : ''}
-<p class="small"><strong data-field="prolific-review">${o.review.length}</strong> completed ${o.review.length === 1 ? 'session awaits' : 'sessions await'} your review on Prolific${o.flags_available ? '' : ' (quality flags are not available in this build)'}.
-  <a href="${base(studyId)}/prolific/approve">Review and approve</a></p>
-${sessionList('completed here, no submission on Prolific', 'completed_without_submission', m.completed_without_submission)}
-${sessionList('completed here, ended otherwise on Prolific', 'completed_ended_there', m.completed_ended_there)}
-${sessionList('awaiting review or approved on Prolific, not completed here', 'claimed_without_completing', m.claimed_without_completing)}
-${sessionList('screened out here, awaiting review on Prolific', 'screened_out_awaiting_review', m.screened_out_awaiting_review)}
-${sessionList('abandoned here (idle), still active on Prolific', 'idle_here_active_there', m.idle_here_active_there)}
+${counts.length ? html`<p class="small">On Prolific: ${chips}</p>` : html`<p class="empty-note">No submissions seen yet: sync.</p>`}
 ${
-  m.submissions_without_session.length
-    ? html`<p class="small" data-mismatch="submissions_without_session"><strong>${m.submissions_without_session.length}</strong> on Prolific with no session here (Prolific IDs on the <a href="${base(studyId)}/prolific/approve">approval page</a>).</p>`
+  released.length
+    ? html`<p class="small" data-field="prolific-released">Slots given back because Prolific ended the submission:
+  ${released.join(', ')}</p>`
+    : ''
+}
+${review(studyId, o)}
+${MISMATCHES.map(([key, label]) => sessionList(key, label, m[key] as SessionRef[]))}
+${
+  strangers
+    ? html`<p class="small" data-mismatch="submissions_without_session"><strong>${strangers}</strong> on Prolific with no session here
+  (Prolific IDs on the <a href="${base(studyId)}/prolific/approve">approval page</a>).</p>`
     : ''
 }
 ${mismatchCount(o) === 0 && counts.length ? html`<p class="small muted" data-field="prolific-in-step">No mismatches.</p>` : ''}
 ${o.not_started_here ? html`<p class="small muted">${o.not_started_here} on Prolific have not opened the study here yet.</p>` : ''}
 ${
   o.token_set
-    ? html`<form method="post" action="${base(studyId)}/prolific/sync"><button type="submit" class="btn btn-secondary btn-small" data-action="prolific-sync">Sync now</button></form>`
+    ? html`<form method="post" action="${base(studyId)}/prolific/sync">
+  <button type="submit" class="btn btn-secondary btn-small" data-action="prolific-sync">Sync now</button></form>`
     : html`<p class="muted small">Set <code>PROLIFIC_API_TOKEN</code> on the server to sync.</p>`
 }
 </section>`;

@@ -59,7 +59,15 @@ export const ProlificSubmission = z
       ctx.issues.push({ code: 'custom', message: 'submission without a participant id', input: s });
       return z.NEVER;
     }
-    return { id: s.id, prolific_pid: pid, study_id: s.study_id ?? null, status: s.status, started_at: s.started_at, completed_at: s.completed_at, bonus_payments: s.bonus_payments ?? [] };
+    return {
+      id: s.id,
+      prolific_pid: pid,
+      study_id: s.study_id ?? null,
+      status: s.status,
+      started_at: s.started_at,
+      completed_at: s.completed_at,
+      bonus_payments: s.bonus_payments ?? [],
+    };
   });
 export type ProlificSubmission = z.infer<typeof ProlificSubmission>;
 

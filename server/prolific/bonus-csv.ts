@@ -33,11 +33,17 @@ export function formatAmount(cents: number): string {
 export function parseBonusCsv(file: string, text: string, maxCents = DEFAULT_MAX_AMOUNT_CENTS): BonusRow[] {
   let records: Record<string, string>[];
   try {
-    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+    records = parse(text, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    });
   } catch (e) {
     throw userError(`${file}: not a readable CSV (${(e as Error).message})`);
   }
-  if (records.length === 0) throw userError(`${file}: no bonus rows (expected a header "participant_id,amount" and one row per participant)`);
+  if (records.length === 0)
+    throw userError(`${file}: no bonus rows (expected a header "participant_id,amount" and one row per participant)`);
   for (const col of ['participant_id', 'amount']) {
     if (!(col in records[0]!)) throw userError(`${file}: no "${col}" column (expected a header "participant_id,amount")`);
   }
@@ -46,11 +52,16 @@ export function parseBonusCsv(file: string, text: string, maxCents = DEFAULT_MAX
     const line = i + 2;
     const id = r.participant_id ?? '';
     if (!/^p[0-9a-f]{20}$/.test(id)) {
-      throw userError(`${file}: line ${line}: participant_id "${id.slice(0, 40)}" is not a participant id of this platform (p followed by 20 hex digits, as in the exports)`);
+      throw userError(
+        `${file}: line ${line}: participant_id "${id.slice(0, 40)}" is not a participant id of this platform ` +
+          '(p followed by 20 hex digits, as in the exports)',
+      );
     }
     const cents = parseAmount(r.amount ?? '');
-    if (cents === null || cents === 0) throw userError(`${file}: line ${line}: amount "${(r.amount ?? '').slice(0, 20)}" is not a positive amount like 1.50`);
-    if (cents > maxCents) throw userError(`${file}: line ${line}: amount ${formatAmount(cents)} is above --max-amount ${formatAmount(maxCents)}`);
+    if (cents === null || cents === 0)
+      throw userError(`${file}: line ${line}: amount "${(r.amount ?? '').slice(0, 20)}" is not a positive amount like 1.50`);
+    if (cents > maxCents)
+      throw userError(`${file}: line ${line}: amount ${formatAmount(cents)} is above --max-amount ${formatAmount(maxCents)}`);
     const earlier = seen.get(id);
     if (earlier !== undefined) throw userError(`${file}: line ${line}: participant ${id} is already on line ${earlier}`);
     seen.set(id, line);

@@ -91,7 +91,8 @@ async function newItems(store: Store, client: ProlificClient, studyId: string, f
       if (earlier.amount_cents === r.amount_cents) already++;
       else {
         problems.push(
-          `line ${r.line}: participant ${r.participant_id} already has a bonus of ${formatAmount(earlier.amount_cents)} in batch "${batch}" (run ${earlier.run_id}); another amount needs another --batch`,
+          `line ${r.line}: participant ${r.participant_id} already has a bonus of ${formatAmount(earlier.amount_cents)} ` +
+            `in batch "${batch}" (run ${earlier.run_id}); another amount needs another --batch`,
         );
       }
       continue;
@@ -123,9 +124,15 @@ async function paidOnProlific(store: Store, client: ProlificClient, studyId: str
   return shown === items.length ? 'all' : shown === 0 ? 'none' : 'some';
 }
 
-async function pay(store: Store, client: ProlificClient, run: BonusRunRow, now: () => number): Promise<Pick<RunReport, 'outcome' | 'detail'>> {
+async function pay(
+  store: Store,
+  client: ProlificClient,
+  run: BonusRunRow,
+  now: () => number,
+): Promise<Pick<RunReport, 'outcome' | 'detail'>> {
   // Written before the call: from here on the payment may have happened.
-  if (!(await store.advanceBonusRun(run.id, 'set_up', 'paying', now()))) return { outcome: 'not paid', detail: 'another process is paying this run' };
+  if (!(await store.advanceBonusRun(run.id, 'set_up', 'paying', now())))
+    return { outcome: 'not paid', detail: 'another process is paying this run' };
   try {
     await client.payBonuses(run.setup_id!);
   } catch (e) {
@@ -160,17 +167,26 @@ export async function runBonuses(
   if (opts.dryRun) {
     for (const r of pending) {
       const items = await store.bonusRunItems(r.id);
-      report.runs.push({ run: r.id, participants: items.length, total: total(items), outcome: r.state === 'paying' ? 'unknown' : 'would be paid' });
+      report.runs.push({
+        run: r.id,
+        participants: items.length,
+        total: total(items),
+        outcome: r.state === 'paying' ? 'unknown' : 'would be paid',
+      });
     }
-    if (fresh.length > 0) report.runs.push({ run: 0, participants: fresh.length, total: total(fresh), outcome: 'would be set up and paid' });
+    if (fresh.length > 0)
+      report.runs.push({ run: 0, participants: fresh.length, total: total(fresh), outcome: 'would be set up and paid' });
     return report;
   }
 
   if (opts.resolve) {
-    const r = pending.find((x) => x.id === opts.resolve!.run);
-    if (!r || r.state !== 'paying') throw userError(`--resolve: run ${opts.resolve.run} of batch "${opts.batch}" is not waiting for a decision (only runs whose payment is unknown are)`);
-    if (opts.resolve.as === 'paid') await store.advanceBonusRun(r.id, 'paying', 'paid', now());
-    else await store.advanceBonusRun(r.id, 'paying', 'set_up', now());
+    const { run, as } = opts.resolve;
+    if (pending.find((x) => x.id === run)?.state !== 'paying') {
+      throw userError(
+        `--resolve: run ${run} of batch "${opts.batch}" is not waiting for a decision ` + '(only runs whose payment is unknown are)',
+      );
+    }
+    await store.advanceBonusRun(run, 'paying', as === 'paid' ? 'paid' : 'set_up', now());
   }
   const runIds = pending.map((r) => r.id);
   if (fresh.length > 0) runIds.push((await store.createBonusRun(studyId, opts.batch, fresh, now())).id);
@@ -194,7 +210,9 @@ export async function runBonuses(
           detail:
             shown === 'some'
               ? 'Prolific shows the bonus for some of its participants only: the payment is probably still being processed; re-run later'
-              : `Prolific shows no payment yet (payments take minutes). Re-run later; if it never shows, check Prolific's bonus page and decide: --resolve ${run.id}=paid or --resolve ${run.id}=unpaid (which sends the pay call again: only when you are sure it was not paid)`,
+              : 'Prolific shows no payment yet (payments take minutes). Re-run later; if it never shows, ' +
+                `check Prolific's bonus page and decide: --resolve ${run.id}=paid or --resolve ${run.id}=unpaid ` +
+                '(which sends the pay call again: only when you are sure it was not paid)',
         });
       }
       continue;

@@ -40,7 +40,11 @@ export class ProlificApiError extends Error {
     readonly httpStatus: number,
     readonly detail: string,
   ) {
-    super(httpStatus === 0 ? `Prolific did not answer ${route}: ${detail}` : `Prolific answered ${httpStatus} to ${route}${detail ? `: ${detail}` : ''}`);
+    super(
+      httpStatus === 0
+        ? `Prolific did not answer ${route}: ${detail}`
+        : `Prolific answered ${httpStatus} to ${route}${detail ? `: ${detail}` : ''}`,
+    );
   }
 
   /** No answer: the request may or may not have been carried out. */
@@ -184,7 +188,14 @@ export class ProlificClient {
    */
   private async transition(id: string, body: Record<string, string>): Promise<ProlificSubmission> {
     const route = 'POST /api/v1/submissions/{id}/transition/';
-    const r = await this.send({ method: 'POST', route, path: `/api/v1/submissions/${seg(id)}/transition/`, body, retry: true, expect: [200] });
+    const r = await this.send({
+      method: 'POST',
+      route,
+      path: `/api/v1/submissions/${seg(id)}/transition/`,
+      body,
+      retry: true,
+      expect: [200],
+    });
     return this.parse(ProlificSubmission, route, r.body);
   }
 
@@ -234,13 +245,26 @@ export class ProlificClient {
    */
   async payBonuses(setupId: string): Promise<void> {
     const route = 'POST /api/v1/bulk-bonus-payments/{id}/pay/';
-    await this.send({ method: 'POST', route, path: `/api/v1/bulk-bonus-payments/${seg(setupId)}/pay/`, retry: false, expect: [200, 201, 202, 204] });
+    await this.send({
+      method: 'POST',
+      route,
+      path: `/api/v1/bulk-bonus-payments/${seg(setupId)}/pay/`,
+      retry: false,
+      expect: [200, 201, 202, 204],
+    });
   }
 
   /** "you can only have one active secret per workspace at a time": https://docs.prolific.com/api-reference/webhooks/subscribing */
   async createHookSecret(workspaceId: string): Promise<string> {
     const route = 'POST /api/v1/hooks/secrets/';
-    const r = await this.send({ method: 'POST', route, path: '/api/v1/hooks/secrets/', body: { workspace_id: workspaceId }, retry: false, expect: [200, 201] });
+    const r = await this.send({
+      method: 'POST',
+      route,
+      path: '/api/v1/hooks/secrets/',
+      body: { workspace_id: workspaceId },
+      retry: false,
+      expect: [200, 201],
+    });
     return this.parse(HookSecret, route, r.body).value;
   }
 

@@ -17,10 +17,17 @@ export interface LinkReport {
 
 const PROLIFIC_ID = /^[A-Za-z0-9]{1,64}$/;
 
-export async function linkStudy(store: Store, client: ProlificClient, studyId: string, prolificStudyId: string, now = Date.now): Promise<LinkReport> {
+export async function linkStudy(
+  store: Store,
+  client: ProlificClient,
+  studyId: string,
+  prolificStudyId: string,
+  now = Date.now,
+): Promise<LinkReport> {
   const study = await store.getStudy(studyId);
   if (!study) throw userError(`no study "${studyId}" (see metamer study list)`, 404);
-  if (!PROLIFIC_ID.test(prolificStudyId)) throw userError(`"${prolificStudyId.slice(0, 80)}" is not a Prolific study id (letters and digits, as in the study's URL on Prolific)`);
+  if (!PROLIFIC_ID.test(prolificStudyId))
+    throw userError(`"${prolificStudyId.slice(0, 80)}" is not a Prolific study id (letters and digits, as in the study's URL on Prolific)`);
   const remote = await client.getStudy(prolificStudyId);
   const listed = new Set([...remote.completion_codes.map((c) => c.code), ...(remote.completion_code ? [remote.completion_code] : [])]);
   const wanted = [

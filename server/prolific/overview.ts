@@ -60,13 +60,18 @@ function ref(p: Pair | { session: Pair['session']; submission?: undefined }): Se
   };
 }
 
-const submissionRef = (s: ProlificSubmissionRow): SubmissionRef => ({ prolific_status: s.status, started_at: s.started_at, completed_at: s.completed_at });
+const submissionRef = (s: ProlificSubmissionRow): SubmissionRef => ({
+  prolific_status: s.status,
+  started_at: s.started_at,
+  completed_at: s.completed_at,
+});
 
 export async function prolificOverview(store: Store, studyId: string, rec: Reconciliation): Promise<ProlificOverview> {
   const link = (await store.prolificLink(studyId)) ?? null;
   const released: Partial<Record<AbandonReason, number>> = {};
   for (const s of await store.prolificSessions(studyId)) {
-    if (s.state === 'abandoned' && s.abandon_reason && s.abandon_reason !== 'idle') released[s.abandon_reason] = (released[s.abandon_reason] ?? 0) + 1;
+    if (s.state === 'abandoned' && s.abandon_reason && s.abandon_reason !== 'idle')
+      released[s.abandon_reason] = (released[s.abandon_reason] ?? 0) + 1;
   }
   const flags = await sessionFlags(store, studyId, rec.awaitingReview.length > 0);
   return {

@@ -27,7 +27,8 @@ async function loadSource(): Promise<StudySessionFlags | null> {
     return typeof mod.studySessionFlags === 'function' ? mod.studySessionFlags : null;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e))) return null;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e)))
+      return null;
     throw e;
   }
 }

@@ -82,7 +82,8 @@ export function reconcile(sessions: readonly ProlificSessionRow[], submissions: 
       continue;
     }
     const current = primary.get(session.id);
-    if (!current || (!current.byId && (byId !== undefined || newer(sub, current.sub)))) primary.set(session.id, { sub, byId: byId !== undefined });
+    if (!current || (!current.byId && (byId !== undefined || newer(sub, current.sub))))
+      primary.set(session.id, { sub, byId: byId !== undefined });
   }
   for (const session of sessions) {
     const submission = primary.get(session.id)?.sub;
@@ -101,7 +102,8 @@ export function reconcile(sessions: readonly ProlificSessionRow[], submissions: 
       if (claimsCompletion(submission.status)) r.screenedOutAwaitingReview.push(pair);
     } else if (reason) {
       // A started session, or one the idle timer abandoned (a late trial would revive it).
-      if (session.state === 'started' || session.abandon_reason === 'idle' || session.abandon_reason === null) r.releases.push({ ...pair, reason });
+      if (session.state === 'started' || session.abandon_reason === 'idle' || session.abandon_reason === null)
+        r.releases.push({ ...pair, reason });
     } else if (claimsCompletion(submission.status)) {
       r.claimedWithoutCompleting.push(pair);
     } else if (session.state === 'abandoned' && inProgress(submission.status)) {

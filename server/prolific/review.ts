@@ -42,7 +42,12 @@ export interface ApprovalReport {
 }
 
 /** Which awaiting-review sessions a selection picks; a named participant who cannot be approved is an error. */
-export function chooseApprovals(rec: Reconciliation, flagsOf: (p: Pair) => QualityFlag[], flagsAvailable: boolean, sel: ApprovalSelection): { chosen: Pair[]; left: Pair[] } {
+export function chooseApprovals(
+  rec: Reconciliation,
+  flagsOf: (p: Pair) => QualityFlag[],
+  flagsAvailable: boolean,
+  sel: ApprovalSelection,
+): { chosen: Pair[]; left: Pair[] } {
   const named = new Set(sel.participants ?? []);
   if (named.size === 0 && !sel.allUnflagged) throw userError('name the participants to approve, or use --all-unflagged', 422);
   if (sel.allUnflagged && !flagsAvailable) {
@@ -75,13 +80,25 @@ function whyNotApprovable(rec: Reconciliation, participantId: string): string {
   return 'no completed session with a submission awaiting review';
 }
 
-export async function approveSubmissions(store: Store, client: ProlificClient, studyId: string, sel: ApprovalSelection, now = Date.now): Promise<ApprovalReport> {
+export async function approveSubmissions(
+  store: Store,
+  client: ProlificClient,
+  studyId: string,
+  sel: ApprovalSelection,
+  now = Date.now,
+): Promise<ApprovalReport> {
   const { reconciliation: rec } = await syncStudy(store, client, studyId, now);
   const flags = await sessionFlags(store, studyId, rec.awaitingReview.length > 0);
   const flagsOf = (p: Pair) => flags.of(p.session);
   const { chosen, left } = chooseApprovals(rec, flagsOf, flags.available, sel);
   const candidate = (p: Pair): Candidate => ({ participant_id: p.session.participant_id, flags: flagsOf(p) });
-  const report: ApprovalReport = { dry_run: !!sel.dryRun, approved: [], left: left.map(candidate), failed: [], flags_available: flags.available };
+  const report: ApprovalReport = {
+    dry_run: !!sel.dryRun,
+    approved: [],
+    left: left.map(candidate),
+    failed: [],
+    flags_available: flags.available,
+  };
   for (const p of chosen) {
     if (sel.dryRun) {
       report.approved.push(candidate(p));
@@ -115,18 +132,27 @@ export function checkRejection(r: Pick<RejectRequest, 'category' | 'message'>): 
   if (!REJECTION_CATEGORIES.includes(category)) throw userError(`--category must be one of ${REJECTION_CATEGORIES.join(', ')}`);
   const length = r.message.trim().length;
   if (length < MIN_REJECTION_MESSAGE) {
-    throw userError(`--message must be at least ${MIN_REJECTION_MESSAGE} characters (Prolific's rule; it is sent to the participant), not ${length}`);
+    throw userError(
+      `--message must be at least ${MIN_REJECTION_MESSAGE} characters (Prolific's rule; it is sent to the participant), not ${length}`,
+    );
   }
   return category;
 }
 
 /** Rejects one submission awaiting review, with the reason a person gave. */
-export async function rejectSubmission(store: Store, client: ProlificClient, studyId: string, r: RejectRequest, now = Date.now): Promise<{ participant_id: string; status: string; dry_run: boolean }> {
+export async function rejectSubmission(
+  store: Store,
+  client: ProlificClient,
+  studyId: string,
+  r: RejectRequest,
+  now = Date.now,
+): Promise<{ participant_id: string; status: string; dry_run: boolean }> {
   const category = checkRejection(r);
   const { reconciliation: rec } = await syncStudy(store, client, studyId, now);
   const p = pairOf(rec, r.participant);
   if (!p) throw userError(`${r.participant}: no session of study ${studyId} with a submission on Prolific`);
-  if (p.submission.status !== 'AWAITING REVIEW') throw userError(`${r.participant}: the submission is ${p.submission.status} on Prolific; only one awaiting review can be rejected`);
+  if (p.submission.status !== 'AWAITING REVIEW')
+    throw userError(`${r.participant}: the submission is ${p.submission.status} on Prolific; only one awaiting review can be rejected`);
   if (r.dryRun) return { participant_id: r.participant, status: p.submission.status, dry_run: true };
   const after = await client.reject(p.submission.submission_id, category, r.message.trim());
   await store.recordProlificSubmission({ ...p.submission, status: after.status, status_at: now() });
@@ -149,7 +175,10 @@ export async function requestReturn(
   const p = pairOf(rec, r.participant);
   if (!p) throw userError(`${r.participant}: no session of study ${studyId} with a submission on Prolific`);
   if (!inProgress(p.submission.status) || p.session.state === 'completed') {
-    throw userError(`${r.participant}: a return can be asked only of a submission still active on Prolific for a session not completed here (it is ${p.submission.status}, ${p.session.state} here)`);
+    throw userError(
+      `${r.participant}: a return can be asked only of a submission still active on Prolific for a session not completed here ` +
+        `(it is ${p.submission.status}, ${p.session.state} here)`,
+    );
   }
   if (!r.dryRun) await client.requestReturn(p.submission.submission_id, reasons);
   return { participant_id: r.participant, dry_run: !!r.dryRun };

@@ -19,7 +19,8 @@ export function prolificToken(env: NodeJS.ProcessEnv = process.env): string | un
 
 export function requireProlificToken(env: NodeJS.ProcessEnv = process.env): string {
   const token = prolificToken(env);
-  if (!token) throw userError(`set ${TOKEN_ENV} to a Prolific API token (app.prolific.com → Settings → API token) to use this; see docs/prolific.md`);
+  if (!token)
+    throw userError(`set ${TOKEN_ENV} to a Prolific API token (app.prolific.com → Settings → API token) to use this; see docs/prolific.md`);
   return token;
 }
 

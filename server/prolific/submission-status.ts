@@ -22,7 +22,10 @@ export const KNOWN_STATUSES = [
 ] as const;
 
 export function normaliseStatus(raw: string): string {
-  const s = raw.trim().toUpperCase().replace(/[_\s]+/g, ' ');
+  const s = raw
+    .trim()
+    .toUpperCase()
+    .replace(/[_\s]+/g, ' ');
   return s === 'TIMED OUT' ? 'TIMED-OUT' : s;
 }
 

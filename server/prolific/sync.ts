@@ -29,7 +29,8 @@ export interface Applied {
 export async function requireLink(store: Store, studyId: string): Promise<ProlificLink> {
   if (!(await store.getStudy(studyId))) throw userError(`no study "${studyId}" (see metamer study list)`, 404);
   const link = await store.prolificLink(studyId);
-  if (!link) throw userError(`study ${studyId} is not linked to a Prolific study (metamer prolific link ${studyId} <prolific-study-id>)`, 409);
+  if (!link)
+    throw userError(`study ${studyId} is not linked to a Prolific study (metamer prolific link ${studyId} <prolific-study-id>)`, 409);
   return link;
 }
 
@@ -42,7 +43,8 @@ export async function applyReconciliation(store: Store, studyId: string): Promis
       released.push({ participant_id: r.session.participant_id, slot: r.session.slot, reason: r.reason });
     }
   }
-  const reconciliation = released.length === 0 ? before : reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId));
+  const reconciliation =
+    released.length === 0 ? before : reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId));
   return { released, reconciliation };
 }
 

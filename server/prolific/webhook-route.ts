@@ -60,7 +60,9 @@ export function prolificWebhookRouter(deps: WebhookDeps): Router {
     const secret = (deps.secret ?? webhookSecret)();
     if (!secret) {
       logger.warn({ ip: req.ip }, 'prolific webhook refused: no secret configured');
-      return void res.status(404).json({ error: `Prolific webhooks are not set up on this server (${WEBHOOK_SECRET_ENV})`, code: 'not_configured' });
+      return void res
+        .status(404)
+        .json({ error: `Prolific webhooks are not set up on this server (${WEBHOOK_SECRET_ENV})`, code: 'not_configured' });
     }
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get(SIGNATURE_HEADER);
@@ -83,7 +85,9 @@ export function prolificWebhookRouter(deps: WebhookDeps): Router {
       return void res.json({ ok: true, outcome: 'ignored' });
     }
     if (!parsed.resource_id || !parsed.participant_id || !parsed.status) {
-      return void res.status(400).json({ error: 'submission.status.change without resource_id, participant_id or status', code: 'invalid' });
+      return void res
+        .status(400)
+        .json({ error: 'submission.status.change without resource_id, participant_id or status', code: 'invalid' });
     }
     const receivedAt = now();
     const studyId = await store.locateProlificSubmission(parsed.resource_id, parsed.participant_id);

@@ -95,7 +95,13 @@ export function pythonJsonDumps(value: unknown): string {
   if (typeof value === 'string') return pyString(value);
   if (Array.isArray(value)) return '[' + value.map(pythonJsonDumps).join(', ') + ']';
   if (typeof value === 'object') {
-    return '{' + Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyString(k)}: ${pythonJsonDumps(v)}`).join(', ') + '}';
+    return (
+      '{' +
+      Object.entries(value as Record<string, unknown>)
+        .map(([k, v]) => `${pyString(k)}: ${pythonJsonDumps(v)}`)
+        .join(', ') +
+      '}'
+    );
   }
   return 'null';
 }

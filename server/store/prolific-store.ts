@@ -85,9 +85,10 @@ export interface BonusItemRow {
 export type NewBonusItem = Pick<BonusItemRow, 'session_id' | 'submission_id' | 'amount_cents'>;
 
 export function linkProlificStudy(db: Db, studyId: string, prolificStudyId: string, at: number): ProlificLink {
-  const other = db.prepare('SELECT study_id FROM prolific_links WHERE prolific_study_id = ? AND study_id <> ?').pluck().get(prolificStudyId, studyId) as
-    | string
-    | undefined;
+  const other = db
+    .prepare('SELECT study_id FROM prolific_links WHERE prolific_study_id = ? AND study_id <> ?')
+    .pluck()
+    .get(prolificStudyId, studyId) as string | undefined;
   if (other) throw userError(`Prolific study ${prolificStudyId} is already linked to study "${other}"`, 409);
   db.prepare(
     `INSERT INTO prolific_links (study_id, prolific_study_id, linked_at) VALUES (?, ?, ?)
@@ -115,7 +116,8 @@ export function prolificSessions(db: Db, studyId: string): ProlificSessionRow[] 
 }
 
 // Prolific does not promise to deliver events in order: an older word never overwrites a newer one.
-const UPSERT_SUBMISSION = `INSERT INTO prolific_submissions (submission_id, study_id, prolific_pid, status, status_at, started_at, completed_at)
+const UPSERT_SUBMISSION = `INSERT INTO prolific_submissions
+    (submission_id, study_id, prolific_pid, status, status_at, started_at, completed_at)
   VALUES (@submission_id, @study_id, @prolific_pid, @status, @status_at, @started_at, @completed_at)
   ON CONFLICT (submission_id) DO UPDATE SET study_id = excluded.study_id, prolific_pid = excluded.prolific_pid,
     status = excluded.status, status_at = excluded.status_at,
@@ -135,7 +137,9 @@ export function recordProlificSubmission(db: Db, row: ProlificSubmissionRow): 'a
 }
 
 export function prolificSubmissions(db: Db, studyId: string): ProlificSubmissionRow[] {
-  return db.prepare('SELECT * FROM prolific_submissions WHERE study_id = ? ORDER BY started_at, submission_id').all(studyId) as ProlificSubmissionRow[];
+  return db
+    .prepare('SELECT * FROM prolific_submissions WHERE study_id = ? ORDER BY started_at, submission_id')
+    .all(studyId) as ProlificSubmissionRow[];
 }
 
 /**
@@ -144,7 +148,9 @@ export function prolificSubmissions(db: Db, studyId: string): ProlificSubmission
  * where that participant has a session. Undefined when none, or when the participant is in several.
  */
 export function locateProlificSubmission(db: Db, submissionId: string, prolificPid: string): string | undefined {
-  const listed = db.prepare('SELECT study_id FROM prolific_submissions WHERE submission_id = ?').pluck().get(submissionId) as string | undefined;
+  const listed = db.prepare('SELECT study_id FROM prolific_submissions WHERE submission_id = ?').pluck().get(submissionId) as
+    | string
+    | undefined;
   if (listed) return listed;
   const bySession = db
     .prepare(
@@ -206,8 +212,11 @@ export type WebhookOutcome = 'applied' | 'stale' | 'unmatched';
 export class DuplicateEvent extends Error {}
 
 export function bonusItems(db: Db, studyId: string, batch?: string): BonusItemRow[] {
-  if (batch === undefined) return db.prepare('SELECT * FROM prolific_bonus_items WHERE study_id = ? ORDER BY run_id, session_id').all(studyId) as BonusItemRow[];
-  return db.prepare('SELECT * FROM prolific_bonus_items WHERE study_id = ? AND batch = ? ORDER BY run_id, session_id').all(studyId, batch) as BonusItemRow[];
+  if (batch === undefined)
+    return db.prepare('SELECT * FROM prolific_bonus_items WHERE study_id = ? ORDER BY run_id, session_id').all(studyId) as BonusItemRow[];
+  return db
+    .prepare('SELECT * FROM prolific_bonus_items WHERE study_id = ? AND batch = ? ORDER BY run_id, session_id')
+    .all(studyId, batch) as BonusItemRow[];
 }
 
 /** Records the intent to pay `items` as one run, before Prolific hears of it (one transaction). */

@@ -266,7 +266,9 @@ export class SqliteStore implements Store {
     this.db
       .prepare(
         `UPDATE sessions SET screening_passed = @passed, finished_at = @finished, last_activity_at = @at,
-           state = CASE WHEN @passed = 0 THEN 'screened_out' WHEN state = 'abandoned' AND abandon_reason IS NOT 'idle' THEN state ELSE 'started' END,
+           state = CASE WHEN @passed = 0 THEN 'screened_out'
+                        WHEN state = 'abandoned' AND abandon_reason IS NOT 'idle' THEN state
+                        ELSE 'started' END,
            abandon_reason = CASE WHEN @passed = 0 OR abandon_reason IS 'idle' THEN NULL ELSE abandon_reason END
           WHERE id = @id AND screening_passed IS NULL`,
       )
@@ -275,7 +277,10 @@ export class SqliteStore implements Store {
 
   async completeSession(sessionId: string, at: number) {
     this.db
-      .prepare("UPDATE sessions SET state = 'completed', abandon_reason = NULL, finished_at = ?, last_activity_at = ? WHERE id = ? AND state <> 'completed'")
+      .prepare(
+        `UPDATE sessions SET state = 'completed', abandon_reason = NULL, finished_at = ?, last_activity_at = ?
+          WHERE id = ? AND state <> 'completed'`,
+      )
       .run(at, at, sessionId);
   }
 
@@ -333,7 +338,10 @@ export class SqliteStore implements Store {
     // One statement: a trial saved concurrently either lands before (and the session is not idle)
     // or after (and revives it), never in between.
     return this.db
-      .prepare("UPDATE sessions SET state = 'abandoned', abandon_reason = 'idle' WHERE study_id = ? AND state = 'started' AND last_activity_at < ?")
+      .prepare(
+        `UPDATE sessions SET state = 'abandoned', abandon_reason = 'idle'
+          WHERE study_id = ? AND state = 'started' AND last_activity_at < ?`,
+      )
       .run(studyId, idleBefore).changes;
   }
 

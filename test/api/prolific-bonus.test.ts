@@ -131,7 +131,9 @@ describe('metamer prolific bonus', () => {
     standIn.settlePayments();
     const later = await bonus(file);
     expect(later.code).toBe(0);
-    expect(JSON.parse(later.stdout).runs).toEqual([{ run: run!.id, participants: 2, total: '3.50', outcome: 'confirmed paid on Prolific' }]);
+    expect(JSON.parse(later.stdout).runs).toEqual([
+      { run: run!.id, participants: 2, total: '3.50', outcome: 'confirmed paid on Prolific' },
+    ]);
     expect(standIn.payCalls.filter((id) => id === run!.setup_id)).toHaveLength(1);
     // Participant 0 has had 1.50 twice (rounds 1 and 2), participant 2 once 2.00.
     expect([cents(0), cents(2)]).toEqual([300, 200]);

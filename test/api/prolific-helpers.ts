@@ -7,7 +7,7 @@ import { execFile, type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SessionView } from '../../experiment/contract.ts';
-import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
+import { type ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
 import { postJson, type TestServer } from '../support/test-server.ts';
 import { answerTrials } from './admin-participants.ts';
 
@@ -41,7 +41,11 @@ export async function metamer(server: TestServer, args: string[], env: Record<st
 
 /** Starts `metamer …` and returns the child, for tests that kill it. */
 export function spawnMetamer(server: TestServer, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+  return spawn(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: 'pipe',
+  });
 }
 
 export interface Arrival {
@@ -56,7 +60,12 @@ export function prolificPid(): string {
 }
 
 /** A participant takes a place on the stand-in's study and opens the study here. */
-export async function arrive(server: TestServer, standIn: ProlificStandIn, prolificStudyId: string, studyId = 'fixture-study'): Promise<Arrival> {
+export async function arrive(
+  server: TestServer,
+  standIn: ProlificStandIn,
+  prolificStudyId: string,
+  studyId = 'fixture-study',
+): Promise<Arrival> {
   const submission = standIn.addSubmission(prolificStudyId, prolificPid());
   const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, {
     prolific_pid: submission.participant_id,

@@ -18,7 +18,8 @@ let server: TestServer;
 let standIn: ProlificStandIn;
 let prolificStudy: string;
 const REASON =
-  'Your submission reached our server without any of the experiment’s trials, so there is no data to pay for. Please contact us if this is wrong.';
+  'Your submission reached our server without any of the experiment’s trials, so there is no data to pay for. ' +
+  'Please contact us if this is wrong.';
 
 beforeAll(async () => {
   delete process.env.PROLIFIC_API_TOKEN;
@@ -47,7 +48,11 @@ const sync = async () => {
 
 describe('without PROLIFIC_API_TOKEN', () => {
   it('the Prolific commands say in one line what to set, and everything else works as before', async () => {
-    for (const args of [['sync', 'fixture-study'], ['link', 'fixture-study', 'abc'], ['approve', 'fixture-study', '--all-unflagged']]) {
+    for (const args of [
+      ['sync', 'fixture-study'],
+      ['link', 'fixture-study', 'abc'],
+      ['approve', 'fixture-study', '--all-unflagged'],
+    ]) {
       const r = await metamer(server, ['prolific', ...args]);
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -104,7 +109,10 @@ describe('metamer prolific sync', () => {
     claimed = await arrive(server, standIn, prolificStudy);
     standIn.setStatus(claimed.submission.id, 'AWAITING REVIEW');
     // Completed here, but Prolific never heard of it (a test link, another Prolific account…).
-    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: prolificPid(), prolific_session_id: 'not-on-prolific' });
+    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, {
+      prolific_pid: prolificPid(),
+      prolific_session_id: 'not-on-prolific',
+    });
     noSubmission = { submission: { id: 'not-on-prolific' } as Arrival['submission'], view: r.body };
     await answerTrials(server, noSubmission.view);
     expect((await postJson(`${server.url}/api/sessions/${noSubmission.view.session}/complete`, {})).status).toBe(200);
@@ -138,7 +146,9 @@ describe('metamer prolific sync', () => {
     expect(out.mismatches.completed_without_submission.map((r: { participant_id: string }) => r.participant_id)).toEqual([
       await participantIdOf(server, noSubmission),
     ]);
-    expect(out.mismatches.claimed_without_completing.map((r: { participant_id: string }) => r.participant_id)).toEqual([await participantIdOf(server, claimed)]);
+    expect(out.mismatches.claimed_without_completing.map((r: { participant_id: string }) => r.participant_id)).toEqual([
+      await participantIdOf(server, claimed),
+    ]);
     expect(out.mismatches.submissions_without_session).toHaveLength(1);
     expect(out.mismatches.submissions_without_session[0].prolific_status).toBe('AWAITING REVIEW');
     expect(out.not_started_here).toBe(1);
@@ -157,7 +167,7 @@ describe('metamer prolific sync', () => {
     expect(text.stdout).toContain('on Prolific, no session here');
   });
 
-  it('a returned participant’s slot goes to the next participant at once, and their late trial is kept without taking it back', async () => {
+  it('a returned participant’s slot goes to the next participant at once; their late trial is kept, the slot is not', async () => {
     const a = await arrive(server, standIn, prolificStudy);
     const slotA = (await server.store.getSession(a.view.session))!.slot;
     standIn.setStatus(a.submission.id, 'RETURNED');
@@ -166,7 +176,11 @@ describe('metamer prolific sync', () => {
     expect((await server.store.getSession(next.view.session))!.slot).toBe(slotA);
 
     // The returned participant's tab is still open and sends a trial: stored, session stays released.
-    const late = await postJson(`${server.url}/api/sessions/${a.view.session}/trials`, { trial_index: 0, response: a.view.choices[0], rt_ms: 800 });
+    const late = await postJson(`${server.url}/api/sessions/${a.view.session}/trials`, {
+      trial_index: 0,
+      response: a.view.choices[0],
+      rt_ms: 800,
+    });
     expect(late.status).toBe(200);
     expect(await server.store.answeredIndices(a.view.session)).toEqual([0]);
     const s = await server.store.getSession(a.view.session);
@@ -187,7 +201,9 @@ describe('metamer prolific sync', () => {
       for (const a of [claimed, returned]) {
         const r = await metamer(server, ['prolific', 'approve', 'fixture-study', await participantIdOf(server, a)], prolificEnv(standIn));
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(a === claimed ? 'the session did not complete here (started)' : 'the session did not complete here (abandoned)');
+        expect(r.stderr).toContain(
+          a === claimed ? 'the session did not complete here (started)' : 'the session did not complete here (abandoned)',
+        );
       }
       expect(standIn.submissions.get(claimed.submission.id)!.status).toBe('AWAITING REVIEW');
       expect(standIn.requests.filter((q) => q.path.endsWith('/transition/'))).toEqual([]);
@@ -228,7 +244,11 @@ describe('metamer prolific sync', () => {
     });
 
     it('rejects one named submission with the category and message given', async () => {
-      const r = await metamer(server, ['prolific', 'reject', 'fixture-study', await participantIdOf(server, claimed), '--category', 'NO_DATA', '--message', REASON], prolificEnv(standIn));
+      const r = await metamer(
+        server,
+        ['prolific', 'reject', 'fixture-study', await participantIdOf(server, claimed), '--category', 'NO_DATA', '--message', REASON],
+        prolificEnv(standIn),
+      );
       expect(r.code).toBe(0);
       expect(standIn.submissions.get(claimed.submission.id)!.status).toBe('REJECTED');
       // The session here never completed: Prolific's rejection releases it like a return.

@@ -47,7 +47,8 @@ const event = (a: Arrival, status: string) => ({
 });
 
 const sessionOf = async (a: Arrival) => (await server.store.prolificSessions('fixture-study')).find((s) => s.id === a.view.session)!;
-const storedStatus = async (a: Arrival) => (await server.store.prolificSubmissions('fixture-study')).find((s) => s.submission_id === a.submission.id)?.status;
+const storedStatus = async (a: Arrival) =>
+  (await server.store.prolificSubmissions('fixture-study')).find((s) => s.submission_id === a.submission.id)?.status;
 
 describe('POST /api/prolific/webhook', () => {
   it('a correctly signed return frees the slot at once: the next participant gets it', async () => {
@@ -116,7 +117,16 @@ describe('POST /api/prolific/webhook', () => {
   it('answers malformed requests with 4xx, never 5xx, and stores nothing', async () => {
     const before = (await server.store.prolificSubmissions('fixture-study')).length;
     const ts = () => String(Math.floor(Date.now() / 1000));
-    const bodies = ['', '{', 'null', '[]', '{"event_type": 5}', 'x'.repeat(70_000), '\u0000\u00ff', JSON.stringify({ event_type: 'submission.status.change' })];
+    const bodies = [
+      '',
+      '{',
+      'null',
+      '[]',
+      '{"event_type": 5}',
+      'x'.repeat(70_000),
+      '\u0000\u00ff',
+      JSON.stringify({ event_type: 'submission.status.change' }),
+    ];
     const headerSets: Record<string, string>[] = [
       {},
       { 'X-Prolific-Request-Timestamp': ts() },
@@ -138,7 +148,12 @@ describe('POST /api/prolific/webhook', () => {
   });
 
   it('acknowledges events it cannot place, and refuses signed bodies that are not events', async () => {
-    const stranger = await ProlificStandIn.deliver(hook, SECRET, { resource_id: 'sub-elsewhere', event_type: 'submission.status.change', participant_id: 'someone', status: 'RETURNED' });
+    const stranger = await ProlificStandIn.deliver(hook, SECRET, {
+      resource_id: 'sub-elsewhere',
+      event_type: 'submission.status.change',
+      participant_id: 'someone',
+      status: 'RETURNED',
+    });
     expect(stranger.body).toEqual({ ok: true, outcome: 'unmatched', released: 0 });
     const other = await ProlificStandIn.deliver(hook, SECRET, { resource_id: study, event_type: 'study.status.change', status: 'PAUSED' });
     expect(other.body.outcome).toBe('ignored');

@@ -42,7 +42,20 @@ export type Hang = 'setup-after-creating' | 'pay-before-paying' | 'pay-after-pay
 const id24 = () => randomBytes(12).toString('hex');
 
 /** Prolific's rejection categories (transition-submission). */
-const REJECTION_CATEGORIES = ['TOO_QUICKLY', 'TOO_SLOWLY', 'FAILED_INSTRUCTIONS', 'INCOMP_LONGITUDINAL', 'FAILED_CHECK', 'LOW_EFFORT', 'MALINGERING', 'NO_CODE', 'BAD_CODE', 'NO_DATA', 'UNSUPP_DEVICE', 'OTHER'];
+const REJECTION_CATEGORIES = [
+  'TOO_QUICKLY',
+  'TOO_SLOWLY',
+  'FAILED_INSTRUCTIONS',
+  'INCOMP_LONGITUDINAL',
+  'FAILED_CHECK',
+  'LOW_EFFORT',
+  'MALINGERING',
+  'NO_CODE',
+  'BAD_CODE',
+  'NO_DATA',
+  'UNSUPP_DEVICE',
+  'OTHER',
+];
 
 // Request bodies as the reference documents them; strict: an undocumented field is a violation.
 const TransitionBody = z.strictObject({
@@ -72,12 +85,18 @@ export class ProlificStandIn {
   url = '';
   readonly violations: string[] = [];
   readonly requests: { method: string; path: string }[] = [];
-  readonly studies = new Map<string, { id: string; name: string; status: string; completion_codes: { code: string; code_type: string }[] }>();
+  readonly studies = new Map<
+    string,
+    { id: string; name: string; status: string; completion_codes: { code: string; code_type: string }[] }
+  >();
   readonly submissions = new Map<string, StandInSubmission>();
   readonly setUps = new Map<string, StandInSetUp>();
   /** Every pay call received, by set-up id (the reference: each one pays). */
   readonly payCalls: string[] = [];
-  readonly hooks = new Map<string, { workspace_id: string; event_type: string; target_url: string; confirmed: boolean; hookSecret: string }>();
+  readonly hooks = new Map<
+    string,
+    { workspace_id: string; event_type: string; target_url: string; confirmed: boolean; hookSecret: string }
+  >();
   readonly secrets = new Map<string, string>();
   hang: Hang | null = null;
   /** Payments are asynchronous on Prolific: while false, paid bonuses are not listed yet. */
@@ -150,7 +169,8 @@ export class ProlificStandIn {
     const raw = Buffer.concat(chunks).toString('utf8');
     try {
       // Every endpoint: "Header authentication of the form Token <token>".
-      if (req.headers.authorization !== `Token ${STAND_IN_TOKEN}`) throw new Refused(401, 'Invalid token.', req.headers.authorization === undefined);
+      if (req.headers.authorization !== `Token ${STAND_IN_TOKEN}`)
+        throw new Refused(401, 'Invalid token.', req.headers.authorization === undefined);
       const out = await this.route(req.method ?? '', url, raw, req.headers['content-type']);
       if (out === 'hang') {
         this.held.add(res);
@@ -168,7 +188,8 @@ export class ProlificStandIn {
   }
 
   private json<T extends z.ZodType>(schema: T, raw: string, contentType: string | undefined): z.infer<T> {
-    if (!/^application\/json\b/.test(contentType ?? '')) throw new Refused(415, `Content-Type must be application/json, not ${contentType}`, true);
+    if (!/^application\/json\b/.test(contentType ?? ''))
+      throw new Refused(415, `Content-Type must be application/json, not ${contentType}`, true);
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -199,7 +220,12 @@ export class ProlificStandIn {
     };
   }
 
-  private async route(method: string, url: URL, raw: string, contentType: string | undefined): Promise<{ status: number; body?: unknown; headers?: Record<string, string> } | 'hang'> {
+  private async route(
+    method: string,
+    url: URL,
+    raw: string,
+    contentType: string | undefined,
+  ): Promise<{ status: number; body?: unknown; headers?: Record<string, string> } | 'hang'> {
     const p = url.pathname;
     let m: RegExpExecArray | null;
 
@@ -219,7 +245,8 @@ export class ProlificStandIn {
       for (const k of url.searchParams.keys()) if (!allowed.has(k)) throw new Refused(400, `undocumented query parameter ${k}`, true);
       const page = Number(url.searchParams.get('page') ?? '1');
       const size = Number(url.searchParams.get('page_size') ?? '20');
-      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 1) throw new Refused(400, 'page and page_size are positive integers', true);
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 1)
+        throw new Refused(400, 'page and page_size are positive integers', true);
       const study = url.searchParams.get('study');
       const all = [...this.submissions.values()].filter((s) => !study || s.study_id === study);
       const slice = all.slice((page - 1) * size, page * size);
@@ -227,8 +254,17 @@ export class ProlificStandIn {
       return {
         status: 200,
         body: {
-          results: slice.map((s) => ({ id: s.id, participant_id: s.participant_id, study_id: s.study_id, status: s.status, started_at: s.started_at, completed_at: s.completed_at })),
-          _links: { next: { href: more ? `${this.url}${p}?study=${study ?? ''}&page=${page + 1}&page_size=${size}` : null, title: 'Next' } },
+          results: slice.map((s) => ({
+            id: s.id,
+            participant_id: s.participant_id,
+            study_id: s.study_id,
+            status: s.status,
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+          })),
+          _links: {
+            next: { href: more ? `${this.url}${p}?study=${study ?? ''}&page=${page + 1}&page_size=${size}` : null, title: 'Next' },
+          },
           meta: { count: all.length },
         },
       };
@@ -253,7 +289,8 @@ export class ProlificStandIn {
       if (body.action === 'REJECT') {
         // "Required if action is 'REJECT' … at least 100 chars long"; the category likewise.
         if (!body.message || body.message.length < 100) throw new Refused(400, 'message: at least 100 characters', true);
-        if (!body.rejection_category || !REJECTION_CATEGORIES.includes(body.rejection_category)) throw new Refused(400, 'rejection_category: required', true);
+        if (!body.rejection_category || !REJECTION_CATEGORIES.includes(body.rejection_category))
+          throw new Refused(400, 'rejection_category: required', true);
       }
       const target = body.action === 'APPROVE' ? 'APPROVED' : body.action === 'REJECT' ? 'REJECTED' : null;
       if (!target) throw new Refused(400, `action ${body.action} is not one this platform uses`, true);
@@ -287,7 +324,9 @@ export class ProlificStandIn {
       for (const line of body.csv_bonuses.split('\n').filter((l) => l !== '')) {
         const lm = /^([^,\s]+),(\d+(?:\.\d{1,2})?)$/.exec(line);
         if (!lm) throw new Refused(400, `csv_bonuses: malformed line "${line}"`, true);
-        const sub = [...this.submissions.values()].find((s) => s.study_id === body.study_id && (s.id === lm[1] || s.participant_id === lm[1]));
+        const sub = [...this.submissions.values()].find(
+          (s) => s.study_id === body.study_id && (s.id === lm[1] || s.participant_id === lm[1]),
+        );
         if (!sub) wrong.push(lm[1]!);
         else lines.push({ id: sub.id, cents: Math.round(Number(lm[2]) * 100) });
       }
@@ -297,7 +336,17 @@ export class ProlificStandIn {
       this.setUps.set(setUp.id, setUp);
       if (this.hang === 'setup-after-creating') return 'hang';
       const amount = lines.reduce((a, l) => a + l.cents, 0);
-      return { status: 201, body: { id: setUp.id, study: body.study_id, amount, fees: Math.round(amount * 0.33), vat: 0, total_amount: Math.round(amount * 1.33) } };
+      return {
+        status: 201,
+        body: {
+          id: setUp.id,
+          study: body.study_id,
+          amount,
+          fees: Math.round(amount * 0.33),
+          vat: 0,
+          total_amount: Math.round(amount * 1.33),
+        },
+      };
     }
 
     // https://docs.prolific.com/api-reference/bonuses/pay-bonus-payments ("not idempotent")
@@ -343,7 +392,10 @@ export class ProlificStandIn {
       if (!hook) throw new Refused(404, 'Not found.', false);
       if (body.secret !== hook.hookSecret) throw new Refused(400, 'secret does not match X-Hook-Secret', true);
       hook.confirmed = true;
-      return { status: 200, body: { id: m[1], workspace_id: hook.workspace_id, event_type: hook.event_type, target_url: hook.target_url, is_enabled: true } };
+      return {
+        status: 200,
+        body: { id: m[1], workspace_id: hook.workspace_id, event_type: hook.event_type, target_url: hook.target_url, is_enabled: true },
+      };
     }
 
     throw new Refused(404, `no such endpoint in the reference: ${method} ${p}`, true);
@@ -362,11 +414,21 @@ export class ProlificStandIn {
     secret: string,
     payload: Record<string, string>,
     o: { eventId?: string; timestamp?: number; eventTimestamp?: number; signature?: string | null; compactBody?: boolean } = {},
-  ): Promise<{ status: number; body: any }> {
-    const dumps = '{' + Object.entries(payload).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ') + '}';
+  ): ReturnType<typeof postJson> {
+    const dumps =
+      '{' +
+      Object.entries(payload)
+        .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+        .join(', ') +
+      '}';
     const body = o.compactBody ? JSON.stringify(payload) : dumps;
     const timestamp = String(o.timestamp ?? Math.floor(Date.now() / 1000));
-    const signature = o.signature === undefined ? createHmac('sha256', secret).update(timestamp + dumps).digest('base64') : o.signature;
+    const signature =
+      o.signature === undefined
+        ? createHmac('sha256', secret)
+            .update(timestamp + dumps)
+            .digest('base64')
+        : o.signature;
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'X-Prolific-Request-Timestamp': timestamp,

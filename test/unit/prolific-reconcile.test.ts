@@ -131,17 +131,26 @@ describe('webhook signature', () => {
   const secret = 'shared-secret';
   const now = 1_700_000_000_000;
   const ts = String(now / 1000);
-  const sign = (body: string, t = ts) => createHmac('sha256', secret).update(t + body).digest('base64');
+  const sign = (body: string, t = ts) =>
+    createHmac('sha256', secret)
+      .update(t + body)
+      .digest('base64');
   const body = Buffer.from('{"resource_id": "s1", "status": "RETURNED"}');
 
   it('accepts base64(HMAC-SHA256(secret, timestamp + body)) and nothing else', () => {
     expect(verifyProlificRequest(secret, { signature: sign(body.toString()), timestamp: ts, rawBody: body }, now)).toBeNull();
     expect(verifyProlificRequest('other', { signature: sign(body.toString()), timestamp: ts, rawBody: body }, now)).toBe('bad_signature');
-    expect(verifyProlificRequest(secret, { signature: sign(body.toString()), timestamp: ts, rawBody: Buffer.from(body.toString().replace('RETURNED', 'APPROVED')) }, now)).toBe(
-      'bad_signature',
-    );
+    expect(
+      verifyProlificRequest(
+        secret,
+        { signature: sign(body.toString()), timestamp: ts, rawBody: Buffer.from(body.toString().replace('RETURNED', 'APPROVED')) },
+        now,
+      ),
+    ).toBe('bad_signature');
     expect(verifyProlificRequest(secret, { signature: undefined, timestamp: ts, rawBody: body }, now)).toBe('unsigned');
-    expect(verifyProlificRequest(secret, { signature: sign(body.toString()), timestamp: 'yesterday', rawBody: body }, now)).toBe('bad_timestamp');
+    expect(verifyProlificRequest(secret, { signature: sign(body.toString()), timestamp: 'yesterday', rawBody: body }, now)).toBe(
+      'bad_timestamp',
+    );
   });
 
   it('refuses a timestamp more than five minutes away, even correctly signed', () => {
@@ -158,9 +167,16 @@ describe('webhook signature', () => {
 
   it("serialises as Python's json.dumps does", () => {
     // Expected output printed by python3: json.dumps({...}) of the same value.
-    const value = { resource_id: '6510', event_type: 'submission.status.change', participant_id: 'p\u00e9\u2028\u{1F600}', status: 'RETURNED', n: [1, true, null, { a: '\t"\\\u007f/' }] };
+    const value = {
+      resource_id: '6510',
+      event_type: 'submission.status.change',
+      participant_id: 'p\u00e9\u2028\u{1F600}',
+      status: 'RETURNED',
+      n: [1, true, null, { a: '\t"\\\u007f/' }],
+    };
     expect(pythonJsonDumps(value)).toBe(
-      '{"resource_id": "6510", "event_type": "submission.status.change", "participant_id": "p\\u00e9\\u2028\\ud83d\\ude00", "status": "RETURNED", "n": [1, true, null, {"a": "\\t\\"\\\\\\u007f/"}]}',
+      '{"resource_id": "6510", "event_type": "submission.status.change", ' +
+        '"participant_id": "p\\u00e9\\u2028\\ud83d\\ude00", "status": "RETURNED", "n": [1, true, null, {"a": "\\t\\"\\\\\\u007f/"}]}',
     );
   });
 });
@@ -175,16 +191,29 @@ describe('bonus file', () => {
       [3, 7],
       [4, 1200],
     ]);
-    expect(csvBonuses([{ submission_id: 's1', amount_cents: 150 }, { submission_id: 's2', amount_cents: 7 }])).toBe('s1,1.50\ns2,0.07\n');
+    expect(
+      csvBonuses([
+        { submission_id: 's1', amount_cents: 150 },
+        { submission_id: 's2', amount_cents: 7 },
+      ]),
+    ).toBe('s1,1.50\ns2,0.07\n');
   });
 
   it('names the file, line and field of every problem', () => {
     expect(() => parseBonusCsv('b.csv', 'participant,amount\nx,1\n')).toThrow('b.csv: no "participant_id" column');
-    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},1.234\n`)).toThrow('b.csv: line 2: amount "1.234" is not a positive amount');
+    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},1.234\n`)).toThrow(
+      'b.csv: line 2: amount "1.234" is not a positive amount',
+    );
     expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},0\n`)).toThrow('line 2: amount "0"');
-    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n5f1b00000000000000000d01,1\n`)).toThrow('line 2: participant_id "5f1b00000000000000000d01" is not a participant id');
-    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},1\n${id(1)},2\n`)).toThrow(`line 3: participant ${id(1)} is already on line 2`);
-    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},30\n`)).toThrow('line 2: amount 30.00 is above --max-amount 20.00');
+    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n5f1b00000000000000000d01,1\n`)).toThrow(
+      'line 2: participant_id "5f1b00000000000000000d01" is not a participant id',
+    );
+    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},1\n${id(1)},2\n`)).toThrow(
+      `line 3: participant ${id(1)} is already on line 2`,
+    );
+    expect(() => parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},30\n`)).toThrow(
+      'line 2: amount 30.00 is above --max-amount 20.00',
+    );
     expect(parseBonusCsv('b.csv', `participant_id,amount\n${id(1)},30\n`, 5000)[0]!.amount_cents).toBe(3000);
   });
 });

@@ -71,18 +71,27 @@ export function prolificRoutes(prot: Router, ctx: AdminContext): void {
     if (wantsJson(req)) {
       // The JSON API approves in one call (or a dry run): the confirm step is the caller's.
       if (form.participant.length === 0) throw userError('name the participants to approve', 422);
-      const r = await approveSubmissions(store, ProlificClient.fromEnv(), study.id, { participants: form.participant, dryRun: form.dry_run });
+      const r = await approveSubmissions(store, ProlificClient.fromEnv(), study.id, {
+        participants: form.participant,
+        dryRun: form.dry_run,
+      });
       return void res.json(r);
     }
     if (form.participant.length === 0) {
-      return void res.status(422).type('html').send(approvePage(bundle, study, await approvePageData(study.id, 'Tick at least one session to approve.')));
+      return void res
+        .status(422)
+        .type('html')
+        .send(approvePage(bundle, study, await approvePageData(study.id, 'Tick at least one session to approve.')));
     }
     if (form.step === 'confirm') {
       const o = await storedOverview(store, study.id);
       const chosen = o.review.filter((r) => form.participant.includes(r.participant_id));
       if (chosen.length !== form.participant.length) {
         const error = 'Some ticked sessions no longer await review; look again.';
-        return void res.status(409).type('html').send(approvePage(bundle, study, await approvePageData(study.id, error)));
+        return void res
+          .status(409)
+          .type('html')
+          .send(approvePage(bundle, study, await approvePageData(study.id, error)));
       }
       return void res.type('html').send(confirmPage(bundle, study, chosen, o.flags_available));
     }
