@@ -69,7 +69,7 @@ const submissionRef = (s: ProlificSubmissionRow): SubmissionRef => ({
 export async function prolificOverview(store: Store, studyId: string, rec: Reconciliation): Promise<ProlificOverview> {
   const link = (await store.prolificLink(studyId)) ?? null;
   const released: Partial<Record<AbandonReason, number>> = {};
-  for (const s of await store.prolificSessions(studyId)) {
+  for (const s of link ? await store.prolificSessions(studyId) : []) {
     if (s.state === 'abandoned' && s.abandon_reason && s.abandon_reason !== 'idle')
       released[s.abandon_reason] = (released[s.abandon_reason] ?? 0) + 1;
   }
@@ -102,5 +102,7 @@ export function mismatchCount(o: ProlificOverview): number {
 
 /** The overview from what is stored (no call to Prolific): the dashboard renders this on every refresh. */
 export async function storedOverview(store: Store, studyId: string): Promise<ProlificOverview> {
+  // Most studies are not linked: their panel needs no reconciliation (the page refreshes every 5 s).
+  if (!(await store.prolificLink(studyId))) return prolificOverview(store, studyId, reconcile([], []));
   return prolificOverview(store, studyId, reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId)));
 }

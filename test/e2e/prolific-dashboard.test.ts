@@ -76,7 +76,8 @@ describe('the Prolific panel and approvals', () => {
     await page.goto(studyPage());
     const panel = page.locator('#prolific');
     expect(await panel.getAttribute('data-prolific')).toBe('unlinked');
-    expect(await panel.locator('[data-field=prolific-not-set-up]').textContent()).toContain('set PROLIFIC_API_TOKEN on the server');
+    const line = (await panel.locator('[data-field=prolific-not-set-up]').innerText()).replace(/\s+/g, ' ');
+    expect(line).toContain('set PROLIFIC_API_TOKEN on the server');
     expect(await panel.locator('form').count()).toBe(0);
   });
 
@@ -129,5 +130,23 @@ describe('the Prolific panel and approvals', () => {
     await page.goto(studyPage());
     expect(await page.locator('[data-field=prolific-approved]').textContent()).toBe('1');
     expect(await page.locator('[data-field=prolific-review]').textContent()).toBe('1');
+  });
+
+  it('has the same as JSON: the overview, and approval with a dry run', async () => {
+    const second = await participantIdOf(server, done[1]!);
+    const overview = await page.request.get(`${server.url}/admin/api/studies/fixture-study/prolific`);
+    expect(overview.status()).toBe(200);
+    const o = await overview.json();
+    expect(o.review.map((r: { participant_id: string }) => r.participant_id)).toEqual([second]);
+    expect(JSON.stringify(o)).not.toContain(strangerPid);
+    const dry = await page.request.post(`${studyPage()}/prolific/approve`, {
+      data: { participant: [second], dry_run: true },
+      headers: { Accept: 'application/json' },
+    });
+    expect(dry.status()).toBe(200);
+    expect((await dry.json()).approved.map((c: { participant_id: string }) => c.participant_id)).toEqual([second]);
+    expect(standIn.submissions.get(done[1]!.submission.id)!.status).toBe('AWAITING REVIEW');
+    const nobody = await page.request.post(`${studyPage()}/prolific/approve`, { data: { participant: [] }, headers: { Accept: 'application/json' } });
+    expect(nobody.status()).toBe(422);
   });
 });
