@@ -146,7 +146,10 @@ describe('the Prolific panel and approvals', () => {
     expect(dry.status()).toBe(200);
     expect((await dry.json()).approved.map((c: { participant_id: string }) => c.participant_id)).toEqual([second]);
     expect(standIn.submissions.get(done[1]!.submission.id)!.status).toBe('AWAITING REVIEW');
-    const nobody = await page.request.post(`${studyPage()}/prolific/approve`, { data: { participant: [] }, headers: { Accept: 'application/json' } });
+    const nobody = await page.request.post(`${studyPage()}/prolific/approve`, {
+      data: { participant: [] },
+      headers: { Accept: 'application/json' },
+    });
     expect(nobody.status()).toBe(422);
   });
 });
