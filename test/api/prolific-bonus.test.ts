@@ -7,23 +7,31 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ProlificStandIn } from '../support/prolific-stand-in.ts';
-import { COMPLETION_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
-import { type Arrival, arrive, completeHere, metamer, participantIdOf, prolificEnv, spawnMetamer } from './prolific-helpers.ts';
+import type { ProlificStandIn } from '../support/prolific-stand-in.ts';
+import type { TestServer } from '../support/test-server.ts';
+import {
+  type Arrival,
+  arrive,
+  completeHere,
+  type LinkedStudy,
+  metamer,
+  participantIdOf,
+  prolificEnv,
+  spawnMetamer,
+  startLinkedStudy,
+} from './prolific-helpers.ts';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
+let linked: LinkedStudy;
 let server: TestServer;
 let standIn: ProlificStandIn;
 let study: string;
 const people: { a: Arrival; pid: string }[] = [];
 
 beforeAll(async () => {
-  process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);
-  server = await startTestServer();
-  standIn = await ProlificStandIn.start();
-  study = standIn.addStudy([{ code: COMPLETION_CODE, code_type: 'COMPLETED' }]);
-  await server.store.linkProlificStudy('fixture-study', study, Date.now());
+  linked = await startLinkedStudy();
+  ({ server, standIn, study } = linked);
   for (let i = 0; i < 3; i++) {
     const a = await arrive(server, standIn, study);
     await completeHere(server, standIn, a);
@@ -31,8 +39,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await standIn?.close();
-  await server?.dispose();
+  await linked?.dispose();
 });
 afterEach(() => {
   standIn.hang = null;

@@ -7,8 +7,8 @@ import { execFile, type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SessionView } from '../../experiment/contract.ts';
-import { type ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
-import { postJson, type TestServer } from '../support/test-server.ts';
+import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
+import { COMPLETION_CODE, postJson, startTestServer, type TestServer, type TestServerOptions } from '../support/test-server.ts';
 import { answerTrials } from './admin-participants.ts';
 
 const exec = promisify(execFile);
@@ -86,4 +86,30 @@ export async function completeHere(server: TestServer, standIn: ProlificStandIn,
 
 export async function participantIdOf(server: TestServer, a: Arrival): Promise<string> {
   return (await server.store.getSession(a.view.session))!.participant_id;
+}
+
+export interface LinkedStudy {
+  server: TestServer;
+  standIn: ProlificStandIn;
+  /** The stand-in's study, linked to the server's `fixture-study`. */
+  study: string;
+  dispose(): Promise<void>;
+}
+
+/** A test server and the stand-in, with `fixture-study` linked to a stand-in study that lists its completion code. */
+export async function startLinkedStudy(opts: TestServerOptions = {}): Promise<LinkedStudy> {
+  process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);
+  const server = await startTestServer(opts);
+  const standIn = await ProlificStandIn.start();
+  const study = standIn.addStudy([{ code: COMPLETION_CODE, code_type: 'COMPLETED' }]);
+  await server.store.linkProlificStudy('fixture-study', study, Date.now());
+  return {
+    server,
+    standIn,
+    study,
+    async dispose() {
+      await standIn.close();
+      await server.dispose();
+    },
+  };
 }

@@ -3,12 +3,22 @@
  * API (never Prolific itself), each request checked against the reference.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ProlificStandIn } from '../support/prolific-stand-in.ts';
-import { COMPLETION_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
-import { type Arrival, arrive, completeHere, metamer, participantIdOf, prolificEnv } from './prolific-helpers.ts';
+import type { ProlificStandIn } from '../support/prolific-stand-in.ts';
+import type { TestServer } from '../support/test-server.ts';
+import {
+  type Arrival,
+  arrive,
+  completeHere,
+  type LinkedStudy,
+  metamer,
+  participantIdOf,
+  prolificEnv,
+  startLinkedStudy,
+} from './prolific-helpers.ts';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
+let linked: LinkedStudy;
 let server: TestServer;
 let standIn: ProlificStandIn;
 let study: string;
@@ -16,11 +26,8 @@ let idle: Arrival;
 let finished: Arrival;
 
 beforeAll(async () => {
-  process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);
-  server = await startTestServer();
-  standIn = await ProlificStandIn.start();
-  study = standIn.addStudy([{ code: COMPLETION_CODE, code_type: 'COMPLETED' }]);
-  await server.store.linkProlificStudy('fixture-study', study, Date.now());
+  linked = await startLinkedStudy();
+  ({ server, standIn, study } = linked);
   finished = await arrive(server, standIn, study);
   await completeHere(server, standIn, finished);
   idle = await arrive(server, standIn, study);
@@ -28,8 +35,7 @@ beforeAll(async () => {
   expect(await server.store.abandonIdleSessions('fixture-study', Date.now() + 1000)).toBe(1);
 });
 afterAll(async () => {
-  await standIn?.close();
-  await server?.dispose();
+  await linked?.dispose();
 });
 afterEach(() => {
   expect(standIn.violations).toEqual([]);

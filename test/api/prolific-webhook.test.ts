@@ -8,10 +8,11 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProlificStandIn } from '../support/prolific-stand-in.ts';
-import { COMPLETION_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
-import { type Arrival, arrive } from './prolific-helpers.ts';
+import { postJson, type TestServer } from '../support/test-server.ts';
+import { type Arrival, arrive, type LinkedStudy, startLinkedStudy } from './prolific-helpers.ts';
 
 const SECRET = 'whsec-stand-in-0123456789';
+let linked: LinkedStudy;
 let server: TestServer;
 let standIn: ProlificStandIn;
 let study: string;
@@ -27,16 +28,13 @@ beforeAll(async () => {
       done();
     },
   });
-  server = await startTestServer({ logger: pino({ level: 'info' }, sink) });
-  standIn = await ProlificStandIn.start();
-  study = standIn.addStudy([{ code: COMPLETION_CODE, code_type: 'COMPLETED' }]);
-  await server.store.linkProlificStudy('fixture-study', study, Date.now());
+  linked = await startLinkedStudy({ logger: pino({ level: 'info' }, sink) });
+  ({ server, standIn, study } = linked);
   hook = `${server.url}/api/prolific/webhook`;
 });
 afterAll(async () => {
   delete process.env.PROLIFIC_WEBHOOK_SECRET;
-  await standIn?.close();
-  await server?.dispose();
+  await linked?.dispose();
 });
 
 const event = (a: Arrival, status: string) => ({
