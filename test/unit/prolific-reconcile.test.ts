@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { csvBonuses } from '../../server/prolific/bonus-ledger.ts';
 import { parseBonusCsv } from '../../server/prolific/bonus-csv.ts';
 import { reconcile } from '../../server/prolific/reconcile.ts';
+import { chooseApprovals } from '../../server/prolific/review.ts';
 import { normaliseStatus } from '../../server/prolific/submission-status.ts';
 import { pythonJsonDumps, verifyProlificRequest } from '../../server/prolific/webhook-signature.ts';
 import type { ProlificSessionRow, ProlificSubmissionRow } from '../../server/store/prolific-store.ts';
@@ -111,6 +112,44 @@ describe('reconcile', () => {
     );
     expect(r.awaitingReview.map((p) => p.submission.submission_id)).toEqual([s.prolific_session_id]);
     expect(r.approved.map((p) => p.submission.submission_id)).toEqual(['byPid']);
+  });
+});
+
+describe('choosing approvals', () => {
+  const a = session('completed');
+  const b = session('completed');
+  const c = session('completed');
+  const started = session('started');
+  const rec = reconcile(
+    [a, b, c, started],
+    [sub(a, 'AWAITING REVIEW'), sub(b, 'AWAITING REVIEW'), sub(c, 'APPROVED'), sub(started, 'AWAITING REVIEW')],
+  );
+  // A stand-in for the evidence module's verdicts: only b is flagged.
+  const flagsOf = (p: { session: ProlificSessionRow }) => (p.session === b ? [{ code: 'fast', reason: 'too fast' }] : []);
+
+  it('all unflagged: the flagged session is left for a person', () => {
+    const r = chooseApprovals(rec, flagsOf, true, { allUnflagged: true });
+    expect(ids(r.chosen)).toEqual([a.participant_id]);
+    expect(ids(r.left)).toEqual([b.participant_id]);
+  });
+
+  it('a flagged session is approved only when named', () => {
+    expect(ids(chooseApprovals(rec, flagsOf, true, { participants: [b.participant_id] }).chosen)).toEqual([b.participant_id]);
+    expect(ids(chooseApprovals(rec, flagsOf, true, { participants: [b.participant_id], allUnflagged: true }).chosen)).toEqual([
+      a.participant_id,
+      b.participant_id,
+    ]);
+  });
+
+  it('refuses what cannot be approved, and "unflagged" without flags', () => {
+    expect(() => chooseApprovals(rec, flagsOf, true, { participants: [started.participant_id] })).toThrow(
+      'the session did not complete here (started)',
+    );
+    expect(() => chooseApprovals(rec, flagsOf, true, { participants: [c.participant_id] })).toThrow(
+      'its submission is APPROVED on Prolific',
+    );
+    expect(() => chooseApprovals(rec, flagsOf, false, { allUnflagged: true })).toThrow('quality flags are not available');
+    expect(() => chooseApprovals(rec, flagsOf, true, {})).toThrow('name the participants');
   });
 });
 
