@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+// The API suite runs twice, once per store (the store matrix): on a SQLite file, and on a fresh
+// database of a throwaway PostgreSQL cluster (test/support/postgres-global-setup.ts) per test server.
+const API = 'test/api/**/*.test.ts';
+// Tests of PostgreSQL itself (schema parity, several instances, db copy) need a cluster whatever the project.
+const POSTGRES_ONLY = 'test/api/postgres-*.test.ts';
+
 export default defineConfig({
   test: {
     // Browser and server tests start real processes; give them room on a shared 2-core machine.
@@ -8,7 +14,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'node_modules/**'] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/api/**', 'node_modules/**'] },
+      },
+      {
+        extends: true,
+        test: { name: 'api-sqlite', include: [API], exclude: [POSTGRES_ONLY] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'api-postgres',
+          include: [API],
+          env: { METAMER_TEST_STORE: 'postgres' },
+          globalSetup: ['test/support/postgres-global-setup.ts'],
+        },
       },
       {
         extends: true,

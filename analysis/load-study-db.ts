@@ -1,12 +1,9 @@
 /**
- * Reads one study from the platform's SQLite file, read-only: main and catch trials aggregated by
- * SQLite itself (GROUP BY over the pseudonymous `trial_rows` view, session by session), the study's
- * exclusion rules, and
- * from its stimulus set's manifest the number of choices and the models' predictions. Raw Prolific
- * IDs are never selected.
+ * Reads one study from the platform's database through `StudyDataSource` (the stores implement it):
+ * main and catch trials aggregated by the database (GROUP BY over the pseudonymous `trial_rows`
+ * view), the study's exclusion rules, and from its stimulus set's manifest the number of choices
+ * and the models' predictions. Raw Prolific IDs are never selected.
  */
-import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { Manifest } from '../stimuli/manifest.ts';
 import { ExclusionRules } from './exclusions.ts';
 import { AnalysisInputError } from './input-error.ts';
@@ -30,37 +27,64 @@ export interface DbStudy {
   predictionModels: string[];
 }
 
-export function openReadOnly(file: string): Database.Database {
-  if (!fs.existsSync(file)) throw new AnalysisInputError(`database ${file} does not exist (pass --db or set METAMER_DB)`);
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    return db;
-  } catch (e) {
-    throw new AnalysisInputError(`database ${file} cannot be opened: ${(e as Error).message}`);
-  }
-}
-
-interface StudyRecord {
+/** A study's row and its set's manifest, as stored (JSON text); `manifest` null when the set is missing. */
+export interface StoredStudyRecord {
   set_name: string;
   config: string;
-  manifest: string;
+  manifest: string | null;
+}
+
+/** One session of a study, with its stored main and catch trials grouped by condition. */
+export interface SessionTrials {
+  id: string;
+  participant_id: string;
+  state: SessionState;
+  preview: boolean;
+  /** [phase, model, layer, layer_index, trials, correct] per condition of the main and catch phases. */
+  groups: [Phase, string, string, number, number, number][];
+  /** [stimulus_id, category, model, layer, layer_index] per main trial; only when asked for. */
+  stimuli?: [string, string, string, string, number][];
+}
+
+/** One exported trial, in the column order of `loadTrialsExport`'s query (pseudonymous: no Prolific ID). */
+export type StoredTrialRow = [
+  participant_id: string, session_id: string, phase: string, trial_index: number, stimulus_id: string, source_id: string,
+  category: string, model: string, layer: string, layer_index: number, response: string | null, correct: number,
+  rt_ms: number | null, study_id: string, session_state: string, received_at: number, fallback_for: string | null,
+];
+
+/**
+ * What the analysis reads from the platform's database. Defined here (analysis never imports the
+ * server) and implemented by each store (`server/store/*-study-data.ts`); only pseudonymous
+ * columns pass through it.
+ */
+export interface StudyDataSource {
+  /** The database, for messages. */
+  readonly description: string;
+  studyRecord(studyId: string): Promise<StoredStudyRecord | undefined>;
+  studyIds(): Promise<string[]>;
+  /** Every session of the study (preview ones too), oldest first. */
+  sessionTrials(studyId: string, withStimuli: boolean): AsyncIterable<SessionTrials>;
+  /** Every non-preview trial of the study, by session and trial index. */
+  trialRows(studyId: string): Promise<StoredTrialRow[]>;
 }
 
 /** The study's row and its set's manifest; a clear error when either is missing. */
-export function readStudyRecord(db: Database.Database, file: string, studyId: string): { config: Record<string, unknown>; manifest: Manifest; set_name: string } {
-  const row = db
-    .prepare('SELECT s.set_name, s.config, m.manifest FROM studies s LEFT JOIN stimulus_sets m ON m.name = s.set_name WHERE s.id = ?')
-    .get(studyId) as StudyRecord | undefined;
+export async function readStudyRecord(
+  source: StudyDataSource,
+  studyId: string,
+): Promise<{ config: Record<string, unknown>; manifest: Manifest; set_name: string }> {
+  const where = source.description;
+  const row = await source.studyRecord(studyId);
   if (!row) {
-    const ids = (db.prepare('SELECT id FROM studies ORDER BY id').pluck().all() as string[]).join(', ');
-    throw new AnalysisInputError(`study "${studyId}" is not in ${file} (studies: ${ids || 'none'})`);
+    const ids = (await source.studyIds()).join(', ');
+    throw new AnalysisInputError(`study "${studyId}" is not in ${where} (studies: ${ids || 'none'})`);
   }
-  if (!row.manifest) throw new AnalysisInputError(`study "${studyId}" refers to stimulus set "${row.set_name}", which is not in ${file}`);
+  if (!row.manifest) throw new AnalysisInputError(`study "${studyId}" refers to stimulus set "${row.set_name}", which is not in ${where}`);
   const manifest = Manifest.safeParse(JSON.parse(row.manifest));
   if (!manifest.success) {
     const issue = manifest.error.issues[0]!;
-    throw new AnalysisInputError(`stimulus set "${row.set_name}" in ${file}: manifest.${issue.path.join('.')}: ${issue.message}`);
+    throw new AnalysisInputError(`stimulus set "${row.set_name}" in ${where}: manifest.${issue.path.join('.')}: ${issue.message}`);
   }
   return { config: JSON.parse(row.config) as Record<string, unknown>, manifest: manifest.data, set_name: row.set_name };
 }
@@ -91,83 +115,60 @@ function rank(order: string[], x: string): number {
   return i < 0 ? order.length : i;
 }
 
-export function loadStudyFromDb(file: string, studyId: string): DbStudy {
-  const db = openReadOnly(file);
-  try {
-    const { config, manifest, set_name } = readStudyRecord(db, file, studyId);
-    const parsedRules = ExclusionRules.safeParse(config.exclusions ?? {});
-    if (!parsedRules.success) {
-      const issue = parsedRules.error.issues[0]!;
-      throw new AnalysisInputError(`study "${studyId}" config: exclusions.${issue.path.join('.')}: ${issue.message}`);
-    }
-    const builder = new CountsBuilder(studyId, { modelOrder: manifest.models.map((m) => m.model) });
-
-    const sessions = db
-      .prepare('SELECT id, participant_id, state, preview FROM sessions WHERE study_id = ? ORDER BY started_at, id')
-      .raw()
-      .all(studyId) as [string, string, SessionState, number][];
-    // One small GROUP BY per session rather than one over the whole study: rows are stored in
-    // (session_id, trial_index) order, so each session is a contiguous range, and sorting 400 rows
-    // 2,500 times is much cheaper than sorting a million once.
-    const groups = db
-      .prepare(
-        `SELECT phase, model, layer, layer_index, COUNT(*), SUM(correct)
-           FROM trial_rows
-          WHERE session_id = ? AND phase IN ('main', 'catch')
-          GROUP BY phase, model, layer, layer_index`,
-      )
-      .raw();
-    const { byStimulus, models: predictionModels } = manifestPredictions(manifest);
-    const perStimulus = db
-      .prepare(`SELECT stimulus_id, category, model, layer, layer_index FROM trial_rows WHERE session_id = ? AND phase = 'main'`)
-      .raw();
-    for (const [sessionId, pid, state, preview] of sessions) {
-      const rows = groups.all(sessionId) as [Phase, string, string, number, number, number][];
-      if (preview) {
-        for (const g of rows) builder.addPreview(g[4]);
-        continue;
-      }
-      builder.participant(pid, state);
-      for (const [phase, model, layer, layerIndex, n, k] of rows) builder.add(pid, state, phase, model, layer, layerIndex, n, k);
-      if (byStimulus.size === 0) continue;
-      // The models' accuracy on exactly the stimuli this participant saw (human vs model).
-      for (const [stimulus, category, model, layer, layerIndex] of perStimulus.all(sessionId) as [string, string, string, string, number][]) {
-        const preds = byStimulus.get(stimulus);
-        if (!preds) continue;
-        for (const [observer, label] of preds) {
-          if (model !== '' && observer !== model) continue;
-          builder.addObserver(pid, observer, model, layer, layerIndex, 1, label === category ? 1 : 0);
-        }
-      }
-    }
-
-    const stimuli = new Map<string, StimulusInfo>();
-    const predictions: Prediction[] = [];
-    for (const item of manifest.items) {
-      if (item.role !== 'main') continue;
-      const natural = item.condition === NATURAL_LAYER;
-      stimuli.set(item.id, {
-        category: item.category,
-        model: natural ? '' : (item.condition as { model: string }).model,
-        layer: natural ? NATURAL_LAYER : (item.condition as { layer: string }).layer,
-        layer_index: natural ? 0 : (item.condition as { layer_index: number }).layer_index,
-      });
-      for (const [observer, label] of byStimulus.get(item.id) ?? []) {
-        predictions.push({ stimulus_id: item.id, observer_model: observer, predicted_category: label });
-      }
-    }
-    return {
-      counts: builder.build(),
-      exclusions: parsedRules.data,
-      choices: manifest.categories.length,
-      set_name,
-      title: typeof config.title === 'string' ? config.title : studyId,
-      modality: manifest.modality,
-      stimuli,
-      predictions,
-      predictionModels,
-    };
-  } finally {
-    db.close();
+export async function loadStudyFromDb(source: StudyDataSource, studyId: string): Promise<DbStudy> {
+  const { config, manifest, set_name } = await readStudyRecord(source, studyId);
+  const parsedRules = ExclusionRules.safeParse(config.exclusions ?? {});
+  if (!parsedRules.success) {
+    const issue = parsedRules.error.issues[0]!;
+    throw new AnalysisInputError(`study "${studyId}" config: exclusions.${issue.path.join('.')}: ${issue.message}`);
   }
+  const builder = new CountsBuilder(studyId, { modelOrder: manifest.models.map((m) => m.model) });
+  const { byStimulus, models: predictionModels } = manifestPredictions(manifest);
+  for await (const session of source.sessionTrials(studyId, byStimulus.size > 0)) {
+    const pid = session.participant_id;
+    if (session.preview) {
+      for (const g of session.groups) builder.addPreview(g[4]);
+      continue;
+    }
+    builder.participant(pid, session.state);
+    for (const [phase, model, layer, layerIndex, n, k] of session.groups) {
+      builder.add(pid, session.state, phase, model, layer, layerIndex, n, k);
+    }
+    // The models' accuracy on exactly the stimuli this participant saw (human vs model).
+    for (const [stimulus, category, model, layer, layerIndex] of session.stimuli ?? []) {
+      const preds = byStimulus.get(stimulus);
+      if (!preds) continue;
+      for (const [observer, label] of preds) {
+        if (model !== '' && observer !== model) continue;
+        builder.addObserver(pid, observer, model, layer, layerIndex, 1, label === category ? 1 : 0);
+      }
+    }
+  }
+
+  const stimuli = new Map<string, StimulusInfo>();
+  const predictions: Prediction[] = [];
+  for (const item of manifest.items) {
+    if (item.role !== 'main') continue;
+    const natural = item.condition === NATURAL_LAYER;
+    stimuli.set(item.id, {
+      category: item.category,
+      model: natural ? '' : (item.condition as { model: string }).model,
+      layer: natural ? NATURAL_LAYER : (item.condition as { layer: string }).layer,
+      layer_index: natural ? 0 : (item.condition as { layer_index: number }).layer_index,
+    });
+    for (const [observer, label] of byStimulus.get(item.id) ?? []) {
+      predictions.push({ stimulus_id: item.id, observer_model: observer, predicted_category: label });
+    }
+  }
+  return {
+    counts: builder.build(),
+    exclusions: parsedRules.data,
+    choices: manifest.categories.length,
+    set_name,
+    title: typeof config.title === 'string' ? config.title : studyId,
+    modality: manifest.modality,
+    stimuli,
+    predictions,
+    predictionModels,
+  };
 }

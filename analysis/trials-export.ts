@@ -4,7 +4,7 @@
  * predictions from the stimulus set's manifest appended. CSV and JSON renderings are strings.
  */
 import { stringify } from 'csv-stringify/sync';
-import { manifestPredictions, openReadOnly, readStudyRecord } from './load-study-db.ts';
+import { manifestPredictions, readStudyRecord, type StudyDataSource } from './load-study-db.ts';
 import { type ColumnDescription, predictionColumn, TRIAL_COLUMNS } from './trial-row.ts';
 
 export type ExportCell = string | number | null;
@@ -18,8 +18,6 @@ export interface TrialsExport {
   rows: Record<string, ExportCell>[];
 }
 
-type DbRow = [string, string, string, number, string, string, string, string, string, number, string | null, number, number | null, string, string, number, string | null];
-
 /**
  * The session's id in exports. The stored id is the session's bearer token (whoever holds it can
  * post trials and ask for the completion code), so it never leaves the server; a participant has
@@ -29,58 +27,44 @@ export function exportedSessionId(participantId: string): string {
   return `s-${participantId}`;
 }
 
-export function loadTrialsExport(file: string, studyId: string): TrialsExport {
-  const db = openReadOnly(file);
-  try {
-    const { config, manifest, set_name } = readStudyRecord(db, file, studyId);
-    const { byStimulus, models } = manifestPredictions(manifest);
-    const columns = [...TRIAL_COLUMNS, ...models.map(predictionColumn)];
-    const dbRows = db
-      .prepare(
-        `SELECT participant_id, session_id, phase, trial_index, stimulus_id, source_id, category, model, layer,
-                layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for
-           FROM trial_rows
-          WHERE study_id = ? AND preview = 0
-          ORDER BY session_id, trial_index`,
-      )
-      .raw()
-      .all(studyId) as DbRow[];
-    const rows = dbRows.map((r) => {
-      const preds = byStimulus.get(r[4]);
-      const row: Record<string, ExportCell> = {
-        participant_id: r[0],
-        session_id: exportedSessionId(r[0]),
-        phase: r[2],
-        trial_index: r[3],
-        stimulus_id: r[4],
-        source_id: r[5],
-        category: r[6],
-        model: r[7],
-        layer: r[8],
-        layer_index: r[9],
-        response: r[10],
-        correct: r[11],
-        rt_ms: r[12],
-        study_id: r[13],
-        session_state: r[14],
-        received_at: new Date(r[15]).toISOString(),
-        model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
-        fallback_for: r[16],
-      };
-      for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
-      return row;
-    });
-    return {
-      study_id: studyId,
-      title: typeof config.title === 'string' ? config.title : studyId,
-      set_name,
-      modality: manifest.modality,
-      columns,
-      rows,
+export async function loadTrialsExport(source: StudyDataSource, studyId: string): Promise<TrialsExport> {
+  const { config, manifest, set_name } = await readStudyRecord(source, studyId);
+  const { byStimulus, models } = manifestPredictions(manifest);
+  const columns = [...TRIAL_COLUMNS, ...models.map(predictionColumn)];
+  const dbRows = await source.trialRows(studyId);
+  const rows = dbRows.map((r) => {
+    const preds = byStimulus.get(r[4]);
+    const row: Record<string, ExportCell> = {
+      participant_id: r[0],
+      session_id: exportedSessionId(r[0]),
+      phase: r[2],
+      trial_index: r[3],
+      stimulus_id: r[4],
+      source_id: r[5],
+      category: r[6],
+      model: r[7],
+      layer: r[8],
+      layer_index: r[9],
+      response: r[10],
+      correct: r[11],
+      rt_ms: r[12],
+      study_id: r[13],
+      session_state: r[14],
+      received_at: new Date(r[15]).toISOString(),
+      model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
+      fallback_for: r[16],
     };
-  } finally {
-    db.close();
-  }
+    for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
+    return row;
+  });
+  return {
+    study_id: studyId,
+    title: typeof config.title === 'string' ? config.title : studyId,
+    set_name,
+    modality: manifest.modality,
+    columns,
+    rows,
+  };
 }
 
 export function trialsToCsv(exp: Pick<TrialsExport, 'columns' | 'rows'>): string {

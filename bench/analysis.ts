@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeCounts } from '../analysis/analyze.ts';
 import { loadStudyFromDb } from '../analysis/load-study-db.ts';
+import { openStudyData } from '../server/store/open-store.ts';
 import { Random } from '../analysis/random.ts';
 import { resultToMarkdown } from '../analysis/report-format.ts';
 import { openDatabase } from '../server/store/database.ts';
@@ -96,10 +97,10 @@ interface Timing {
   cpu: number;
 }
 
-function inProcess(f: () => void): Timing {
+async function inProcess(f: () => unknown): Promise<Timing> {
   const t = process.hrtime.bigint();
   const c = process.cpuUsage();
-  f();
+  await f();
   const used = process.cpuUsage(c);
   return { wall: Number(process.hrtime.bigint() - t) / 1e9, cpu: (used.user + used.system) / 1e6 };
 }
@@ -126,8 +127,9 @@ function baseline(db: string): Timing {
   return child(SQLITE3, [db, BASELINE_SQL]);
 }
 
-function analyzeInProcess(db: string): string {
-  const s = loadStudyFromDb(db, STUDY);
+async function analyzeInProcess(db: string): Promise<string> {
+  const source = await openStudyData(db);
+  const s = await loadStudyFromDb(source, STUDY).finally(() => source.close());
   const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 10_000, permutations: 10_000, seed: 1 });
   if (r.table.length !== 40 || r.table[0]!.n_trials !== (PARTICIPANTS * TRIALS) / 40) throw new Error('unexpected table');
   return resultToMarkdown(r);
@@ -143,19 +145,22 @@ try {
   const db = process.env.BENCH_DB ?? path.join(dir, 'bench.db');
   if (!fs.existsSync(db)) {
     process.stderr.write(`building ${PARTICIPANTS} × ${TRIALS} trials … `);
-    const built = inProcess(() => buildDb(db)).wall;
+    const built = (await inProcess(() => buildDb(db))).wall;
     process.stderr.write(`${built.toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(0)} MB)\n`);
   }
 
   baseline(db);
-  analyzeInProcess(db);
+  await analyzeInProcess(db);
   const base: Timing[] = [];
   const ours: Timing[] = [];
   const load: Timing[] = [];
   for (let i = 0; i < 3; i++) {
     base.push(baseline(db));
-    ours.push(inProcess(() => analyzeInProcess(db)));
-    load.push(inProcess(() => loadStudyFromDb(db, STUDY)));
+    ours.push(await inProcess(() => analyzeInProcess(db)));
+    load.push(await inProcess(async () => {
+      const source = await openStudyData(db);
+      await loadStudyFromDb(source, STUDY).finally(() => source.close());
+    }));
   }
   const cliTime = cli(db);
   const anova = process.env.BENCH_SKIP_ANOVA ? null : cli(db, ['--compare', 'all']);

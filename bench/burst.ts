@@ -11,6 +11,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { mulberry32 } from '../stimuli/random.ts';
 import { makeBenchStudy, trialBody } from './study-fixture.ts';
@@ -21,7 +22,7 @@ const ARRIVAL_SECONDS = Number(process.env.BENCH_ARRIVAL_SECONDS ?? 60);
 /** A real trial takes about 3 s (start, 1.4 s of presentation, the answer): ten times faster. */
 const TRIAL_MS = Number(process.env.BENCH_TRIAL_MS ?? 300);
 
-interface Stats {
+export interface Stats {
   latencies: number[];
   errors: Map<string, number>;
   acked: Map<string, number>;
@@ -65,7 +66,7 @@ async function participant(i: number, port: number, agent: http.Agent, stats: St
   let view: View;
   if (baseline) view = baselineView(i);
   else {
-    const start = await request(agent, port, 'POST', '/api/studies/bench/sessions', JSON.stringify({ prolific_pid: `burst${String(i).padStart(6, '0')}` }), ip);
+    const start = await request(agent, port, 'POST', '/api/studies/bench/sessions', JSON.stringify({ prolific_pid: String(i).padStart(24, '0') }), ip);
     if (start.status !== 200) return fail(`start ${start.status} ${start.text.slice(0, 80)}`);
     view = JSON.parse(start.text) as View;
   }
@@ -115,7 +116,7 @@ function newStats(): Stats {
 }
 
 /** Runs the arrivals (the same Poisson schedule for both servers) and waits for every participant. */
-async function launch(port: number, baseline: boolean): Promise<{ stats: Stats; seconds: number }> {
+export async function launch(port: number, baseline: boolean): Promise<{ stats: Stats; seconds: number }> {
   const stats = newStats();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
   const rng = mulberry32(42);
@@ -141,7 +142,7 @@ async function launch(port: number, baseline: boolean): Promise<{ stats: Stats; 
   return { stats, seconds: (performance.now() - t0) / 1000 };
 }
 
-function latencyLine(latencies: number[]): { text: string; p50: number; p99: number } {
+export function latencyLine(latencies: number[]): { text: string; p50: number; p99: number } {
   const sorted = Float64Array.from(latencies).sort();
   const [p50, p90, p99, p999, max] = [50, 90, 99, 99.9, 100].map((p) => percentile(sorted, p)) as [number, number, number, number, number];
   return { text: `p50 ${p50.toFixed(2)} ms, p90 ${p90.toFixed(2)}, p99 ${p99.toFixed(2)}, p99.9 ${p999.toFixed(1)}, max ${max.toFixed(1)}`, p50, p99 };
@@ -150,7 +151,10 @@ function latencyLine(latencies: number[]): { text: string; p50: number; p99: num
 async function main(): Promise<void> {
   const dir = await tempDir('burst');
   // Screening passes whatever the simulated answers: this measures load, not the gate's rule.
-  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 });
+  // Participants here go at ten times the real pace, so the study's display times are a tenth of
+  // the paper's: the server's pacing check (server/pacing.ts) then holds them to that pace, as it
+  // holds real participants to theirs, and an honest simulated participant never meets it.
+  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 }, { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 });
 
   const basePort = await freePort();
   const baseline = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-server.ts'), path.join(dir, 'baseline.db'), String(basePort)]);
@@ -190,4 +194,5 @@ async function main(): Promise<void> {
   console.log(`  load average: ${loadAverage()}`);
 }
 
-await main();
+// Run as a script; bench/burst-instances.ts imports launch() without running this one.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

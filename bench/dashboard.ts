@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StudyProgressReader } from '../server/admin-progress.ts';
 import { liveStaleMs, StudyAnalyses } from '../server/dashboard/study-analysis.ts';
+import { StimulusKeys } from '../server/stimulus-keys.ts';
 import { ParticipantSessions } from '../server/participant-sessions.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
@@ -82,13 +83,13 @@ try {
   await store.saveStimulusSet(manifest() as never);
   await createStudy(store, { id: 'bench', stimulus_set: 'bench-set', modality: 'image', target_completed: PARTICIPANTS, prolific: { completion_code: 'DONE', screenout_code: 'OUT' } });
   await changeStudyStatus(store, 'bench', 'launch');
-  const sessions = new ParticipantSessions(store, { participantKey: randomBytes(32), stimulusBaseUrl: '/stimuli/' });
+  const sessions = new ParticipantSessions(store, { participantKey: randomBytes(32), stimulusBaseUrl: '/stimuli/', stimulusKeys: new StimulusKeys(randomBytes(32)) });
   const save = store.db.transaction((rows: Parameters<SqliteStore['saveTrial']>[0][]) => {
     // saveTrial runs synchronously (better-sqlite3); inside this transaction each is a savepoint.
     for (const r of rows) void store.saveTrial(r);
   });
   for (let i = 0; i < PARTICIPANTS; i++) {
-    const view = await sessions.start('bench', { prolific_pid: `pid${String(i).padStart(21, '0')}` });
+    const view = await sessions.start('bench', { prolific_pid: String(i).padStart(24, '0') });
     const s = (await store.getSession(view.session))!;
     const upTo = i < PARTICIPANTS - IN_PROGRESS ? s.plan.trials.length : Math.floor(s.plan.trials.length / 2);
     const now = Date.now();
@@ -119,7 +120,7 @@ try {
   const dashboard = await time(async () => reader.progress(study, 'http://x', await store.listSessions('bench')));
 
   let version = 0;
-  const analyses = new StudyAnalyses(file);
+  const analyses = new StudyAnalyses(store.studyData);
   const analysis = await time(() => analyses.get('bench', `v${version++}`));
   const interval = liveStaleMs(analysis);
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { exportStatic, nginxServerBlock } from '../stimuli/static-export.ts';
+import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from '../server/stimulus-keys.ts';
 import { mulberry32 } from '../stimuli/random.ts';
 import { freePort, loadAverage, median, requireTool, ROOT, startNginx, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
@@ -47,8 +48,10 @@ async function main(): Promise<void> {
     bytes += png.length;
     entries.push(await blobs.putBuffer(png, 'png'));
   }
-  const exported = await exportStatic(blobs, entries, path.join(dir, 'static'));
-  const paths = entries.map((e) => `/stimuli/${e.sha256}.png`);
+  // The key file the server will read (beside its database), so both serve the same keyed names.
+  const keys = new StimulusKeys(loadStimulusKey(path.join(dataDir, STIMULUS_KEY_FILE_NAME)));
+  const exported = await exportStatic(blobs, entries, path.join(dir, 'static'), keys);
+  const paths = entries.map((e) => `/stimuli/${keys.publicName(`${e.sha256}.png`)}`);
   const script = path.join(dir, 'random-stimulus.lua');
   await fs.writeFile(
     script,

@@ -4,9 +4,10 @@
  * The files are small test patterns from test/fixtures (their pixels don't matter under load).
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
-import { SqliteStore } from '../server/store/sqlite-store.ts';
+import { openStore } from '../server/store/open-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { StudyConfigInput } from '../server/study-config.ts';
 import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
@@ -18,7 +19,13 @@ export interface BenchStudy {
   studyId: string;
 }
 
-export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['protocol']): Promise<BenchStudy> {
+/** `database`: a postgres:// URL to create the study in instead of the data folder's SQLite file. */
+export async function makeBenchStudy(
+  dir: string,
+  protocol: StudyConfigInput['protocol'],
+  timing?: StudyConfigInput['timing'],
+  database?: string,
+): Promise<BenchStudy> {
   const setDir = path.join(dir, 'set');
   await makeImageSet(setDir, {
     categories: CATEGORIES,
@@ -28,7 +35,7 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     size: 16,
   });
   const dbFile = path.join(dir, 'data', 'metamer.db');
-  const store = new SqliteStore(dbFile);
+  const store = await openStore(database ?? dbFile);
   const { manifest } = await importStimulusSet(setDir, { name: 'bench', blobs: new BlobStore(path.join(dir, 'data', 'blobs')) });
   await store.saveStimulusSet(manifest);
   await createStudy(store, {
@@ -38,10 +45,25 @@ export async function makeBenchStudy(dir: string, protocol: StudyConfigInput['pr
     prolific: { completion_code: 'BENCHDONE', screenout_code: 'BENCHOUT' },
     target_completed: 100_000,
     protocol,
+    ...(timing ? { timing } : {}),
   });
   await changeStudyStatus(store, 'bench', 'launch');
-  store.close();
+  await store.close();
   return { dbFile, studyId: 'bench' };
+}
+
+/**
+ * Moves every session's start back by `ms`, as for a study whose participants started a while ago:
+ * the server's pacing check (server/pacing.ts) still runs on every trial, and passes.
+ */
+export function backdateSessions(dbFile: string, ms: number): void {
+  const db = new Database(dbFile);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare('UPDATE sessions SET started_at = started_at - ?').run(ms);
+  } finally {
+    db.close();
+  }
 }
 
 /** A trial record as the browser sends it (about 350 bytes). */

@@ -9,7 +9,11 @@ import { registerCommands } from './commands/index.ts';
 
 const program = new Command('metamer')
   .description('Online psychophysics for model metamers')
-  .option('--db <file>', 'SQLite database (env METAMER_DB)', process.env.METAMER_DB ?? 'data/metamer.db')
+  .option(
+    '--db <file>',
+    'SQLite database (env METAMER_DB); METAMER_DATABASE_URL=postgres://… uses PostgreSQL instead, the data folder staying beside this file',
+    process.env.METAMER_DB ?? 'data/metamer.db',
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

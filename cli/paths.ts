@@ -15,6 +15,8 @@ export interface DataPaths {
   pidKeyFile: string;
   /** The experimenter dashboard's admin token, when not given by METAMER_ADMIN_TOKEN. */
   adminTokenFile: string;
+  /** The key of stimulus URLs, when not given by METAMER_STIMULUS_KEY (server/stimulus-keys.ts). */
+  stimulusKeyFile: string;
 }
 
 export function dataPaths(db: string = process.env.METAMER_DB ?? DEFAULT_DB): DataPaths {
@@ -24,5 +26,6 @@ export function dataPaths(db: string = process.env.METAMER_DB ?? DEFAULT_DB): Da
     blobs: path.join(dir, 'blobs'),
     pidKeyFile: path.join(dir, 'participant-id.key'),
     adminTokenFile: path.join(dir, 'admin-token'),
+    stimulusKeyFile: path.join(dir, 'stimulus-url.key'),
   };
 }

@@ -9,6 +9,7 @@ import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
+import { choiceButton } from './choice-button.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
 function markTrial(t: ClientTrial): void {
@@ -56,6 +57,7 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         type: AudioButtonResponsePlugin,
         stimulus: t.stimulus,
         choices,
+        button_html: choiceButton,
         prompt,
         response_allowed_while_playing: false,
         button_layout: 'grid',

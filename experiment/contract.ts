@@ -8,6 +8,14 @@ import { z } from 'zod';
 export const Phase = z.enum(['practice', 'screening', 'main', 'catch', 'headphone']);
 export type Phase = z.infer<typeof Phase>;
 
+/**
+ * What the browser is told of a trial's phase: only what the page needs to run it (feedback after
+ * practice, the headphone check's question). Screening, main and catch trials are all `test`, so
+ * a script cannot pick out the catch trials (docs/integrity.md).
+ */
+export const ClientPhase = z.enum(['practice', 'headphone', 'test']);
+export type ClientPhase = z.infer<typeof ClientPhase>;
+
 const ProlificParam = z
   .string()
   .trim()
@@ -20,17 +28,20 @@ export const SessionStartRequest = z.object({
   prolific_pid: ProlificParam,
   prolific_study_id: ProlificParam.optional(),
   prolific_session_id: ProlificParam.optional(),
+  /** The resume key this browser was given when it started the session (server/session-ownership.ts). */
+  resume_key: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'a resume key this server issued').optional(),
 });
 export type SessionStartRequest = z.infer<typeof SessionStartRequest>;
 
-/** One trial as the browser sees it: an opaque stimulus URL and never the answer of a test trial. */
+/**
+ * One trial as the browser sees it: a keyed stimulus URL and never an answer (practice answers come
+ * back only in the acknowledgement of the stored practice response: TrialAck).
+ */
 export const ClientTrial = z.object({
   index: z.number().int().min(0),
-  phase: Phase,
+  phase: ClientPhase,
   stimulus: z.string(),
   mask: z.string().optional(),
-  /** Practice trials only: the category to give feedback with. */
-  feedback: z.string().optional(),
   /** Image on-screen time for this trial (the first practice trials are slower). */
   stimulus_ms: z.number().int().min(0).optional(),
   /** This trial's own choices (a headphone trial's interval labels); otherwise the study's. */
@@ -43,6 +54,8 @@ export type SessionState = z.infer<typeof SessionState>;
 
 export const SessionView = z.object({
   session: z.string(),
+  /** Kept by the page (localStorage) to resume this session without the same Prolific SESSION_ID. */
+  resume_key: z.string(),
   study: z.object({ id: z.string(), title: z.string(), modality: z.enum(['image', 'audio']) }),
   state: SessionState,
   /** Labels of the response buttons, in display order. */
@@ -125,7 +138,11 @@ export const TrialRecord = z
   .strict();
 export type TrialRecord = z.infer<typeof TrialRecord>;
 
-export const TrialAck = z.object({ stored: z.enum(['created', 'duplicate']) });
+export const TrialAck = z.object({
+  stored: z.enum(['created', 'duplicate']),
+  /** Practice trials only: the answer, given once the response is stored (docs/integrity.md). */
+  feedback: z.object({ correct: z.boolean(), answer: z.string() }).optional(),
+});
 export type TrialAck = z.infer<typeof TrialAck>;
 
 /** The gates a session may have, in the order they come: a failed gate screens the session out. */
@@ -147,5 +164,7 @@ export const ErrorBody = z.object({
   code: z.string(),
   redirect_url: z.string().optional(),
   missing: z.array(z.number().int()).optional(),
+  /** `too_early` (pacing): when the server takes the trial or the completion, in ms from now. */
+  retry_after_ms: z.number().int().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

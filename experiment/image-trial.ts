@@ -7,6 +7,7 @@
 import ImageButtonResponsePlugin from '@jspsych/plugin-image-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import { runFrameSequence } from './frame-sequence.ts';
+import { choiceButton } from './choice-button.ts';
 
 export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
   const timing = view.timing;
@@ -16,6 +17,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
     type: ImageButtonResponsePlugin,
     stimulus: t.stimulus,
     choices: view.choices,
+    button_html: choiceButton,
     render_on_canvas: true,
     button_layout: 'grid',
     grid_rows: null,

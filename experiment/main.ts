@@ -13,11 +13,36 @@ function redirect(url: string): void {
   window.location.assign(url);
 }
 
+/**
+ * The session's resume key, kept in this browser (server/session-ownership.ts): a reload, a second
+ * tab or a reopened tab continues the session even when the link carries no Prolific SESSION_ID.
+ */
+function resumeKeyStore(studyId: string, pid: string) {
+  const key = `metamer-resume:${studyId}:${pid}`;
+  return {
+    get(): string | undefined {
+      try {
+        return window.localStorage.getItem(key) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    set(value: string): void {
+      try {
+        window.localStorage.setItem(key, value);
+      } catch {
+        // Storage disabled (some private modes): resuming then needs the link's SESSION_ID.
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const target = document.getElementById('jspsych-target')!;
   const studyId = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
   const q = new URLSearchParams(window.location.search);
   const pid = q.get('PROLIFIC_PID') ?? '';
+  const resume = resumeKeyStore(studyId, pid);
 
   let view;
   try {
@@ -25,6 +50,7 @@ async function main(): Promise<void> {
       prolific_pid: pid,
       prolific_study_id: q.get('STUDY_ID') || undefined,
       prolific_session_id: q.get('SESSION_ID') || undefined,
+      resume_key: resume.get(),
     }, (attempt) =>
       showMessage(target, 'Connecting to the study…', `The study server does not answer yet (attempt ${attempt}). Please keep this page open; it will go on by itself.`),
     );
@@ -32,6 +58,8 @@ async function main(): Promise<void> {
     const text = e instanceof ApiError ? e.body.error : 'The study could not start. Please reload the page.';
     return showMessage(target, 'The study cannot start', text);
   }
+  // This browser may resume this session from now on, with or without the same SESSION_ID.
+  resume.set(view.resume_key);
   if (view.redirect_url) {
     showMessage(target, 'Thank you', 'This session has ended. Taking you back to Prolific…');
     return redirect(view.redirect_url);

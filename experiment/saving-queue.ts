@@ -10,9 +10,12 @@
  * A 4xx carrying one of the API's own refusal codes → the record can never be accepted: set it
  * aside (kept in storage, reported). Anything else — 425, 429, 5xx, a network error, a redirect, or
  * an answer that is not the API's (a captive portal's 200 page, a proxy's 403) — is retried later:
- * only the API's own acknowledgement removes a record.
+ * only the API's own acknowledgement removes a record. 425 `too_early` (the server's pacing check,
+ * which an honest page never meets) is retried like the rest.
+ *
+ * Acknowledgements are passed to `onAck` listeners: a practice trial's carries its feedback.
  */
-import type { TrialRecord } from './contract.ts';
+import type { TrialAck, TrialRecord } from './contract.ts';
 
 export interface QueueEnvironment {
   storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
@@ -27,7 +30,7 @@ export type QueueStatus = { pending: number; retrying: boolean; lastError: strin
 
 const MIN_BACKOFF_MS = 500;
 /** What the trial endpoint answers: an acknowledgement or an ErrorBody (contract.ts). */
-type ApiReply = { stored?: string; code?: string; error?: string };
+type ApiReply = { stored?: string; code?: string; error?: string; feedback?: TrialAck['feedback'] };
 
 /** The API's own codes for a record that can never be stored (server/participant-sessions.ts). */
 const REFUSALS = new Set(['invalid_trial', 'no_such_trial', 'invalid_response', 'no_session', 'entity.too.large', 'entity.parse.failed', 'unsupported_media_type']);
@@ -40,6 +43,7 @@ export class SavingQueue {
   private timer: unknown = null;
   private waiters: (() => void)[] = [];
   private listeners: ((s: QueueStatus) => void)[] = [];
+  private ackListeners: ((index: number, ack: TrialAck) => void)[] = [];
   private status: QueueStatus;
   /** Records the server refused for good (kept for the console; never silently). */
   readonly rejected: { record: TrialRecord; reason: string }[] = [];
@@ -83,6 +87,14 @@ export class SavingQueue {
 
   onStatus(listener: (s: QueueStatus) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called with each acknowledgement the server sends (not for beacons, which get none); returns an unsubscribe. */
+  onAck(listener: (index: number, ack: TrialAck) => void): () => void {
+    this.ackListeners.push(listener);
+    return () => {
+      this.ackListeners = this.ackListeners.filter((l) => l !== listener);
+    };
   }
 
   get ended(): boolean {
@@ -167,7 +179,11 @@ export class SavingQueue {
       this.emit({ retrying: true, lastError: e instanceof Error ? e.message : String(e) });
       return 'retry';
     }
-    if (res.ok && (body?.stored === 'created' || body?.stored === 'duplicate')) return 'done';
+    if (res.ok && (body?.stored === 'created' || body?.stored === 'duplicate')) {
+      const ack: TrialAck = body.feedback ? { stored: body.stored, feedback: body.feedback } : { stored: body.stored };
+      for (const l of this.ackListeners) l(record.trial_index, ack);
+      return 'done';
+    }
     if (res.status === 409 && body?.code === 'conflict') return 'done';
     if (res.status === 410 && body?.code) return 'ended';
     if (res.status >= 400 && res.status < 500 && body?.code && REFUSALS.has(body.code)) {

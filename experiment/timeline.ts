@@ -7,7 +7,6 @@
  */
 import type { JsPsych } from 'jspsych';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
-import HtmlKeyboardResponsePlugin from '@jspsych/plugin-html-keyboard-response';
 import PreloadPlugin from '@jspsych/plugin-preload';
 import FullscreenPlugin from '@jspsych/plugin-fullscreen';
 import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
@@ -22,6 +21,7 @@ import { imageTrial } from './image-trial.ts';
 import type { SavingQueue } from './saving-queue.ts';
 import { escapeHtml, showMessage } from './messages.ts';
 import type { Prefetcher } from './prefetch.ts';
+import { PracticeFeedback } from './practice-feedback.ts';
 
 /** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
 export type TimelineArray = Parameters<JsPsych['run']>[0] & unknown[];
@@ -151,6 +151,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   };
 
   const restAfter = new Set(view.rest_after);
+  const feedback = new PracticeFeedback(jsPsych, queue);
   const onDone = (record: TrialRecord) => {
     queue.enqueue(record);
     answered++;
@@ -208,22 +209,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     for (const t of block) {
       gatesBefore(t.index);
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
-      if (t.feedback !== undefined) {
-        const answer = t.feedback;
-        timeline.push({
-          type: HtmlKeyboardResponsePlugin,
-          stimulus: () => {
-            // Buttons record the choice's position; the typed response records the label.
-            const last = jsPsych.data.get().last(1).values()[0] as { response: number | string | null } | undefined;
-            const given = last?.response == null ? null : typeof last.response === 'string' ? last.response : view.choices[last.response];
-            return given === answer
-              ? '<p class="feedback correct">Correct!</p>'
-              : `<p class="feedback wrong">Not quite: it was <b>${escapeHtml(answer)}</b>.</p>`;
-          },
-          choices: 'NO_KEYS',
-          trial_duration: 1200,
-        });
-      }
+      if (t.phase === 'practice') timeline.push(feedback.step(t.index));
       if (restAfter.has(t.index)) {
         timeline.push({
           type: HtmlButtonResponsePlugin,

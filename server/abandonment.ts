@@ -4,10 +4,13 @@
  * started or completed session holds), so the square keeps filling in order while people drop out.
  *
  * Nothing is ever refused for being late: a trial from an abandoned session is stored and revives
- * the session to `started` (SqliteStore.saveTrial). Its slot may have been given to someone else
+ * the session to `started` (the stores' saveTrial). Its slot may have been given to someone else
  * meanwhile; both then finish on the same slot, which costs balance, never data.
  *
- * The server sweeps on a timer; the dashboard and `metamer study sweep` sweep on demand.
+ * The server sweeps on a timer; the dashboard and `metamer study sweep` sweep on demand. Several
+ * instances on one database take turns: each tick runs only if no other instance is sweeping
+ * (`Store.runExclusive`, an advisory lock on PostgreSQL); the one statement per study makes a
+ * sweep safe to repeat, so the lock saves work rather than guarding correctness.
  */
 import type { Logger } from 'pino';
 import type { Store, StudyRow } from './store/store.ts';
@@ -41,31 +44,35 @@ export async function sweepAbandoned(store: Store, now = Date.now()): Promise<Sw
 }
 
 export interface Sweeper {
-  stop(): void;
+  /** Stops the timer; resolves when a sweep under way has finished (the store may then close). */
+  stop(): Promise<void>;
 }
 
 /** Sweeps now and then every `intervalMs`; the timer never keeps the process alive. */
 export function startAbandonmentSweeper(store: Store, opts: { intervalMs?: number; logger?: Logger } = {}): Sweeper {
-  let running = false;
+  let running: Promise<void> | null = null;
   let stopped = false;
-  const tick = async () => {
+  const tick = () => {
     if (running || stopped) return;
-    running = true;
+    running = sweepOnce().finally(() => (running = null));
+  };
+  const sweepOnce = async () => {
     try {
-      for (const r of await sweepAbandoned(store)) opts.logger?.info(r, 'sessions abandoned');
+      await store.runExclusive('abandonment-sweep', async () => {
+        for (const r of await sweepAbandoned(store)) opts.logger?.info(r, 'sessions abandoned');
+      });
     } catch (err) {
       opts.logger?.error({ err }, 'abandonment sweep failed');
-    } finally {
-      running = false;
     }
   };
-  void tick();
-  const timer = setInterval(() => void tick(), opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+  tick();
+  const timer = setInterval(tick, opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
   timer.unref();
   return {
-    stop: () => {
+    stop: async () => {
       stopped = true;
       clearInterval(timer);
+      await running;
     },
   };
 }

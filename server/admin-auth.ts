@@ -59,9 +59,14 @@ export class AdminAuth {
     this.now = opts.now ?? Date.now;
   }
 
+  /** Whether `given` is the admin token in force (constant time). */
+  isToken(given: string): boolean {
+    return tokenMatches(given, this.opts.token());
+  }
+
   /** A new log-in's cookie value when the token is right; null otherwise. */
   async logIn(given: string, userAgent?: string): Promise<string | null> {
-    if (!tokenMatches(given, this.opts.token())) return null;
+    if (!this.isToken(given)) return null;
     const value = randomBytes(32).toString('base64url');
     const now = this.now();
     await this.store.createAdminSession(hashId(value), now, now + this.sessionMs, userAgent);
@@ -100,18 +105,29 @@ export interface LoginLimitOptions {
   attempts?: number;
   windowMs?: number;
   onLimited: RequestHandler;
+  /** Whether a given token is the one in force: a request carrying it is never limited (parse the body first). */
+  isToken: (given: string) => boolean;
 }
 
 /**
  * Failed log-ins per client address. `req.ip` honours the app's `trust proxy` setting, so behind a
  * proxy each client has its own budget only when the proxy is trusted; otherwise all share one
  * (slower for the experimenter, never easier for a guesser: X-Forwarded-For is then ignored).
+ *
+ * The limit applies to wrong tokens only: the right one always logs in, so a stranger's failed
+ * attempts from the same address (a shared office or proxy) cannot lock the experimenter out.
+ * That gives a guesser nothing: a generated token is 32 random bytes (2²⁵⁶ values), and the limit
+ * still slows down guessing a short token set by hand (at least MIN_TOKEN_LENGTH characters).
  */
 export function loginRateLimit(opts: LoginLimitOptions): RequestHandler {
   return rateLimit({
     windowMs: opts.windowMs ?? 15 * 60_000,
     limit: opts.attempts ?? 10,
     skipSuccessfulRequests: true,
+    skip: (req) => {
+      const given = (req.body as { token?: unknown } | undefined)?.token;
+      return typeof given === 'string' && opts.isToken(given.trim());
+    },
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: opts.onLimited,

@@ -17,7 +17,6 @@ import { envNumber } from './env-number.ts';
 export interface AdminOptions {
   store: Store;
   sessions: ParticipantSessions;
-  dbFile: string;
   tokenFile: string;
   logger: Logger;
   /** How often the server looks for idle sessions (default 1 min; env METAMER_ABANDON_SWEEP_MS). */
@@ -37,7 +36,7 @@ export interface AdminServer {
   /** The router every protected route is in (tests walk its stack). */
   protectedRouter: Router;
   publicRouter: Router;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 export async function setUpAdmin(o: AdminOptions): Promise<AdminServer> {
@@ -53,7 +52,6 @@ export async function setUpAdmin(o: AdminOptions): Promise<AdminServer> {
     sessions: o.sessions,
     auth,
     bundle,
-    dbFile: o.dbFile,
     logger: o.logger,
     loginAttempts: o.loginAttempts,
     loginWindowMs: o.loginWindowMs,

@@ -5,6 +5,9 @@
  *
  * The token is read again at every log-in attempt, so `metamer admin token --rotate` takes effect
  * on a running server without a restart.
+ *
+ * Several instances (docs/deploying.md) share it: the same METAMER_ADMIN_TOKEN everywhere, or one
+ * data folder; the log-ins it opens are rows in the database, valid on every instance.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';

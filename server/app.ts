@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express, { type Router } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
@@ -12,23 +13,29 @@ import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from '
 import { errorHandler } from './error-handler.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
-import { loadParticipantKey } from './participant-id.ts';
+import { checkSharedParticipantKey, loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
 import { STIMULUS_PREFIX, stimulusFileServer } from './stimulus-files.ts';
 import { handleTrialPost, trialPostSession } from './trial-route.ts';
-import { SqliteStore } from './store/sqlite-store.ts';
-import { startCheckpointer } from './store/checkpointer.ts';
+import { databaseFor, openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
 import { type AdminServer, setUpAdmin } from './admin-server.ts';
 import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
 import { sessionStartLimit } from './rate-limits.ts';
+import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from './stimulus-keys.ts';
 import { prolificWebhookRouter } from './prolific/webhook-route.ts';
 
 export interface ServerOptions {
+  /** The SQLite file; the data folder (blobs, keys) is beside it whatever the database. */
   dbFile: string;
+  /** A `postgres://` URL to use instead of the file (default: METAMER_DATABASE_URL, if set). */
+  databaseUrl?: string;
   blobDir: string;
   participantKeyFile: string;
+  /** The key of stimulus URLs (default: `stimulus-url.key` beside the database; stimulus-keys.ts). */
+  stimulusKeyFile?: string;
   port: number;
   host: string;
   /** Where browsers fetch stimuli from; default this server's `/stimuli/`. */
@@ -43,24 +50,30 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
-  store: SqliteStore;
+  store: Store;
   sessions: ParticipantSessions;
+  /** The keys of the stimulus names participants see (stimulus-keys.ts). */
+  stimulusKeys: StimulusKeys;
   bundle: ExperimentBundle;
   /** The experimenter's side: token, log-ins, dashboard routers, abandonment sweeper. */
   admin: AdminServer;
   close(): Promise<void>;
 }
 
-export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
+export function createApp(deps: { store: Store; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
   const { store, sessions, bundle, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting());
   const extra = deps.stimulusOrigin ? [deps.stimulusOrigin] : [];
-  app.use(
+  // upgrade-insecure-requests only for a page that came over https (directly, or through a trusted
+  // proxy that says so): on a plain-http LAN deployment it would turn the page's own script and
+  // API calls into https requests that nothing answers.
+  const headers = (https: boolean) =>
     helmet({
       contentSecurityPolicy: {
         directives: {
+          'upgrade-insecure-requests': https ? [] : null,
           'default-src': ["'self'"],
           'script-src': ["'self'"],
           'style-src': ["'self'"],
@@ -75,15 +88,26 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
       },
       // The page sends participants on to app.prolific.com; it must not leak the study URL's query.
       referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+    });
+  const overHttps = headers(true);
+  const overHttp = headers(false);
+  app.use((req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next));
   app.use(prolificWebhookRouter({ store, logger })); // before the JSON parser: its signature covers the raw body
   // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
   app.post('/api/studies/:studyId/sessions', sessionStartLimit());
 
   app.get(`${ASSET_PREFIX}:name`, pageAssetHandler(bundle));
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // Up means able to store a trial: a database that takes no write (locked, read-only, disk full) is 503.
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await store.checkWritable();
+      res.json({ ok: true });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'health check: the database cannot be written');
+      res.status(503).json({ ok: false, error: 'the database cannot be written', code: 'db_unwritable' });
+    }
+  });
   app.use(participantRouter(store, sessions, bundle));
   if (deps.admin) app.use(deps.admin);
 
@@ -101,26 +125,36 @@ export function createApp(deps: { store: SqliteStore; sessions: ParticipantSessi
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const store = new SqliteStore(opts.dbFile);
-  const checkpointer = startCheckpointer(store.db, opts.dbFile, 500, (message) => logger.warn({ message }, 'WAL checkpoint failed'));
+  // Keys first: a bad one is refused before any database is opened.
+  const participantKey = loadParticipantKey(opts.participantKeyFile);
+  const stimulusKeys = new StimulusKeys(
+    loadStimulusKey(opts.stimulusKeyFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), STIMULUS_KEY_FILE_NAME)),
+  );
+  const store = await openStore(opts.databaseUrl ?? databaseFor(opts.dbFile), {
+    serving: { onWarning: (message) => logger.warn({ message }, 'WAL checkpoint failed') },
+  });
   const stimulusBaseUrl = opts.stimulusBaseUrl ?? STIMULUS_PREFIX;
+  await checkSharedParticipantKey(store, participantKey).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   const sessions = new ParticipantSessions(store, {
-    participantKey: loadParticipantKey(opts.participantKeyFile),
+    participantKey,
     stimulusBaseUrl,
-    headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store.db),
+    stimulusKeys,
+    headphoneStimuli: new HeadphoneStimuli(new BlobStore(opts.blobDir), store),
   });
   const bundle = await buildExperimentBundle();
   const admin = await setUpAdmin({
     store,
     sessions,
-    dbFile: opts.dbFile,
     tokenFile: opts.adminTokenFile ?? adminTokenFileFor(opts.dbFile),
     logger,
     sweepIntervalMs: opts.abandonSweepMs,
   });
   const stimulusOrigin = /^https?:\/\//.test(stimulusBaseUrl) ? new URL(stimulusBaseUrl).origin : undefined;
   const app = createApp({ store, sessions, bundle, logger, stimulusOrigin, admin: admin.router });
-  const files = stimulusFileServer(new BlobStore(opts.blobDir));
+  const files = stimulusFileServer(new BlobStore(opts.blobDir), { keys: stimulusKeys, logger });
 
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith(STIMULUS_PREFIX)) {
@@ -146,16 +180,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     store,
     sessions,
+    stimulusKeys,
     bundle,
     admin,
     async close() {
-      admin.stop();
+      await admin.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await checkpointer.stop();
-      store.close();
+      await store.close();
     },
   };
 }

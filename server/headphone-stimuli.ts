@@ -12,17 +12,24 @@
  *   600 Hz ± 6 % phase-inverted; only with one signal per ear is a faint tone heard; "which has the
  *   hidden tone?". Six trials, the target twice in each position, each with fresh noise.
  *
- * Generation is deterministic (fixed seeds, no clock), so every server makes the same bytes and the
- * same content hashes: plans stored with a file name stay valid across restarts and machines.
- * (Were a JavaScript engine ever to round Math.sin differently in the last bit, a sample could
- * quantise differently and give a new hash; the old blob stays in the store, so old plans still load.)
+ * Every session hears sounds of its own (docs/integrity.md): each trial's answer (the order of the
+ * tones, the target interval), its level (0–4 dB below the calibration sound: the task compares
+ * intervals within a trial, so a whole trial may be softer), the tones' starting phases and the
+ * noise come from random parameters drawn when the session starts, so no file recurs across
+ * sessions and no table of file → answer carries over from one session to the next. The sounds
+ * are not stored: 16 bytes of parameters (`HeadphoneSoundParams`) are the trial's file in the
+ * plan, the URL is those bytes encrypted (server/stimulus-keys.ts), and the server synthesises the
+ * WAV from them when it is asked (a few ms), so the blob store does not grow with sessions.
+ *
+ * Synthesis is deterministic (seeded, no clock): the same parameters give the same bytes on every
+ * server and after a restart, so a browser's cached copy and the server's agree. The volume-setting
+ * sound carries no answer; it is one file for everybody, stored in the blob store.
  */
 import { createHash } from 'node:crypto';
 import type { BlobStore } from '../stimuli/blob-store.ts';
 import { fft } from './fft.ts';
-import { mixSeed, mulberry32, type Rng } from '../stimuli/random.ts';
-import type { Db } from './store/database.ts';
-import { registerBlob } from './store/stimulus-sets.ts';
+import { mixSeed, mulberry32, type Rng, seededShuffle } from '../stimuli/random.ts';
+import type { Store } from './store/store.ts';
 
 export const HEADPHONE_TESTS = ['antiphase', 'huggins'] as const;
 export type HeadphoneTest = (typeof HEADPHONE_TESTS)[number];
@@ -83,11 +90,12 @@ function ramp(x: Float32Array, rampSamples: number): void {
   }
 }
 
-export function antiphaseTone(kind: AntiphaseTone, ms: number = ANTIPHASE.toneMs): StereoSound {
+/** `phase`: the tone's starting phase (radians); `gain`: the trial's level as a factor (≤ 1). */
+export function antiphaseTone(kind: AntiphaseTone, ms: number = ANTIPHASE.toneMs, phase = 0, gain = 1): StereoSound {
   const n = samplesOf(ms);
-  const amp = kind === 'quiet' ? ANTIPHASE.peak * 10 ** (ANTIPHASE.quietDb / 20) : ANTIPHASE.peak;
+  const amp = gain * (kind === 'quiet' ? ANTIPHASE.peak * 10 ** (ANTIPHASE.quietDb / 20) : ANTIPHASE.peak);
   const left = new Float32Array(n);
-  for (let i = 0; i < n; i++) left[i] = amp * Math.sin((2 * Math.PI * ANTIPHASE.frequency * i) / HEADPHONE_SAMPLE_RATE);
+  for (let i = 0; i < n; i++) left[i] = amp * Math.sin(phase + (2 * Math.PI * ANTIPHASE.frequency * i) / HEADPHONE_SAMPLE_RATE);
   ramp(left, samplesOf(ANTIPHASE.rampMs));
   const right = kind === 'antiphase' ? left.map((v) => -v) : left.slice();
   return { left, right, sampleRate: HEADPHONE_SAMPLE_RATE };
@@ -114,7 +122,7 @@ export function hugginsBand(n: number, sampleRate: number): { first: number; las
 }
 
 /** One noise interval: diotic, or (target) with the right ear's band around 600 Hz inverted. */
-export function hugginsInterval(target: boolean, rng: Rng): StereoSound {
+export function hugginsInterval(target: boolean, rng: Rng, level = 1): StereoSound {
   const n = HUGGINS.noiseSamples;
   const noise = gaussian(n, rng);
   let rightNoise: Float64Array = noise;
@@ -135,7 +143,7 @@ export function hugginsInterval(target: boolean, rng: Rng): StereoSound {
   }
   let sumSq = 0;
   for (let i = 0; i < n; i++) sumSq += noise[i]! * noise[i]!;
-  const gain = HUGGINS.rms / Math.sqrt(sumSq / n);
+  const gain = (level * HUGGINS.rms) / Math.sqrt(sumSq / n);
   const left = Float32Array.from(noise, (v) => v * gain);
   const right = Float32Array.from(rightNoise, (v) => v * gain);
   ramp(left, samplesOf(HUGGINS.rampMs));
@@ -165,13 +173,20 @@ export function intervalRanges(test: HeadphoneTest): [number, number][] {
   return [0, 1, 2].map((i) => [i * (len + gap), i * (len + gap) + len]);
 }
 
-export function antiphaseTrial(order: readonly AntiphaseTone[]): StereoSound {
-  return concatIntervals(order.map((k) => antiphaseTone(k)), ANTIPHASE.gapMs);
+/** A trial's duration: what its minimum presentation time is (server/pacing.ts). */
+export function headphoneTrialMs(test: HeadphoneTest): number {
+  return (intervalRanges(test)[2]![1] / HEADPHONE_SAMPLE_RATE) * 1000;
 }
 
-export function hugginsTrial(targetInterval: 1 | 2 | 3, seed: number): StereoSound {
+/** Three tones in `order`; `seed` draws each tone's starting phase (none: sine phase); `gain` sets the trial's level. */
+export function antiphaseTrial(order: readonly AntiphaseTone[], seed?: number, gain = 1): StereoSound {
+  const rng = seed === undefined ? () => 0 : mulberry32(seed);
+  return concatIntervals(order.map((k) => antiphaseTone(k, ANTIPHASE.toneMs, 2 * Math.PI * rng(), gain)), ANTIPHASE.gapMs);
+}
+
+export function hugginsTrial(targetInterval: 1 | 2 | 3, seed: number, gain = 1): StereoSound {
   const rng = mulberry32(seed);
-  return concatIntervals([1, 2, 3].map((i) => hugginsInterval(i === targetInterval, rng)), HUGGINS.gapMs);
+  return concatIntervals([1, 2, 3].map((i) => hugginsInterval(i === targetInterval, rng, gain)), HUGGINS.gapMs);
 }
 
 /** The volume-setting sound: the test's sound at its level, diotic, played before the trials. */
@@ -222,24 +237,18 @@ export function encodeStereoWav(s: StereoSound): Buffer {
 }
 
 export interface HeadphoneSound {
-  /** Stable id, stored as the trial's stimulus_id. */
+  /** Stable id. */
   id: string;
-  /** `<sha256>.wav`: the public, content-addressed name. */
+  /** `<sha256>.wav`: the stored file's name. */
   file: string;
   sha256: string;
   wav: Buffer;
 }
 
-export interface HeadphoneTrialSound extends HeadphoneSound {
-  /** The interval with the quiet tone / the hidden tone. */
-  answer: IntervalLabel;
-}
-
 export interface HeadphoneKit {
   test: HeadphoneTest;
+  /** The volume-setting sound: one file for everybody (it has no answer). */
   calibration: HeadphoneSound;
-  /** The pool a session's headphone trials are drawn from (6 for either test). */
-  trials: HeadphoneTrialSound[];
 }
 
 function sound(id: string, s: StereoSound): HeadphoneSound {
@@ -260,32 +269,93 @@ export const ANTIPHASE_ORDERS: readonly (readonly AntiphaseTone[])[] = [
 
 const kits = new Map<HeadphoneTest, HeadphoneKit>();
 
-/** The test's sounds and their names; generated once per process (tens of milliseconds). */
+/** The test's volume-setting sound and its name; generated once per process. */
 export function headphoneKit(test: HeadphoneTest): HeadphoneKit {
   const cached = kits.get(test);
   if (cached) return cached;
-  let kit: HeadphoneKit;
-  if (test === 'antiphase') {
-    kit = {
-      test,
-      calibration: sound('headphone/antiphase/calibration', calibrationSound(test)),
-      trials: ANTIPHASE_ORDERS.map((order) => ({
-        ...sound(`headphone/antiphase/${order.map((k) => TONE_LETTER[k]).join('')}`, antiphaseTrial(order)),
-        answer: INTERVAL_LABELS[order.indexOf('quiet')]!,
-      })),
-    };
-  } else {
-    kit = {
-      test,
-      calibration: sound('headphone/huggins/calibration', calibrationSound(test)),
-      trials: [0, 1, 2, 3, 4, 5].map((t) => {
-        const target = ((t % 3) + 1) as 1 | 2 | 3;
-        return { ...sound(`headphone/huggins/${t + 1}-${target}`, hugginsTrial(target, mixSeed(0x4066, t))), answer: INTERVAL_LABELS[target - 1]! };
-      }),
-    };
-  }
+  const kit = { test, calibration: sound(`headphone/${test}/calibration`, calibrationSound(test)) };
   kits.set(test, kit);
   return kit;
+}
+
+/**
+ * One trial sound of one session. `variant` is the antiphase order (index into ANTIPHASE_ORDERS)
+ * or the Huggins target interval (1–3); `attenuation` is the level below the calibration sound in
+ * tenths of a dB; `seed` (48 bits) draws the phases or the noise.
+ */
+export interface HeadphoneSoundParams {
+  test: HeadphoneTest;
+  variant: number;
+  attenuation: number;
+  seed: number;
+}
+
+/** The level range of a session's trials, tenths of a dB below the calibration sound. */
+export const MAX_ATTENUATION = 40;
+const PARAMS_MAGIC = 0x6870; // "hp"
+const PARAMS_VERSION = 1;
+
+/**
+ * 16 bytes: magic, version, test, variant, attenuation, the seed's 6 bytes and 4 zero bytes. The
+ * fixed bytes make a forged or damaged name fail to decode (a chance of 2⁻⁵⁶ to pass) rather than
+ * make the server synthesise sounds for anyone who asks.
+ */
+export function encodeHeadphoneParams(p: HeadphoneSoundParams): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt16BE(PARAMS_MAGIC, 0);
+  b[2] = PARAMS_VERSION;
+  b[3] = HEADPHONE_TESTS.indexOf(p.test);
+  b[4] = p.variant;
+  b[5] = p.attenuation;
+  b.writeUIntBE(p.seed, 6, 6);
+  return b;
+}
+
+export function decodeHeadphoneParams(b: Buffer): HeadphoneSoundParams | null {
+  if (b.length !== 16 || b.readUInt16BE(0) !== PARAMS_MAGIC || b[2] !== PARAMS_VERSION || b.readUInt32BE(12) !== 0) return null;
+  const test = HEADPHONE_TESTS[b[3]!];
+  const variant = b[4]!;
+  const attenuation = b[5]!;
+  if (!test || attenuation > MAX_ATTENUATION) return null;
+  if (test === 'antiphase' ? variant >= ANTIPHASE_ORDERS.length : variant < 1 || variant > 3) return null;
+  return { test, variant, attenuation, seed: b.readUIntBE(6, 6) };
+}
+
+/** The interval label that answers the trial. */
+export function headphoneAnswer(p: HeadphoneSoundParams): IntervalLabel {
+  return p.test === 'antiphase' ? INTERVAL_LABELS[ANTIPHASE_ORDERS[p.variant]!.indexOf('quiet')]! : INTERVAL_LABELS[p.variant - 1]!;
+}
+
+/** Stable id of the trial's kind (stored as its stimulus_id): the order of tones, or the target. */
+export function headphoneStimulusId(p: HeadphoneSoundParams): string {
+  return p.test === 'antiphase'
+    ? `headphone/antiphase/${ANTIPHASE_ORDERS[p.variant]!.map((k) => TONE_LETTER[k]).join('')}`
+    : `headphone/huggins/target-${p.variant}`;
+}
+
+/** The WAV bytes of one session's trial sound (a few ms; deterministic in the parameters). */
+export function headphoneTrialWav(p: HeadphoneSoundParams): Buffer {
+  const gain = 10 ** (-p.attenuation / 200);
+  const seed = mixSeed(p.seed % 0x1_0000_0000, Math.floor(p.seed / 0x1_0000_0000), 0x4ead);
+  return encodeStereoWav(
+    p.test === 'antiphase' ? antiphaseTrial(ANTIPHASE_ORDERS[p.variant]!, seed, gain) : hugginsTrial(p.variant as 1 | 2 | 3, seed, gain),
+  );
+}
+
+/**
+ * A session's `n` trial sounds: every answer equally often (the order shuffled), each trial with
+ * its own level and seed. `random` must be unpredictable (crypto), or sessions would share sounds.
+ */
+export function drawHeadphoneTrials(test: HeadphoneTest, n: number, random: () => number): HeadphoneSoundParams[] {
+  const variants = test === 'antiphase' ? ANTIPHASE_ORDERS.map((_, i) => i) : [1, 2, 3];
+  const picks: number[] = [];
+  while (picks.length < n) picks.push(...seededShuffle(variants, random));
+  return picks.slice(0, n).map((variant) => ({
+    test,
+    variant,
+    attenuation: Math.floor(random() * (MAX_ATTENUATION + 1)),
+    seed: Math.floor(random() * 2 ** 48),
+  }));
 }
 
 /** What the participant sessions need: the test's files present in the blob store. */
@@ -293,13 +363,13 @@ export interface HeadphoneStimulusSource {
   ensure(test: HeadphoneTest): Promise<HeadphoneKit>;
 }
 
-/** Writes a test's sounds into the blob store and registers them as servable, once per process. */
+/** Writes a test's volume-setting sound into the blob store and registers it as servable, once per process. */
 export class HeadphoneStimuli implements HeadphoneStimulusSource {
   private readonly written = new Map<HeadphoneTest, Promise<HeadphoneKit>>();
 
   constructor(
     private readonly blobs: BlobStore,
-    private readonly db: Db,
+    private readonly store: Pick<Store, 'registerBlob'>,
   ) {}
 
   ensure(test: HeadphoneTest): Promise<HeadphoneKit> {
@@ -307,10 +377,9 @@ export class HeadphoneStimuli implements HeadphoneStimulusSource {
     if (!p) {
       p = (async () => {
         const kit = headphoneKit(test);
-        for (const s of [kit.calibration, ...kit.trials]) {
-          await this.blobs.putBuffer(s.wav, 'wav');
-          registerBlob(this.db, s.sha256, 'wav');
-        }
+        // The trial sounds are made per session on request (stimulus-files.ts): only this one is stored.
+        await this.blobs.putBuffer(kit.calibration.wav, 'wav');
+        await this.store.registerBlob(kit.calibration.sha256, 'wav');
         return kit;
       })();
       // A failed write (disk full) is tried again by the next session rather than remembered.

@@ -11,7 +11,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly extra: Partial<Pick<ErrorBody, 'redirect_url' | 'missing'>> = {},
+    readonly extra: Partial<Pick<ErrorBody, 'redirect_url' | 'missing' | 'retry_after_ms'>> = {},
   ) {
     super(message);
   }

@@ -5,20 +5,27 @@
  *      │ ╰───(headphone check or screening below threshold: session-gates.ts)──▶ screened_out
  *      ╰─────(no trial for a while; see abandonment)──▶ abandoned ──(a trial arrives)──▶ started
  *
- * Correctness is computed here, from the stored plan: the browser never holds the answer of a
- * screening, catch or main trial.
+ * Correctness is computed here, from the stored plan: the browser never holds an answer before its
+ * response is stored (practice answers come back in the acknowledgement of the stored practice
+ * response). Trials arriving earlier than the protocol allows are refused (pacing.ts), and a
+ * session is returned only to the submission that started it (session-ownership.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import { HttpError } from './http-error.ts';
 import { participantId } from './participant-id.ts';
-import { buildSessionPlan, type PlannedTrial, studyDesign, type StudyDesign } from './session-plan.ts';
+import { buildSessionPlan, GENERATED_PREFIX, type PlannedTrial, studyDesign, type StudyDesign } from './session-plan.ts';
+import { completionWait, pacingWait } from './pacing.ts';
+import { otherSubmission, ownsSession, participantIdProblem, resumeKey } from './session-ownership.ts';
+import { STIMULUS_PREFIX } from './stimulus-files.ts';
+import type { StimulusKeys } from './stimulus-keys.ts';
 import type { SessionRow, Store, StudyRow } from './store/store.ts';
 import type { StudyConfig } from './study-config.ts';
 import type { Manifest } from '../stimuli/manifest.ts';
 import { headphoneKit, type HeadphoneStimulusSource } from './headphone-stimuli.ts';
 import { failedGate, gatesOf, scoreGate } from './session-gates.ts';
 import {
+  type ClientPhase,
   type ClientTrial,
   type CompletionResult,
   type GatePhase,
@@ -51,6 +58,12 @@ function endedRedirect(config: StudyConfig, s: SessionRow): string | null {
   return null;
 }
 
+/** 425 Too Early: the saving queue and the page's API calls retry it later (pacing.ts). */
+function tooEarly(what: string, waitMs: number): HttpError {
+  const ms = Math.ceil(waitMs);
+  return new HttpError(425, 'too_early', `${what}; it is accepted in ${(ms / 1000).toFixed(1)} s`, { retry_after_ms: ms });
+}
+
 /** Preview "Prolific IDs" are made up here; real ones never start like this (24 hex characters). */
 export const PREVIEW_PID_PREFIX = 'preview-';
 
@@ -64,6 +77,8 @@ export interface ParticipantOptions {
   participantKey: Buffer;
   /** Public URL prefix of stimulus files (a CDN, or `/stimuli/` on this server). */
   stimulusBaseUrl: string;
+  /** The deployment's stimulus-name key: every URL a participant sees is keyed (stimulus-keys.ts). */
+  stimulusKeys: StimulusKeys;
   /** Writes the headphone-check sounds into the blob store; needed by audio studies with a check. */
   headphoneStimuli?: HeadphoneStimulusSource;
 }
@@ -117,6 +132,15 @@ export class ParticipantSessions {
     if (!ctx) throw new HttpError(404, 'no_study', 'There is no such study. Please check the link you were given.');
     const { study, manifest, design } = ctx;
     const config = study.config;
+    const preview = req.prolific_pid.startsWith(PREVIEW_PID_PREFIX);
+    const problem = preview ? null : participantIdProblem(config.prolific.id_format, req.prolific_pid);
+    if (problem) throw new HttpError(400, 'invalid_pid', problem);
+    if (preview) {
+      // Preview IDs are made by startPreview only: this route resumes them and never creates one.
+      const existing = await this.store.findSession(studyId, req.prolific_pid);
+      if (!existing?.preview) throw new HttpError(404, 'no_preview', 'There is no such preview. Start a new one from the dashboard.');
+      return this.view(ctx, existing);
+    }
     const outcome = await this.store.startSession({
       studyId,
       prolificPid: req.prolific_pid,
@@ -136,7 +160,23 @@ export class ParticipantSessions {
     if (outcome.kind === 'full') {
       throw new HttpError(403, 'full', 'This study has all the participants it needs. Please return it on Prolific. Thank you for your interest!');
     }
+    if (outcome.kind === 'existing' && !ownsSession(this.opts.participantKey, outcome.session, req)) throw otherSubmission();
     return this.view(ctx, outcome.session);
+  }
+
+  /** Whether a request with this claim may have the session (for the participant page's own checks). */
+  owns(session: SessionRow, claim: Pick<SessionStartRequest, 'prolific_session_id' | 'resume_key'>): boolean {
+    return ownsSession(this.opts.participantKey, session, claim);
+  }
+
+  /** The URL a participant's browser loads a plan file from: keyed, never the content hash. */
+  private stimulusUrl(file: string): string {
+    const keys = this.opts.stimulusKeys;
+    if (file.startsWith(GENERATED_PREFIX)) {
+      // Made per session by this server (headphone-stimuli.ts), so never on a static host.
+      return STIMULUS_PREFIX + keys.generatedName(Buffer.from(file.slice(GENERATED_PREFIX.length, -'.wav'.length), 'hex'));
+    }
+    return this.opts.stimulusBaseUrl + keys.publicName(file);
   }
 
   /**
@@ -164,12 +204,12 @@ export class ParticipantSessions {
 
   async view(ctx: StudyContext, session: SessionRow): Promise<SessionView> {
     const config = ctx.study.config;
-    const base = this.opts.stimulusBaseUrl;
     const trials: ClientTrial[] = session.plan.trials.map((t) => {
-      const c: ClientTrial = { index: t.index, phase: t.phase, stimulus: base + t.file };
-      if (t.mask) c.mask = base + t.mask;
+      // The page needs to know practice (feedback) and the headphone check; nothing else (catch trials look like the rest).
+      const phase: ClientPhase = t.phase === 'practice' || t.phase === 'headphone' ? t.phase : 'test';
+      const c: ClientTrial = { index: t.index, phase, stimulus: this.stimulusUrl(t.file) };
+      if (t.mask) c.mask = this.stimulusUrl(t.mask);
       if (t.stimulus_ms !== undefined) c.stimulus_ms = t.stimulus_ms;
-      if (t.phase === 'practice') c.feedback = t.category;
       if (t.choices) c.choices = t.choices;
       return c;
     });
@@ -177,6 +217,7 @@ export class ParticipantSessions {
     const headphoneLast = session.plan.headphoneLastIndex ?? null;
     return {
       session: session.id,
+      resume_key: resumeKey(this.opts.participantKey, session.id),
       study: { id: ctx.study.id, title: config.title, modality: config.modality },
       state: session.state,
       choices: ctx.manifest.categories,
@@ -194,7 +235,7 @@ export class ParticipantSessions {
       redirect_url: endedRedirect(config, session),
       headphone:
         headphoneTest && headphoneLast !== null
-          ? { test: headphoneTest, calibration: base + headphoneKit(headphoneTest).calibration.file, last_index: headphoneLast }
+          ? { test: headphoneTest, calibration: this.stimulusUrl(headphoneKit(headphoneTest).calibration.file), last_index: headphoneLast }
           : null,
       response_mode:
         config.modality === 'audio' && ctx.manifest.categories.length > (config.protocol.typed_response_above ?? 20) ? 'typed' : 'buttons',
@@ -229,6 +270,12 @@ export class ParticipantSessions {
         });
       }
     }
+    const now = Date.now();
+    const wait = pacingWait(session.plan, session.started_at, planned.index, now);
+    if (wait > 0) {
+      await this.store.recordPacingViolation(session.id);
+      throw tooEarly(`trial ${planned.index} arrived earlier than the study's timing allows`, wait);
+    }
     for (const [i, g] of gates.entries()) {
       if (record.trial_index <= g.lastIndex || session.screening_passed === true) break;
       // The last gate must have been asked (it records the decision); an earlier one passes as
@@ -255,11 +302,13 @@ export class ParticipantSessions {
       correct: record.response === planned.category ? 1 : 0,
       rt_ms: record.rt_ms,
       data: canonicalJson(record),
-      received_at: Date.now(),
+      received_at: now,
     });
     if (outcome === 'conflict') {
       throw new HttpError(409, 'conflict', `trial ${record.trial_index} is already stored with different content; the stored record stands`);
     }
+    // Practice feedback: the answer is told only now that the response is stored.
+    if (planned.phase === 'practice') return { stored: outcome, feedback: { correct: record.response === planned.category, answer: planned.category } };
     return { stored: outcome };
   }
 
@@ -310,6 +359,11 @@ export class ParticipantSessions {
       const missing = session.plan.trials.filter((t) => !answered.has(t.index)).map((t) => t.index);
       if (missing.length > 0) {
         throw new HttpError(409, 'incomplete', `${missing.length} planned trials are not stored yet`, { missing: missing.slice(0, 50) });
+      }
+      const wait = completionWait(session.plan, session.started_at, Date.now());
+      if (wait > 0) {
+        await this.store.recordPacingViolation(session.id);
+        throw tooEarly('the study cannot be completed yet: less time has passed since it started than its trials take', wait);
       }
       await this.store.completeSession(session.id, Date.now());
     }

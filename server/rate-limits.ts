@@ -3,6 +3,9 @@
  * load; a whole lab behind one NAT address may start several a minute, so the limit is generous
  * and configurable (METAMER_SESSION_STARTS_PER_MINUTE). Limits count per client address, which is
  * only right behind a proxy if `trust proxy` is set (proxy-trust.ts).
+ *
+ * Counts live in each server process: N instances behind a round-robin proxy give an address up
+ * to N times the budget (docs/deploying.md says why that is acceptable for these limits).
  */
 import { rateLimit } from 'express-rate-limit';
 import { envNumber } from './env-number.ts';

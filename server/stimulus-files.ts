@@ -1,16 +1,24 @@
 /**
- * Serving stimulus files by content hash: `/stimuli/<sha256>.<ext>`.
+ * Serving stimulus files under their keyed names: `/stimuli/<64 hex>.<ext>` (stimulus-keys.ts).
  *
  * This is the hottest path of a launch (every participant preloads hundreds of files at once), so
- * it runs on bare node:http ahead of Express, from an in-memory cache. A hash names immutable
- * content, so the ETag is the hash and the files may be cached forever. Only names of the exact
- * form `<64 hex>.<png|jpg|wav>` are looked up (no path from the URL reaches the file system), and
- * a symlink planted in the store is refused.
+ * it runs on bare node:http ahead of Express, from an in-memory cache. A name stands for immutable
+ * content, so the ETag is the name (never the content hash, which would undo the keying) and the
+ * files may be cached forever. Only names of the exact forms the server issues are looked up (no
+ * path from the URL reaches the file system), and a symlink planted in the store is refused.
+ *
+ * A file enters the cache only after its bytes hash to the name it is stored under: a file changed
+ * or damaged on disk is never served (500, logged), and the cache never keeps it. The headphone
+ * check's per-session sounds are synthesised here from the parameters their name encrypts.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type BlobStore, MIME_BY_EXT, parseBlobName } from '../stimuli/blob-store.ts';
+import type { Logger } from 'pino';
+import { type BlobExt, type BlobStore, MIME_BY_EXT } from '../stimuli/blob-store.ts';
 import { envNumber } from './env-number.ts';
+import { decodeHeadphoneParams, headphoneTrialWav } from './headphone-stimuli.ts';
+import type { StimulusKeys } from './stimulus-keys.ts';
 
 export const STIMULUS_PREFIX = '/stimuli/';
 
@@ -24,8 +32,8 @@ interface CachedFile {
   partial: string[];
 }
 
-function cachedFile(body: Buffer, mime: string, sha256: string): CachedFile {
-  const etag = `"${sha256}"`;
+function cachedFile(body: Buffer, mime: string, name: string): CachedFile {
+  const etag = `"${name.slice(0, name.indexOf('.'))}"`;
   const common = [
     'ETag', etag,
     'Cache-Control', 'public, max-age=31536000, immutable',
@@ -98,24 +106,45 @@ export interface StimulusFileServer {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-export function stimulusFileServer(blobs: BlobStore, opts: { cacheBytes?: number } = {}): StimulusFileServer {
+export interface StimulusFileServerOptions {
+  keys: StimulusKeys;
+  /** Where a file that fails its hash check is reported. */
+  logger?: Pick<Logger, 'error'>;
+  cacheBytes?: number;
+}
+
+export function stimulusFileServer(blobs: BlobStore, opts: StimulusFileServerOptions): StimulusFileServer {
   // A launch touches every file of the set; the paper's 6,800 images are ~0.9 GB, so the default
   // holds a few hundred MB of the hottest and the rest comes from the OS page cache.
   const cache = new FileCache(opts.cacheBytes ?? envNumber('METAMER_STIMULUS_CACHE_MB', 512) * 1024 * 1024);
 
-  async function load(name: string): Promise<CachedFile | undefined> {
-    const parsed = parseBlobName(name);
-    if (!parsed) return undefined;
-    const file = blobs.pathOf(parsed.sha256, parsed.ext);
+  async function load(name: string): Promise<CachedFile | 'corrupt' | undefined> {
+    const resolved = opts.keys.resolve(name);
+    if (!resolved) return undefined;
+    if (resolved.kind === 'generated') {
+      const params = decodeHeadphoneParams(resolved.params);
+      if (!params) return undefined;
+      const f = cachedFile(headphoneTrialWav(params), MIME_BY_EXT.wav, name);
+      cache.set(name, f);
+      return f;
+    }
+    const ext = resolved.ext as BlobExt;
+    const file = blobs.pathOf(resolved.sha256, ext);
+    let body: Buffer;
     try {
       const st = await fs.lstat(file);
       if (!st.isFile()) return undefined;
-      const f = cachedFile(await fs.readFile(file), MIME_BY_EXT[parsed.ext], parsed.sha256);
-      cache.set(name, f);
-      return f;
+      body = await fs.readFile(file);
     } catch {
       return undefined;
     }
+    if (createHash('sha256').update(body).digest('hex') !== resolved.sha256) {
+      opts.logger?.error({ file, bytes: body.length }, 'stimulus file does not match its hash: not served (re-import its set to restore it)');
+      return 'corrupt';
+    }
+    const f = cachedFile(body, MIME_BY_EXT[ext], name);
+    cache.set(name, f);
+    return f;
   }
 
   function plain(res: ServerResponse, status: number, text: string): void {
@@ -158,7 +187,10 @@ export function stimulusFileServer(blobs: BlobStore, opts: { cacheBytes?: number
         respond(req, res, hit);
         return Promise.resolve();
       }
-      return load(name).then((f) => (f ? respond(req, res, f) : plain(res, 404, 'Not Found\n')));
+      return load(name).then((f) => {
+        if (f === 'corrupt') return plain(res, 500, 'This stimulus file is damaged on the server.\n');
+        return f ? respond(req, res, f) : plain(res, 404, 'Not Found\n');
+      });
     },
   };
 }

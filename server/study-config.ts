@@ -26,6 +26,12 @@ export const Conditions = z.strictObject({
 export const Protocol = z.strictObject({
   /** Practice trials, with feedback, drawn from the set's `practice` natural items. */
   practice_trials: z.number().int().min(0).max(200),
+  /**
+   * How many of the set's practice items practice may show (default: practice_trials, so every
+   * participant practises on the same images). Their answers are given as feedback, so they are
+   * never screening or catch items, in any session; the other practice items are (docs/integrity.md).
+   */
+  practice_pool: z.number().int().min(1).max(10_000).optional(),
   /** How many of the first practice trials use the slower `practice_stimulus_ms`. */
   slow_practice_trials: z.number().int().min(0).max(200),
   screening_trials: z.number().int().min(0).max(200),
@@ -62,11 +68,37 @@ export const Timing = z.strictObject({
   mask_ms: Ms,
 });
 
+/** Loopback hosts, where plain http is as private as https (a local test or a recruiter stand-in). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Where a participant is sent with a completion or screen-out code: https only, since the code in
+ * the query is what earns the payment and must not travel in the clear (http only to loopback).
+ */
+export const ExitUrl = z.url().refine(
+  (u) => {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  },
+  { message: 'must be an https:// URL (http:// only for localhost, 127.x.x.x or [::1])' },
+);
+
+/**
+ * Which participant IDs the study takes: `prolific`, Prolific's own (24 hexadecimal characters),
+ * or `token`, any 1–128 letters, digits, ".", "_" or "-" (other recruiters' IDs).
+ */
+export const ParticipantIdFormat = z.enum(['prolific', 'token']);
+export type ParticipantIdFormat = z.infer<typeof ParticipantIdFormat>;
+
 export const Prolific = z.strictObject({
   completion_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
   screenout_code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Prolific code: letters, digits, "_" or "-"'),
   /** Where the browser goes at the end; `?cc=<code>` is appended. */
-  complete_url: z.url().default(PROLIFIC_COMPLETE_URL),
+  complete_url: ExitUrl.default(PROLIFIC_COMPLETE_URL),
+  /** The format PROLIFIC_PID must have (checked with a clear message before a session starts). */
+  id_format: ParticipantIdFormat.default('prolific'),
 });
 
 /** Exclusion rules applied by the analysis (overridable on the CLI); the analysis owns the schema. */

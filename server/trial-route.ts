@@ -51,7 +51,17 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A client gone mid-body may close without 'error' or 'end': settle rather than wait forever.
+    req.on('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('request aborted'), { code: 'ECONNABORTED' }));
+    });
   });
+}
+
+/** True when a request failed because its client closed the connection (not a server fault). */
+export function clientAborted(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ECONNABORTED' || (err as { type?: string } | undefined)?.type === 'request.aborted';
 }
 
 export async function handleTrialPost(req: IncomingMessage, res: ServerResponse, session: string, sessions: ParticipantSessions, logger: Logger): Promise<void> {
@@ -77,9 +87,12 @@ export async function handleTrialPost(req: IncomingMessage, res: ServerResponse,
       throw new HttpError(400, 'entity.parse.failed', 'the body is not valid JSON');
     }
     const ack = await sessions.recordTrial(session, body);
-    send(res, 200, ack.stored === 'created' ? CREATED : DUPLICATE);
+    send(res, 200, ack.feedback ? ack : ack.stored === 'created' ? CREATED : DUPLICATE);
   } catch (err) {
     if (err instanceof HttpError) return send(res, err.status, err.body());
+    // The participant's browser went away mid-request (a closed tab, a lost connection): nothing
+    // to answer and nothing wrong here; the saving queue sends the record again.
+    if (clientAborted(req, err)) return void logger.debug({ code: (err as NodeJS.ErrnoException).code }, 'trial save: client aborted the request');
     logger.error({ err }, 'trial save failed');
     if (!res.headersSent) send(res, 500, { error: 'internal error; the request can be retried', code: 'internal' });
   }

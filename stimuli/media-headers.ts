@@ -1,13 +1,36 @@
 /**
  * Reads what a stimulus file really is from its own bytes: PNG and JPEG size and channels, WAV
  * sample rate, channels, bit depth and duration, and whether the file is complete. Hand-written
- * and small: only the header structures are parsed, never the pixel or sample data, so a 100,000
- * file import spends its time on I/O and hashing, not decoding.
+ * and small: the header structures are parsed; of the pixel data, only a PNG's is checked, by
+ * inflating it (zlib, native) and checking that it has the size the header declares, so a file
+ * that claims a size its data does not have is refused here rather than crash a decoder later.
+ *
+ * Images are limited to MAX_IMAGE_SIDE pixels on either side: the header is read before anything
+ * is decoded or generated at the image's size (noise masks are), so a 71-byte PNG declaring
+ * 100000×100000 px gets a one-line error, not an out-of-memory crash.
  *
  * The parsers work on a ByteSource (random access to a file's bytes) so that a small file is read
  * once into memory and a large one is read only where the headers are.
  */
+import { promisify } from 'node:util';
+import { inflate } from 'node:zlib';
 import type { Media } from './manifest.ts';
+
+/**
+ * The largest image side accepted, in pixels. A 4K screen is 3840 px wide: a larger stimulus
+ * cannot be shown whole on any participant's screen, and at this size a decoded RGBA image is
+ * already 64 MB (the paper's images are 224 px).
+ */
+export const MAX_IMAGE_SIDE = 4096;
+
+function checkImageSize(kind: string, width: number, height: number): void {
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+    throw new MediaHeaderError(
+      `${kind} of ${width}×${height} px is over the limit of ${MAX_IMAGE_SIDE} px on either side (no screen shows it whole; resize it)`,
+      width > MAX_IMAGE_SIDE ? 'width' : 'height',
+    );
+  }
+}
 
 export interface ByteSource {
   readonly size: number;
@@ -89,6 +112,66 @@ export function readMediaHeader(src: ByteSource, expected?: MediaFormat): Media 
 }
 
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
+/** Samples per pixel as stored (a palette image stores one index per pixel). */
+const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: starting column and row, column and row steps. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/** Bytes the inflated image data must have: one filter byte plus the packed samples per row, per pass. */
+function pngRawSize(width: number, height: number, samples: number, depth: number, interlaced: boolean): number {
+  const rows = (w: number, h: number) => (w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * samples * depth) / 8)));
+  if (!interlaced) return rows(width, height);
+  return ADAM7.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+}
+
+const inflateAsync = promisify(inflate);
+
+/**
+ * A PNG's pixel data: the IDAT stream inflated (on libuv's thread pool, so an import overlaps it
+ * with reading and hashing other files) must have exactly the size the header declares, and every
+ * row of a non-interlaced image a valid filter type. Call after readMediaHeader accepted the file.
+ */
+export async function checkPngPixelData(src: ByteSource): Promise<void> {
+  const h = src.read(0, 29);
+  const width = u32be(h, 16);
+  const height = u32be(h, 20);
+  const depth = h[24]!;
+  const samples = PNG_SAMPLES[h[25]!]!;
+  const interlaced = h[28] === 1;
+  const parts: Uint8Array[] = [];
+  let pos = 8;
+  while (pos + 8 <= src.size) {
+    const head = src.read(pos, 8);
+    const len = u32be(head, 0);
+    const type = ascii(head, 4, 4);
+    if (type === 'IDAT') parts.push(src.read(pos + 8, len));
+    if (type === 'IEND') break;
+    pos += 12 + len;
+  }
+  const expected = pngRawSize(width, height, samples, depth, interlaced);
+  const fail = (why: string) => new MediaHeaderError(`corrupt PNG: the pixel data does not decode to ${width}×${height} px (${why})`, 'data');
+  if (parts.length === 0) throw fail('no IDAT chunk');
+  let raw: Buffer;
+  try {
+    // Bounded: a stream that inflates to more than the image can hold stops here (a zip bomb).
+    raw = await inflateAsync(Buffer.concat(parts), { maxOutputLength: expected + 1 });
+  } catch (e) {
+    throw fail((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'more data than the image holds' : 'not a valid zlib stream');
+  }
+  if (raw.length !== expected) throw fail(`${raw.length} bytes of ${expected}`);
+  if (!interlaced) {
+    const stride = expected / height;
+    for (let r = 0; r < height; r++) if (raw[r * stride]! > 4) throw fail(`row ${r} has filter type ${raw[r * stride]}`);
+  }
+}
 const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 /** An empty IEND chunk: length 0, type, and its fixed CRC. */
 const PNG_IEND = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
@@ -103,6 +186,7 @@ export function readPng(src: ByteSource): Media {
   const depth = h[24]!;
   const colourType = h[25]!;
   if (width === 0 || height === 0) throw new MediaHeaderError(`corrupt PNG: size ${width}×${height}`, 'width');
+  checkImageSize('a PNG', width, height);
   const channels = PNG_CHANNELS[colourType];
   if (channels === undefined || !PNG_DEPTHS[colourType]!.includes(depth)) {
     throw new MediaHeaderError(`corrupt PNG: colour type ${colourType} with bit depth ${depth}`, 'channels');
@@ -159,6 +243,7 @@ export function readJpeg(src: ByteSource): Media {
   if (frame.width === 0 || frame.height === 0) {
     throw new MediaHeaderError(`unsupported JPEG: size ${frame.width}×${frame.height} (the height is defined later in the file)`, 'height');
   }
+  checkImageSize('a JPEG', frame.width, frame.height);
   if (frame.channels < 1 || frame.channels > 4) throw new MediaHeaderError(`corrupt JPEG: ${frame.channels} components`, 'channels');
   // In entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so FF D9 after the
   // first scan can only be the end-of-image marker; a file cut short has none. Writers sometimes

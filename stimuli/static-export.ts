@@ -1,13 +1,20 @@
 /**
- * `metamer stimuli export-static`: the content-addressed stimulus files laid out for any static
- * host or CDN, plus an nginx server block, so that participants load stimuli from there
+ * `metamer stimuli export-static`: the stored stimulus files laid out for any static host or CDN,
+ * plus an nginx server block, so that participants load stimuli from there
  * (`metamer serve --stimulus-base-url https://cdn.example/stimuli/`) while this server keeps the
- * pages and the API. Files keep their hash names, so the copy can be synced incrementally and
- * cached forever.
+ * pages and the API. Files are written under their keyed names (server/stimulus-keys.ts), the
+ * names the server gives participants, so the copy reveals no content hash; the names are stable
+ * for one key, so the copy can be synced incrementally and cached forever. The headphone check's
+ * per-session trial sounds are not files: the server always serves those itself.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type BlobExt, type BlobStore, MIME_BY_EXT } from './blob-store.ts';
+
+/** What the export needs of the deployment's stimulus-name key. */
+export interface PublicNames {
+  publicName(file: string): string;
+}
 
 export interface StaticExportResult {
   files: number;
@@ -41,12 +48,12 @@ server {
     root ${root};
 
     location /stimuli/ {
-        # Only <sha256>.<ext> names exist here; anything else is a 404.
+        # Only <keyed name>.<ext> files exist here; anything else is a 404.
         location ~ "^/stimuli/[0-9a-f]{64}\\.(png|jpg|wav)$" {
             types {
 ${types}
             }
-            # The name is the content's hash: it never changes.
+            # A name stands for one content: it never changes.
             add_header Cache-Control "public, max-age=31536000, immutable" always;
             # The experiment page (another origin) fetches audio with WebAudio, which needs CORS.
             add_header Access-Control-Allow-Origin "*" always;
@@ -68,6 +75,7 @@ export async function exportStatic(
   blobs: BlobStore,
   entries: { sha256: string; ext: BlobExt }[],
   outDir: string,
+  names: PublicNames,
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<StaticExportResult> {
   const dir = path.resolve(outDir);
@@ -77,7 +85,7 @@ export async function exportStatic(
   let unchanged = 0;
   for (const [i, { sha256, ext }] of entries.entries()) {
     const from = blobs.pathOf(sha256, ext);
-    const to = path.join(target, `${sha256}.${ext}`);
+    const to = path.join(target, names.publicName(`${sha256}.${ext}`));
     const st = await fs.lstat(from).catch(() => null);
     if (!st?.isFile()) throw Object.assign(new Error(`${from}: listed in the database but missing from the store`), { expose: true as const });
     bytes += st.size;

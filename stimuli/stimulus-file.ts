@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobExt } from './blob-store.ts';
 import type { BlobStaging } from './blob-staging.ts';
 import type { Media } from './manifest.ts';
-import { type ByteSource, bufferSource, type MediaFormat, readMediaHeader } from './media-headers.ts';
+import { type ByteSource, bufferSource, checkPngPixelData, type MediaFormat, readMediaHeader } from './media-headers.ts';
 
 export const WHOLE_FILE_LIMIT = 8 * 1024 * 1024;
 
@@ -56,6 +56,7 @@ export async function readStimulusFile(abs: string, expected: MediaFormat | unde
   if (small) {
     const buf = small;
     const media = readMediaHeader(bufferSource(buf), expected);
+    if (media.kind === 'image' && media.format === 'png') await checkPngPixelData(bufferSource(buf));
     const sha256 = createHash('sha256').update(buf).digest('hex');
     if (staging) await staging.putBuffer(sha256, blobExtOf(media), buf);
     return { sha256, bytes: buf.byteLength, media };
@@ -73,6 +74,7 @@ export async function readStimulusFile(abs: string, expected: MediaFormat | unde
       },
     };
     media = readMediaHeader(src, expected);
+    if (media.kind === 'image' && media.format === 'png') await checkPngPixelData(src);
   } finally {
     await fh.close();
   }

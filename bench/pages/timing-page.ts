@@ -39,6 +39,7 @@ const firstChoice = () => document.querySelector<HTMLButtonElement>('#jspsych-im
 
 const view: SessionView = {
   session: 'bench',
+  resume_key: 'bench',
   study: { id: 'bench', title: 'Timing bench', modality: 'image' },
   state: 'started',
   choices: CHOICES,
@@ -52,7 +53,7 @@ const view: SessionView = {
 };
 
 function frameLockedTrial(index: number): object {
-  const trial = imageTrial(view, { index, phase: 'main', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r));
+  const trial = imageTrial(view, { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r));
   const onLoad = trial.on_load;
   return {
     ...trial,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ADMIN_TOKEN_ENV, loadAdminToken, rotateAdminToken } from '../../server/admin-token.ts';
-import { SqliteStore } from '../../server/store/sqlite-store.ts';
+import { databaseFor, withStore } from '../../server/store/open-store.ts';
 import { dataPaths } from '../paths.ts';
 
 interface TokenReport {
@@ -31,12 +31,8 @@ export function register(program: Command): void {
       let out: TokenReport;
       if (opts.rotate) {
         const token = rotateAdminToken(paths.adminTokenFile);
-        const store = new SqliteStore(paths.db);
-        try {
-          out = { token, origin: 'file', file: paths.adminTokenFile, created: true, rotated: true, logged_out: await store.deleteAdminSessions(Date.now()) };
-        } finally {
-          store.close();
-        }
+        const loggedOut = await withStore(databaseFor(paths.db), (store) => store.deleteAdminSessions(Date.now()));
+        out = { token, origin: 'file', file: paths.adminTokenFile, created: true, rotated: true, logged_out: loggedOut };
       } else {
         out = { ...loadAdminToken(paths.adminTokenFile), rotated: false, logged_out: 0 };
       }

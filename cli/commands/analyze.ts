@@ -9,6 +9,7 @@ import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../a
 import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
 import { AnalysisInputError } from '../../analysis/input-error.ts';
 import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
+import { databaseFor, openStudyData } from '../../server/store/open-store.ts';
 import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
 import type { Prediction } from '../../analysis/other-model.ts';
 import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
@@ -141,7 +142,8 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const s = loadStudyFromDb(dataPaths(cmd.optsWithGlobals().db as string).db, study);
+          const source = await openStudyData(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
+          const s = await loadStudyFromDb(source, study).finally(() => source.close());
           results.push(
             analyzeCounts(s.counts, {
               ...base,

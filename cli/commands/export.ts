@@ -9,6 +9,7 @@ import { psychDsDataFile, psychDsDataset, psychDsZip } from '../../analysis/psyc
 import { loadTrialsExport, trialsToCsv, trialsToJson } from '../../analysis/trials-export.ts';
 import { writeFilesAtomically } from '../../analysis/write-files.ts';
 import { dataPaths } from '../paths.ts';
+import { databaseFor, openStudyData } from '../../server/store/open-store.ts';
 
 interface ExportCliOptions {
   format: 'csv' | 'json' | 'psych-ds';
@@ -26,9 +27,10 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option('--zip', 'psych-ds only: write the dataset as one zip file instead of a folder')
     .option('--json', 'print the written files as JSON')
-    .action((study: string, o: ExportCliOptions, cmd: Command) => {
+    .action(async (study: string, o: ExportCliOptions, cmd: Command) => {
       if (o.zip && o.format !== 'psych-ds') cmd.error('error: --zip applies to --format psych-ds', { exitCode: 2, code: 'metamer.usage' });
-      const exp = loadTrialsExport(dataPaths(cmd.optsWithGlobals().db as string).db, study);
+      const source = await openStudyData(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
+      const exp = await loadTrialsExport(source, study).finally(() => source.close());
       let files: Record<string, string | Uint8Array>;
       if (o.format === 'csv') files = { [`${study}_trials.csv`]: trialsToCsv(exp) };
       else if (o.format === 'json') files = { [`${study}_trials.json`]: trialsToJson(exp) };

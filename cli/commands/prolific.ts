@@ -5,6 +5,7 @@
  * participants appear by their participant id, never by their Prolific ID.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import type { ProlificClient } from '../../server/prolific/client.ts';
 import type { ProlificOverview } from '../../server/prolific/overview.ts';
 import type { Store } from '../../server/store/store.ts';
 import { dataPaths } from '../paths.ts';
@@ -14,19 +15,11 @@ function print(json: boolean, data: unknown, text: string): void {
 }
 
 /** The client first (no token: one line, nothing opened), then the store; closed whatever happens. */
-async function withProlific<T>(
-  cmd: Command,
-  run: (store: Store, client: import('../../server/prolific/client.ts').ProlificClient) => Promise<T>,
-): Promise<T> {
+async function withProlific<T>(cmd: Command, run: (store: Store, client: ProlificClient) => Promise<T>): Promise<T> {
   const { ProlificClient } = await import('../../server/prolific/client.ts');
   const client = ProlificClient.fromEnv();
-  const { SqliteStore } = await import('../../server/store/sqlite-store.ts');
-  const store = new SqliteStore(dataPaths(cmd.optsWithGlobals().db as string).db);
-  try {
-    return await run(store, client);
-  } finally {
-    store.close();
-  }
+  const { databaseFor, withStore } = await import('../../server/store/open-store.ts');
+  return withStore(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db), (store) => run(store, client));
 }
 
 const flagList = (flags: readonly { code: string; reason: string }[]) => flags.map((f) => `${f.code} (${f.reason})`).join('; ');

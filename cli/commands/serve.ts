@@ -2,6 +2,7 @@
  * `metamer serve`: the participant server. `--demo` (what `npm start` runs) first imports and
  * launches the demo studies under stimuli/demo/.
  */
+import { randomBytes } from 'node:crypto';
 import { type Command, InvalidArgumentError } from 'commander';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import { startServer } from '../../server/app.ts';
@@ -48,7 +49,7 @@ export function register(program: Command): void {
         if (demo.studies.length === 0) say('No demo studies found under stimuli/demo/. Import a set with: npx metamer stimuli import <dir> --name <set>');
       }
       const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
-      say(`metamer: serving on ${server.url} (database ${paths.db})`);
+      say(`metamer: serving on ${server.url} (database ${server.store.description})`);
       say(`  experimenter dashboard: ${base}/admin`);
       const token = server.admin.token;
       if (token.created) {
@@ -60,7 +61,8 @@ export function register(program: Command): void {
       const studies = await server.store.listStudies();
       for (const s of studies.filter((x) => x.status === 'live')) {
         say(`  ${s.id} (${s.config.modality}, live): ${participantUrl(base, s.id)}`);
-        say(`    try it: ${base}/run/${encodeURIComponent(s.id)}?PROLIFIC_PID=try-${Date.now().toString(36)}&STUDY_ID=try&SESSION_ID=try`);
+        // A made-up ID in Prolific's format (24 hex characters), which the study checks for.
+        say(`    try it: ${base}/run/${encodeURIComponent(s.id)}?PROLIFIC_PID=${randomBytes(12).toString('hex')}&STUDY_ID=try&SESSION_ID=try`);
       }
       const stop = () => {
         void server.close().then(() => process.exit(0));

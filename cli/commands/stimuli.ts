@@ -18,17 +18,11 @@ import {
   validateStimulusSet,
 } from '../../stimuli/import.ts';
 import { parseLayersFlag } from '../../stimuli/name-lists.ts';
-import { openDatabase } from '../../server/store/database.ts';
-import {
-  SetExistsError,
-  getStimulusSet,
-  listBlobs,
-  listStimulusSets,
-  manifestDigest,
-  saveStimulusSet,
-} from '../../server/store/stimulus-sets.ts';
+import { databaseFor, openStore } from '../../server/store/open-store.ts';
+import { SetExistsError, manifestDigest } from '../../server/store/stimulus-sets.ts';
 import { Manifest } from '../../stimuli/manifest.ts';
 import { exportStatic } from '../../stimuli/static-export.ts';
+import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { dataPaths } from '../paths.ts';
 import { HEADPHONE_TESTS, HeadphoneStimuli, headphoneKit } from '../../server/headphone-stimuli.ts';
 
@@ -128,9 +122,9 @@ export function formatReport(r: ImportReport): string {
   return lines.join('\n');
 }
 
+/** The headphone checks' stored sound (the volume-setting one; trial sounds are made per session by the server). */
 function headphoneBlobs(test: (typeof HEADPHONE_TESTS)[number]): { sha256: string; ext: 'wav' }[] {
-  const kit = headphoneKit(test);
-  return [kit.calibration, ...kit.trials].map((s) => ({ sha256: s.sha256, ext: 'wav' as const }));
+  return [{ sha256: headphoneKit(test).calibration.sha256, ext: 'wav' }];
 }
 
 export function register(program: Command): void {
@@ -145,21 +139,21 @@ export function register(program: Command): void {
     const paths = dataPaths(cmd.optsWithGlobals().db as string);
     const opts = scanOptions(flags);
     if (flags.name) opts.name = flags.name;
-    const db = openDatabase(paths.db);
+    const store = await openStore(databaseFor(paths.db));
     const bar = progressBar(flags);
     try {
       const { manifest, report } = await importStimulusSet(dirs, {
         ...opts,
         blobs: new BlobStore(paths.blobs),
         ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
-        beforeCommit: (m) => {
+        beforeCommit: async (m) => {
           // Refuse a taken name before any file enters the store.
-          const existing = getStimulusSet(db, m.name);
+          const existing = await store.getStimulusSet(m.name);
           if (existing && manifestDigest(Manifest.parse(existing)) !== manifestDigest(Manifest.parse(m))) throw new SetExistsError(m.name);
         },
       });
       bar.stop();
-      const outcome = saveStimulusSet(db, manifest);
+      const outcome = await store.saveStimulusSet(manifest);
       if (flags.json) process.stdout.write(JSON.stringify({ ok: true, outcome, report }, null, 2) + '\n');
       else {
         process.stdout.write(formatReport(report) + '\n');
@@ -174,7 +168,7 @@ export function register(program: Command): void {
       if (e instanceof StimulusSetError) printProblems(e.problems, flags, dirs.join(' '));
       else throw e;
     } finally {
-      db.close();
+      await store.close();
     }
   });
 
@@ -193,10 +187,10 @@ export function register(program: Command): void {
     .command('list')
     .description('list the imported stimulus sets')
     .option('--json', 'print JSON')
-    .action((flags: { json?: boolean }, cmd: Command) => {
-      const db = openDatabase(dataPaths(cmd.optsWithGlobals().db as string).db);
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const store = await openStore(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
       try {
-        const sets = listStimulusSets(db);
+        const sets = await store.listStimulusSets();
         if (flags.json) {
           process.stdout.write(JSON.stringify(sets, null, 2) + '\n');
           return;
@@ -211,27 +205,28 @@ export function register(program: Command): void {
         const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
         for (const r of rows) process.stdout.write(r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
       } finally {
-        db.close();
+        await store.close();
       }
     });
 
   stimuli
     .command('export-static <dir>')
-    .description('write the stimulus files and the headphone checks\' sounds (by content hash) and an nginx server block, for serving stimuli from a static host or CDN')
+    .description('write the stimulus files and the headphone checks\' volume sounds (under their keyed names) and an nginx server block, for serving stimuli from a static host or CDN')
     .option('--set <name>', 'only the files of this stimulus set (default: every file the server serves)')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON')
     .action(async (dir: string, flags: { set?: string; progress?: boolean; json?: boolean }, cmd: Command) => {
       const paths = dataPaths(cmd.optsWithGlobals().db as string);
-      const db = openDatabase(paths.db);
+      const store = await openStore(databaseFor(paths.db));
       const bar = progressBar(flags);
       try {
         // The headphone checks' sounds are the server's, not a set's: written now (they are
         // otherwise made when a study first needs them) and always exported.
-        const headphone = new HeadphoneStimuli(new BlobStore(paths.blobs), db);
+        const headphone = new HeadphoneStimuli(new BlobStore(paths.blobs), store);
         for (const test of HEADPHONE_TESTS) await headphone.ensure(test);
-        const entries = [...listBlobs(db, flags.set), ...(flags.set ? HEADPHONE_TESTS.flatMap((t) => headphoneBlobs(t)) : [])];
-        const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, bar.onProgress);
+        const entries = [...(await store.listBlobs(flags.set)), ...(flags.set ? HEADPHONE_TESTS.flatMap((t) => headphoneBlobs(t)) : [])];
+        const keys = new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile));
+        const result = await exportStatic(new BlobStore(paths.blobs), entries, dir, keys, bar.onProgress);
         bar.stop();
         if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         else
@@ -242,7 +237,7 @@ export function register(program: Command): void {
           );
       } finally {
         bar.stop();
-        db.close();
+        await store.close();
       }
     });
 }

@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { SqliteStore } from '../../server/store/sqlite-store.ts';
+import { databaseFor, openStore as openDatabaseStore } from '../../server/store/open-store.ts';
+import type { Store } from '../../server/store/store.ts';
 import { changeStudyStatus, createStudy, type StudyAction } from '../../server/studies.ts';
 import { dataPaths } from '../paths.ts';
 import { participantUrl, publicBaseUrl } from '../../server/participant-url.ts';
@@ -12,7 +13,8 @@ import { sweepAbandoned, sweepStudy } from '../../server/abandonment.ts';
 import { StudyProgressReader } from '../../server/admin-progress.ts';
 import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
 import { formatDuration } from '../../server/dashboard/format.ts';
-import { loadParticipantKey } from '../../server/participant-id.ts';
+import { checkSharedParticipantKey, loadParticipantKey } from '../../server/participant-id.ts';
+import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { ParticipantSessions } from '../../server/participant-sessions.ts';
 import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
@@ -32,8 +34,8 @@ export function readJsonFile(file: string): unknown {
   }
 }
 
-function openStore(cmd: Command): SqliteStore {
-  return new SqliteStore(dataPaths(cmd.optsWithGlobals().db as string).db);
+function openStore(cmd: Command): Promise<Store> {
+  return openDatabaseStore(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
 }
 
 function print(json: boolean, data: unknown, text: string): void {
@@ -49,7 +51,7 @@ export function register(program: Command): void {
     .option('--launch', 'launch it at once')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { launch?: boolean; json?: boolean }, cmd: Command) => {
-      const store = openStore(cmd);
+      const store = await openStore(cmd);
       try {
         const input = readJsonFile(file);
         let row = await createStudy(store, input).catch((e: unknown) => {
@@ -62,7 +64,7 @@ export function register(program: Command): void {
         if (opts.launch) row = await changeStudyStatus(store, row.id, 'launch');
         print(!!opts.json, row, `study ${row.id} created (${row.status}); participant URL:\n  ${participantUrl(publicBaseUrl(), row.id)}`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -76,12 +78,12 @@ export function register(program: Command): void {
       .description(verb)
       .option('--json', 'print JSON')
       .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-        const store = openStore(cmd);
+        const store = await openStore(cmd);
         try {
           const row = await changeStudyStatus(store, id, action);
           print(!!opts.json, { id: row.id, status: row.status }, `study ${row.id} is ${row.status}`);
         } finally {
-          store.close();
+          await store.close();
         }
       });
   }
@@ -91,7 +93,7 @@ export function register(program: Command): void {
     .description('sessions by state, completed against the target, median duration, trials per condition')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const store = openStore(cmd);
+      const store = await openStore(cmd);
       try {
         const row = await store.getStudy(id);
         if (!row) throw userError(`no study "${id}" (see metamer study list)`);
@@ -113,7 +115,7 @@ export function register(program: Command): void {
           ].join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -123,7 +125,7 @@ export function register(program: Command): void {
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { csv?: boolean; json?: boolean }, cmd: Command) => {
-      const store = openStore(cmd);
+      const store = await openStore(cmd);
       try {
         if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
         const rows = await store.completedPayments(id);
@@ -134,7 +136,7 @@ export function register(program: Command): void {
           rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}`).join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -144,20 +146,24 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const paths = dataPaths(cmd.optsWithGlobals().db as string);
-      const store = new SqliteStore(paths.db);
+      const store = await openDatabaseStore(databaseFor(paths.db));
       try {
         if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
+        const participantKey = loadParticipantKey(paths.pidKeyFile);
+        // The same key as the servers', or this preview's pseudonym would be made with another.
+        await checkSharedParticipantKey(store, participantKey);
         const sessions = new ParticipantSessions(store, {
-          participantKey: loadParticipantKey(paths.pidKeyFile),
+          participantKey,
           stimulusBaseUrl: '/stimuli/',
+          stimulusKeys: new StimulusKeys(loadStimulusKey(paths.stimulusKeyFile)),
           // An audio study's preview starts with the headphone check: its sounds must exist.
-          headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store.db),
+          headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store),
         });
         const { session, prolificPid } = await sessions.startPreview(id);
         const url = `${publicBaseUrl()}/run/${encodeURIComponent(id)}?PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`;
         print(!!opts.json, { study: id, url, participant_id: session.participant_id }, url);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -166,7 +172,7 @@ export function register(program: Command): void {
     .description('mark sessions abandoned that have had no trial for the study\'s abandon_after_minutes (all studies if none given)')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      const store = openStore(cmd);
+      const store = await openStore(cmd);
       try {
         let results: { study_id: string; abandoned: number }[];
         if (id) {
@@ -179,7 +185,7 @@ export function register(program: Command): void {
         const total = results.reduce((n, r) => n + r.abandoned, 0);
         print(!!opts.json, results, total === 0 ? 'no idle sessions' : results.filter((r) => r.abandoned > 0).map((r) => `${r.study_id}: ${r.abandoned} session(s) marked abandoned`).join('\n'));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -188,14 +194,14 @@ export function register(program: Command): void {
     .description('all studies')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const store = openStore(cmd);
+      const store = await openStore(cmd);
       try {
         const rows = await store.listStudies();
         const data = await Promise.all(rows.map(async (r) => ({ id: r.id, status: r.status, stimulus_set: r.set_name, modality: r.config.modality, target_completed: r.config.target_completed, completed: (await store.countSessions(r.id)).completed })));
         const text = data.length === 0 ? 'no studies (create one with: metamer study create <config.json>)' : data.map((d) => `${d.id}\t${d.status}\t${d.modality}\t${d.stimulus_set}\t${d.completed}/${d.target_completed} completed`).join('\n');
         print(!!opts.json, data, text);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -9,7 +9,7 @@
  */
 import { type AnalysisResult, analyzeCounts, DEFAULT_ANALYZE_OPTIONS } from '../../analysis/analyze.ts';
 import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
+import { loadStudyFromDb, type StudyDataSource } from '../../analysis/load-study-db.ts';
 import type { StudyProgress } from '../admin-progress.ts';
 
 /**
@@ -46,19 +46,31 @@ export function liveStaleMs(costMs: number): number {
 
 export class StudyAnalyses {
   private readonly cache = new Map<string, CachedAnalysis>();
+  /** One computation per study and version at a time: a burst of page loads waits for the same one. */
+  private readonly pending = new Map<string, Promise<CachedAnalysis>>();
 
   constructor(
-    private readonly dbFile: string,
+    private readonly source: StudyDataSource,
     private readonly opts: { bootstrap?: number; now?: () => number } = {},
   ) {}
 
   /** The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs). */
-  get(studyId: string, version: string, live = false): CachedAnalysis {
+  async get(studyId: string, version: string, live = false): Promise<CachedAnalysis> {
     const now = (this.opts.now ?? Date.now)();
     const hit = this.cache.get(studyId);
     if (hit && (hit.version === version || (live && now - hit.computedAt < liveStaleMs(hit.costMs)))) return hit;
+    const key = `${studyId}\u0000${version}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.compute(studyId, version, now).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private async compute(studyId: string, version: string, now: number): Promise<CachedAnalysis> {
     const started = performance.now();
-    const s = loadStudyFromDb(this.dbFile, studyId);
+    const s = await loadStudyFromDb(this.source, studyId);
     const result = analyzeCounts(s.counts, {
       bootstrap: this.opts.bootstrap ?? DEFAULT_ANALYZE_OPTIONS.bootstrap,
       seed: DEFAULT_ANALYZE_OPTIONS.seed,

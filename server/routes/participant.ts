@@ -6,7 +6,8 @@ import { Router, type Request } from 'express';
 import { GatePhase, SessionStartRequest } from '../../experiment/contract.ts';
 import { HttpError } from '../http-error.ts';
 import { messagePage, runPage } from '../pages.ts';
-import { exitUrl, type ParticipantSessions } from '../participant-sessions.ts';
+import { exitUrl, type ParticipantSessions, PREVIEW_PID_PREFIX } from '../participant-sessions.ts';
+import { OTHER_SUBMISSION_MESSAGE, participantIdProblem } from '../session-ownership.ts';
 import type { ExperimentBundle } from '../experiment-bundle.ts';
 import type { Store } from '../store/store.ts';
 
@@ -33,7 +34,17 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
         .send(page('Your Prolific ID is missing', 'Please open this study from the link on Prolific: the link carries your Prolific ID, which we need to record your participation and pay you.'));
     }
     const config = ctx.study.config;
-    const existing = await store.findSession(ctx.study.id, pid);
+    const problem = pid.startsWith(PREVIEW_PID_PREFIX) ? null : participantIdProblem(config.prolific.id_format, pid);
+    if (problem) return void res.status(400).send(page('This link is not valid', problem));
+    const found = await store.findSession(ctx.study.id, pid);
+    // A session is shown only to its own submission (session-ownership.ts). Here that can be told
+    // from the link's SESSION_ID alone; without it, the page asks with the resume key it keeps,
+    // and the API decides. A Prolific ID alone learns nothing of the session, not even its state.
+    const sessionIdInLink = queryString(req, 'SESSION_ID');
+    const existing = found && sessions.owns(found, { prolific_session_id: sessionIdInLink }) ? found : undefined;
+    if (found && !existing && found.prolific_session_id !== null && sessionIdInLink !== undefined) {
+      return void res.status(409).send(page('You have already started this study', OTHER_SUBMISSION_MESSAGE));
+    }
     if (existing?.state === 'completed') {
       return void res.send(
         page('You have already completed this study', 'Thank you! Your answers were saved. If Prolific has not recorded your submission, use the button below.', {
@@ -50,11 +61,11 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
         }),
       );
     }
-    if (!existing && ctx.study.status !== 'live') {
+    if (!found && ctx.study.status !== 'live') {
       const why = ctx.study.status === 'closed' ? 'This study has closed.' : 'This study is not open at the moment.';
       return void res.status(403).send(page('This study is not open', `${why} Please return it on Prolific. Thank you for your interest!`));
     }
-    if (!existing && (await store.countSessions(ctx.study.id)).completed >= config.target_completed) {
+    if (!found && (await store.countSessions(ctx.study.id)).completed >= config.target_completed) {
       return void res.status(403).send(page('This study is full', 'It has all the participants it needs. Please return it on Prolific. Thank you for your interest!'));
     }
     // A preview says so in the tab title; the page itself is exactly what participants see.

@@ -108,7 +108,16 @@ export const MIGRATIONS: readonly string[] = [
            t.layer_index, t.response, t.correct, t.rt_ms, t.received_at, t.data, t.fallback_for
       FROM trials t JOIN sessions s ON s.id = t.session_id;
   `,
-  // 4: the Prolific closed loop (docs/prolific.md): why a session was abandoned, which Prolific
+  // 4: trials refused as too early for the protocol (server/pacing.ts), per session, for the
+  // quality flags; and a one-row table /healthz writes to, to know the database takes writes.
+  `
+  ALTER TABLE sessions ADD COLUMN pacing_violations INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE health_checks (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+  );
+  `,
+  // 5: the Prolific closed loop (docs/prolific.md): why a session was abandoned, which Prolific
   // study a study is linked to, Prolific's last known status of each submission, webhook events
   // already applied, and the bonus ledger that keeps a bonus from being paid twice.
   `

@@ -2,13 +2,29 @@
  * The Store on better-sqlite3. Every write is one transaction; with WAL and synchronous=NORMAL a
  * committed trial survives a process crash (SIGKILL), which is what "acknowledged" means here.
  */
-import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../../stimuli/manifest.ts';
 import type { SessionState } from '../../experiment/contract.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
+import {
+  flagsFromRow,
+  lowestFreeSlot,
+  newSessionToken,
+  PlanCache,
+  type RawSession,
+  type RawSessionSummary,
+  type RawStudy,
+  SESSION_COLUMNS,
+  SESSIONS_WITH_STUDY,
+  sessionFromRow,
+  sessionSummariesSql,
+  studyFromRow,
+} from './stored-rows.ts';
+import type { BlobExt } from '../../stimuli/blob-store.ts';
 import { type Db, openDatabase } from './database.ts';
-import { getStimulusSet, listStimulusSets, saveStimulusSet } from './stimulus-sets.ts';
+import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
+import { SqliteStudyData } from './sqlite-study-data.ts';
+import { getStimulusSet, listBlobs, listStimulusSets, registerBlob, saveStimulusSet } from './stimulus-sets.ts';
 import * as prolific from './prolific-store.ts';
 import { userError } from '../http-error.ts';
 import type {
@@ -25,57 +41,29 @@ import type {
   TrialRow,
 } from './store.ts';
 
-interface RawStudy {
-  id: string;
-  set_name: string;
-  config: string;
-  status: StudyStatus;
-  created_at: number;
-  updated_at: number;
-}
-
-interface RawSession {
-  id: string;
-  study_updated_at: number;
-  study_id: string;
-  participant_id: string;
-  slot: number;
-  state: SessionState;
-  preview: number;
-  screening_passed: number | null;
-  n_trials: number;
-  started_at: number;
-  last_activity_at: number;
-  finished_at: number | null;
-}
-
-// With the study's version, so that a trial save reads everything it needs in one statement.
-const SESSION_COLUMNS = `s.id, s.study_id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
-  s.started_at, s.last_activity_at, s.finished_at, st.updated_at AS study_updated_at`;
-const SESSIONS_WITH_STUDY = 'sessions s JOIN studies st ON st.id = s.study_id';
-
-function studyFromRow(r: RawStudy): StudyRow {
-  return { ...r, config: JSON.parse(r.config) as StudyConfig };
-}
-
-const TOUCH_EVERY_MS = 20_000;
-/** Sessions whose parsed plan stays in memory (a launch has a few hundred in progress at once). */
-const PLAN_CACHE_SESSIONS = 2000;
-
-export function newSessionToken(): string {
-  return randomBytes(18).toString('base64url');
+export interface SqliteStoreOptions {
+  /**
+   * Serving: WAL checkpoints in a worker thread instead of inside a participant's commit
+   * (checkpointer.ts); `onCheckpointError` hears about failed ones.
+   */
+  checkpoints?: { onError: (message: string) => void };
 }
 
 export class SqliteStore implements Store {
+  /** The better-sqlite3 handle: for this store layer (and SQLite's own benchmarks), never routes. */
   readonly db: Db;
-  /** Plans never change once written; parsing one per trial POST would dominate the hot path. */
-  private readonly plans = new Map<string, SessionPlan>();
-  private readonly touched = new Map<string, number>();
+  readonly description: string;
+  readonly studyData: SqliteStudyData;
+  private readonly checkpointer: Checkpointer | undefined;
+  private readonly plans = new PlanCache();
   private readonly stmt;
 
-  constructor(file: string) {
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.db = openDatabase(file);
+    this.description = file;
     const db = this.db;
+    this.studyData = new SqliteStudyData(db, file);
+    if (opts.checkpoints) this.checkpointer = startCheckpointer(db, file, 500, opts.checkpoints.onError);
     this.stmt = {
       sessionById: db.prepare(`SELECT ${SESSION_COLUMNS} FROM ${SESSIONS_WITH_STUDY} WHERE s.id = ?`),
       sessionByPid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM ${SESSIONS_WITH_STUDY} WHERE s.study_id = ? AND s.prolific_pid = ?`),
@@ -110,17 +98,9 @@ export class SqliteStore implements Store {
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
+      pacingViolation: db.prepare('UPDATE sessions SET pacing_violations = pacing_violations + 1 WHERE id = ?'),
+      healthCheck: db.prepare('INSERT INTO health_checks (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
-  }
-
-  /** At paper scale a plan is ~160 KB in memory: the cache holds the sessions in progress, not all ever. */
-  private rememberPlan(id: string, plan: SessionPlan): void {
-    this.plans.set(id, plan);
-    for (const oldest of this.plans.keys()) {
-      if (this.plans.size <= PLAN_CACHE_SESSIONS) break;
-      this.plans.delete(oldest);
-      this.touched.delete(oldest);
-    }
   }
 
   async saveStimulusSet(manifest: Manifest) {
@@ -133,6 +113,14 @@ export class SqliteStore implements Store {
 
   async listStimulusSets() {
     return listStimulusSets(this.db);
+  }
+
+  async registerBlob(sha256: string, ext: BlobExt) {
+    registerBlob(this.db, sha256, ext);
+  }
+
+  async listBlobs(setName?: string) {
+    return listBlobs(this.db, setName);
   }
 
   async createStudy(config: StudyConfig): Promise<StudyRow> {
@@ -164,20 +152,11 @@ export class SqliteStore implements Store {
 
   private sessionFromRow(r: RawSession): SessionRow {
     let plan = this.plans.get(r.id);
-    if (plan) {
-      // Least recently used first out: keep this one at the end.
-      this.plans.delete(r.id);
-      this.plans.set(r.id, plan);
-    } else {
+    if (!plan) {
       plan = JSON.parse((this.stmt.planOf.get(r.id) as { plan: string }).plan) as SessionPlan;
-      this.rememberPlan(r.id, plan);
+      this.plans.remember(r.id, plan);
     }
-    return {
-      ...r,
-      preview: r.preview === 1,
-      screening_passed: r.screening_passed === null ? null : r.screening_passed === 1,
-      plan,
-    };
+    return sessionFromRow(r, plan);
   }
 
   async startSession(s: NewSession): Promise<SessionStartOutcome> {
@@ -190,15 +169,7 @@ export class SqliteStore implements Store {
         const { n } = this.stmt.completedCount.get(s.studyId) as { n: number };
         if (n >= s.targetCompleted) return { kind: 'full' };
       }
-      // The lowest slot no started or completed session holds: screened-out and abandoned
-      // sessions give theirs back, so completed participants fill the Latin square in order.
-      let slot = 0;
-      if (!s.preview) {
-        for (const { slot: held } of this.stmt.heldSlots.all(s.studyId) as { slot: number }[]) {
-          if (held === slot) slot++;
-          else if (held > slot) break;
-        }
-      }
+      const slot = s.preview ? 0 : lowestFreeSlot((this.stmt.heldSlots.all(s.studyId) as { slot: number }[]).map((r) => r.slot));
       const plan = s.makePlan(slot);
       const id = newSessionToken();
       this.stmt.insertSession.run({
@@ -215,7 +186,7 @@ export class SqliteStore implements Store {
         now: Date.now(),
       });
       this.stmt.insertPlan.run(id, JSON.stringify(plan));
-      this.rememberPlan(id, plan);
+      this.plans.remember(id, plan);
       return { kind: 'created', session: this.sessionFromRow(this.stmt.sessionById.get(id) as RawSession) };
     });
     return run.immediate();
@@ -245,13 +216,7 @@ export class SqliteStore implements Store {
       row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at, row.fallback_for ?? null,
     );
     if (info.changes === 1) {
-      // Written at most every TOUCH_EVERY_MS per session (the rule counts minutes); a session idle
-      // for longer (an abandoned one coming back) is always touched, and so revived.
-      const last = this.touched.get(row.session_id);
-      if (last === undefined || row.received_at - last >= TOUCH_EVERY_MS) {
-        this.stmt.touch.run(row.received_at, row.session_id);
-        this.touched.set(row.session_id, row.received_at);
-      }
+      if (this.plans.needsTouch(row.session_id, row.received_at)) this.stmt.touch.run(row.received_at, row.session_id);
       return 'created';
     }
     const stored = this.stmt.trialData.get(row.session_id, row.trial_index) as { data: string };
@@ -284,6 +249,21 @@ export class SqliteStore implements Store {
       .run(at, at, sessionId);
   }
 
+  async recordPacingViolation(sessionId: string) {
+    this.stmt.pacingViolation.run(sessionId);
+  }
+
+  async checkWritable() {
+    // A real write, committed, with a short wait for the lock: a request should not hang on it.
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 200');
+    try {
+      this.stmt.healthCheck.run(Date.now());
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+  }
+
   async countSessions(studyId: string): Promise<SessionCounts> {
     const counts: SessionCounts = { started: 0, completed: 0, screened_out: 0, abandoned: 0 };
     const rows = this.db
@@ -294,21 +274,7 @@ export class SqliteStore implements Store {
   }
 
   async listSessions(studyId: string): Promise<SessionSummary[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT s.id, s.participant_id, s.slot, s.state, s.preview, s.screening_passed, s.n_trials,
-                -- A completed session holds every planned trial; only the others are counted.
-                CASE WHEN s.state = 'completed' THEN s.n_trials
-                     ELSE (SELECT count(*) FROM trials t WHERE t.session_id = s.id) END AS answered,
-                s.started_at, s.last_activity_at, s.finished_at
-           FROM sessions s WHERE s.study_id = ? ORDER BY s.started_at, s.id`,
-      )
-      .all(studyId) as (Omit<SessionSummary, 'preview' | 'screening_passed'> & { preview: number; screening_passed: number | null })[];
-    return rows.map((r) => ({
-      ...r,
-      preview: r.preview === 1,
-      screening_passed: r.screening_passed === null ? null : r.screening_passed === 1,
-    }));
+    return (this.db.prepare(sessionSummariesSql('?', 's.id')).all(studyId) as RawSessionSummary[]).map(flagsFromRow);
   }
 
   async completedPayments(studyId: string): Promise<PaymentRow[]> {
@@ -438,7 +404,19 @@ export class SqliteStore implements Store {
     return n;
   }
 
-  close() {
-    this.db.close();
+  /** One server process per file: nothing else runs jobs on it, so the job always runs. */
+  async runExclusive(_name: string, job: () => Promise<void>) {
+    await job();
+    return true;
+  }
+
+  /** The key file lives beside the database file and one process serves it: nothing to compare. */
+  async checkParticipantKey(_fingerprint: string) {
+    return true;
+  }
+
+  async close() {
+    await this.checkpointer?.stop();
+    if (this.db.open) this.db.close();
   }
 }

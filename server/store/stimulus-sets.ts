@@ -1,5 +1,7 @@
 /**
- * Stimulus sets in the store: the validated manifest, and a row per servable file.
+ * Stimulus sets in the store: the validated manifest, and a row per servable file. The rules that
+ * do not depend on the database (what a set's files are, its summary) are here for both stores;
+ * the functions taking a `Db` are the SQLite store's.
  */
 import { createHash } from 'node:crypto';
 import { type BlobExt, extOfMedia, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
@@ -30,6 +32,21 @@ export class SetExistsError extends Error {
   }
 }
 
+/** The servable files a manifest names (every item and mask, imported: with sha256 and media). */
+export function manifestBlobs(manifest: Manifest): { sha256: string; ext: BlobExt; mime: string }[] {
+  const out: { sha256: string; ext: BlobExt; mime: string }[] = [];
+  for (const item of manifest.items) {
+    if (!item.sha256 || !item.media) throw new Error(`item ${item.id} was not imported (no sha256/media)`);
+    const ext = extOfMedia(item.media);
+    out.push({ sha256: item.sha256, ext, mime: MIME_BY_EXT[ext] });
+  }
+  for (const mask of manifest.masks) {
+    if (!mask.sha256) throw new Error(`mask ${mask.file} was not imported (no sha256)`);
+    out.push({ sha256: mask.sha256, ext: 'png', mime: MIME_BY_EXT.png });
+  }
+  return out;
+}
+
 /**
  * Stores an imported manifest (every item with sha256 and media). The same manifest again is a
  * no-op; a different one under the same name is refused, because sessions' plans refer to it.
@@ -55,15 +72,7 @@ export function saveStimulusSet(db: Db, input: Manifest): 'created' | 'unchanged
       JSON.stringify(manifest),
       Date.now(),
     );
-    for (const item of manifest.items) {
-      if (!item.sha256 || !item.media) throw new Error(`item ${item.id} was not imported (no sha256/media)`);
-      const ext = extOfMedia(item.media);
-      insertBlob.run(item.sha256, ext, MIME_BY_EXT[ext]);
-    }
-    for (const mask of manifest.masks) {
-      if (!mask.sha256) throw new Error(`mask ${mask.file} was not imported (no sha256)`);
-      insertBlob.run(mask.sha256, 'png', MIME_BY_EXT.png);
-    }
+    for (const b of manifestBlobs(manifest)) insertBlob.run(b.sha256, b.ext, b.mime);
   })();
   return 'created';
 }
@@ -73,28 +82,32 @@ export function getStimulusSet(db: Db, name: string): Manifest | undefined {
   return row ? (JSON.parse(row.manifest) as Manifest) : undefined;
 }
 
+export interface StoredSetRow {
+  name: string;
+  modality: 'image' | 'audio';
+  digest: string;
+  manifest: string;
+  imported_at: number;
+}
+
+export function setSummary(r: StoredSetRow): StimulusSetSummary {
+  const m = JSON.parse(r.manifest) as Manifest;
+  const conditions = new Set(m.items.map((i) => conditionKey(i.condition)));
+  return {
+    name: r.name,
+    modality: r.modality,
+    digest: r.digest,
+    items: m.items.length,
+    sources: new Set(m.items.filter((i) => i.role === 'main').map((i) => i.source_id)).size,
+    categories: m.categories.length,
+    conditions: conditions.size,
+    imported_at: r.imported_at,
+  };
+}
+
 export function listStimulusSets(db: Db): StimulusSetSummary[] {
-  const rows = db.prepare('SELECT name, modality, digest, manifest, imported_at FROM stimulus_sets ORDER BY name').all() as {
-    name: string;
-    modality: 'image' | 'audio';
-    digest: string;
-    manifest: string;
-    imported_at: number;
-  }[];
-  return rows.map((r) => {
-    const m = JSON.parse(r.manifest) as Manifest;
-    const conditions = new Set(m.items.map((i) => conditionKey(i.condition)));
-    return {
-      name: r.name,
-      modality: r.modality,
-      digest: r.digest,
-      items: m.items.length,
-      sources: new Set(m.items.filter((i) => i.role === 'main').map((i) => i.source_id)).size,
-      categories: m.categories.length,
-      conditions: conditions.size,
-      imported_at: r.imported_at,
-    };
-  });
+  const rows = db.prepare('SELECT name, modality, digest, manifest, imported_at FROM stimulus_sets ORDER BY name').all() as StoredSetRow[];
+  return rows.map(setSummary);
 }
 
 /** Registers a generated file (a noise mask, a headphone-check sound) as servable. */
@@ -102,13 +115,17 @@ export function registerBlob(db: Db, sha256: string, ext: BlobExt): void {
   db.prepare('INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING').run(sha256, ext, MIME_BY_EXT[ext]);
 }
 
-/** Every servable file, optionally only those of one set (its items and masks). */
-export function listBlobs(db: Db, setName?: string): { sha256: string; ext: BlobExt }[] {
-  if (!setName) return db.prepare('SELECT sha256, ext FROM blobs ORDER BY sha256').all() as { sha256: string; ext: BlobExt }[];
-  const manifest = getStimulusSet(db, setName);
+/** The files of one stored set (its items and masks), by hash; a clear error when there is no such set. */
+export function setBlobs(setName: string, manifest: Manifest | undefined): { sha256: string; ext: BlobExt }[] {
   if (!manifest) throw userError(`no stimulus set "${setName}" (see metamer stimuli list)`);
   const out = new Map<string, BlobExt>();
   for (const item of manifest.items) out.set(item.sha256!, extOfMedia(item.media!));
   for (const mask of manifest.masks) out.set(mask.sha256!, 'png');
   return [...out].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sha256, ext]) => ({ sha256, ext }));
+}
+
+/** Every servable file, optionally only those of one set (its items and masks). */
+export function listBlobs(db: Db, setName?: string): { sha256: string; ext: BlobExt }[] {
+  if (!setName) return db.prepare('SELECT sha256, ext FROM blobs ORDER BY sha256').all() as { sha256: string; ext: BlobExt }[];
+  return setBlobs(setName, getStimulusSet(db, setName));
 }

@@ -1,8 +1,12 @@
 /**
- * The narrow interface between the server's logic and its storage. Routes and session rules use
- * only this; `sqlite-store.ts` implements it on better-sqlite3 (a PostgreSQL adapter for several
- * server instances would implement the same methods). Methods are async for that reason.
+ * The narrow interface between the server's logic and its storage. Routes, session rules, the CLI
+ * and the dashboard use only this; `open-store.ts` opens the implementation the database names:
+ * `sqlite-store.ts` (better-sqlite3, the embedded default) or `postgres-store.ts` (several server
+ * instances on one database). Methods are async for the second. A new method is added here, in
+ * both stores, and (when it needs a table) in `migrations.ts` and `postgres-migrations.ts`.
  */
+import type { StudyDataSource } from '../../analysis/load-study-db.ts';
+import type { BlobExt } from '../../stimuli/blob-store.ts';
 import type { Manifest } from '../../stimuli/manifest.ts';
 import type { SessionState } from '../../experiment/contract.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
@@ -27,6 +31,8 @@ export interface SessionRow {
   state: SessionState;
   preview: boolean;
   screening_passed: boolean | null;
+  /** Prolific's SESSION_ID of the submission that started it: resuming needs it (session-ownership.ts). */
+  prolific_session_id: string | null;
   plan: SessionPlan;
   n_trials: number;
   started_at: number;
@@ -97,6 +103,8 @@ export interface SessionSummary {
   n_trials: number;
   /** Trials stored so far. */
   answered: number;
+  /** Trials (and completions) refused as earlier than the protocol allows (server/pacing.ts). */
+  pacing_violations: number;
   started_at: number;
   last_activity_at: number;
   finished_at: number | null;
@@ -123,9 +131,16 @@ export interface ConditionTrialCount {
 }
 
 export interface Store {
+  /** The database for messages (a file path, or a PostgreSQL URL without its password). */
+  readonly description: string;
+
   saveStimulusSet(manifest: Manifest): Promise<'created' | 'unchanged'>;
   getStimulusSet(name: string): Promise<Manifest | undefined>;
   listStimulusSets(): Promise<StimulusSetSummary[]>;
+  /** Registers a generated file (a noise mask, a headphone-check sound) as servable. */
+  registerBlob(sha256: string, ext: BlobExt): Promise<void>;
+  /** Every servable file, or only those of one set (its items and masks). */
+  listBlobs(setName?: string): Promise<{ sha256: string; ext: BlobExt }[]>;
 
   createStudy(config: StudyConfig): Promise<StudyRow>;
   getStudy(id: string): Promise<StudyRow | undefined>;
@@ -144,6 +159,8 @@ export interface Store {
   trialsOfSession(sessionId: string): Promise<TrialRow[]>;
   setScreening(sessionId: string, passed: boolean, at: number): Promise<void>;
   completeSession(sessionId: string, at: number): Promise<void>;
+  /** Counts one request refused by the pacing check (server/pacing.ts). */
+  recordPacingViolation(sessionId: string): Promise<void>;
   countSessions(studyId: string): Promise<SessionCounts>;
 
   /** Sessions of a study, oldest first, with how many trials each has stored. */
@@ -186,5 +203,21 @@ export interface Store {
   /** Logs everybody out (token rotation); also drops expired rows. Returns how many were live. */
   deleteAdminSessions(now: number): Promise<number>;
 
-  close(): void;
+  /** Throws when the database cannot take a write now (read-only, locked, disk full): /healthz answers 503. */
+  checkWritable(): Promise<void>;
+
+  /**
+   * Runs `job` unless another server instance on this database is running the job of that name;
+   * returns false when it was skipped. (One process on a SQLite file: always runs.)
+   */
+  runExclusive(name: string, job: () => Promise<void>): Promise<boolean>;
+  /**
+   * Records the participant-id key's fingerprint on first use; false when the database already
+   * holds another one (an instance started with a different key would give one person two ids).
+   */
+  checkParticipantKey(fingerprint: string): Promise<boolean>;
+  /** The analysis module's read interface on this database (loaders for `analyze`, exports, the dashboard). */
+  readonly studyData: StudyDataSource;
+
+  close(): Promise<void>;
 }

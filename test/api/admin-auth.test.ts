@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_ENV, loadAdminToken, rotateAdminToken, tokenMatches } from '../../server/admin-token.ts';
 import { safeNext } from '../../server/routes/admin/index.ts';
-import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { postJson, startTestServer, type TestServer, backdateSession } from '../support/test-server.ts';
 import { adminGet, logIn } from './admin-participants.ts';
 
 interface RouteLayer {
@@ -99,11 +98,12 @@ describe('admin routes refuse without a log-in', () => {
   });
 
   it('participant routes never need the cookie', async () => {
-    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'nocookie0000000000000001' });
+    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: '0c00c1e00000000000000001' });
     expect(r.status).toBe(200);
+    await backdateSession(server, r.body.session);
     const t = await postJson(`${server.url}/api/sessions/${r.body.session}/trials`, { trial_index: 0, response: 'bear', rt_ms: 500 });
     expect(t.status).toBe(200);
-    const page = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=nocookie0000000000000002`);
+    const page = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=0c00c1e00000000000000002`);
     expect(page.status).toBe(200);
   });
 });
@@ -138,9 +138,9 @@ describe('log-in', () => {
   it('stores only a hash of the cookie value; log-out ends the log-in on the server', async () => {
     const cookie = await logIn(server);
     const value = cookie.split('=')[1]!;
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare('SELECT id_hash FROM admin_sessions').all() as { id_hash: string }[];
-    db.close();
+    const db = await server.openDb();
+    const rows = await db.all<{ id_hash: string }>('SELECT id_hash FROM admin_sessions');
+    await db.close();
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.some((r) => r.id_hash.includes(value))).toBe(false);
     expect((await adminGet(server, cookie, '/admin')).status).toBe(200);
@@ -153,15 +153,16 @@ describe('log-in', () => {
 
   it('an expired log-in is refused', async () => {
     const cookie = await logIn(server);
-    const db = new Database(server.dbFile);
-    db.prepare('UPDATE admin_sessions SET expires_at = ?').run(Date.now() - 1);
+    const db = await server.openDb();
+    const count = async (sql: string, ...params: unknown[]) => (await db.get<{ n: number }>(sql, ...params))!.n;
+    await db.run('UPDATE admin_sessions SET expires_at = ?', Date.now() - 1);
     expect((await adminGet(server, cookie, '/admin')).status).toBe(401);
     // Expired rows do not pile up: the next log-in clears them.
-    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions').get() as { n: number }).n).toBeGreaterThan(0);
+    expect(await count('SELECT count(*) AS n FROM admin_sessions')).toBeGreaterThan(0);
     await logIn(server);
-    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions WHERE expires_at <= ?').get(Date.now()) as { n: number }).n).toBe(0);
-    expect((db.prepare('SELECT count(*) AS n FROM admin_sessions').get() as { n: number }).n).toBe(1);
-    db.close();
+    expect(await count('SELECT count(*) AS n FROM admin_sessions WHERE expires_at <= ?', Date.now())).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM admin_sessions')).toBe(1);
+    await db.close();
   });
 
   it('a wrong token is refused with the form again; the token compare is constant-time over hashes', async () => {
@@ -216,28 +217,35 @@ describe('log-in rate limit', () => {
       body: JSON.stringify({ token }),
     });
 
-  it('after 10 failed attempts even the right token is refused with 429; successes are not counted', async () => {
+  it('after 10 failed attempts wrong tokens are refused with 429, but the right token still logs in; successes are not counted', async () => {
     server = await startTestServer();
     for (let i = 0; i < 12; i++) expect((await attempt(server, server.admin.token.token)).status).toBe(200);
     for (let i = 0; i < 10; i++) expect((await attempt(server, `wrong-token-${i}-xxxxxxxx`)).status).toBe(401);
-    const limited = await attempt(server, server.admin.token.token);
+    const limited = await attempt(server, 'wrong-token-10-xxxxxxxx');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('ratelimit-policy') ?? limited.headers.get('ratelimit')).toBeTruthy();
     expect(setCookieOf(limited.headers)).toBe('');
+    // Strangers' failures from the same address do not lock the experimenter out.
+    const right = await attempt(server, server.admin.token.token);
+    expect(right.status).toBe(200);
+    expect(setCookieOf(right.headers)).toMatch(/metamer_admin=/);
+    // …and the right token does not buy wrong ones a fresh budget.
+    expect((await attempt(server, 'wrong-token-11-xxxxxxxx')).status).toBe(429);
   });
 
   it('without trust proxy, X-Forwarded-For cannot buy a fresh budget', async () => {
     delete process.env.METAMER_TRUST_PROXY;
     server = await startTestServer();
     for (let i = 0; i < 10; i++) expect((await attempt(server, `wrong-${i}-xxxxxxxxxxxxxxxx`, `10.0.0.${i}`)).status).toBe(401);
-    expect((await attempt(server, server.admin.token.token, '10.9.9.9')).status).toBe(429);
+    expect((await attempt(server, 'wrong-10-xxxxxxxxxxxxxxxx', '10.9.9.9')).status).toBe(429);
   });
 
   it('behind a trusted proxy each client address has its own budget, and the cookie is Secure over https', async () => {
     process.env.METAMER_TRUST_PROXY = '1';
     server = await startTestServer();
     for (let i = 0; i < 10; i++) expect((await attempt(server, `wrong-${i}-xxxxxxxxxxxxxxxx`, '203.0.113.7')).status).toBe(401);
-    expect((await attempt(server, server.admin.token.token, '203.0.113.7')).status).toBe(429);
+    expect((await attempt(server, 'wrong-10-xxxxxxxxxxxxxxxx', '203.0.113.7')).status).toBe(429);
+    expect((await attempt(server, 'wrong-11-xxxxxxxxxxxxxxxx', '198.51.100.2')).status).toBe(401);
     const other = await fetch(`${server.url}/admin/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Forwarded-For': '198.51.100.2', 'X-Forwarded-Proto': 'https' },

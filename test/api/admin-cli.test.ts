@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -19,7 +18,7 @@ let server: TestServer;
 
 async function metamer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...process.env, ...server.cliEnv, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -28,7 +27,7 @@ async function metamer(args: string[], env: Record<string, string> = {}): Promis
 }
 
 const done = ['5f1b00000000000000000d01', '5f1b00000000000000000d02'];
-const quiet = '5f1b00000000000000000q03';
+const quiet = '5f1b00000000000000000a03';
 
 beforeAll(async () => {
   process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);
@@ -41,7 +40,8 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-describe('metamer study … (the dashboard’s twins)', () => {
+// Each test runs the CLI several times, a few seconds each on a busy 2-core machine.
+describe('metamer study … (the dashboard’s twins)', { timeout: 240_000 }, () => {
   it('status --json is the dashboard’s progress', async () => {
     const cookie = await logIn(server);
     const r = await metamer(['study', 'status', 'fixture-study', '--json'], { METAMER_PUBLIC_URL: server.url });
@@ -78,9 +78,9 @@ describe('metamer study … (the dashboard’s twins)', () => {
     const u = new URL(url);
     expect(u.origin + u.pathname).toBe(`${server.url}/run/fixture-study`);
     const pid = u.searchParams.get('PROLIFIC_PID')!;
-    const db = new Database(server.dbFile, { readonly: true });
-    const row = db.prepare('SELECT preview, state FROM sessions WHERE prolific_pid = ?').get(pid);
-    db.close();
+    const db = await server.openDb();
+    const row = await db.get('SELECT preview, state FROM sessions WHERE prolific_pid = ?', pid);
+    await db.close();
     expect(row).toEqual({ preview: 1, state: 'started' });
     expect((await fetch(url)).status).toBe(200);
     const s = await startParticipant(server, pid);
@@ -90,9 +90,9 @@ describe('metamer study … (the dashboard’s twins)', () => {
 
   it('sweep abandons what has been idle too long, in one study or all', async () => {
     expect(JSON.parse((await metamer(['study', 'sweep', '--json'])).stdout)).toEqual([]);
-    const db = new Database(server.dbFile);
-    db.prepare('UPDATE sessions SET last_activity_at = last_activity_at - ? WHERE prolific_pid = ?').run(2 * 3_600_000, quiet);
-    db.close();
+    const db = await server.openDb();
+    await db.run('UPDATE sessions SET last_activity_at = last_activity_at - ? WHERE prolific_pid = ?', 2 * 3_600_000, quiet);
+    await db.close();
     const r = await metamer(['study', 'sweep', 'fixture-study']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('fixture-study: 1 session(s) marked abandoned\n');
@@ -100,7 +100,7 @@ describe('metamer study … (the dashboard’s twins)', () => {
   });
 });
 
-describe('metamer admin token', () => {
+describe('metamer admin token', { timeout: 240_000 }, () => {
   it('shows the token in force; --rotate replaces it and logs everybody out of the running server', async () => {
     const shown = await metamer(['admin', 'token']);
     expect(shown.code).toBe(0);

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +24,7 @@ afterAll(async () => {
 });
 
 function db() {
-  return new Database(server.dbFile, { readonly: true });
+  return server.openDb();
 }
 
 async function getJson(p: string) {
@@ -36,14 +35,14 @@ async function getJson(p: string) {
 
 describe('a study in progress, as the dashboard shows it', () => {
   const completed = ['5f1a00000000000000000c01', '5f1a00000000000000000c02'];
-  const screenedOut = '5f1a00000000000000000s03';
-  const inProgress = '5f1a00000000000000000p04';
+  const screenedOut = '5f1a00000000000000000503';
+  const inProgress = '5f1a00000000000000000b04';
   let previewPid = '';
 
   beforeAll(async () => {
     for (const pid of completed) await completeParticipant(server, pid);
     const s = await startParticipant(server, screenedOut);
-    const firstScreening = s.view.trials.findIndex((t) => t.phase === 'screening');
+    const firstScreening = (await server.store.getSession(s.view.session))!.plan.trials.findIndex((t) => t.phase === 'screening');
     await answerTrials(server, s.view, { correct: (i) => i < firstScreening });
     const p = await startParticipant(server, inProgress);
     await answerTrials(server, p.view, { to: 3 });
@@ -62,9 +61,9 @@ describe('a study in progress, as the dashboard shows it', () => {
     expect(progress.sessions).toEqual({ started: 1, completed: 2, screened_out: 1, abandoned: 0 });
     expect(progress.preview_sessions).toBe(1);
     expect(progress.target_reached).toBe(false);
-    const d = db();
-    const durations = (d.prepare("SELECT finished_at - started_at AS ms FROM sessions WHERE state = 'completed' AND preview = 0").all() as { ms: number }[]).map((r) => r.ms);
-    d.close();
+    const d = await db();
+    const durations = (await d.all<{ ms: number }>("SELECT finished_at - started_at AS ms FROM sessions WHERE state = 'completed' AND preview = 0")).map((r) => r.ms);
+    await d.close();
     expect(durations).toHaveLength(2);
     expect(progress.median_duration_ms).toBe((durations[0]! + durations[1]!) / 2);
     expect(progress.participant_url).toBe(`${server.url}/run/fixture-study?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`);
@@ -74,13 +73,11 @@ describe('a study in progress, as the dashboard shows it', () => {
 
   it('counts main trials per condition against the Latin-square plan', async () => {
     const { progress } = await getJson('/admin/api/studies/fixture-study');
-    const d = db();
-    const stored = d
-      .prepare(
-        `SELECT layer, count(*) AS n FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 AND phase = 'main' AND session_state = 'completed' GROUP BY layer`,
-      )
-      .all() as { layer: string; n: number }[];
-    d.close();
+    const d = await db();
+    const stored = await d.all<{ layer: string; n: number }>(
+      `SELECT layer, count(*) AS n FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 AND phase = 'main' AND session_state = 'completed' GROUP BY layer`,
+    );
+    await d.close();
     // 8 sources over 4 conditions: each participant sees 2 per condition; 20 participants → 40.
     expect(progress.conditions.map((c: { layer: string }) => c.layer)).toEqual(['natural', 'relu0', 'relu2', 'final']);
     for (const c of progress.conditions) {
@@ -129,18 +126,16 @@ describe('a study in progress, as the dashboard shows it', () => {
     const r = await adminGet(server, cookie, '/admin/studies/fixture-study/trials.csv');
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = parse(r.text, { columns: true }) as Record<string, string>[];
-    const d = db();
-    const expected = d
-      .prepare(
-        `SELECT participant_id, 's-' || participant_id AS session_id, phase, trial_index, stimulus_id, model, layer, response, correct
-           FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 ORDER BY trial_rows.session_id, trial_index`,
-      )
-      .all() as Record<string, string | number>[];
+    const d = await db();
+    const expected = await d.all<Record<string, string | number>>(
+      `SELECT participant_id, 's-' || participant_id AS session_id, phase, trial_index, stimulus_id, model, layer, response, correct
+         FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 ORDER BY trial_rows.session_id, trial_index`,
+    );
     // The stored session id is the session's bearer token: it never leaves the server.
-    const tokens = (d.prepare('SELECT id FROM sessions').all() as { id: string }[]).map((x) => x.id);
+    const tokens = (await d.all<{ id: string }>('SELECT id FROM sessions')).map((x) => x.id);
     for (const t of tokens) expect(r.text).not.toContain(t);
-    const previewRows = (d.prepare('SELECT count(*) AS n FROM trial_rows WHERE preview = 1').get() as { n: number }).n;
-    d.close();
+    const previewRows = (await d.get<{ n: number }>('SELECT count(*) AS n FROM trial_rows WHERE preview = 1'))!.n;
+    await d.close();
     expect(previewRows).toBeGreaterThan(0);
     expect(rows).toHaveLength(expected.length);
     rows.forEach((row, i) => {
@@ -151,7 +146,10 @@ describe('a study in progress, as the dashboard shows it', () => {
 
   it('the recognizability downloads are what `metamer analyze` computes, and the numbers are right', async () => {
     const r = await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.csv');
-    const cli = await run(process.execPath, ['bin/metamer.js', '--db', server.dbFile, 'analyze', 'fixture-study', '--format', 'csv', '--no-progress'], { cwd: ROOT });
+    const cli = await run(process.execPath, ['bin/metamer.js', '--db', server.dbFile, 'analyze', 'fixture-study', '--format', 'csv', '--no-progress'], {
+      cwd: ROOT,
+      env: { ...process.env, ...server.cliEnv },
+    });
     expect(r.text).toBe(cli.stdout);
     const rows = parse(r.text, { columns: true }) as Record<string, string>[];
     // Two included participants who answered every main trial right: 1 everywhere, 4 choices.
@@ -196,16 +194,16 @@ describe('a study in progress, as the dashboard shows it', () => {
   });
 
   it('a sweep from the dashboard abandons the idle session and frees its slot', async () => {
-    const d = new Database(server.dbFile);
-    d.prepare('UPDATE sessions SET last_activity_at = last_activity_at - ? WHERE prolific_pid = ?').run(61 * 60_000, inProgress);
-    const slot = (d.prepare('SELECT slot FROM sessions WHERE prolific_pid = ?').get(inProgress) as { slot: number }).slot;
-    d.close();
+    const d = await db();
+    await d.run('UPDATE sessions SET last_activity_at = last_activity_at - ? WHERE prolific_pid = ?', 61 * 60_000, inProgress);
+    const slot = (await d.get<{ slot: number }>('SELECT slot FROM sessions WHERE prolific_pid = ?', inProgress))!.slot;
+    await d.close();
     const r = await adminPost(server, cookie, '/admin/studies/fixture-study/sweep');
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/admin/studies/fixture-study?done=sweep&n=1');
     const { progress } = await getJson('/admin/api/studies/fixture-study');
     expect(progress.sessions.abandoned).toBe(1);
-    const next = await startParticipant(server, '5f1a00000000000000000n05');
+    const next = await startParticipant(server, '5f1a00000000000000000d05');
     expect((await server.store.getSession(next.view.session))!.slot).toBe(slot);
   });
 });
@@ -274,7 +272,7 @@ describe('creating and running studies from the dashboard', () => {
       expect(r.status).toBe(303);
       expect((await server.store.getStudy('form-study'))!.status).toBe(status);
     }
-    const page = await fetch(`${server.url}/run/form-study?PROLIFIC_PID=5f1a0000000000000000cl01`);
+    const page = await fetch(`${server.url}/run/form-study?PROLIFIC_PID=5f1a0000000000000000c101`);
     expect(page.status).toBe(403);
     const r = await adminPost(server, cookie, '/admin/studies/form-study/launch');
     expect(r.status).toBe(409);

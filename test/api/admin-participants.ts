@@ -4,7 +4,7 @@
  */
 import type { SessionView } from '../../experiment/contract.ts';
 import type { PlannedTrial } from '../../server/session-plan.ts';
-import { postJson, type TestServer } from '../support/test-server.ts';
+import { backdateSession, postJson, type TestServer } from '../support/test-server.ts';
 
 /** Logs in with the server's admin token; returns the Cookie header value. */
 export async function logIn(server: TestServer): Promise<string> {
@@ -49,6 +49,8 @@ export async function adminPost(
 
 export async function startParticipant(server: TestServer, pid: string, studyId = 'fixture-study'): Promise<{ status: number; view: SessionView; body: any }> {
   const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: `se-${pid}` });
+  // The admin tests answer at full speed; pacing has its own tests.
+  if (r.status === 200) await backdateSession(server, r.body.session);
   return { status: r.status, view: r.body as SessionView, body: r.body };
 }
 

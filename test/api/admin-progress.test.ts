@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plannedAtTarget, StudyProgressReader, studyPlanCounts } from '../../server/admin-progress.ts';
 import { StudyAnalyses, liveStaleMs } from '../../server/dashboard/study-analysis.ts';
@@ -49,13 +48,11 @@ describe('per-condition plan counts', () => {
     await answerTrials(server, busy.view, { to: busy.view.trials.length - 2 });
     const study = (await server.store.getStudy('fixture-study'))!;
     const p = await new StudyProgressReader(server.store).progress(study, 'http://x');
-    const db = new Database(server.dbFile, { readonly: true });
-    const stored = db
-      .prepare(
-        `SELECT session_state AS state, layer, count(*) AS n FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 AND phase = 'main' GROUP BY session_state, layer`,
-      )
-      .all() as { state: string; layer: string; n: number }[];
-    db.close();
+    const db = await server.openDb();
+    const stored = await db.all<{ state: string; layer: string; n: number }>(
+      `SELECT session_state AS state, layer, count(*) AS n FROM trial_rows WHERE study_id = 'fixture-study' AND preview = 0 AND phase = 'main' GROUP BY session_state, layer`,
+    );
+    await db.close();
     const n = (state: string, layer: string) => stored.find((r) => r.state === state && r.layer === layer)?.n ?? 0;
     for (const c of p.conditions) {
       expect(c.completed_trials, c.label).toBe(n('completed', c.layer));
@@ -69,19 +66,22 @@ describe('per-condition plan counts', () => {
 describe('the live analysis cache', () => {
   it('recomputes for new data, but on the live page not more often than its cost allows', async () => {
     let now = 1_000_000;
-    const a = new StudyAnalyses(server.dbFile, { now: () => now });
-    const first = a.get('fixture-study', 'v1');
+    const a = new StudyAnalyses(server.store.studyData, { now: () => now });
+    const first = await a.get('fixture-study', 'v1');
     expect(first.result.exclusions.participants_included).toBe(5);
-    expect(a.get('fixture-study', 'v1')).toBe(first);
+    expect(await a.get('fixture-study', 'v1')).toBe(first);
     // New data, asked for by the live page within the window: the recent result stands.
     now += liveStaleMs(first.costMs) - 1;
-    expect(a.get('fixture-study', 'v2', true)).toBe(first);
+    expect(await a.get('fixture-study', 'v2', true)).toBe(first);
     // A download wants the current data.
-    const exact = a.get('fixture-study', 'v2');
+    const exact = await a.get('fixture-study', 'v2');
     expect(exact).not.toBe(first);
     expect(exact.version).toBe('v2');
     now += liveStaleMs(exact.costMs) + 1;
-    expect(a.get('fixture-study', 'v3', true).version).toBe('v3');
+    expect((await a.get('fixture-study', 'v3', true)).version).toBe('v3');
+    // Two page loads at once wait for one computation.
+    const [x, y] = await Promise.all([a.get('fixture-study', 'v4'), a.get('fixture-study', 'v4')]);
+    expect(x).toBe(y);
     expect(liveStaleMs(1)).toBe(2_000);
     expect(liveStaleMs(500)).toBe(10_000);
   });

@@ -3,11 +3,10 @@
  * natural stimulus in its place (DESIGN §5). The stored row is the natural trial it was and names
  * the condition it stood in for, in the database and in the trials export.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
 import { loadTrialsExport } from '../../analysis/trials-export.ts';
-import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { postJson, startTestServer, type TestServer, backdateSession } from '../support/test-server.ts';
 
 let server: TestServer;
 // Every relu2 metamer is missing, so each participant's relu2 sources all fall back.
@@ -24,6 +23,7 @@ it('stores a natural stand-in as a natural trial that names the condition it rep
   const started = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: '5f0c0ffee00000000000fb01' });
   expect(started.status).toBe(200);
   const view = started.body as SessionView;
+  await backdateSession(server, view.session);
   const plan = (await server.store.getSession(view.session))!.plan;
   const standIns = plan.trials.filter((t) => t.fallback_for !== undefined);
   expect(standIns.length).toBeGreaterThan(0);
@@ -37,16 +37,17 @@ it('stores a natural stand-in as a natural trial that names the condition it rep
   }
   expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(200);
 
-  const db = new Database(server.dbFile, { readonly: true });
-  const stored = db
-    .prepare('SELECT trial_index, model, layer, layer_index, fallback_for FROM trials WHERE session_id = ? AND fallback_for IS NOT NULL ORDER BY trial_index')
-    .all(view.session);
-  const others = db.prepare('SELECT COUNT(*) FROM trials WHERE session_id = ? AND fallback_for IS NULL').pluck().get(view.session);
-  db.close();
+  const db = await server.openDb();
+  const stored = await db.all(
+    'SELECT trial_index, model, layer, layer_index, fallback_for FROM trials WHERE session_id = ? AND fallback_for IS NOT NULL ORDER BY trial_index',
+    view.session,
+  );
+  const others = (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM trials WHERE session_id = ? AND fallback_for IS NULL', view.session))!.n;
+  await db.close();
   expect(stored).toEqual(standIns.map((t) => ({ trial_index: t.index, model: '', layer: 'natural', layer_index: 0, fallback_for: 'alexnet/relu2' })));
   expect(others).toBe(plan.trials.length - standIns.length);
 
-  const exported = loadTrialsExport(server.dbFile, 'fixture-study');
+  const exported = await loadTrialsExport(server.store.studyData, 'fixture-study');
   expect(exported.columns.map((c) => c.name)).toContain('fallback_for');
   const exportedStandIns = exported.rows.filter((r) => r.fallback_for !== null);
   expect(exportedStandIns.map((r) => [r.trial_index, r.layer, r.fallback_for])).toEqual(standIns.map((t) => [t.index, 'natural', 'alexnet/relu2']));

@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { changeStudyStatus } from '../../server/studies.ts';
-import { COMPLETION_CODE, SCREENOUT_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { backdateSession, COMPLETION_CODE, pidOf, SCREENOUT_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
 let pidCounter = 0;
@@ -13,6 +12,8 @@ const newPid = () => `5f0c0ffee0000000000000${String(++pidCounter).padStart(2, '
 async function start(pid = newPid()): Promise<SessionView> {
   const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: 'se' });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
+  // These tests answer at full speed; pacing has its own tests (pacing.test.ts).
+  await backdateSession(server, r.body.session);
   return r.body as SessionView;
 }
 
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('session start', () => {
-  it('gives a plan with opaque stimulus URLs and no answers outside practice', async () => {
+  it('gives a plan with keyed stimulus URLs, no answers at all, and no phase beyond practice/test', async () => {
     const view = await start();
     expect(view.state).toBe('started');
     expect(view.trials.length).toBeGreaterThan(0);
@@ -48,11 +49,12 @@ describe('session start', () => {
     expect(view.trials).toHaveLength(plan.trials.length);
     for (const t of view.trials) {
       expect(t.stimulus).toMatch(/^\/stimuli\/[0-9a-f]{64}\.png$/);
-      if (t.phase === 'practice') expect(t.feedback).toBe(plan.trials[t.index]!.category);
-      else expect(t.feedback).toBeUndefined();
+      expect(t.stimulus).not.toContain(plan.trials[t.index]!.file.slice(0, 64));
+      expect(t).not.toHaveProperty('feedback');
+      expect(t.phase).toBe(plan.trials[t.index]!.phase === 'practice' ? 'practice' : 'test');
     }
     const text = JSON.stringify(view.trials);
-    for (const t of plan.trials.filter((x) => x.phase !== 'practice')) {
+    for (const t of plan.trials) {
       expect(text).not.toContain(t.stimulus_id);
       expect(text).not.toContain(t.source_id);
     }
@@ -66,9 +68,9 @@ describe('session start', () => {
     expect(b.session).toBe(a.session);
     expect(c.session).toBe(a.session);
     expect(b.trials).toEqual(a.trials);
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?').get(pid)).toEqual({ n: 1 });
-    db.close();
+    const db = await server.openDb();
+    expect(await db.get('SELECT count(*) AS n FROM sessions WHERE prolific_pid = ?', pid)).toEqual({ n: 1 });
+    await db.close();
   });
 
   it('refuses a missing PID, an unknown study and malformed bodies with 4xx and a reason', async () => {
@@ -76,6 +78,9 @@ describe('session start', () => {
       ['/api/studies/fixture-study/sessions', {}, 400],
       ['/api/studies/fixture-study/sessions', { prolific_pid: '' }, 400],
       ['/api/studies/fixture-study/sessions', { prolific_pid: '<script>' }, 400],
+      // Not Prolific's format (24 hex characters), which the study takes by default.
+      ['/api/studies/fixture-study/sessions', { prolific_pid: 'P1' }, 400],
+      ['/api/studies/fixture-study/sessions', { prolific_pid: '5f0c0ffee00000000000000g' }, 400],
       ['/api/studies/fixture-study/sessions', '{not json', 400],
       ['/api/studies/fixture-study/sessions', { prolific_pid: 'x'.repeat(20_000) }, 413],
       ['/api/studies/nope/sessions', { prolific_pid: newPid() }, 404],
@@ -103,9 +108,9 @@ describe('trial saving', () => {
     const changed = await postJson(url, record(0, 'car'));
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe('conflict');
-    const db = new Database(server.dbFile, { readonly: true });
-    expect(db.prepare('SELECT response FROM trials WHERE session_id = ?').all(view.session)).toEqual([{ response: 'bear' }]);
-    db.close();
+    const db = await server.openDb();
+    expect(await db.all('SELECT response FROM trials WHERE session_id = ?', view.session)).toEqual([{ response: 'bear' }]);
+    await db.close();
   });
 
   it('refuses bad records with 4xx and stores nothing', async () => {
@@ -163,17 +168,17 @@ describe('screening gate and completion', () => {
     expect(done.body.redirect_url).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     // Completing again is idempotent.
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).body).toEqual(done.body);
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index').all(view.session) as { trial_index: number }[];
+    const db = await server.openDb();
+    const rows = await db.all<{ trial_index: number }>('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index', view.session);
     expect(rows.map((r) => r.trial_index)).toEqual(view.trials.map((t) => t.index));
-    expect(db.prepare('SELECT state FROM sessions WHERE id = ?').get(view.session)).toEqual({ state: 'completed' });
-    db.close();
+    expect(await db.get('SELECT state FROM sessions WHERE id = ?', view.session)).toEqual({ state: 'completed' });
+    await db.close();
   });
 
   it('screens out a participant below the threshold, with the screen-out code, and takes no more trials', async () => {
     const view = await start();
     const gate = view.screening_last_index!;
-    const screeningStart = view.trials.findIndex((t) => t.phase === 'screening');
+    const screeningStart = (await planOf(view.session)).trials.findIndex((t) => t.phase === 'screening');
     for (let i = 0; i <= gate; i++) await answer(view, i, i < screeningStart);
     const r = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     expect(r.body).toEqual({ passed: false, redirect_url: `https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}` });
@@ -186,7 +191,7 @@ describe('screening gate and completion', () => {
     const view = await start();
     const r = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
     expect(r.status).toBe(409);
-    expect(r.body.missing.length).toBe(view.trials.filter((t) => t.phase === 'screening').length);
+    expect(r.body.missing.length).toBe((await planOf(view.session)).trials.filter((t) => t.phase === 'screening').length);
   });
 });
 
@@ -221,8 +226,8 @@ describe('participant page', () => {
       const api = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: newPid() });
       expect(api.status).toBe(403);
       expect(api.body.code).toBe('not_live');
-      expect((await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${inside}`)).status).toBe(200);
-      expect((await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: inside })).status).toBe(200);
+      expect((await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${inside}&SESSION_ID=se`)).status).toBe(200);
+      expect((await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: inside, prolific_session_id: 'se' })).status).toBe(200);
     } finally {
       await changeStudyStatus(server.store, 'fixture-study', 'launch');
     }
@@ -230,7 +235,7 @@ describe('participant page', () => {
 });
 
 describe('stimulus files', () => {
-  it('serves by hash with ETag, immutable caching and ranges', async () => {
+  it('serves by keyed name with ETag, immutable caching and ranges', async () => {
     const view = await start();
     const url = server.url + view.trials[0]!.stimulus;
     const r = await fetch(url);
@@ -258,7 +263,7 @@ describe('stimulus files', () => {
     const link = path.join(server.blobDir, 'ff', `${fakeSha}.png`);
     await fs.mkdir(path.dirname(link), { recursive: true });
     await fs.symlink('/etc/passwd', link);
-    expect((await fetch(`${server.url}/stimuli/${fakeSha}.png`)).status).toBe(404);
+    expect((await fetch(`${server.url}/stimuli/${server.stimulusKeys.publicName(`${fakeSha}.png`)}`)).status).toBe(404);
   });
 });
 
@@ -266,8 +271,9 @@ describe('a full study', () => {
   it('shows a plain "full" page to a newcomer once the target has completed, and lets those inside finish', async () => {
     const small = await startTestServer({ study: { target_completed: 1 } });
     try {
-      const inside = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'first-one' });
-      const finisher = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'second-one' });
+      const inside = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('first-one') });
+      const finisher = await postJson(`${small.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('second-one') });
+      await backdateSession(small, finisher.body.session);
       const plan = (await small.store.getSession(finisher.body.session))!.plan;
       const gate = plan.screeningLastIndex!;
       for (const t of plan.trials) {
@@ -276,10 +282,10 @@ describe('a full study', () => {
         if (t.index === gate) await postJson(`${small.url}/api/sessions/${finisher.body.session}/gates/screening`, {});
       }
       expect((await postJson(`${small.url}/api/sessions/${finisher.body.session}/complete`, {})).status).toBe(200);
-      const newcomer = await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=third-one`);
+      const newcomer = await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=${pidOf('third-one')}`);
       expect(newcomer.status).toBe(403);
       expect(await newcomer.text()).toContain('This study is full');
-      expect((await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=first-one`)).status).toBe(200);
+      expect((await fetch(`${small.url}/run/fixture-study?PROLIFIC_PID=${pidOf('first-one')}`)).status).toBe(200);
       expect(inside.status).toBe(200);
     } finally {
       await small.dispose();

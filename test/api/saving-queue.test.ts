@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../../experiment/contract.ts';
 import { SavingQueue } from '../../experiment/saving-queue.ts';
-import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { postJson, startTestServer, type TestServer, pidOf, backdateSession } from '../support/test-server.ts';
 
 /** localStorage's interface over a Map (Node has no localStorage). */
 class MemoryStorage {
@@ -51,7 +51,8 @@ afterAll(async () => {
 });
 
 async function session(pid: string) {
-  const view = (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid })).body;
+  const view = (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf(pid) })).body;
+  await backdateSession(server, view.session);
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   return { id: view.session as string, plan };
 }

@@ -3,9 +3,8 @@
  * proxy and cannot be dodged without one, a CSP with no inline code, no answers in anything the
  * participant's browser receives, and no raw Prolific ID where analysis reads.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { pidOf, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 
 async function startMany(server: TestServer, n: number, headers: (i: number) => Record<string, string>): Promise<number[]> {
   const statuses: number[] = [];
@@ -13,7 +12,7 @@ async function startMany(server: TestServer, n: number, headers: (i: number) => 
     const r = await fetch(`${server.url}/api/studies/fixture-study/sessions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...headers(i) },
-      body: JSON.stringify({ prolific_pid: `limit${Date.now().toString(36)}x${i}` }),
+      body: JSON.stringify({ prolific_pid: pidOf(`limit-${Date.now()}-${i}`) }),
     });
     statuses.push(r.status);
   }
@@ -34,7 +33,7 @@ describe('session-start rate limit', () => {
     const statuses = await startMany(server, 8, (i) => ({ 'X-Forwarded-For': `203.0.113.${i}` }));
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses.slice(5)).toEqual([429, 429, 429]);
-    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'one-more' });
+    const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('one-more') });
     expect(r.body.code).toBe('rate_limited');
     await server.dispose();
   });
@@ -61,7 +60,7 @@ describe('what the participant can read', () => {
   });
 
   it('the page has a CSP without inline script and loads only same-origin script', async () => {
-    const res = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=csp-check`);
+    const res = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf('csp-check')}`);
     const csp = res.headers.get('content-security-policy')!;
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
@@ -74,23 +73,25 @@ describe('what the participant can read', () => {
   });
 
   it('no page, script or URL the participant receives holds a test trial answer or stimulus name', async () => {
-    const view = (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'reader-1' })).body;
+    const view = (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('reader-1') })).body;
     const plan = (await server.store.getSession(view.session))!.plan.trials;
-    const page = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=reader-1`)).text();
+    const page = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf('reader-1')}`)).text();
     const script = await (await fetch(server.url + page.match(/src="([^"]+\.js)"/)![1])).text();
     const readable = [JSON.stringify(view), page, script];
     for (const t of plan) {
       for (const text of readable) {
         // Stimulus ids and source ids carry model, layer and category names.
         expect(text).not.toContain(t.stimulus_id);
-        if (t.phase !== 'practice') expect(text).not.toContain(`"${t.source_id}"`);
+        expect(text).not.toContain(`"${t.source_id}"`);
+        // Nor the stored file's content hash (URLs are keyed: stimulus-keys.ts).
+        expect(text).not.toContain(t.file.slice(0, 64));
       }
     }
-    // Answers appear only as practice feedback; every other trial is an opaque hash URL.
+    // No answer at all before a response is stored (practice feedback comes with the acknowledgement).
     for (const t of view.trials) {
-      if (t.phase !== 'practice') expect(Object.keys(t).sort()).toEqual(expect.arrayContaining(['index', 'phase', 'stimulus']));
       expect(t.stimulus).toMatch(/^\/stimuli\/[0-9a-f]{64}\.(png|wav)$/);
-      if (t.phase !== 'practice') expect(t).not.toHaveProperty('feedback');
+      expect(t).not.toHaveProperty('feedback');
+      expect(['practice', 'test']).toContain(t.phase);
     }
     // The script is built once per server, the same for every study: it carries no study's data.
     // (Single words like "bear" do occur in it: jsPsych bundles an English word list.)
@@ -99,14 +100,18 @@ describe('what the participant can read', () => {
   });
 
   it('the pseudonymous id analysis reads is a keyed hash, not a hash anyone could recompute', async () => {
-    await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'hash-check-pid' });
-    const db = new Database(server.dbFile, { readonly: true });
-    const row = db.prepare("SELECT participant_id FROM trial_rows WHERE 0 UNION SELECT participant_id FROM sessions WHERE prolific_pid = 'hash-check-pid'").get() as { participant_id: string };
-    const viewColumns = (db.prepare('SELECT * FROM trial_rows LIMIT 0').columns() as { name: string }[]).map((c) => c.name);
-    db.close();
+    const pid = pidOf('hash-check-pid');
+    await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid });
+    const db = await server.openDb();
+    const row = (await db.get<{ participant_id: string }>(
+      'SELECT participant_id FROM trial_rows WHERE 1 = 0 UNION SELECT participant_id FROM sessions WHERE prolific_pid = ?',
+      pid,
+    ))!;
+    const viewColumns = await db.columns('SELECT * FROM trial_rows LIMIT 0');
+    await db.close();
     expect(viewColumns).not.toContain('prolific_pid');
     const { createHash } = await import('node:crypto');
-    for (const candidate of [createHash('sha256').update('hash-check-pid').digest('hex'), createHash('sha256').update('fixture-study\u0000hash-check-pid').digest('hex')]) {
+    for (const candidate of [createHash('sha256').update(pid).digest('hex'), createHash('sha256').update(`fixture-study\u0000${pid}`).digest('hex')]) {
       expect(candidate).not.toContain(row.participant_id.slice(1));
     }
     expect(row.participant_id).toMatch(/^p[0-9a-f]{20}$/);

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
 import { type AnswerPolicy, alwaysRight, driveParticipant } from '../support/participant-driver.ts';
-import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer, pidOf } from '../support/test-server.ts';
 
 const WORDS = [
   'anchor', 'apple', 'arrow', 'bell', 'bird', 'boat', 'bottle', 'bread', 'bridge', 'candle',
@@ -138,7 +138,7 @@ function expectNoSoundBeforeAGesture(log: AudioLog): void {
 
 describe('audio study with headphone check and typed answers, Chromium with autoplay allowed', () => {
   it('a participant passes the check, answers by typing with suggestions, and completes; the database holds every planned trial', { timeout: 200_000 }, async () => {
-    const pid = 'e2eaudiohp00000000000001';
+    const pid = pidOf('e2eaudiohp00000000000001');
     const { result, context, audio } = await participate(autoplay, pid, alwaysRight);
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     const session = sessionOf(pid);
@@ -167,7 +167,7 @@ describe('audio study with headphone check and typed answers, Chromium with auto
   });
 
   it('a participant who fails the check is screened out with the screen-out code and a kind message; only the check is stored', { timeout: 200_000 }, async () => {
-    const pid = 'e2eaudiohp00000000000002';
+    const pid = pidOf('e2eaudiohp00000000000002');
     const wrongOnTheCheck: AnswerPolicy = (t, choices) => (t.phase === 'headphone' ? choices.find((c) => c !== t.category)! : t.category);
     const { result, context, audio } = await participate(autoplay, pid, wrongOnTheCheck);
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}`);
@@ -192,7 +192,7 @@ describe('audio study in a Chromium without the autoplay switch', () => {
   });
 
   it('starts the audio context suspended, resumes it at a click, plays nothing before; a reload during the check resumes it', { timeout: 200_000 }, async () => {
-    const pid = 'e2eaudiohp00000000000003';
+    const pid = pidOf('e2eaudiohp00000000000003');
     const { result, context, audio } = await participate(strict, pid, alwaysRight, { reloadBefore: 3 });
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
     const session = sessionOf(pid);

@@ -10,7 +10,7 @@ import { canonicalJson } from '../../server/canonical-json.ts';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
 import { driveParticipant } from '../support/participant-driver.ts';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process.ts';
-import { COMPLETION_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import { COMPLETION_CODE, postJson, startTestServer, type TestServer, pidOf, backdateSession } from '../support/test-server.ts';
 
 const COMPLETE_URL = `https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`;
 
@@ -48,9 +48,16 @@ function checkDatabase(dbFile: string, pid: string, sent: Sent[]) {
   const db = new Database(dbFile, { readonly: true });
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const sessions = db.prepare('SELECT id, n_trials, state FROM sessions WHERE prolific_pid = ?').all(pid) as { id: string; n_trials: number; state: string }[];
+    const sessions = db.prepare('SELECT id, n_trials, state, pacing_violations FROM sessions WHERE prolific_pid = ?').all(pid) as {
+      id: string;
+      n_trials: number;
+      state: string;
+      pacing_violations: number;
+    }[];
     expect(sessions).toHaveLength(1);
     const session = sessions[0]!;
+    // The server's pacing check never refused a trial of this honest participant (server/pacing.ts).
+    expect(session.pacing_violations).toBe(0);
     const rows = db.prepare('SELECT session_id, trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session.id) as Row[];
     expect(rows.map((r) => r.trial_index)).toEqual(Array.from({ length: session.n_trials }, (_, i) => i));
     for (const row of rows) {
@@ -86,7 +93,7 @@ describe('server killed mid-study', () => {
   it('keeps every acknowledged trial; the browser queue drains after the restart; no duplicates', async () => {
     const port = await freePort();
     proc = await spawnServer(setup.dbFile, port);
-    const pid = 'fault0kill00000000000001';
+    const pid = pidOf('fault0kill00000000000001');
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
     const page = await context.newPage();
@@ -127,7 +134,7 @@ describe('browser faults', () => {
   const planFor = (pid: string) => async () => (await server.store.getSession((await server.store.findSession('fixture-study', pid))!.id))!.plan.trials;
 
   it('offline for 30 s: the queue holds the answers and drains when the connection returns', async () => {
-    const pid = 'fault0offline00000000001';
+    const pid = pidOf('fault0offline00000000001');
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
     const page = await context.newPage();
@@ -150,7 +157,7 @@ describe('browser faults', () => {
   }, 240_000);
 
   it('a tab closed mid-study: the last trial arrives by beacon, and reopening resumes after it', async () => {
-    const pid = 'fault0closed000000000001';
+    const pid = pidOf('fault0closed000000000001');
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
     // Playwright does not report beacons of a closing page: the page notes its own in localStorage.
@@ -189,7 +196,7 @@ describe('browser faults', () => {
   }, 240_000);
 
   it('two tabs with the same PID share one session and store no duplicate trials', async () => {
-    const pid = 'fault0twotabs00000000001';
+    const pid = pidOf('fault0twotabs00000000001');
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
     const [a, b] = [await context.newPage(), await context.newPage()];
@@ -217,8 +224,10 @@ describe('browser faults', () => {
   }, 240_000);
 
   it('the same POST replayed is stored once; replayed with changed content it is refused and the first stands', async () => {
-    const pid = 'fault0replay000000000001';
+    const pid = pidOf('fault0replay000000000001');
     const start = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid });
+    // Replays come long after the trial (pacing is not what this is about).
+    await backdateSession(server, start.body.session);
     const url = `${server.url}/api/sessions/${start.body.session}/trials`;
     const plan = await planFor(pid)();
     const record = { trial_index: 0, response: plan[0]!.category, rt_ms: 640, timings: { stimulus_onset: 10, stimulus_offset: 310 } };

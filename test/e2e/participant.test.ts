@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
 import { alwaysRight, driveParticipant } from '../support/participant-driver.ts';
-import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer, pidOf } from '../support/test-server.ts';
 
 let chromium: TestBrowser;
 beforeAll(async () => {
@@ -22,6 +22,16 @@ async function sessionOf(server: TestServer, pid: string) {
     const row = db.prepare('SELECT id FROM sessions WHERE prolific_pid = ?').get(pid) as { id: string } | undefined;
     if (!row) throw new Error(`no session for ${pid}`);
     return row.id;
+  } finally {
+    db.close();
+  }
+}
+
+/** Trials the server refused as too early (server/pacing.ts): never any for an honest participant. */
+function pacingViolations(server: TestServer, session: string): number {
+  const db = new Database(server.dbFile, { readonly: true });
+  try {
+    return (db.prepare('SELECT pacing_violations AS n FROM sessions WHERE id = ?').get(session) as { n: number }).n;
   } finally {
     db.close();
   }
@@ -54,7 +64,7 @@ describe('image study in Chromium', () => {
   });
 
   it('a participant completes it by clicking and lands on Prolific with the completion code; one row per planned trial', async () => {
-    const pid = 'e2eimage000000000000001';
+    const pid = pidOf('e2eimage000000000000001');
     const context = await newParticipantContext(chromium.browser);
     // At every frame, note which of fixation, image and mask is actually visible (computed style),
     // per trial: what the participant saw, independent of what the trial code says it showed.
@@ -72,6 +82,9 @@ describe('image study in Chromium', () => {
           }
           localStorage.setItem('frames-seen', JSON.stringify(seen));
         }
+        // Practice feedback, as the participant reads it (it comes with the server's acknowledgement).
+        const feedback = document.querySelector('.feedback.correct, .feedback.wrong')?.textContent;
+        if (feedback) localStorage.setItem('feedback-seen', feedback);
         requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
@@ -86,6 +99,7 @@ describe('image study in Chromium', () => {
     expect(rows.map((r) => r.trial_index)).toEqual(plan.map((t) => t.index));
     expect(rows.every((r) => r.correct === 1)).toBe(true);
     expect((await server.store.getSession(session))!.state).toBe('completed');
+    expect(pacingViolations(server, session)).toBe(0);
     // Every image trial carries its measured, frame-locked display times.
     for (const r of rows) {
       const timings = JSON.parse(r.data).timings;
@@ -99,6 +113,7 @@ describe('image study in Chromium', () => {
     const check = await context.newPage();
     await check.goto(`${server.url}/healthz`);
     const seen = JSON.parse((await check.evaluate(() => localStorage.getItem('frames-seen'))) ?? '{}') as Record<string, Record<string, number>>;
+    expect(await check.evaluate(() => localStorage.getItem('feedback-seen'))).toBe('Correct!');
     for (const t of plan) {
       const frames = seen[String(t.index)] ?? {};
       for (const part of ['fixation', 'image', 'mask']) expect(frames[part] ?? 0, `trial ${t.index} ${part}`).toBeGreaterThanOrEqual(4);
@@ -107,7 +122,7 @@ describe('image study in Chromium', () => {
   });
 
   it('a participant who reloads mid-study continues at the next trial and finishes with no missing or duplicate rows', async () => {
-    const pid = 'e2eimage000000000000002';
+    const pid = pidOf('e2eimage000000000000002');
     const context = await newParticipantContext(chromium.browser);
     const page = await context.newPage();
     await page.goto(runUrl(server, pid));
@@ -123,11 +138,43 @@ describe('image study in Chromium', () => {
     const plan = (await server.store.getSession(session))!.plan.trials;
     expect([...first.answered, ...second.answered]).toEqual(plan.map((t) => t.index));
     expect(storedTrials(server, session).map((r) => r.trial_index)).toEqual(plan.map((t) => t.index));
+    expect(pacingViolations(server, session)).toBe(0);
     await context.close();
   });
 
+  it('the same Prolific ID from another browser with another SESSION_ID gets no session token, and the owner goes on', async () => {
+    const pid = pidOf('e2e-hijack');
+    const owner = await newParticipantContext(chromium.browser);
+    const page = await owner.newPage();
+    await page.goto(runUrl(server, pid));
+    await driveParticipant(page, { plan: planFor(server, pid), stopBefore: 3 });
+    const session = await sessionOf(server, pid);
+
+    const other = await newParticipantContext(chromium.browser);
+    const seen: string[] = [];
+    other.on('response', async (r) => seen.push(`${r.url()} ${await r.text().catch(() => '')}`));
+    const taker = await other.newPage();
+    // The link as the taker would make it: the victim's ID, a SESSION_ID of their own.
+    const res = await taker.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}&STUDY_ID=prolific-study&SESSION_ID=another-submission`);
+    expect(res!.status()).toBe(409);
+    await taker.locator('text=already been used to start this study in another submission').waitFor();
+    // And without any SESSION_ID: the page asks the server, which refuses (no resume key in this browser).
+    await taker.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
+    await taker.locator('text=The study cannot start').waitFor();
+    await taker.locator('text=another submission').waitFor();
+    expect(seen.join('\n')).not.toContain(session);
+    expect(await taker.evaluate(() => JSON.stringify(localStorage))).not.toContain(session);
+    await other.close();
+
+    // The owner's browser finishes, with the code.
+    const rest = await driveParticipant(page, { plan: planFor(server, pid) });
+    expect(rest.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
+    expect(pacingViolations(server, session)).toBe(0);
+    await owner.close();
+  });
+
   it('a participant who fails the screening is sent back with the screen-out code', async () => {
-    const pid = 'e2eimage000000000000003';
+    const pid = pidOf('e2eimage000000000000003');
     const context = await newParticipantContext(chromium.browser);
     const page = await context.newPage();
     await page.goto(runUrl(server, pid));
@@ -155,7 +202,7 @@ describe('audio study in Chromium', () => {
   });
 
   it('a participant completes it by clicking and lands on Prolific with the completion code', async () => {
-    const pid = 'e2eaudio000000000000001';
+    const pid = pidOf('e2eaudio000000000000001');
     const context = await newParticipantContext(chromium.browser);
     const page = await context.newPage();
     await page.goto(runUrl(server, pid));

@@ -58,3 +58,38 @@ ${serverBlock.replace(/listen 80;/, `listen 127.0.0.1:${port};`)}
   return child;
 }
 
+
+/**
+ * deploy/nginx-instances.conf as shipped, with only what a test or benchmark must swap in: the
+ * instances' ports, the static export's folder, and (`log`) a log of the instance that answered
+ * each proxied request: `METHOD URI UPSTREAM[, UPSTREAM…] STATUS` per line.
+ */
+export async function instancesServerBlock(instances: number[], staticRoot: string, log?: string): Promise<string> {
+  const conf = await fs.readFile(path.resolve(import.meta.dirname, '../../deploy/nginx-instances.conf'), 'utf8');
+  const servers = [...conf.matchAll(/^\s*server 127\.0\.0\.1:\d+(.*);$/gm)];
+  if (servers.length !== instances.length) throw new Error(`deploy/nginx-instances.conf lists ${servers.length} instances, not ${instances.length}`);
+  let out = conf.replace('root /srv/metamer/static;', `root ${staticRoot};`);
+  servers.forEach((m, i) => (out = out.replace(m[0], `    server 127.0.0.1:${instances[i]}${m[1]};`)));
+  if (!log) return out;
+  out = out.replace('location / {', `location / {\n        access_log ${log} answered;`);
+  return `log_format answered '$request_method $uri $upstream_addr $status';\n${out}`;
+}
+
+export interface Answered {
+  method: string;
+  uri: string;
+  /** The instances nginx tried, in order (the last one answered). */
+  upstreams: string[];
+}
+
+export async function answeredBy(log: string): Promise<Answered[]> {
+  const text = await fs.readFile(log, 'utf8').catch(() => '');
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [method, uri, ...rest] = l.split(' ');
+      return { method: method!, uri: uri!, upstreams: rest.slice(0, -1).join(' ').split(/[, ]+/).filter((u) => u.includes(':')) };
+    });
+}

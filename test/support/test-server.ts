@@ -2,22 +2,37 @@
  * A real server for tests: a temporary data folder with a real SQLite file, a fixture stimulus set
  * imported through the real importer, a study created and launched, and the server listening on a
  * random port of 127.0.0.1.
+ *
+ * The store matrix: with METAMER_TEST_STORE=postgres (the `api-postgres` vitest project) the
+ * server uses a fresh database of its own on the run's throwaway PostgreSQL cluster
+ * (postgres-global-setup.ts) instead of the SQLite file; the data folder (blobs, keys) is the same.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { inject } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { changeStudyStatus, createStudy } from '../../server/studies.ts';
 import type { StudyConfigInput } from '../../server/study-config.ts';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import { importStimulusSet } from '../../stimuli/import.ts';
 import { makeAudioSet, makeImageSet, type AudioSetOptions, type ImageSetOptions } from '../fixtures/stimulus-sets.ts';
+import { createDatabase, dropDatabase } from './postgres.ts';
+import { openTestDatabase, type TestDatabase, withTestDatabase } from './test-database.ts';
 
 export interface TestServer extends RunningServer {
   dir: string;
+  /** The SQLite file (on PostgreSQL: only the anchor of the data folder, as `--db` is for the CLI). */
   dbFile: string;
   blobDir: string;
+  /** The database in use: the SQLite file, or the PostgreSQL URL. */
+  database: string;
+  /** Environment for a `metamer` CLI process on this server's data (`--db dbFile` as well). */
+  cliEnv: Record<string, string>;
+  /** Direct SQL on the server's database (close it when done). */
+  openDb(): Promise<TestDatabase>;
   /** Stops the server and deletes the folder. */
   dispose(): Promise<void>;
   /** Starts a fresh server on the same data folder (after close or a crash). */
@@ -32,6 +47,20 @@ export interface TestServerOptions {
   launch?: boolean;
   /** Where the server logs (default: nowhere). */
   logger?: Logger;
+  /** The store, whatever the project's (default: testStore()). */
+  store?: 'sqlite' | 'postgres';
+  /** An existing PostgreSQL database to use (a test that runs its own cluster); not dropped. */
+  databaseUrl?: string;
+}
+
+/** Which store this test run uses: `postgres` in the API suite's PostgreSQL project. */
+export function testStore(): 'sqlite' | 'postgres' {
+  return process.env.METAMER_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/** A database for one test server: a fresh PostgreSQL database in the PostgreSQL project, else the file. */
+export async function testDatabase(dbFile: string, store = testStore()): Promise<string> {
+  return store === 'postgres' ? createDatabase(inject('postgresBase')) : dbFile;
 }
 
 export const COMPLETION_CODE = 'C0MPLETE';
@@ -45,9 +74,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   else await makeAudioSet(setDir, { practicePerCategory: 2, ...opts.set });
   const dbFile = path.join(dir, 'data', 'metamer.db');
   const blobDir = path.join(dir, 'data', 'blobs');
+  const database = opts.databaseUrl ?? (await testDatabase(dbFile, opts.store));
+  const postgres = database !== dbFile;
   const boot = async (): Promise<TestServer> => {
     const server = await startServer({
       dbFile,
+      databaseUrl: postgres ? database : undefined,
       blobDir,
       participantKeyFile: path.join(dir, 'data', 'participant-id.key'),
       port: 0,
@@ -59,8 +91,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       dir,
       dbFile,
       blobDir,
+      database,
+      cliEnv: postgres ? { METAMER_DATABASE_URL: database } : {},
+      openDb: () => openTestDatabase(database),
       async dispose() {
         await server.close().catch(() => {});
+        if (postgres && !opts.databaseUrl) await dropDatabase(database).catch(() => {});
         await fs.rm(dir, { recursive: true, force: true });
       },
       async restart() {
@@ -83,6 +119,19 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   } as StudyConfigInput);
   if (opts.launch !== false) await changeStudyStatus(server.store, study.id, 'launch');
   return server;
+}
+
+/** A Prolific-shaped ID (24 hex characters) named by a label, the same for the same label. */
+export function pidOf(label: string): string {
+  return createHash('sha256').update(label).digest('hex').slice(0, 24);
+}
+
+/**
+ * Moves a session's start back (default an hour): for tests that answer at full speed and are
+ * not about pacing. The server then sees every trial as late, which it always takes (pacing.ts).
+ */
+export async function backdateSession(server: Pick<TestServer, 'database'>, sessionId: string, ms = 3_600_000): Promise<void> {
+  await withTestDatabase(server.database, (db) => db.run('UPDATE sessions SET started_at = started_at - ? WHERE id = ?', ms, sessionId));
 }
 
 export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any }> {

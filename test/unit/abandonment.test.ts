@@ -37,7 +37,10 @@ describe('abandonment with more participants than places', () => {
     // Sweeps happen when this test asks, not when the server's timer fires.
     process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 60 * MIN);
     // Target 2, 4 conditions (natural + 3 layers): the Latin square has 4 slots.
-    server = await startTestServer({ study: { target_completed: 2, abandon_after_minutes: 30 } });
+    // Readable made-up IDs: the study takes any token as an ID (the option for other recruiters).
+    server = await startTestServer({
+      study: { target_completed: 2, abandon_after_minutes: 30, prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' } },
+    });
   });
   afterAll(async () => {
     await server?.dispose();
@@ -79,7 +82,7 @@ describe('abandonment with more participants than places', () => {
     // A late trial from an abandoned session is stored and revives it (data is never refused).
     const late = await postJson(`${server.url}/api/sessions/${views.get('quiet-1')!.session}/trials`, { trial_index: 0, response: 'bear', rt_ms: 900 });
     expect(late.status).toBe(200);
-    expect(late.body).toEqual({ stored: 'created' });
+    expect(late.body).toMatchObject({ stored: 'created' });
     expect((await server.store.getSession(views.get('quiet-1')!.session))!.state).toBe('started');
     expect(await server.store.answeredIndices(views.get('quiet-1')!.session)).toEqual([0]);
 
@@ -105,7 +108,7 @@ describe('abandonment with more participants than places', () => {
       id: 'patient-study',
       stimulus_set: 'fixture',
       modality: 'image',
-      prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE },
+      prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' },
       target_completed: 5,
       abandon_after_minutes: 120,
       protocol: { practice_trials: 1, screening_trials: 0, catch_trials: 0 },
@@ -149,7 +152,9 @@ describe('the server sweeps on a timer', () => {
 
   it('marks an idle session abandoned without anybody asking', async () => {
     process.env.METAMER_ABANDON_SWEEP_MS = '100';
-    server = await startTestServer({ study: { abandon_after_minutes: 1 } });
+    server = await startTestServer({
+      study: { abandon_after_minutes: 1, prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' } },
+    });
     const r = await startParticipant(server, 'timer-1');
     expect(r.status).toBe(200);
     idleFor(server, 'timer-1', 2 * MIN);

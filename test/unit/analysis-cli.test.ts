@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCounts } from '../../analysis/analyze.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
+import { loadExportAt, loadStudyAt } from '../support/study-data.ts';
 import { createSyntheticStudy } from '../analysis/synthetic-study.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,12 +35,12 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('metamer analyze', () => {
-  it('prints the JSON result the library computes, and writes the figure', () => {
+  it('prints the JSON result the library computes, and writes the figure', async () => {
     const r = metamer(['analyze', 'synth', '--db', dbFile, '--json', '--bootstrap', '800', '--permutations', '99', '--seed', '7', '--compare', 'all', '--plot', 'fig.svg']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    const s = loadStudyFromDb(dbFile, 'synth');
+    const s = await loadStudyAt(dbFile, 'synth');
     const lib = analyzeCounts(s.counts, {
       exclusions: s.exclusions, choices: s.choices, bootstrap: 800, permutations: 99, seed: 7, compare: 'all',
       predictions: s.predictions, stimuli: s.stimuli,

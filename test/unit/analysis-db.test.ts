@@ -11,11 +11,11 @@ import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCounts } from '../../analysis/analyze.ts';
 import { DEFAULT_EXCLUSIONS } from '../../analysis/exclusions.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
 import { loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
 import { psychDsDataFile, psychDsDataset, psychDsZip } from '../../analysis/psych-ds.ts';
-import { loadTrialsExport, trialsToCsv, trialsToJson } from '../../analysis/trials-export.ts';
+import { trialsToCsv, trialsToJson } from '../../analysis/trials-export.ts';
 import { TRIAL_COLUMNS } from '../../analysis/trial-row.ts';
+import { loadExportAt, loadStudyAt } from '../support/study-data.ts';
 import { createSyntheticStudy, type SyntheticStudy } from '../analysis/synthetic-study.ts';
 
 let dir: string;
@@ -83,8 +83,8 @@ function includedByConfig(s: SyntheticStudy): (pid: string) => boolean {
 }
 
 describe('SQLite study loader and analysis', () => {
-  it('applies the study config exclusions and reports them', () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
+  it('applies the study config exclusions and reports them', async () => {
+    const s = await loadStudyAt(dbFile, synth.studyId);
     expect(s.choices).toBe(synth.categories.length);
     expect(s.exclusions.catch_min_accuracy).toBe(0.5);
     const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 500, permutations: 0, statistics: false });
@@ -95,8 +95,8 @@ describe('SQLite study loader and analysis', () => {
     expect(r.exclusions.notes.join(' ')).toMatch(/trial\(s\) of experimenter previews were left out/);
   });
 
-  it('computes the table like an independent per-trial computation', () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
+  it('computes the table like an independent per-trial computation', async () => {
+    const s = await loadStudyAt(dbFile, synth.studyId);
     const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 2000, seed: 3, permutations: 0, statistics: false });
     const expected = expectedTable(synth, includedByConfig(synth));
     expect(r.table).toHaveLength(1 + 6);
@@ -119,8 +119,8 @@ describe('SQLite study loader and analysis', () => {
     expect(again.table).toEqual(r.table);
   });
 
-  it('CLI overrides of exclusions win over the config', () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
+  it('CLI overrides of exclusions win over the config', async () => {
+    const s = await loadStudyAt(dbFile, synth.studyId);
     const keepAll = analyzeCounts(s.counts, {
       exclusions: { incomplete: false, screened_out: false, catch_min_accuracy: 0, natural_min_accuracy: 0 },
       choices: s.choices, bootstrap: 0, statistics: false,
@@ -132,8 +132,8 @@ describe('SQLite study loader and analysis', () => {
     expect(keepAll.table[0]!.ci_low).toBeNull();
   });
 
-  it('human vs model uses the model predictions on exactly the stimuli each participant saw', () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
+  it('human vs model uses the model predictions on exactly the stimuli each participant saw', async () => {
+    const s = await loadStudyAt(dbFile, synth.studyId);
     const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 0, permutations: 199, seed: 5 });
     expect(r.human_vs_model.map((h) => h.model)).toEqual(['alexnet', 'resnet50']);
     const included = includedByConfig(synth);
@@ -158,8 +158,8 @@ describe('SQLite study loader and analysis', () => {
     }
   });
 
-  it('other-model recognizability averages the other models over every metamer of a condition', () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
+  it('other-model recognizability averages the other models over every metamer of a condition', async () => {
+    const s = await loadStudyAt(dbFile, synth.studyId);
     const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 0, permutations: 99, predictions: s.predictions, stimuli: s.stimuli });
     const o = r.other_model!;
     expect(o.observers).toEqual(['alexnet', 'resnet50']);
@@ -183,15 +183,15 @@ describe('SQLite study loader and analysis', () => {
     expect(o.spearman!.rho).toBeGreaterThanOrEqual(-1);
   });
 
-  it('names a missing study and a missing database', () => {
-    expect(() => loadStudyFromDb(dbFile, 'nope')).toThrow(/study "nope" is not in .*metamer\.db \(studies: synth\)/);
-    expect(() => loadStudyFromDb(path.join(dir, 'absent.db'), 'synth')).toThrow(/absent\.db does not exist/);
+  it('names a missing study and a missing database', async () => {
+    await expect(loadStudyAt(dbFile, 'nope')).rejects.toThrow(/study "nope" is not in .*metamer\.db \(studies: synth\)/);
+    await expect(loadStudyAt(path.join(dir, 'absent.db'), 'synth')).rejects.toThrow(/absent\.db does not exist/);
   });
 });
 
 describe('exports', () => {
-  it('carries the contract columns, keyed participant ids and never a raw Prolific ID', () => {
-    const exp = loadTrialsExport(dbFile, synth.studyId);
+  it('carries the contract columns, keyed participant ids and never a raw Prolific ID', async () => {
+    const exp = await loadExportAt(dbFile, synth.studyId);
     expect(exp.columns.slice(0, 13).map((c) => c.name)).toEqual([
       'participant_id', 'session_id', 'phase', 'trial_index', 'stimulus_id', 'source_id', 'category',
       'model', 'layer', 'layer_index', 'response', 'correct', 'rt_ms',
@@ -213,8 +213,8 @@ describe('exports', () => {
     expect(metamer.model_prediction).toBe(synth.predictions.get(metamer.stimulus_id as string)!.get('alexnet'));
   });
 
-  it('writes a Psych-DS dataset whose variableMeasured describes every column', () => {
-    const exp = loadTrialsExport(dbFile, synth.studyId);
+  it('writes a Psych-DS dataset whose variableMeasured describes every column', async () => {
+    const exp = await loadExportAt(dbFile, synth.studyId);
     const files = psychDsDataset(exp, new Date('2026-02-03T04:05:06Z'));
     const dataFile = psychDsDataFile(exp.study_id);
     expect(Object.keys(files).sort()).toEqual(['data/study-synth_data.csv', 'dataset_description.json']);
@@ -238,8 +238,8 @@ describe('exports', () => {
   });
 
   it('the exported trials CSV analyses to the same numbers as the database', async () => {
-    const s = loadStudyFromDb(dbFile, synth.studyId);
-    const exp = loadTrialsExport(dbFile, synth.studyId);
+    const s = await loadStudyAt(dbFile, synth.studyId);
+    const exp = await loadExportAt(dbFile, synth.studyId);
     const csvFile = path.join(dir, 'synth-trials.csv');
     fs.writeFileSync(csvFile, trialsToCsv(exp));
     const [fromCsv] = await loadTrialsCsv(csvFile);

@@ -158,7 +158,43 @@ describe('session plan', () => {
     expect(() => studyDesign(config({ protocol: { practice_trials: 2 } }), m)).toThrow(/no practice items/);
     expect(() => studyDesign(config({ modality: 'audio' }), m)).toThrow(/modality/);
     const small = manifest({ sources: 4, categories: ['bear', 'car'], layers: ['l1'], practice: 6 });
-    expect(() => studyDesign(config({ protocol: { practice_trials: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(/need 7 different practice items.*has 6/);
-    expect(() => studyDesign(config({ protocol: { practice_trials: 6, screening_trials: 0, catch_trials: 2 } }), small)).toThrow(/catch trials need practice items that practice does not show/);
+    expect(() => studyDesign(config({ protocol: { practice_trials: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(
+      /practice keeps 4 of the set's practice items for itself \(practice_pool\), and 3 screening trials need as many others.*has 6 practice items/,
+    );
+    expect(() => studyDesign(config({ protocol: { practice_trials: 6, screening_trials: 0, catch_trials: 2 } }), small)).toThrow(/catch trials need at least one other/);
+    expect(() => studyDesign(config({ protocol: { practice_trials: 2, practice_pool: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(/practice keeps 4/);
+  });
+
+  it('keeps practice items apart from screening and catch items in every session of the study', () => {
+    const m = manifest({ sources: 8, categories: ['bear', 'car', 'dog', 'knife'], layers: ['l1'], practice: 16 });
+    const cfg = config({ protocol: { practice_trials: 4, practice_pool: 6, screening_trials: 4, screening_min_correct: 2, catch_trials: 4 } });
+    const design = studyDesign(cfg, m);
+    expect(design.practicePool).toHaveLength(6);
+    expect(design.testPool).toHaveLength(10);
+    // The practice pool shows every category it can (dealt round-robin from a seeded shuffle).
+    expect(new Set(design.practicePool.map((i) => i.category)).size).toBe(4);
+    const practised = new Set<string>();
+    const tested = new Set<string>();
+    for (let slot = 0; slot < 40; slot++) {
+      for (const t of buildSessionPlan(cfg, m, slot, design).trials) {
+        if (t.phase === 'practice') practised.add(t.stimulus_id);
+        if (t.phase === 'screening' || t.phase === 'catch') tested.add(t.stimulus_id);
+      }
+    }
+    expect([...practised].filter((id) => tested.has(id))).toEqual([]);
+    expect(practised.size).toBe(6);
+  });
+
+  it('refuses a practice item that shares a file or a source with a screening, catch or main item, naming both', () => {
+    const m = manifest({ sources: 4, categories: ['bear', 'car'], layers: ['l1'], practice: 6 });
+    const cfg = config({ protocol: { practice_trials: 6, practice_pool: 6, screening_trials: 0, catch_trials: 0 } });
+    const copy = structuredClone(m);
+    // A practice image that is a copy of a main natural image (same bytes).
+    copy.items.find((i) => i.id === 'practice__p0')!.sha256 = copy.items.find((i) => i.id === 'natural__src002')!.sha256;
+    expect(() => studyDesign(cfg, copy)).toThrow(/practice items must share no file or source.*practice__p0 has the same file as main item natural__src002/);
+    const sameSource = structuredClone(m);
+    sameSource.items.find((i) => i.id === 'practice__p1')!.source_id = 'src003';
+    expect(() => studyDesign(cfg, sameSource)).toThrow(/practice__p1 shares source "src003" with main item/);
+    expect(() => studyDesign(cfg, m)).not.toThrow();
   });
 });

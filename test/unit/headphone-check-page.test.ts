@@ -12,6 +12,7 @@ import { audioTrial } from '../../experiment/audio-trial.ts';
 import { calibrationStep, CALIBRATION_PLAY_ID } from '../../experiment/headphone-check.ts';
 import { resumeAudioOnGestures } from '../../experiment/audio-unlock.ts';
 import { FakeAudioContext, installFakeAudioContext, serveClip, type ClipServer } from '../support/web-audio-stand-in.ts';
+import { until } from '../support/until.ts';
 
 const CLIP_SECONDS = 0.06;
 let clip: ClipServer;
@@ -24,18 +25,11 @@ beforeEach(() => {
   document.body.innerHTML = '';
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (ok()) return;
-    await sleep(5);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function view(extra: Partial<SessionView> = {}): SessionView {
   return {
     session: 's',
+    resume_key: 'k',
     study: { id: 'study', title: 'Study', modality: 'audio' },
     state: 'started',
     choices: ['bear', 'car', 'dog', 'knife'],

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { buildSessionPlan, studyDesign } from '../../server/session-plan.ts';
 import { StudyConfig } from '../../server/study-config.ts';
-import { headphoneKit } from '../../server/headphone-stimuli.ts';
-import { COMPLETION_CODE, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import { decodeHeadphoneParams, headphoneAnswer, headphoneTrialMs, headphoneTrialWav } from '../../server/headphone-stimuli.ts';
+import { backdateSession, COMPLETION_CODE, pidOf, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
 let pidCounter = 0;
-const newPid = () => `5f0c0ffee00000000000hp${String(++pidCounter).padStart(2, '0')}`;
+const newPid = () => pidOf(`headphone-gate-${++pidCounter}`);
 
 beforeAll(async () => {
   server = await startTestServer({ modality: 'audio' });
@@ -28,9 +28,11 @@ const pids = new Map<string, string>();
 
 async function start(): Promise<SessionView> {
   const pid = newPid();
-  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid });
+  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid, prolific_session_id: `se-${pid}` });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   pids.set(r.body.session, pid);
+  // These tests answer at full speed; pacing has its own tests.
+  await backdateSession(server, r.body.session);
   return r.body as SessionView;
 }
 
@@ -79,24 +81,36 @@ describe('the check in the session', () => {
     for (const t of check) {
       expect(t.choices).toEqual(['1', '2', '3']);
       expect(Object.keys(t).sort()).toEqual(['choices', 'index', 'phase', 'stimulus']);
-      expect(t.stimulus).toMatch(/^\/stimuli\/[0-9a-f]{64}\.wav$/);
+      // Made for this session, served by this server: a name of its own (stimulus-keys.ts).
+      expect(t.stimulus).toMatch(/^\/stimuli\/[0-9a-f]{32}\.wav$/);
     }
-    // The six trials are the six orders of the tones: each interval is the answer twice.
+    // The six trials are the six orders of the tones: each interval is the answer twice, in an order of this session's own.
     expect(plan.trials.slice(0, 6).map((t) => t.category).sort()).toEqual(['1', '1', '2', '2', '3', '3']);
     expect(new Set(plan.trials.slice(0, 6).map((t) => t.stimulus_id)).size).toBe(6);
     const text = JSON.stringify(view);
     for (const t of plan.trials.slice(0, 6)) expect(text).not.toContain(t.stimulus_id);
   });
 
-  it('serves the check sounds by hash, whole and by range', async () => {
+  it('serves the check sounds, whole and by range, each the sound its trial plans; no URL is a content hash', async () => {
     const view = await start();
+    const plan = await planOf(view.session);
     for (const url of [view.headphone!.calibration, ...view.trials.slice(0, 6).map((t) => t.stimulus)]) {
       const res = await fetch(server.url + url);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('audio/wav');
       const body = Buffer.from(await res.arrayBuffer());
-      expect(`/stimuli/${createHash('sha256').update(body).digest('hex')}.wav`).toBe(url);
+      const hash = createHash('sha256').update(body).digest('hex');
+      expect(url).not.toContain(hash);
+      expect(res.headers.get('etag')).not.toContain(hash);
     }
+    for (const t of plan.trials.slice(0, 6)) {
+      const params = decodeHeadphoneParams(Buffer.from(t.file.slice('generated/'.length, -4), 'hex'))!;
+      const body = Buffer.from(await (await fetch(server.url + view.trials[t.index]!.stimulus)).arrayBuffer());
+      expect(body.equals(headphoneTrialWav(params))).toBe(true);
+      expect(headphoneAnswer(params)).toBe(t.category);
+    }
+    // A name the server never issued is a 404, not a sound.
+    expect((await fetch(`${server.url}/stimuli/${'ab'.repeat(16)}.wav`)).status).toBe(404);
     const part = await fetch(server.url + view.headphone!.calibration, { headers: { Range: 'bytes=0-43' } });
     expect(part.status).toBe(206);
     const head = Buffer.from(await part.arrayBuffer());
@@ -156,7 +170,8 @@ describe('the headphone gate', () => {
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(410);
     expect(storedRows(view.session).map((r) => [r.trial_index, r.phase])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 'headphone']));
     // The page says so on a reload.
-    const page = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${pids.get(view.session)}`);
+    const pid = pids.get(view.session)!;
+    const page = await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}&SESSION_ID=se-${pid}`);
     expect(await page.text()).toContain(`cc=${SCREENOUT_CODE}`);
   });
 
@@ -210,14 +225,15 @@ describe('the check in the study config', () => {
     const check = huggins.trials.filter((t) => t.phase === 'headphone');
     expect(check.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(huggins.headphoneLastIndex).toBe(7);
-    const pool = new Set(headphoneKit('huggins').trials.map((t) => t.id));
-    expect(check.every((t) => pool.has(t.stimulus_id))).toBe(true);
-    // Beyond the pool of six, every sound comes once before any comes twice.
-    expect(new Set(check.slice(0, 6).map((t) => t.stimulus_id)).size).toBe(6);
-    // Seeded: the same slot gives the same order, another slot (usually) another.
-    expect(buildSessionPlan(cfg({ headphone_check: 'huggins', headphone_trials: 8 }), manifest, 3)).toEqual(huggins);
-    const orders = new Set([0, 1, 2, 4, 5].map((slot) => buildSessionPlan(cfg({ headphone_check: 'huggins' }), manifest, slot).trials.slice(0, 6).map((t) => t.stimulus_id).join()));
-    expect(orders.size).toBeGreaterThan(1);
+    expect(check.every((t) => /^headphone\/huggins\/target-[123]$/.test(t.stimulus_id) && t.stimulus_id.endsWith(t.category))).toBe(true);
+    // Every target position comes once before any comes a third time (3 positions, 8 trials).
+    expect(new Set(check.slice(0, 3).map((t) => t.category)).size).toBe(3);
+    expect(new Set(check.slice(3, 6).map((t) => t.category)).size).toBe(3);
+    // Each session draws its own sounds: the same slot twice gives other files.
+    const again = buildSessionPlan(cfg({ headphone_check: 'huggins', headphone_trials: 8 }), manifest, 3);
+    expect(again.trials.slice(0, 8).map((t) => t.file).filter((f) => check.some((c) => c.file === f))).toEqual([]);
+    // The minimum presentation time of a headphone trial is its sound's duration.
+    expect(check.every((t) => t.min_ms === headphoneTrialMs('huggins'))).toBe(true);
 
     const none = buildSessionPlan(cfg({ headphone_check: 'none' }), manifest, 3);
     expect(none.trials.some((t) => t.phase === 'headphone')).toBe(false);

@@ -7,22 +7,33 @@ import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
 import { bufferSource, readWav } from '../../stimuli/media-headers.ts';
-import { openDatabase } from '../../server/store/database.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { fft } from '../../server/fft.ts';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   ANTIPHASE,
   ANTIPHASE_ORDERS,
+  decodeHeadphoneParams,
+  drawHeadphoneTrials,
+  encodeHeadphoneParams,
   encodeStereoWav,
   HEADPHONE_SAMPLE_RATE,
+  headphoneAnswer,
   HeadphoneStimuli,
   headphoneKit,
+  headphoneStimulusId,
+  headphoneTrialMs,
+  headphoneTrialWav,
   HUGGINS,
   hugginsTrial,
   intervalRanges,
+  MAX_ATTENUATION,
 } from '../../server/headphone-stimuli.ts';
+import { cryptoRandom } from '../../server/session-plan.ts';
 import { useTempDirs } from '../fixtures/temp-dir.ts';
 
 const tempDir = useTempDirs();
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The 16-bit stereo samples of a canonical WAV, as integers. */
 function pcm(wav: Buffer): { left: Int16Array; right: Int16Array } {
@@ -105,22 +116,34 @@ describe('FFT kernel', () => {
   });
 });
 
+/** One session's trial sounds, as the server makes them: parameters, answer, id and WAV bytes. */
+function session(test: 'antiphase' | 'huggins', n = 6, random: () => number = cryptoRandom) {
+  return drawHeadphoneTrials(test, n, random).map((params) => ({
+    params,
+    answer: headphoneAnswer(params),
+    id: headphoneStimulusId(params),
+    wav: headphoneTrialWav(params),
+  }));
+}
+
 describe('antiphase test (Woods et al. 2017)', () => {
   const kit = headphoneKit('antiphase');
   const ranges = intervalRanges('antiphase');
+  const trials = session('antiphase');
 
-  it('has six trials, the six orders of standard, quiet and antiphase tones, each answer twice', () => {
-    expect(kit.trials).toHaveLength(6);
-    expect(new Set(kit.trials.map((t) => t.id)).size).toBe(6);
-    expect(kit.trials.map((t) => t.answer).sort()).toEqual(['1', '1', '2', '2', '3', '3']);
-    expect(new Set(kit.trials.map((t) => t.sha256)).size).toBe(6);
+  it('gives a session six trials, the six orders of standard, quiet and antiphase tones, each answer twice', () => {
+    expect(trials).toHaveLength(6);
+    expect(new Set(trials.map((t) => t.id)).size).toBe(6);
+    expect(trials.map((t) => t.answer).sort()).toEqual(['1', '1', '2', '2', '3', '3']);
+    expect(new Set(trials.map((t) => sha256(t.wav))).size).toBe(6);
   });
 
   it('makes the quiet tone 6 dB below the others (RMS), the antiphase tone right = −left, the others diotic', () => {
-    for (const [i, order] of ANTIPHASE_ORDERS.entries()) {
-      const trial = kit.trials[i]!;
+    for (const trial of trials) {
+      const order = ANTIPHASE_ORDERS[trial.params.variant]!;
       const { left, right } = pcm(trial.wav);
       expect(left.length).toBe(ranges[2]![1]);
+      expect((left.length / HEADPHONE_SAMPLE_RATE) * 1000).toBe(headphoneTrialMs('antiphase'));
       const level: Record<string, number> = {};
       for (const [j, kind] of order.entries()) {
         const [from, to] = ranges[j]!;
@@ -134,8 +157,9 @@ describe('antiphase test (Woods et al. 2017)', () => {
         expect(mismatched, `${trial.id} ${kind}`).toBe(0);
         if (kind === 'antiphase') expect(rms(left, from, to)).toBeGreaterThan(1000);
       }
-      expect(20 * Math.log10(level.quiet! / level.standard!)).toBeCloseTo(ANTIPHASE.quietDb, 2);
-      expect(level.antiphase).toBeCloseTo(level.standard!, 6);
+      // Within a trial the levels keep their relation whatever the trial's own level (16-bit rounding aside).
+      expect(20 * Math.log10(level.quiet! / level.standard!)).toBeCloseTo(ANTIPHASE.quietDb, 1);
+      expect(level.antiphase! / level.standard!).toBeCloseTo(1, 3);
       // The stored answer is where the quiet tone is.
       expect(trial.answer).toBe(String(order.indexOf('quiet') + 1));
       // Silence between the tones.
@@ -144,38 +168,45 @@ describe('antiphase test (Woods et al. 2017)', () => {
   });
 
   it('plays 200 Hz tones: the spectrum peaks there', () => {
-    const { left } = pcm(kit.trials[0]!.wav);
+    const { left } = pcm(trials[0]!.wav);
     const [from, to] = ranges[1]!;
     const power = (hz: number) => Math.hypot(...dft(left, from, to, hz));
     const peak = power(ANTIPHASE.frequency);
     for (const hz of [100, 150, 190, 210, 250, 400]) expect(power(hz)).toBeLessThan(peak / 20);
   });
 
-  it('calibrates with the standard tone, diotic, at the standard level', () => {
+  it('calibrates with the standard tone, diotic, at the standard level; a trial is that loud or up to 4 dB softer', () => {
     const { left, right } = pcm(kit.calibration.wav);
     expect(left).toEqual(right);
-    const { left: trialLeft } = pcm(kit.trials[0]!.wav);
-    const [from, to] = ranges[kit.trials[0]!.id.endsWith('QSA') ? 1 : 0]!;
-    // Steady-state amplitude equals the standard tone's (ramps aside).
-    const mid = (x: Int16Array, a: number, b: number) => Math.max(...Array.from(x.subarray(a + (b - a) / 4, b - (b - a) / 4), Math.abs));
-    expect(mid(left, 0, left.length)).toBe(mid(trialLeft, from, to));
+    const standard = (t: (typeof trials)[number]) => {
+      const [from, to] = ranges[ANTIPHASE_ORDERS[t.params.variant]!.indexOf('standard')]!;
+      return rms(pcm(t.wav).left, from + (to - from) / 4, to - (to - from) / 4);
+    };
+    const calibration = rms(left, left.length / 4, (3 * left.length) / 4);
+    for (const t of trials) {
+      const db = 20 * Math.log10(standard(t) / calibration);
+      expect(db).toBeCloseTo(-t.params.attenuation / 10, 1);
+      expect(db).toBeLessThanOrEqual(0.01);
+      expect(db).toBeGreaterThanOrEqual(-MAX_ATTENUATION / 10 - 0.01);
+    }
   });
 });
 
 describe('Huggins-pitch test (Milne et al. 2021)', () => {
-  const kit = headphoneKit('huggins');
   const ranges = intervalRanges('huggins');
   const n = HUGGINS.noiseSamples;
+  const trials = session('huggins');
 
-  it('has six trials with the target twice in each position', () => {
-    expect(kit.trials.map((t) => t.answer)).toEqual(['1', '2', '3', '1', '2', '3']);
-    expect(new Set(kit.trials.map((t) => t.sha256)).size).toBe(6);
+  it('gives a session six trials with the target twice in each position', () => {
+    expect(trials.map((t) => t.answer).sort()).toEqual(['1', '1', '2', '2', '3', '3']);
+    expect(new Set(trials.map((t) => sha256(t.wav))).size).toBe(6);
   });
 
   it('inverts the interaural phase (π) only in the band around 600 Hz of the target interval', () => {
-    for (const trial of kit.trials) {
+    for (const trial of trials) {
       const { left, right } = pcm(trial.wav);
       const target = Number(trial.answer) - 1;
+      const gain = 10 ** (-trial.params.attenuation / 200);
       for (const [j, [from, to]] of ranges.entries()) {
         expect(to - from).toBe(n);
         if (j !== target) {
@@ -190,9 +221,9 @@ describe('Huggins-pitch test (Milne et al. 2021)', () => {
         for (const hz of [150, 300, 450, 520, 680, 750, 1000, 2000, 4000]) {
           expect(Math.abs(ipd(left, right, from, to, bin(hz, n))), `${trial.id} ${hz} Hz`).toBeLessThan(0.2);
         }
-        // Inverting a band's phase leaves the level alone: both ears at the noise's RMS.
-        expect(rms(left, from, to) / 32767).toBeCloseTo(HUGGINS.rms, 2);
-        expect(rms(right, from, to) / 32767).toBeCloseTo(HUGGINS.rms, 2);
+        // Inverting a band's phase leaves the level alone: both ears at the noise's RMS (the trial's level).
+        expect(rms(left, from, to) / 32767).toBeCloseTo(HUGGINS.rms * gain, 2);
+        expect(rms(right, from, to) / 32767).toBeCloseTo(HUGGINS.rms * gain, 2);
         // The ears differ only by the inverted band: their difference is narrowband around 600 Hz.
         const diff = Array.from(left.subarray(from, to), (v, s) => v - right[from + s]!);
         const inBand = Math.hypot(...dft(diff, 0, n, bin(600, n)));
@@ -203,11 +234,37 @@ describe('Huggins-pitch test (Milne et al. 2021)', () => {
   });
 
   it('gives fresh noise to every interval and trial', () => {
-    const a = pcm(kit.trials[0]!.wav).left;
-    const b = pcm(kit.trials[3]!.wav).left;
+    const a = pcm(trials[0]!.wav).left;
+    const b = pcm(trials[3]!.wav).left;
     const [from, to] = ranges[1]!;
     expect(a.subarray(from, to)).not.toEqual(b.subarray(from, to));
     expect(a.subarray(ranges[0]![0], ranges[0]![1])).not.toEqual(a.subarray(from, to));
+  });
+});
+
+describe('per-session sounds', () => {
+  it('no file recurs across sessions: 12 sessions of each test, 144 sounds, 144 different files', () => {
+    for (const test of ['antiphase', 'huggins'] as const) {
+      const hashes = Array.from({ length: 12 }, () => session(test).map((t) => sha256(t.wav))).flat();
+      expect(new Set(hashes).size).toBe(hashes.length);
+    }
+  }, 60_000);
+
+  it('a sound is its parameters: 16 bytes that decode to the same sound, and nothing else decodes', () => {
+    for (const t of [...session('antiphase'), ...session('huggins')]) {
+      const bytes = encodeHeadphoneParams(t.params);
+      expect(bytes).toHaveLength(16);
+      expect(decodeHeadphoneParams(bytes)).toEqual(t.params);
+      // Deterministic: a restarted server (or a browser's cached copy) has the very same bytes.
+      expect(headphoneTrialWav(decodeHeadphoneParams(bytes)!).equals(t.wav)).toBe(true);
+    }
+    const good = encodeHeadphoneParams({ test: 'huggins', variant: 2, attenuation: 10, seed: 12345 });
+    for (const [at, value] of [[0, 0], [2, 9], [3, 7], [4, 4], [5, MAX_ATTENUATION + 1], [15, 1]] as const) {
+      const bad = Buffer.from(good);
+      bad[at] = value;
+      expect(decodeHeadphoneParams(bad), `byte ${at} = ${value}`).toBeNull();
+    }
+    expect(decodeHeadphoneParams(randomBytes(16))).toBeNull();
   });
 });
 
@@ -217,26 +274,23 @@ describe('generation and storage', () => {
     expect(encodeStereoWav(hugginsTrial(2, 12345)).equals(encodeStereoWav(hugginsTrial(2, 12346)))).toBe(false);
   });
 
-  it('writes every sound into the blob store under its hash and registers it as servable', async () => {
+  it('stores only the volume-setting sound, under its hash, and registers it as servable', async () => {
     const dir = await tempDir();
-    const db = openDatabase(`${dir}/metamer.db`);
+    const store = new SqliteStore(`${dir}/metamer.db`);
+    const db = store.db;
     try {
       const blobs = new BlobStore(`${dir}/blobs`);
-      const source = new HeadphoneStimuli(blobs, db);
+      const source = new HeadphoneStimuli(blobs, store);
       const kit = await source.ensure('huggins');
       expect(await source.ensure('huggins')).toBe(kit);
-      for (const s of [kit.calibration, ...kit.trials]) {
-        const file = blobs.pathOf(s.sha256, 'wav');
-        expect((await hashFile(file)).sha256).toBe(s.sha256);
-        expect(s.file).toBe(`${s.sha256}.wav`);
-        expect((await fs.readFile(file)).equals(s.wav)).toBe(true);
-      }
+      const file = blobs.pathOf(kit.calibration.sha256, 'wav');
+      expect((await hashFile(file)).sha256).toBe(kit.calibration.sha256);
+      expect(kit.calibration.file).toBe(`${kit.calibration.sha256}.wav`);
+      expect((await fs.readFile(file)).equals(kit.calibration.wav)).toBe(true);
       const rows = db.prepare('SELECT sha256, ext, mime FROM blobs ORDER BY sha256').all();
-      expect(rows).toEqual(
-        [kit.calibration, ...kit.trials].map((s) => ({ sha256: s.sha256, ext: 'wav', mime: 'audio/wav' })).sort((a, b) => a.sha256.localeCompare(b.sha256)),
-      );
+      expect(rows).toEqual([{ sha256: kit.calibration.sha256, ext: 'wav', mime: 'audio/wav' }]);
     } finally {
-      db.close();
+      await store.close();
     }
   });
 });

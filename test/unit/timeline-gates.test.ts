@@ -12,14 +12,14 @@ import { buildTimeline } from '../../experiment/timeline.ts';
 // 0–1 practice, 2–4 screening (gate after 4), 5–9 main.
 const trials: ClientTrial[] = Array.from({ length: 10 }, (_, index) => ({
   index,
-  phase: index < 2 ? 'practice' : index < 5 ? 'screening' : 'main',
+  phase: index < 2 ? 'practice' : 'test',
   stimulus: `/stimuli/${String(index).padStart(64, '0')}.png`,
-  ...(index < 2 ? { feedback: 'bear' } : {}),
 }));
 
 function view(extra: Partial<SessionView>): SessionView {
   return {
     session: 's',
+    resume_key: 'k',
     study: { id: 'study', title: 'Study', modality: 'image' },
     state: 'started',
     choices: ['bear', 'car'],
@@ -39,7 +39,7 @@ function shape(v: SessionView, done: number[]): (number | string)[] {
   const timeline = buildTimeline({
     jsPsych: initJsPsych(),
     view: v,
-    queue: { enqueue() {}, drain: async () => {}, pendingIndices: () => [], onStatus() {} } as never,
+    queue: { enqueue() {}, drain: async () => {}, pendingIndices: () => [], onStatus() {}, onAck: () => () => {} } as never,
     prefetcher: { ensure: async () => {}, background() {}, onRetry: () => () => {} } as never,
     done: new Set(done),
     redirect: () => {},

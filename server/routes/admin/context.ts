@@ -20,8 +20,6 @@ export interface AdminRouterDeps {
   sessions: ParticipantSessions;
   auth: AdminAuth;
   bundle: DashboardBundle;
-  /** The SQLite file, for the analysis module's read-only loaders. */
-  dbFile: string;
   logger: Logger;
   /** Failed log-ins allowed per address and window. */
   loginAttempts?: number;
@@ -40,7 +38,7 @@ export class AdminContext {
 
   constructor(readonly deps: AdminRouterDeps) {
     this.progress = new StudyProgressReader(deps.store);
-    this.analyses = new StudyAnalyses(deps.dbFile, { bootstrap: deps.bootstrap });
+    this.analyses = new StudyAnalyses(deps.store.studyData, { bootstrap: deps.bootstrap });
   }
 
   /** The study named by the route's `:id`, or a 404 naming it. */
@@ -58,7 +56,7 @@ export class AdminContext {
     let analysis: StudyView['analysis'] = null;
     let analysisError: string | undefined;
     try {
-      analysis = this.analyses.get(study.id, version, true);
+      analysis = await this.analyses.get(study.id, version, true);
     } catch (e) {
       if (!(e instanceof AnalysisInputError)) throw e;
       analysisError = e.message;
@@ -73,7 +71,7 @@ export class AdminContext {
     const study = await this.studyOf(req);
     const p = await this.progress.progress(study, publicBase(req));
     const version = analysisVersion(p, study.config.exclusions.incomplete);
-    return { study, ...this.analyses.get(study.id, version) };
+    return { study, ...(await this.analyses.get(study.id, version)) };
   }
 }
 

@@ -8,7 +8,7 @@ import { analysisVersion } from '../../dashboard/study-analysis.ts';
 import { type AdminContext, attachment, publicBase } from './context.ts';
 
 export function downloadRoutes(prot: Router, ctx: AdminContext): void {
-  const { store, dbFile } = ctx.deps;
+  const { store } = ctx.deps;
 
   prot.get('/studies/:id/payments.csv', async (req, res) => {
     const study = await ctx.studyOf(req);
@@ -19,7 +19,7 @@ export function downloadRoutes(prot: Router, ctx: AdminContext): void {
     const study = await ctx.studyOf(req);
     const p = await ctx.progress.progress(study, publicBase(req));
     // The page's figure goes with the page's (possibly slightly older) table.
-    const svg = await ctx.analyses.figure(ctx.analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
+    const svg = await ctx.analyses.figure(await ctx.analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
     if (svg === null) return void res.status(404).type('text').send('No participant is included yet: there is no figure.\n');
     res.set('Cache-Control', 'private, max-age=3600').type('image/svg+xml').send(svg);
   });
@@ -39,12 +39,12 @@ export function downloadRoutes(prot: Router, ctx: AdminContext): void {
 
   prot.get('/studies/:id/trials.csv', async (req, res) => {
     const study = await ctx.studyOf(req);
-    attachment(res, `${study.id}_trials.csv`, 'text/csv; charset=utf-8', trialsToCsv(loadTrialsExport(dbFile, study.id)));
+    attachment(res, `${study.id}_trials.csv`, 'text/csv; charset=utf-8', trialsToCsv(await loadTrialsExport(store.studyData, study.id)));
   });
 
   prot.get('/studies/:id/psych-ds.zip', async (req, res) => {
     const study = await ctx.studyOf(req);
     const folder = psychDsDataFile(study.id).replace(/^data\//, '').replace(/_data\.csv$/, '');
-    attachment(res, `${folder}_psych-ds.zip`, 'application/zip', psychDsZip(psychDsDataset(loadTrialsExport(dbFile, study.id)), folder));
+    attachment(res, `${folder}_psych-ds.zip`, 'application/zip', psychDsZip(psychDsDataset(await loadTrialsExport(store.studyData, study.id)), folder));
   });
 }

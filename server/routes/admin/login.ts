@@ -22,9 +22,10 @@ export function loginRoutes(pub: Router, ctx: AdminContext): void {
   };
   pub.post(
     '/login',
-    loginRateLimit({ attempts: ctx.deps.loginAttempts, windowMs: ctx.deps.loginWindowMs, onLimited: limited }),
+    // The body first: the limiter lets the right token through (admin-auth.ts).
     ctx.forms,
     ctx.json,
+    loginRateLimit({ attempts: ctx.deps.loginAttempts, windowMs: ctx.deps.loginWindowMs, onLimited: limited, isToken: (t) => auth.isToken(t) }),
     async (req, res) => {
       res.set('Cache-Control', 'no-store');
       const body = (req.body ?? {}) as Record<string, unknown>;
