@@ -11,6 +11,8 @@ export default defineConfig({
     // Browser and server tests start real processes; give them room on a shared 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // The CLI the tests spawn runs compiled: rebuilt here once if a source changed (bin/cli-build.js).
+    globalSetup: ['test/support/cli-build.ts'],
     projects: [
       {
         extends: true,

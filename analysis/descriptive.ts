@@ -36,3 +36,8 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const hi = Math.min(lo + 1, n - 1);
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
+
+/** The median (the type-7 quantile at ½: the mean of the two middle values for an even count); NaN for none. */
+export function median(x: ArrayLike<number>): number {
+  return quantileSorted(Float64Array.from(x).sort(), 0.5);
+}

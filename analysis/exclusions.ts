@@ -101,7 +101,6 @@ export function applyExclusions(counts: StudyCounts, rules: ExclusionRules): Exc
         const acc = k / n;
         if (acc < rules.natural_min_accuracy) {
           exclude(p, 'natural_accuracy', `natural accuracy ${k}/${n} = ${acc.toFixed(3)} < ${rules.natural_min_accuracy}`);
-          continue;
         }
       }
     }

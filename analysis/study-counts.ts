@@ -248,7 +248,7 @@ export class CountsBuilder {
           }
         }
       } else {
-        ofModel.forEach((i, pos) => (this.conditions[i]!.layer_index = pos + 1));
+        for (const [pos, i] of ofModel.entries()) this.conditions[i]!.layer_index = pos + 1;
       }
       out.push(...ofModel);
     }

@@ -18,6 +18,10 @@ import { makeBenchStudy } from './study-fixture.ts';
 import { freePort, loadAverage, ROOT, startNginx, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 const INSTANCES = 2;
+const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 500);
+const ARRIVAL_SECONDS = Number(process.env.BENCH_ARRIVAL_SECONDS ?? 60);
+/** bench/burst.ts's pace: about ten times a real participant's. */
+const TRIAL_MS = Number(process.env.BENCH_TRIAL_MS ?? 300);
 
 async function main(): Promise<void> {
   const dir = await tempDir('burst-instances');
@@ -60,7 +64,14 @@ async function main(): Promise<void> {
     const log = path.join(dir, 'answered.log');
     children.push(await startNginx(dir, await instancesServerBlock(ports, exported, log), front, 2));
 
-    const { stats, seconds } = await launch(front, false);
+    const { stats, seconds } = await launch(`http://127.0.0.1:${front}`, {
+      participants: PARTICIPANTS,
+      arrivalSeconds: ARRIVAL_SECONDS,
+      trialMs: TRIAL_MS,
+      studyId: 'bench',
+      pidPrefix: 'c1',
+      fetchConcurrency: 4,
+    });
     await Promise.all(children.map(stop));
 
     const c = new pg.Client({ connectionString: url });

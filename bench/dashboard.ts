@@ -4,8 +4,8 @@
  * 444 trials per session) with 500 participants — 400 completed, 100 half-way — in a real SQLite
  * file, built through the Store (real plans from buildSessionPlan).
  *
- * Timed, median of 7 after one warm-up, in this process (better-sqlite3 is synchronous: this is
- * time the event loop is blocked):
+ * Timed, median of 7 rounds after one warm-up, the three alternating within each round, in this
+ * process (better-sqlite3 is synchronous: this is time the event loop is blocked):
  *   baseline   the straightforward queries a refresh would make: every session with its stored
  *              trial count, and main trials per condition and state over the whole trials table
  *   dashboard  one refresh of the study page's live data as the server does it
@@ -26,6 +26,7 @@ import { ParticipantSessions } from '../server/participant-sessions.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { ManifestInput } from '../stimuli/manifest.ts';
+import { loadAverage, median } from './support.ts';
 
 const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 500);
 const IN_PROGRESS = Math.round(PARTICIPANTS / 5);
@@ -48,9 +49,9 @@ function manifest(): ManifestInput {
     const source = `s${s}`;
     items.push({ id: `${source}-nat`, file: `n/${source}.png`, category, source_id: source, condition: 'natural', sha256: fakeSha(`${source}n`), media });
     for (const m of models) {
-      m.layers.forEach((layer, li) =>
-        items.push({ id: `${source}-${m.model}-${layer}`, file: `${m.model}/${layer}/${source}.png`, category, source_id: source, condition: { model: m.model, layer, layer_index: li + 1 }, sha256: fakeSha(`${source}${m.model}${layer}`), media }),
-      );
+      for (const [li, layer] of m.layers.entries()) {
+        items.push({ id: `${source}-${m.model}-${layer}`, file: `${m.model}/${layer}/${source}.png`, category, source_id: source, condition: { model: m.model, layer, layer_index: li + 1 }, sha256: fakeSha(`${source}${m.model}${layer}`), media });
+      }
     }
   }
   for (let p = 0; p < 32; p++) {
@@ -59,20 +60,18 @@ function manifest(): ManifestInput {
   return { name: 'bench-set', modality: 'image', categories, models, masks: [{ file: 'm.png', sha256: fakeSha('mask') }], items };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  await fn();
-  const out: number[] = [];
+/** Runs the steps once each (warm-up), then RUNS rounds of all of them in turn; the median of each step, in ms. */
+async function alternating(steps: (() => Promise<unknown> | unknown)[]): Promise<number[]> {
+  for (const step of steps) await step();
+  const times: number[][] = steps.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await fn();
-    out.push(performance.now() - t);
+    for (const [k, step] of steps.entries()) {
+      const t = performance.now();
+      await step();
+      times[k]!.push(performance.now() - t);
+    }
   }
-  return median(out);
+  return times.map(median);
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metamer-bench-dashboard-'));
@@ -113,15 +112,16 @@ try {
     `SELECT t.model, t.layer, s.state, count(*) FROM trials t JOIN sessions s ON s.id = t.session_id
       WHERE s.study_id = ? AND s.preview = 0 AND t.phase = 'main' GROUP BY t.model, t.layer, s.state`,
   );
-  const baseline = await time(() => {
-    baselineList.all('bench');
-    baselineCounts.all('bench');
-  });
-  const dashboard = await time(async () => reader.progress(study, 'http://x', await store.listSessions('bench')));
-
   let version = 0;
   const analyses = new StudyAnalyses(store.studyData);
-  const analysis = await time(() => analyses.get('bench', `v${version++}`));
+  const [baseline, dashboard, analysis] = (await alternating([
+    () => {
+      baselineList.all('bench');
+      baselineCounts.all('bench');
+    },
+    async () => reader.progress(study, 'http://x', await store.listSessions('bench')),
+    () => analyses.get('bench', `v${version++}`),
+  ])) as [number, number, number];
   const interval = liveStaleMs(analysis);
 
   const p = await reader.progress(study, 'http://x');
@@ -132,9 +132,15 @@ try {
       `dashboard refresh                      ${dashboard.toFixed(1)} ms   ratio dashboard / baseline = ${(dashboard / baseline).toFixed(3)}`,
       `recognizability recomputation          ${analysis.toFixed(0)} ms   live page recomputes at most every ${(interval / 1000).toFixed(1)} s → ≤ ${((100 * analysis) / interval).toFixed(1)}% of server time`,
       `(check: ${check} main trials of completed sessions = ${PARTICIPANTS - IN_PROGRESS} × 400)`,
+      'baseline: the same counts the page shows (sessions with their stored trials; main trials per condition and state), by the two',
+      'straightforward queries over the whole trials table; it does NOT use the plans of completed sessions or scan only in-progress rows.',
+      '',
+      '| date | baseline refresh | dashboard refresh | **ratio dashboard / baseline** | analysis | live recompute interval | analysis share of server time |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      `| ${new Date().toISOString().slice(0, 10)} (${PARTICIPANTS} participants, load ${loadAverage()}) | ${baseline.toFixed(0)} ms | ${dashboard.toFixed(0)} ms | **${(dashboard / baseline).toFixed(3)}** | ${analysis.toFixed(0)} ms | ${(interval / 1000).toFixed(1)} s | ≤ ${((100 * analysis) / interval).toFixed(1)}% |`,
     ].join('\n') + '\n',
   );
 } finally {
-  store.close();
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }

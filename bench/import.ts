@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const tree = await makeTree(path.join(work, 'tree'));
     process.stderr.write(`tree: ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    const rounds: { baseline_s: number; import_s: number; ratio: number; peak_rss_mb: number }[] = [];
+    const rounds: { files: number; baseline_s: number; import_s: number; ratio: number; peak_rss_mb: number; live_heap_mb: number | null }[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       const copy = path.join(work, `copy${r}`);
       const baseline = timeShell(`cp -r '${path.join(work, 'tree')}' '${copy}' && find '${copy}' -type f -print0 | xargs -0 sha256sum > /dev/null`);
@@ -129,7 +129,14 @@ async function main(): Promise<void> {
     const last = rounds.at(-1)!;
     process.stdout.write(
       `import of ${tree.files} files (${(tree.bytes / 1e6).toFixed(0)} MB, ${SIZE}px PNG): ${last.import_s} s; ` +
-        `cp -r + sha256sum: ${last.baseline_s} s; ratio ${last.ratio}; peak RSS ${last.peak_rss_mb} MB; node ${process.version}, ${os.cpus().length} CPUs\n`,
+        `cp -r + sha256sum: ${last.baseline_s} s; ratio ${last.ratio}; peak RSS ${last.peak_rss_mb} MB; node ${process.version}, ${os.cpus().length} CPUs\n` +
+        'baseline: `cp -r` of the tree and `sha256sum` of every copied file (each file read, written and hashed, as the import does); it does NOT\n' +
+        'parse headers, check the layout, deduplicate, stage or write a manifest. Rounds alternate baseline and import.\n\n' +
+        '| date | tree | files read | baseline (s) | import (s) | **ratio import / baseline** | peak RSS | live heap after |\n' +
+        '| --- | --- | --- | --- | --- | --- | --- | --- |\n' +
+        `| ${new Date().toISOString().slice(0, 10)} (load ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}) | ${SIZE} px PNG, ${(tree.bytes / 1e9).toFixed(2)} GB | ${last.files} | ` +
+        `${rounds.map((x) => x.baseline_s).join(' / ')} | ${rounds.map((x) => x.import_s).join(' / ')} | **${rounds.map((x) => x.ratio.toFixed(2)).join(' / ')}** | ` +
+        `${Math.max(...rounds.map((x) => x.peak_rss_mb))} MB | ${last.live_heap_mb === null ? '– (run with --expose-gc)' : `${last.live_heap_mb} MB`} |\n`,
     );
   } finally {
     if (!values.keep) await fs.rm(work, { recursive: true, force: true });

@@ -96,15 +96,15 @@ async function main(): Promise<void> {
 
     const throughput = { ours: [] as number[], theirs: [] as number[] };
     let acked = 0;
-    await closedLoop(basePort, theirs, CONNECTIONS, 2); // warm-up
-    acked += (await closedLoop(port, ours, CONNECTIONS, 2)).ok;
+    await closedLoop(`http://127.0.0.1:${basePort}`, theirs, CONNECTIONS, 2); // warm-up
+    acked += (await closedLoop(`http://127.0.0.1:${port}`, ours, CONNECTIONS, 2)).ok;
     for (let r = 0; r < ROUNDS; r++) {
       // Alternated: odd rounds measure metamer first, so neither side always runs on a warmer cluster.
       const pair = r % 2 === 0 ? ['base', 'ours'] : ['ours', 'base'];
       const results: Record<string, LoadResult> = {};
       for (const who of pair)
         results[who] =
-          who === 'base' ? await closedLoop(basePort, theirs, CONNECTIONS, SECONDS) : await closedLoop(port, ours, CONNECTIONS, SECONDS);
+          who === 'base' ? await closedLoop(`http://127.0.0.1:${basePort}`, theirs, CONNECTIONS, SECONDS) : await closedLoop(`http://127.0.0.1:${port}`, ours, CONNECTIONS, SECONDS);
       const [b, o] = [results.base!, results.ours!];
       if (o.errors || b.errors) throw new Error(`errors: ours ${JSON.stringify(o.statuses)}, baseline ${JSON.stringify(b.statuses)}`);
       throughput.theirs.push(b.ok / b.seconds);
@@ -112,8 +112,8 @@ async function main(): Promise<void> {
       acked += o.ok;
       process.stderr.write(`round ${r + 1}: baseline ${describe(b)}\n         metamer  ${describe(o)}\n`);
     }
-    const openBase = await openLoop(basePort, theirs, RATE, OPEN_SECONDS, 7);
-    const openOurs = await openLoop(port, ours, RATE, OPEN_SECONDS, 7);
+    const openBase = await openLoop(`http://127.0.0.1:${basePort}`, theirs, RATE, OPEN_SECONDS, 7);
+    const openOurs = await openLoop(`http://127.0.0.1:${port}`, ours, RATE, OPEN_SECONDS, 7);
     acked += openOurs.ok;
     await Promise.all(children.map(stop));
     const stored = Number((await sql(url, 'SELECT count(*) AS n FROM trials')).rows[0].n);

@@ -5,6 +5,7 @@
  * queue: no coordinated omission).
  */
 import http from 'node:http';
+import { mulberry32 } from '../stimuli/random.ts';
 
 export interface LoadRequest {
   path: string;
@@ -19,12 +20,14 @@ export interface LoadResult {
   seconds: number;
   /** Latencies in ms, sorted. */
   latencies: Float64Array;
+  /** The most requests in flight at once (open loop: shows the arrivals did not wait for answers). */
+  maxInFlight: number;
 }
 
-function post(agent: http.Agent, port: number, r: LoadRequest): Promise<number> {
+function post(agent: http.Agent, base: URL, r: LoadRequest): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: r.path, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.body) } },
+      { host: base.hostname, port: base.port, method: 'POST', path: r.path, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.body) } },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -35,14 +38,16 @@ function post(agent: http.Agent, port: number, r: LoadRequest): Promise<number> 
   });
 }
 
-function finish(latencies: number[], statuses: Record<number, number>, seconds: number): LoadResult {
+function finish(latencies: number[], statuses: Record<number, number>, seconds: number, maxInFlight: number): LoadResult {
   const sorted = Float64Array.from(latencies).sort();
   const ok = statuses[200] ?? 0;
   const sent = latencies.length;
-  return { sent, ok, errors: sent - ok, statuses, seconds, latencies: sorted };
+  return { sent, ok, errors: sent - ok, statuses, seconds, latencies: sorted, maxInFlight };
 }
 
-export async function closedLoop(port: number, requests: Iterator<LoadRequest>, connections: number, seconds: number): Promise<LoadResult> {
+/** `connections` requests in flight at a time, each sent when the last answered, against the server at `baseUrl`. */
+export async function closedLoop(baseUrl: string, requests: Iterator<LoadRequest>, connections: number, seconds: number): Promise<LoadResult> {
+  const base = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
@@ -54,22 +59,27 @@ export async function closedLoop(port: number, requests: Iterator<LoadRequest>, 
         const next = requests.next();
         if (next.done) return;
         const start = performance.now();
-        const status = await post(agent, port, next.value);
+        const status = await post(agent, base, next.value);
         latencies.push(performance.now() - start);
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
     }),
   );
   agent.destroy();
-  return finish(latencies, statuses, (performance.now() - t0) / 1000);
+  return finish(latencies, statuses, (performance.now() - t0) / 1000, connections);
 }
 
-export async function openLoop(port: number, requests: Iterator<LoadRequest>, perSecond: number, seconds: number, seed = 1): Promise<LoadResult> {
+/** Requests sent on a Poisson schedule at `perSecond`, each without waiting for any answer. */
+export async function openLoop(baseUrl: string, requests: Iterator<LoadRequest>, perSecond: number, seconds: number, seed = 1): Promise<LoadResult> {
+  const base = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  let inFlight = 0;
+  let maxInFlight = 0;
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
-  let s = seed >>> 0;
-  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  const random = mulberry32(seed);
+  // In (0, 1]: the logarithm below must not see 0.
+  const uniform = () => 1 - random();
   const pending: Promise<void>[] = [];
   const t0 = performance.now();
   let scheduled = t0;
@@ -80,8 +90,10 @@ export async function openLoop(port: number, requests: Iterator<LoadRequest>, pe
     const next = requests.next();
     if (next.done) break;
     const at = scheduled;
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
     pending.push(
-      post(agent, port, next.value).then((status) => {
+      post(agent, base, next.value).then((status) => {
+        inFlight--;
         latencies.push(performance.now() - at);
         statuses[status] = (statuses[status] ?? 0) + 1;
       }),
@@ -89,5 +101,5 @@ export async function openLoop(port: number, requests: Iterator<LoadRequest>, pe
   }
   await Promise.all(pending);
   agent.destroy();
-  return finish(latencies, statuses, (performance.now() - t0) / 1000);
+  return finish(latencies, statuses, (performance.now() - t0) / 1000, maxInFlight);
 }

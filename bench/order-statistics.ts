@@ -1,11 +1,6 @@
 /** Median and nearest-rank quantiles of the browser benches' samples (NaN for none). */
 
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from '../analysis/descriptive.ts';
 
 export function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;

@@ -203,8 +203,11 @@ async function navigate(browser: Browser, observer: string, url: string, steps: 
 const f0 = (x: number) => x.toFixed(0);
 const f2 = (x: number) => x.toFixed(2);
 
-function spread(xs: number[]): string {
-  return `${f0(median(xs))} (${f0(quantile(xs, 0.1))}–${f0(quantile(xs, 0.9))})`;
+/** Median (p10–p90); a navigation that never reached a step (no time) is left out and counted. */
+function spread(all: number[]): string {
+  const xs = all.filter(Number.isFinite);
+  const missing = all.length - xs.length;
+  return `${f0(median(xs))} (${f0(quantile(xs, 0.1))}–${f0(quantile(xs, 0.9))})${missing ? `, ${missing} of ${all.length} without this step` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -264,7 +267,10 @@ async function main(): Promise<void> {
   const hSum = col(helloRuns, (t) => t.load + t.afterClicks[0]!);
   const ratio = (a: number[], b: number[]) => f2(median(a) / median(b));
 
-  console.log(`## Time to the first trial (ms, median (p10–p90) of ${RUNS} navigations each, fresh context each)\n`);
+  console.log(`## Time to the first trial (ms, median (p10–p90) of ${RUNS} navigations each, alternating, fresh context each; ${new Date().toISOString().slice(0, 10)}, load ${loadAfter})\n`);
+  console.log('baseline: a hello-world jsPsych page on bare node:http (bench/pages/hello-page.ts): a greeting with one button, then the same');
+  console.log('files preloaded and an image-button-response trial with the same buttons, the same stylesheet; it does NOT start a session (no POST),');
+  console.log('ask consent, run the browser check or full screen, keep a saving queue, or prefetch with retries.\n');
   console.log('| interval | participant page | hello-world baseline | **ratio** |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| navigation start → first button usable (consent / greeting) | ${spread(load)} | ${spread(hLoad)} | **${ratio(load, hLoad)}** |`);

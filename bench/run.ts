@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './support.ts';
 
-const ALL = ['serving', 'ingest', 'burst', 'page', 'timing', 'import', 'analysis', 'typed-suggestions', 'dashboard'];
+const ALL = ['startup', 'serving', 'ingest', 'burst', 'page', 'timing', 'import', 'analysis', 'typed-suggestions', 'dashboard'];
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !ALL.includes(w));
 if (unknown.length) {

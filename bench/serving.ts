@@ -2,6 +2,8 @@
  * `npm run bench:serving`: stimulus serving, 100 KB PNGs requested at random by wrk, from this
  * server (`metamer serve`, one process) and from nginx with one worker process serving the same
  * files as `metamer stimuli export-static` lays them out, in the same run. Rounds alternate.
+ * For reference, also bare node:http serving the same buffers from memory (bench/bare-static-server.ts):
+ * what any Node process pays for HTTP and for copying each body into the socket.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -73,25 +75,40 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
     if (!Buffer.from(await a.arrayBuffer()).equals(Buffer.from(await b.arrayBuffer()))) throw new Error(`different content for ${p}`);
   }
 
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  // Warm both (our in-memory cache, nginx's open-file cache and the page cache).
-  wrk(`http://127.0.0.1:${port}`, script);
-  wrk(`http://127.0.0.1:${nginxPort}`, script);
+  const barePort = await freePort();
+  const bare = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/bare-static-server.ts'), path.join(dataDir, 'blobs'), String(barePort)]);
+  await waitForHttp(`http://127.0.0.1:${barePort}/`, bare);
+
+  const servers = [
+    { name: 'nginx, 1 worker (baseline)', url: `http://127.0.0.1:${nginxPort}`, rates: [] as number[] },
+    { name: 'metamer serve, 1 process', url: `http://127.0.0.1:${port}`, rates: [] as number[] },
+    { name: 'bare node:http, same buffers', url: `http://127.0.0.1:${barePort}`, rates: [] as number[] },
+  ];
+  // Warm all (our in-memory cache, nginx's open-file cache and the page cache).
+  for (const s of servers) wrk(s.url, script);
   for (let r = 0; r < ROUNDS; r++) {
-    theirs.push(wrk(`http://127.0.0.1:${nginxPort}`, script));
-    ours.push(wrk(`http://127.0.0.1:${port}`, script));
-    process.stderr.write(`round ${r + 1}: nginx ${theirs[r]!.toFixed(0)} req/s, metamer ${ours[r]!.toFixed(0)} req/s\n`);
+    // Each round starts with a different server, so that none always meets the machine in the same state.
+    for (let k = 0; k < servers.length; k++) {
+      const s = servers[(r + k) % servers.length]!;
+      s.rates.push(wrk(s.url, script));
+    }
+    process.stderr.write(`round ${r + 1}: ${servers.map((s) => `${s.name} ${s.rates[r]!.toFixed(0)} req/s`).join(', ')}\n`);
   }
-  await Promise.all([stop(server), stop(nginx)]);
+  await Promise.all([stop(server), stop(nginx), stop(bare)]);
   await fs.rm(dir, { recursive: true, force: true });
 
+  const [theirs, ours, node] = servers.map((s) => s.rates) as [number[], number[], number[]];
   const ratio = median(ours) / median(theirs);
-  console.log(`stimulus serving: ${FILES} PNGs of ${(bytes / FILES / 1024).toFixed(0)} KB at random, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} rounds`);
-  console.log(`  nginx, 1 worker:        ${median(theirs).toFixed(0)} req/s (rounds ${theirs.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`  metamer serve, 1 proc:  ${median(ours).toFixed(0)} req/s (rounds ${ours.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`  ratio metamer / nginx:  ${ratio.toFixed(2)}×  (goal ≥ 0.5×)`);
+  console.log(`stimulus serving: ${FILES} PNGs of ${(bytes / FILES / 1024).toFixed(0)} KB at random, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} rounds, the servers' order rotating`);
+  console.log('  baseline: nginx with one worker process, the server block `metamer stimuli export-static` writes (sendfile, open-file cache, the same');
+  console.log('  caching headers), reading the exported files; it does NOT run Node, keep its own memory cache, or check anything per request.');
+  for (const s of servers) console.log(`  ${s.name.padEnd(30)} ${median(s.rates).toFixed(0)} req/s (rounds ${s.rates.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(`  ratio metamer / nginx:  ${ratio.toFixed(2)}×  (goal ≥ 0.5×); metamer / bare node:http ${(median(ours) / median(node)).toFixed(2)}×`);
   console.log(`  load average during the run: ${loadAverage()}`);
+  const rounds = (xs: number[]) => `${median(xs).toFixed(0)} req/s (${xs.map((x) => x.toFixed(0)).join(' / ')})`;
+  console.log('\n| date | nginx, 1 worker | metamer serve, 1 process | **ratio** | bare node:http, same buffers | metamer / bare node:http |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(`| ${new Date().toISOString().slice(0, 10)} (load ${loadAverage()}) | ${rounds(theirs)} | ${rounds(ours)} | **${ratio.toFixed(2)}** | ${rounds(node)} | ${(median(ours) / median(node)).toFixed(2)} |`);
 }
 
 await main();

@@ -3,7 +3,6 @@
  * 0 success, 1 a user error (one line naming the file/field), 2 misuse of the command line.
  */
 import { Command, CommanderError } from 'commander';
-import { ZodError } from 'zod';
 import { isExposed } from '../server/http-error.ts';
 import { registerCommands } from './commands/index.ts';
 
@@ -17,7 +16,7 @@ const program = new Command('metamer')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
@@ -30,6 +29,8 @@ try {
     process.stderr.write(`metamer: ${e.message}\n`);
     process.exit(1);
   }
+  // zod is loaded only here, on the error path: importing it costs every command's start-up.
+  const { ZodError } = await import('zod');
   if (e instanceof ZodError) {
     for (const issue of e.issues) process.stderr.write(`metamer: ${issue.path.join('.') || '(input)'}: ${issue.message}\n`);
     process.exit(1);

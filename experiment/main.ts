@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const pid = q.get('PROLIFIC_PID') ?? '';
   const resume = resumeKeyStore(studyId, pid);
 
-  let view;
+  let view: Awaited<ReturnType<typeof startSession>>;
   try {
     view = await startSession(studyId, {
       prolific_pid: pid,
@@ -104,7 +104,6 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
-  (window as unknown as { __metamer?: object }).__metamer = { queue, view };
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
 }

@@ -225,6 +225,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   timeline.push({
     type: CallFunctionPlugin,
     async: true,
+    data: { step: 'complete' },
     func: () => {
       const el = jsPsych.getDisplayElement();
       const update = () => showMessage(el, 'Saving your answers…', `${queue.pendingIndices().length} still to send. Please keep this page open.`);

@@ -18,6 +18,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { tokenMatches } from './admin-token.ts';
 import type { Store } from './store/store.ts';
+import { parse as parseCookie } from 'cookie';
 
 export const ADMIN_PREFIX = '/admin';
 export const ADMIN_COOKIE = 'metamer_admin';
@@ -35,16 +36,10 @@ function hashId(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
-/** The value of one cookie from the Cookie header (RFC 6265 §5.4 pairs; no other parsing needed). */
+/** The value of one cookie from the Cookie header. */
 export function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-  }
-  return undefined;
+  return header ? parseCookie(header)[name] : undefined;
 }
 
 export class AdminAuth {

@@ -3,6 +3,7 @@
  * by state, completed against the target, median duration, and per condition the main trials
  * stored so far against the plan. Pseudonymous throughout: no Prolific ID is read here.
  */
+import { median } from '../analysis/descriptive.ts';
 import type { Manifest } from '../stimuli/manifest.ts';
 import { abandonAfterMinutes } from './abandonment.ts';
 import { participantUrl } from './participant-url.ts';
@@ -44,13 +45,6 @@ export interface StudyProgress {
   /** Median of finished − started over completed, non-preview sessions; null before the first. */
   median_duration_ms: number | null;
   conditions: ConditionProgress[];
-}
-
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const key = (model: string, layer: string) => `${model}\u0000${layer}`;
@@ -164,7 +158,7 @@ export class StudyProgressReader {
       sessions: counts,
       preview_sessions: previews,
       target_reached: counts.completed >= c.target_completed,
-      median_duration_ms: median(durations),
+      median_duration_ms: durations.length === 0 ? null : median(durations),
       conditions: [...rows.values()],
     };
   }

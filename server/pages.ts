@@ -3,11 +3,11 @@
  * pages a participant sees instead of a stack trace (study not live, link without a Prolific ID,
  * already taken part). No inline script or style: the CSP forbids them.
  */
+import { escapeHtml } from '../experiment/messages.ts';
 import type { ExperimentBundle } from './experiment-bundle.ts';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+// One escaping function for the pages the server renders and those the browser writes.
+export { escapeHtml };
 
 function shell(title: string, cssHref: string, body: string): string {
   return `<!doctype html>

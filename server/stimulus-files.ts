@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type BlobExt, type BlobStore, MIME_BY_EXT } from '../stimuli/blob-store.ts';
 import { envNumber } from './env-number.ts';
+import rangeParser from 'range-parser';
 import { decodeHeadphoneParams, headphoneTrialWav } from './headphone-stimuli.ts';
 import type { StimulusKeys } from './stimulus-keys.ts';
 
@@ -85,21 +86,11 @@ class FileCache {
 }
 
 function parseRange(header: string, size: number): { start: number; end: number } | 'invalid' | null {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return null; // multi-range or another unit: answer with the whole file, as RFC 9110 allows
-  const [, a, b] = m;
-  if (a === '' && b === '') return 'invalid';
-  let start: number;
-  let end: number;
-  if (a === '') {
-    start = Math.max(0, size - Number(b));
-    end = size - 1;
-  } else {
-    start = Number(a);
-    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-  }
-  if (start > end || start >= size) return 'invalid';
-  return { start, end };
+  const ranges = rangeParser(size, header, { combine: true });
+  if (ranges === -1) return 'invalid';
+  // Malformed, another unit, or several ranges: the whole file, as RFC 9110 allows.
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return null;
+  return ranges[0]!;
 }
 
 export interface StimulusFileServer {

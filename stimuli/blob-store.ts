@@ -43,7 +43,7 @@ export function parseBlobName(name: string): { sha256: string; ext: BlobExt } | 
 export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  await pipeline(createReadStream(file), async function* (chunks: AsyncIterable<Buffer>) {
+  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
     for await (const chunk of chunks) {
       hash.update(chunk);
       bytes += chunk.length;

@@ -96,11 +96,6 @@ export function attributeFromCell(cell: string): AttributeValue | undefined {
   return v;
 }
 
-/** The manifest's `file` for a path inside an import folder. */
-export function posixRel(parts: string[]): string {
-  return parts.join('/');
-}
-
 const STIMULUS_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'wav']);
 /** Media a browser might show but the platform does not serve: named so they are not skipped silently. */
 const OTHER_MEDIA_EXTENSIONS = new Set([

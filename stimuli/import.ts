@@ -31,7 +31,7 @@ import { type StimulusFileInfo, readStimulusFile } from './stimulus-file.ts';
 
 export { IMPORT_FORMATS, type ImportFormat } from './draft.ts';
 export { type Problem, StimulusSetError, formatProblem } from './problems.ts';
-export { type ImportReport, type LayerReport } from './import-report.ts';
+export type { ImportReport, LayerReport } from './import-report.ts';
 export { detectLayout } from './layout-detection.ts';
 
 export interface ImportOptions extends ScanOptions {

@@ -1,7 +1,8 @@
 /**
  * Seeded randomness for trial plans, noise masks and test content. mulberry32 is small, fast and passes the tests that matter
  * for shuffling a few hundred items; plans must be reproducible from (study seed, slot) forever,
- * so this generator must never change once studies have run on it.
+ * so this generator must never change once studies have run on it. Everything else that needs
+ * seeded bits (bootstrap, permutations, the demo generator) uses analysis/random.ts.
  */
 export type Rng = () => number;
 

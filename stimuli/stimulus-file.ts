@@ -94,7 +94,7 @@ export async function readStimulusFile(abs: string, expected: MediaFormat | unde
     await staging.adopt(tmp, sha256, blobExtOf(media));
     return { sha256, bytes, media };
   }
-  await pipeline(createReadStream(abs), tee, async function* (chunks: AsyncIterable<Buffer>) {
+  await pipeline(createReadStream(abs), tee, async (chunks: AsyncIterable<Buffer>) => {
     for await (const _ of chunks) void _;
   });
   return { sha256: hash.digest('hex'), bytes, media };

@@ -27,7 +27,7 @@ const idOf = (el: Element) => {
   if (id === undefined) ids.set(el, (id = nextId++));
   return id;
 };
-const shown = (el: Element | null) => el !== null && el.isConnected && el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
+const shown = (el: Element | null) => el?.isConnected === true && el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
 
 onEveryRenderedFrame((frameTime) => {
   const stim = document.getElementById(STIMULUS);

@@ -51,12 +51,15 @@ export function register(program: Command): void {
       const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
       say(`metamer: serving on ${server.url} (database ${server.store.description})`);
       say(`  experimenter dashboard: ${base}/admin`);
+      // The token goes to stderr, for the person starting the server: stdout carries the JSON log
+      // lines, which are collected and shipped, and a secret has no place among them.
+      const tell = (line: string) => process.stderr.write(line + '\n');
       const token = server.admin.token;
       if (token.created) {
         // Shown this once; `metamer admin token` shows it again, `--rotate` replaces it.
-        say(`  admin token (new; kept in ${token.file}): ${token.token}`);
+        tell(`metamer: admin token (new; kept in ${token.file}): ${token.token}`);
       } else {
-        say(`  admin token: ${token.origin === 'env' ? 'from METAMER_ADMIN_TOKEN' : `in ${token.file} (npx metamer admin token)`}`);
+        tell(`metamer: admin token ${token.origin === 'env' ? 'from METAMER_ADMIN_TOKEN' : `in ${token.file} (npx metamer admin token)`}`);
       }
       const studies = await server.store.listStudies();
       for (const s of studies.filter((x) => x.status === 'live')) {

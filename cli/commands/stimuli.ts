@@ -3,7 +3,7 @@
  * flags, calls stimuli/import.ts, saves with saveStimulusSet, prints. Problems in a set print one
  * per line (`file: field: message`) and exit 1 with nothing stored.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import {

@@ -6,19 +6,11 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { databaseFor, openStore as openDatabaseStore } from '../../server/store/open-store.ts';
 import type { Store } from '../../server/store/store.ts';
-import { changeStudyStatus, createStudy, type StudyAction } from '../../server/studies.ts';
+import type { StudyAction } from '../../server/studies.ts';
 import { dataPaths } from '../paths.ts';
 import { participantUrl, publicBaseUrl } from '../../server/participant-url.ts';
-import { sweepAbandoned, sweepStudy } from '../../server/abandonment.ts';
-import { StudyProgressReader } from '../../server/admin-progress.ts';
-import { paymentsCsv } from '../../server/dashboard/payments-page.ts';
-import { formatDuration } from '../../server/dashboard/format.ts';
-import { checkSharedParticipantKey, loadParticipantKey } from '../../server/participant-id.ts';
-import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
-import { ParticipantSessions } from '../../server/participant-sessions.ts';
-import { HeadphoneStimuli } from '../../server/headphone-stimuli.ts';
-import { BlobStore } from '../../stimuli/blob-store.ts';
 import { userError } from '../../server/http-error.ts';
+// What only some subcommands need is imported inside their actions (cli/commands/index.ts).
 
 export function readJsonFile(file: string): unknown {
   let text: string;
@@ -51,6 +43,7 @@ export function register(program: Command): void {
     .option('--launch', 'launch it at once')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { launch?: boolean; json?: boolean }, cmd: Command) => {
+      const { changeStudyStatus, createStudy } = await import('../../server/studies.ts');
       const store = await openStore(cmd);
       try {
         const input = readJsonFile(file);
@@ -78,6 +71,7 @@ export function register(program: Command): void {
       .description(verb)
       .option('--json', 'print JSON')
       .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+        const { changeStudyStatus } = await import('../../server/studies.ts');
         const store = await openStore(cmd);
         try {
           const row = await changeStudyStatus(store, id, action);
@@ -93,6 +87,8 @@ export function register(program: Command): void {
     .description('sessions by state, completed against the target, median duration, trials per condition')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { StudyProgressReader } = await import('../../server/admin-progress.ts');
+      const { formatDuration } = await import('../../server/dashboard/format.ts');
       const store = await openStore(cmd);
       try {
         const row = await store.getStudy(id);
@@ -125,6 +121,7 @@ export function register(program: Command): void {
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { csv?: boolean; json?: boolean }, cmd: Command) => {
+      const { paymentsCsv } = await import('../../server/dashboard/payments-page.ts');
       const store = await openStore(cmd);
       try {
         if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
@@ -145,6 +142,13 @@ export function register(program: Command): void {
     .description('start a preview run (you do the study; it is not counted) and print its URL')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const [{ checkSharedParticipantKey, loadParticipantKey }, { loadStimulusKey, StimulusKeys }, { ParticipantSessions }, { HeadphoneStimuli }, { BlobStore }] = await Promise.all([
+        import('../../server/participant-id.ts'),
+        import('../../server/stimulus-keys.ts'),
+        import('../../server/participant-sessions.ts'),
+        import('../../server/headphone-stimuli.ts'),
+        import('../../stimuli/blob-store.ts'),
+      ]);
       const paths = dataPaths(cmd.optsWithGlobals().db as string);
       const store = await openDatabaseStore(databaseFor(paths.db));
       try {
@@ -172,6 +176,7 @@ export function register(program: Command): void {
     .description('mark sessions abandoned that have had no trial for the study\'s abandon_after_minutes (all studies if none given)')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const { sweepAbandoned, sweepStudy } = await import('../../server/abandonment.ts');
       const store = await openStore(cmd);
       try {
         let results: { study_id: string; abandoned: number }[];

@@ -66,14 +66,15 @@ const submissionRef = (s: ProlificSubmissionRow): SubmissionRef => ({
   completed_at: s.completed_at,
 });
 
-export async function prolificOverview(store: Store, studyId: string, rec: Reconciliation): Promise<ProlificOverview> {
+/** `withFlags: false` leaves the review list's flags empty (the study page shows only how many await review). */
+export async function prolificOverview(store: Store, studyId: string, rec: Reconciliation, withFlags = true): Promise<ProlificOverview> {
   const link = (await store.prolificLink(studyId)) ?? null;
   const released: Partial<Record<AbandonReason, number>> = {};
   for (const s of link ? await store.prolificSessions(studyId) : []) {
     if (s.state === 'abandoned' && s.abandon_reason && s.abandon_reason !== 'idle')
       released[s.abandon_reason] = (released[s.abandon_reason] ?? 0) + 1;
   }
-  const flags = await sessionFlags(store, studyId, rec.awaitingReview.length > 0);
+  const flags = await sessionFlags(store, studyId, withFlags && rec.awaitingReview.length > 0);
   return {
     token_set: prolificToken() !== undefined,
     webhook_secret_set: webhookSecret() !== undefined,
@@ -101,8 +102,9 @@ export function mismatchCount(o: ProlificOverview): number {
 }
 
 /** The overview from what is stored (no call to Prolific): the dashboard renders this on every refresh. */
-export async function storedOverview(store: Store, studyId: string): Promise<ProlificOverview> {
+export async function storedOverview(store: Store, studyId: string, withFlags = true): Promise<ProlificOverview> {
   // Most studies are not linked: their panel needs no reconciliation (the page refreshes every 5 s).
-  if (!(await store.prolificLink(studyId))) return prolificOverview(store, studyId, reconcile([], []));
-  return prolificOverview(store, studyId, reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId)));
+  if (!(await store.prolificLink(studyId))) return prolificOverview(store, studyId, reconcile([], []), false);
+  const rec = reconcile(await store.prolificSessions(studyId), await store.prolificSubmissions(studyId));
+  return prolificOverview(store, studyId, rec, withFlags);
 }

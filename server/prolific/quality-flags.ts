@@ -4,9 +4,10 @@
  *
  *   studySessionFlags(store, study): Promise<Map<string, { code: string; reason: string }[]>>
  *
- * Until that module is part of this build, flags are *unavailable*, never "none": the review lists
- * say so and `--all-unflagged` refuses to run. The import is dynamic for that reason only; once
- * the module has landed it can become a static import.
+ * with `study` the study's id and the map keyed by session (its id, or its participant id: both
+ * are looked up). Until that module is part of this build, flags are *unavailable*, never "none":
+ * the review lists say so and `--all-unflagged` refuses to run. The import is dynamic for that
+ * reason only; once the module has landed it should become a static import of this one file.
  */
 import type { Store } from '../store/store.ts';
 
@@ -21,15 +22,19 @@ const MODULE_URL = new URL('../session-quality.ts', import.meta.url).href;
 
 let source: Promise<StudySessionFlags | null> | undefined;
 
+const pick = (mod: { studySessionFlags?: StudySessionFlags }) => (typeof mod.studySessionFlags === 'function' ? mod.studySessionFlags : null);
+
 async function loadSource(): Promise<StudySessionFlags | null> {
   try {
-    const mod = (await import(MODULE_URL)) as { studySessionFlags?: StudySessionFlags };
-    return typeof mod.studySessionFlags === 'function' ? mod.studySessionFlags : null;
+    return pick(await import(MODULE_URL));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e)))
-      return null;
-    throw e;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e))) return null;
+    // The bundled CLI and server run JavaScript (bin/cli-build.js): a TypeScript module they do not
+    // bundle is compiled on the fly instead, until the import is made static.
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+    const { tsImport } = await import('tsx/esm/api');
+    return pick(await tsImport(MODULE_URL, import.meta.url));
   }
 }
 

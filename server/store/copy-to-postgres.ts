@@ -60,7 +60,15 @@ const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 async function insertBatch(c: pg.PoolClient, table: string, columns: string[], rows: unknown[][]): Promise<void> {
   const values: unknown[] = [];
-  const tuples = rows.map((r) => `(${r.map((v) => (values.push(v), `$${values.length}`)).join(', ')})`);
+  const tuples = rows.map(
+    (r) =>
+      `(${r
+        .map((v) => {
+          values.push(v);
+          return `$${values.length}`;
+        })
+        .join(', ')})`,
+  );
   await c.query(`INSERT INTO ${quoted(table)} (${columns.map(quoted).join(', ')}) VALUES ${tuples.join(', ')}`, values);
 }
 
@@ -191,7 +199,11 @@ async function verifyTrials(sqlite: Db, c: pg.PoolClient, columns: string[]): Pr
     all.update(h);
     count++;
   }
-  const extra = at < page.length || (page.length === VERIFY_PAGE && (await nextPage(page[page.length - 1]), page.length > 0));
+  let extra = at < page.length;
+  if (!extra && page.length === VERIFY_PAGE) {
+    await nextPage(page[page.length - 1]);
+    extra = page.length > 0;
+  }
   if (extra) throw userError(`PostgreSQL has more trials than SQLite's ${count}; nothing was copied`);
   return { count, sha256: all.digest('hex') };
 }

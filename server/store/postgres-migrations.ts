@@ -151,7 +151,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
 
   CREATE TABLE prolific_bonus_runs (
-    id         BIGSERIAL PRIMARY KEY,
+    id         BIGINT PRIMARY KEY,        -- max + 1 under a lock, as SQLite's rowid (db copy keeps ids)
     study_id   TEXT NOT NULL REFERENCES studies(id),
     batch      TEXT NOT NULL,
     state      TEXT NOT NULL CHECK (state IN ('intent', 'set_up', 'paying', 'paid')),

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { userError } from '../http-error.ts';
+import { LOCK_KEY } from './postgres-pool.ts';
 import type {
   BonusItemRow,
   BonusRunRow,
@@ -175,8 +176,12 @@ export class ProlificPostgres {
   async createBonusRun(studyId: string, batch: string, items: readonly NewBonusItem[], at: number): Promise<BonusRunRow> {
     try {
       return await this.transaction(async (c) => {
+        // Ids as SQLite gives them (the largest plus one), so a database copied by `metamer db copy`
+        // goes on numbering where it was; the lock makes instances take turns.
+        await c.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`, ['metamer.bonus-runs']);
         const { rows } = await c.query<BonusRunRow>(
-          "INSERT INTO prolific_bonus_runs (study_id, batch, state, created_at, updated_at) VALUES ($1, $2, 'intent', $3, $3) RETURNING *",
+          `INSERT INTO prolific_bonus_runs (id, study_id, batch, state, created_at, updated_at)
+           SELECT coalesce(max(id), 0) + 1, $1, $2, 'intent', $3, $3 FROM prolific_bonus_runs RETURNING *`,
           [studyId, batch, at],
         );
         const run = rows[0]!;

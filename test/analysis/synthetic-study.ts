@@ -101,7 +101,9 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
   const conditions: { model: string; layer: string; layer_index: number; modelIndex: number; layers: number }[] = [
     { model: '', layer: 'natural', layer_index: 0, modelIndex: -1, layers: 1 },
   ];
-  o.models.forEach((m, mi) => m.layers.forEach((layer, li) => conditions.push({ model: m.model, layer, layer_index: li + 1, modelIndex: mi, layers: m.layers.length })));
+  for (const [mi, m] of o.models.entries()) {
+    for (const [li, layer] of m.layers.entries()) conditions.push({ model: m.model, layer, layer_index: li + 1, modelIndex: mi, layers: m.layers.length });
+  }
 
   const items: ManifestInput['items'] = [];
   const predictions = new Map<string, Map<string, string>>();

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { median } from '../../server/admin-progress.ts';
+import { median } from '../../analysis/descriptive.ts';
 import { COMPLETION_CODE, SCREENOUT_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
 import { adminGet, adminPost, answerTrials, completeParticipant, logIn, startParticipant } from './admin-participants.ts';
 
@@ -40,7 +40,15 @@ describe('a study in progress, as the dashboard shows it', () => {
   let previewPid = '';
 
   beforeAll(async () => {
-    for (const pid of completed) await completeParticipant(server, pid);
+    await completeParticipant(server, completed[0]!);
+    // The second misses every main trial at the last layer and the first at relu2: the table's
+    // numbers then differ by condition (all-correct data would pass a table of constants).
+    let relu2Seen = 0;
+    await completeParticipant(server, completed[1]!, 'fixture-study', (_i, t) => {
+      if (t.phase !== 'main') return true;
+      if (t.layer === 'final') return false;
+      return !(t.layer === 'relu2' && relu2Seen++ === 0);
+    });
     const s = await startParticipant(server, screenedOut);
     const firstScreening = (await server.store.getSession(s.view.session))!.plan.trials.findIndex((t) => t.phase === 'screening');
     await answerTrials(server, s.view, { correct: (i) => i < firstScreening });
@@ -152,13 +160,22 @@ describe('a study in progress, as the dashboard shows it', () => {
     });
     expect(r.text).toBe(cli.stdout);
     const rows = parse(r.text, { columns: true }) as Record<string, string>[];
-    // Two included participants who answered every main trial right: 1 everywhere, 4 choices.
-    expect(rows.map((x) => [x.layer, x.n_participants, x.n_trials, x.recognizability, x.chance])).toEqual([
-      ['natural', '2', '4', '1', '0.25'],
-      ['relu0', '2', '4', '1', '0.25'],
-      ['relu2', '2', '4', '1', '0.25'],
-      ['final', '2', '4', '1', '0.25'],
+    // Two included participants, two main trials each per condition, 4 choices: the first right
+    // everywhere, the second right on natural and relu0, on one of two at relu2, on none at final.
+    expect(rows.map((x) => [x.layer, x.n_participants, x.n_trials, Number(x.recognizability), x.chance])).toEqual([
+      ['natural', '2', '4', 1, '0.25'],
+      ['relu0', '2', '4', 1, '0.25'],
+      ['relu2', '2', '4', 0.75, '0.25'],
+      ['final', '2', '4', 0.5, '0.25'],
     ]);
+    // The same, straight from the stored trials: the mean over participants of each one's accuracy.
+    const d = await db();
+    const fromRows = await d.all<{ layer: string; r: number }>(
+      `SELECT layer, AVG(acc) AS r FROM (SELECT t.layer, s.id, AVG(t.correct) AS acc FROM trials t JOIN sessions s ON s.id = t.session_id
+         WHERE s.state = 'completed' AND s.preview = 0 AND t.phase = 'main' GROUP BY t.layer, s.id) AS per_session GROUP BY layer`,
+    );
+    await d.close();
+    for (const row of rows) expect(Number(row.recognizability), row.layer).toBeCloseTo(Number(fromRows.find((x) => x.layer === row.layer)!.r), 12);
     const json = JSON.parse((await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.json')).text);
     expect(json.exclusions.participants_included).toBe(2);
     expect(json.table).toHaveLength(4);
@@ -350,7 +367,7 @@ describe('the target cap, with more participants than places', () => {
 
 describe('median', () => {
   it('is the middle value, or the mean of the two middle ones', () => {
-    expect(median([])).toBeNull();
+    expect(median([])).toBeNaN();
     expect(median([5])).toBe(5);
     expect(median([9, 1, 5])).toBe(5);
     expect(median([4, 1, 3, 2])).toBe(2.5);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SessionView } from '../../experiment/contract.ts';
 import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
-import { COMPLETION_CODE, postJson, startTestServer, type TestServer, type TestServerOptions } from '../support/test-server.ts';
+import { backdateSession, COMPLETION_CODE, postJson, startTestServer, type TestServer, type TestServerOptions } from '../support/test-server.ts';
 import { answerTrials } from './admin-participants.ts';
 
 const exec = promisify(execFile);
@@ -31,7 +31,7 @@ export async function metamer(server: TestServer, args: string[], env: Record<st
   delete base.PROLIFIC_API_TOKEN;
   delete base.PROLIFIC_API_URL;
   try {
-    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...base, ...env } });
+    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...base, ...server.cliEnv, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number | null; signal: string | null; stdout: string; stderr: string };
@@ -43,7 +43,7 @@ export async function metamer(server: TestServer, args: string[], env: Record<st
 export function spawnMetamer(server: TestServer, args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...server.cliEnv, ...env },
     stdio: 'pipe',
   });
 }
@@ -73,6 +73,8 @@ export async function arrive(
     prolific_session_id: submission.id,
   });
   if (r.status !== 200) throw new Error(`start: ${r.status} ${JSON.stringify(r.body)}`);
+  // These tests answer at full speed; pacing has its own tests.
+  await backdateSession(server, r.body.session);
   return { submission, view: r.body as SessionView };
 }
 

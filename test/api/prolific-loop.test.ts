@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProlificStandIn } from '../support/prolific-stand-in.ts';
-import { COMPLETION_CODE, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import { backdateSession, COMPLETION_CODE, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 import { answerTrials } from './admin-participants.ts';
 import { type Arrival, arrive, completeHere, metamer, participantIdOf, prolificEnv, prolificPid } from './prolific-helpers.ts';
 
@@ -114,6 +114,7 @@ describe('metamer prolific sync', () => {
       prolific_session_id: 'not-on-prolific',
     });
     noSubmission = { submission: { id: 'not-on-prolific' } as Arrival['submission'], view: r.body };
+    await backdateSession(server, r.body.session);
     await answerTrials(server, noSubmission.view);
     expect((await postJson(`${server.url}/api/sessions/${noSubmission.view.session}/complete`, {})).status).toBe(200);
     // On Prolific, no session here: one claims completion, one has not opened the link yet.

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrialRecord } from '../../experiment/contract.ts';
 import { SavingQueue } from '../../experiment/saving-queue.ts';
 import { postJson, startTestServer, type TestServer, pidOf, backdateSession } from '../support/test-server.ts';
@@ -30,10 +30,13 @@ let server: TestServer;
 let proxy: http.Server;
 let proxyUrl: string;
 let mode: ProxyMode = 'pass';
+/** Requests the proxy answered instead of the API (portal, firewall, redirect). */
+let intercepted = 0;
 
 beforeAll(async () => {
   server = await startTestServer();
   proxy = http.createServer(async (req, res) => {
+    if (mode !== 'pass') intercepted++;
     if (mode === 'portal') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>Sign in to the Wi-Fi</html>');
     if (mode === 'firewall') return void res.writeHead(403, { 'Content-Type': 'text/html' }).end('<html>Forbidden</html>');
     if (mode === 'redirect') return void res.writeHead(302, { Location: 'http://127.0.0.1:1/login' }).end();
@@ -70,7 +73,6 @@ function queueFor(id: string, storage = new MemoryStorage()) {
 }
 
 const record = (index: number, response: string): TrialRecord => ({ trial_index: index, response, rt_ms: 700 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('saving queue', () => {
   it('sends in order and forgets a record only once the server acknowledged it', async () => {
@@ -89,8 +91,10 @@ describe('saving queue', () => {
       mode = m;
       const s = await session(`queue-${m}`);
       const { q, storage } = queueFor(s.id);
+      const before = intercepted;
       q.enqueue(record(0, s.plan[0]!.category));
-      await sleep(800);
+      // Sent, refused by the proxy, and sent again: the queue is retrying, not done.
+      await vi.waitFor(() => expect(intercepted - before).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
       expect(q.pendingIndices()).toEqual([0]);
       expect(JSON.parse(storage.getItem(`q:${s.id}`)!)).toHaveLength(1);
       expect(await server.store.answeredIndices(s.id)).toEqual([]);
@@ -121,8 +125,9 @@ describe('saving queue', () => {
     mode = 'firewall';
     const s = await session('queue-reload');
     const first = queueFor(s.id);
+    const before = intercepted;
     first.q.enqueue(record(0, s.plan[0]!.category));
-    await sleep(300);
+    await vi.waitFor(() => expect(intercepted - before).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
     mode = 'pass';
     const second = queueFor(s.id, first.storage);
     expect(second.q.pendingIndices()).toEqual([0]);

@@ -1,7 +1,9 @@
 /**
- * Faults a real participant meets, in real Chromium against a real server process: the server
- * killed mid-study, the connection gone for 30 s, the tab closed, two tabs, replayed POSTs. Each
- * ends with SQLite's integrity check and a row-by-row comparison with what the browser sent.
+ * Faults a real participant meets, in real Chromium against a real HTTP server on a real port: the
+ * server killed with SIGKILL mid-study and started again (a separate `metamer serve` process, the
+ * only test here that needs one); the connection gone for 30 s, the tab closed, two tabs, replayed
+ * POSTs (the server running in the test's own process). Each ends with SQLite's integrity check and
+ * a row-by-row comparison with what the browser sent.
  */
 import Database from 'better-sqlite3';
 import type { BrowserContext } from 'playwright-core';
@@ -35,6 +37,30 @@ function recordTraffic(context: BrowserContext) {
     if (req.method() === 'POST' && req.url().endsWith('/trials') && res.status() === 200) acked.add(JSON.parse(req.postData() ?? '{}').trial_index);
   });
   return { sent, acked };
+}
+
+/** Whether the browser has received every stimulus file its session's view lists (the prefetch is done). */
+function recordStimuli(context: BrowserContext): () => boolean {
+  const listed = new Set<string>();
+  const received = new Set<string>();
+  context.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (res.request().method() === 'POST' && /^\/api\/studies\/[^/]+\/sessions$/.test(url.pathname) && res.ok()) {
+      const view = (await res.json()) as { trials: { stimulus: string; mask?: string }[] };
+      for (const t of view.trials) for (const f of [t.stimulus, t.mask]) if (f) listed.add(new URL(f, url).pathname);
+    }
+    if (url.pathname.startsWith('/stimuli/') && res.status() === 200) received.add(url.pathname);
+  });
+  return () => listed.size > 0 && [...listed].every((f) => received.has(f));
+}
+
+/** Records the saving queue holds in the page's localStorage (what a reload would send). */
+function pendingInBrowser(): number {
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i)!;
+    if (key.startsWith('metamer-queue:') && !key.endsWith(':refused')) return (JSON.parse(localStorage.getItem(key)!) as unknown[]).length;
+  }
+  return 0;
 }
 
 interface Row {
@@ -107,13 +133,13 @@ describe('server killed mid-study', () => {
     // Answer into the main block, then kill the server without warning.
     const first = await driveParticipant(page, { plan: planOf, stopBefore: 9 });
     expect(first.stoppedAt).toBe(9);
-    await page.waitForFunction(() => (window as any).__metamer.queue.pendingIndices().length === 0);
+    await page.waitForFunction(`(${pendingInBrowser})() === 0`);
     const ackedBeforeKill = new Set(traffic.acked);
     await proc.kill('SIGKILL');
     // The participant goes on while the server is down: answers pile up in the queue.
     const during = await driveParticipant(page, { plan: planOf, stopBefore: 13 });
     expect(during.answered.length).toBeGreaterThan(0);
-    expect(await page.evaluate(() => (window as any).__metamer.queue.pendingIndices().length)).toBeGreaterThan(0);
+    expect(await page.evaluate(pendingInBrowser)).toBeGreaterThan(0);
     proc = await spawnServer(setup.dbFile, port);
     const rest = await driveParticipant(page, { plan: planOf, timeoutMs: 90_000 });
     expect(rest.finalUrl).toBe(COMPLETE_URL);
@@ -137,17 +163,19 @@ describe('browser faults', () => {
     const pid = pidOf('fault0offline00000000001');
     const context = await newParticipantContext(chromium.browser);
     const traffic = recordTraffic(context);
+    const prefetched = recordStimuli(context);
     const page = await context.newPage();
     await page.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
     await driveParticipant(page, { plan: planFor(pid), stopBefore: 7 });
     // Every file is in the cache before the connection goes (the background prefetch).
-    await page.waitForTimeout(1500);
+    await expect.poll(prefetched, { timeout: 30_000 }).toBe(true);
     await context.setOffline(true);
     const offlineAt = Date.now();
     const whileOffline = driveParticipant(page, { plan: planFor(pid), timeoutMs: 120_000 });
     await page.waitForSelector('text=Saving your answers', { timeout: 60_000 });
-    const pending = await page.evaluate(() => (window as any).__metamer.queue.pendingIndices().length);
+    const pending = await page.evaluate(pendingInBrowser);
     expect(pending).toBeGreaterThan(0);
+    // The scenario itself: the connection stays away for 30 s (not a wait for something to happen).
     await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() - offlineAt)));
     expect(page.url()).not.toBe(COMPLETE_URL);
     await context.setOffline(false);
@@ -172,7 +200,7 @@ describe('browser faults', () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
     await driveParticipant(page, { plan: planFor(pid), stopBefore: 6 });
-    await page.waitForFunction(() => (window as any).__metamer.queue.pendingIndices().length === 0);
+    await page.waitForFunction(`(${pendingInBrowser})() === 0`);
     // From now on the queue's fetches fail; only a beacon can carry trial 6.
     await context.route('**/trials', (route) => (route.request().resourceType() === 'fetch' ? route.abort('connectionreset') : route.continue()));
     await driveParticipant(page, { plan: planFor(pid), stopBefore: 7 });

@@ -69,7 +69,7 @@ export async function instancesServerBlock(instances: number[], staticRoot: stri
   const servers = [...conf.matchAll(/^\s*server 127\.0\.0\.1:\d+(.*);$/gm)];
   if (servers.length !== instances.length) throw new Error(`deploy/nginx-instances.conf lists ${servers.length} instances, not ${instances.length}`);
   let out = conf.replace('root /srv/metamer/static;', `root ${staticRoot};`);
-  servers.forEach((m, i) => (out = out.replace(m[0], `    server 127.0.0.1:${instances[i]}${m[1]};`)));
+  for (const [i, m] of servers.entries()) out = out.replace(m[0], `    server 127.0.0.1:${instances[i]}${m[1]};`);
   if (!log) return out;
   out = out.replace('location / {', `location / {\n        access_log ${log} answered;`);
   return `log_format answered '$request_method $uri $upstream_addr $status';\n${out}`;

@@ -93,7 +93,8 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
     if (await visible(page, '#jspsych-typed-response-input:enabled')) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
       plan ??= await opts.plan();
-      const choices = await page.evaluate(() => (window as unknown as { __metamer: { view: { choices: string[] } } }).__metamer.view.choices);
+      // A typed trial shows no list of labels: the categories the plan asks for stand in for it.
+      const choices = [...new Set(plan.filter((t) => t.phase !== 'headphone').map((t) => t.category))];
       typed.push({ index, picked: await typeAnswer(page, answer(plan[index]!, choices)) });
       answered.push(index);
       continue;

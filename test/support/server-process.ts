@@ -22,7 +22,10 @@ export async function freePort(): Promise<number> {
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** stdout and stderr as they arrived, interleaved. */
   output: () => string;
+  stdout: () => string;
+  stderr: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -32,10 +35,19 @@ export async function spawnServer(dbFile: string, port: number, env: Record<stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stderr += d.toString();
+  });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: a loaded 2-core machine has taken 30 s to start the server (bundling its pages).
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
     try {
@@ -50,6 +62,8 @@ export async function spawnServer(dbFile: string, port: number, env: Record<stri
     url,
     child,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     kill(signal = 'SIGTERM') {
       return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

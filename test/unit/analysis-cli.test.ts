@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCounts } from '../../analysis/analyze.ts';
-import { loadExportAt, loadStudyAt } from '../support/study-data.ts';
+import { loadStudyAt } from '../support/study-data.ts';
 import { createSyntheticStudy } from '../analysis/synthetic-study.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

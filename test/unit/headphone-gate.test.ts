@@ -4,6 +4,8 @@
  * config that drives it. A real server over HTTP with a real SQLite file.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
@@ -193,17 +195,17 @@ describe('the check in the study config', () => {
     target_completed: 10,
   } as const;
 
-  it('is on by default for audio (the paper: antiphase, 6 trials, 5 to pass) and off for images', () => {
-    expect(StudyConfig.parse(base).protocol).toMatchObject({
-      practice_trials: 10,
-      screening_trials: 12,
-      screening_min_correct: 5,
-      catch_trials: 16,
-      headphone_check: 'antiphase',
-      headphone_trials: 6,
-      headphone_min_correct: 5,
-      typed_response_above: 20,
-    });
+  it('fills in the audio template docs/audio-studies.md documents, with the check on; images have none', () => {
+    // Each row of the doc's defaults table: | `field` (/ `field`) | value (/ value) | meaning |
+    const doc = fs.readFileSync(path.join(import.meta.dirname, '../../docs/audio-studies.md'), 'utf8');
+    const documented: Record<string, string | number> = {};
+    for (const m of doc.matchAll(/^\| (`\w+`(?: \/ `\w+`)*) \| ([^|]+) \|/gm)) {
+      const fields = [...m[1]!.matchAll(/`(\w+)`/g)].map((f) => f[1]!);
+      const values = m[2]!.split(' / ').map((v) => v.trim().replace(/^`(.*)`$/, '$1'));
+      for (const [i, f] of fields.entries()) documented[f] = /^\d+$/.test(values[i]!) ? Number(values[i]) : values[i]!;
+    }
+    expect(Object.keys(documented)).toEqual(expect.arrayContaining(['headphone_check', 'headphone_trials', 'headphone_min_correct', 'practice_trials', 'screening_min_correct', 'typed_response_above']));
+    expect(StudyConfig.parse(base).protocol).toMatchObject(documented);
     expect(StudyConfig.parse({ ...base, modality: 'image' }).protocol.headphone_check).toBe('none');
   });
 

@@ -32,10 +32,17 @@ function fakeQueue() {
   const acks: ((index: number, ack: TrialAck) => void)[] = [];
   const statuses: ((s: QueueStatus) => void)[] = [];
   return {
-    onAck: (l: (index: number, ack: TrialAck) => void) => (acks.push(l), () => {}),
+    onAck: (l: (index: number, ack: TrialAck) => void) => {
+      acks.push(l);
+      return () => {};
+    },
     onStatus: (l: (s: QueueStatus) => void) => void statuses.push(l),
-    ack: (index: number, ack: TrialAck) => acks.forEach((l) => l(index, ack)),
-    status: (s: Partial<QueueStatus>) => statuses.forEach((l) => l({ pending: 1, retrying: false, lastError: null, ended: false, ...s })),
+    ack: (index: number, ack: TrialAck) => {
+      for (const l of acks) l(index, ack);
+    },
+    status: (s: Partial<QueueStatus>) => {
+      for (const l of statuses) l({ pending: 1, retrying: false, lastError: null, ended: false, ...s });
+    },
   };
 }
 

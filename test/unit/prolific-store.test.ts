@@ -12,8 +12,8 @@ import { useTempDirs } from '../fixtures/temp-dir.ts';
 
 const tempDir = useTempDirs();
 const stores: SqliteStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
 });
 
 /** A database at schema 3 (before the Prolific loop) with one study and sessions in the given states. */

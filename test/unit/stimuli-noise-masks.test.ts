@@ -7,12 +7,10 @@ import { mulberry32 } from '../../stimuli/random.ts';
 function lagCorrelation(v: Float64Array, width: number, height: number, lag: number): number {
   let sxy = 0;
   let sxx = 0;
-  let n = 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x + lag < width; x++) {
       sxy += v[y * width + x]! * v[y * width + x + lag]!;
       sxx += v[y * width + x]! ** 2;
-      n++;
     }
   }
   return sxy / sxx;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StudyConfig } from '../../server/study-config.ts';
 import { Manifest } from '../../stimuli/manifest.ts';
@@ -11,11 +13,25 @@ const base = {
 };
 
 describe('study config', () => {
-  it('fills the paper protocol for the modality', () => {
+  it("fills in the image protocol README documents (the paper's), and a different one for audio", () => {
+    // The defaults are what README promises experimenters; this ties the two together.
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    const n = (re: RegExp) => Number(re.exec(readme)?.[1] ?? NaN);
     const c = StudyConfig.parse(base);
-    expect(c.protocol).toMatchObject({ practice_trials: 16, screening_trials: 12, screening_min_correct: 7, catch_trials: 16 });
-    expect(c.timing).toMatchObject({ fixation_ms: 300, stimulus_ms: 300, mask_ms: 300, practice_stimulus_ms: 400 });
-    expect(StudyConfig.parse({ ...base, modality: 'audio' }).protocol).toMatchObject({ practice_trials: 10, screening_min_correct: 5 });
+    expect(c.protocol).toMatchObject({
+      practice_trials: n(/for images (\d+) practice trials/),
+      screening_trials: n(/(\d+) screening trials \(≥/),
+      screening_min_correct: n(/screening trials \(≥ (\d+) correct/),
+      catch_trials: n(/plus (\d+) catch trials/),
+    });
+    expect(c.timing).toMatchObject({
+      fixation_ms: n(/fixation (\d+) ms/),
+      stimulus_ms: n(/image (\d+) ms, mask/),
+      mask_ms: n(/mask (\d+) ms \(/),
+      practice_stimulus_ms: n(/\((\d+) ms on the first practice trials\)/),
+    });
+    // Audio has its own template (docs/audio-studies.md, checked in headphone-gate.test.ts).
+    expect(StudyConfig.parse({ ...base, modality: 'audio' }).protocol.practice_trials).not.toBe(c.protocol.practice_trials);
   });
 
   it('refuses a misspelt key, naming where it is, instead of silently running the defaults', () => {

@@ -34,7 +34,7 @@ function view(extra: Partial<SessionView>): SessionView {
   };
 }
 
-/** The timeline as a sequence: trial indices, `GATE`, `COMPLETE` (the last step). */
+/** The timeline as a sequence of the steps that matter here: trial indices, `GATE`, `COMPLETE`. */
 function shape(v: SessionView, done: number[]): (number | string)[] {
   const timeline = buildTimeline({
     jsPsych: initJsPsych(),
@@ -43,13 +43,14 @@ function shape(v: SessionView, done: number[]): (number | string)[] {
     prefetcher: { ensure: async () => {}, background() {}, onRetry: () => () => {} } as never,
     done: new Set(done),
     redirect: () => {},
-  }) as { data?: { trial_index?: number; gate?: string } }[];
+  }) as { data?: { trial_index?: number; gate?: string; step?: string } }[];
   const out: (number | string)[] = [];
   for (const node of timeline) {
     if (node.data?.gate) out.push('GATE');
+    else if (node.data?.step === 'complete') out.push('COMPLETE');
     else if (node.data?.trial_index !== undefined) out.push(node.data.trial_index);
   }
-  return [...out, 'COMPLETE'];
+  return out;
 }
 
 describe('gates in the timeline', () => {

@@ -62,7 +62,7 @@ export class AdminContext {
       analysisError = e.message;
     }
     const n = this.deps.sessionRows ?? 100;
-    const prolific = await storedOverview(this.deps.store, study.id);
+    const prolific = await storedOverview(this.deps.store, study.id, false);
     return { progress: p, analysis, analysisError, sessions: all.slice(-n).reverse(), sessionsTotal: all.length, prolific };
   }
 

@@ -38,9 +38,9 @@ export function contactSheet(rows: readonly ContactSheetRow[], cellWidth: number
       }
     }
   };
-  rows.forEach((r, row) => {
+  for (const [row, r] of rows.entries()) {
     draw(r.natural, 0, row, 255);
-    r.cells.forEach((c, i) => draw(c.pixels, i + 1, row, c.passed ? 255 : 0));
-  });
+    for (const [i, c] of r.cells.entries()) draw(c.pixels, i + 1, row, c.passed ? 255 : 0);
+  }
   return encodeGreyCanvas(canvas, width, height);
 }

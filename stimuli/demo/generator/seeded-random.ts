@@ -1,29 +1,17 @@
 /**
- * The one source of randomness in the demo generator. Every draw comes from a seeded sfc32
- * stream so that the same seed writes byte-identical stimuli; `Math.random` is never used.
+ * The one source of randomness in the demo generator, so that the same seed writes byte-identical
+ * stimuli; `Math.random` is never used. The bits come from the project's seeded generator for
+ * everything but session plans (analysis/random.ts: xoshiro128**, seeded through splitmix32); this
+ * class adds what the generator draws: textual seeds, named forks, uniforms, Gaussians, picks.
  */
+import { Random } from '../../../analysis/random.ts';
+
 export class SeededRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly bits: Random;
   private spareGaussian: number | null = null;
 
   constructor(seed: number | string) {
-    // splitmix32 spreads a small or textual seed over the 128-bit state.
-    let h = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
-    const next = (): number => {
-      h = (h + 0x9e3779b9) >>> 0;
-      let z = h;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.nextUint32();
+    this.bits = new Random(typeof seed === 'number' ? seed >>> 0 : hashString(seed));
   }
 
   /** An independent stream for a named purpose, so adding draws in one place never shifts another. */
@@ -32,13 +20,7 @@ export class SeededRandom {
   }
 
   nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    return this.bits.nextU32();
   }
 
   /** Uniform in [0, 1). */
@@ -50,9 +32,9 @@ export class SeededRandom {
     return lo + (hi - lo) * this.next();
   }
 
-  /** Uniform integer in [0, n). */
+  /** Uniform integer in [0, n), without bias. */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return this.bits.nextBelow(n);
   }
 
   bool(p = 0.5): boolean {

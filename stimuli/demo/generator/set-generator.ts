@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { median } from '../../../analysis/descriptive.ts';
 import { NATURAL, type ManifestInput, type ManifestItemInput } from '../../manifest.ts';
 import { pgdPerturbation, robustAccuracy } from './adversarial-training.ts';
 import { AUDIO_CATEGORIES, AUDIO_RMS, audioAugmentation, audioExamples } from './audio-dataset.ts';
@@ -155,12 +156,6 @@ interface ReportRow {
 export const CONTACT_SHEET = 'contact-sheet.png';
 
 const round = (v: number, digits = 6): number => Number(v.toPrecision(digits));
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export function generateSet(
   modalityName: ModalityName,

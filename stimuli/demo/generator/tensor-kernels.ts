@@ -235,18 +235,6 @@ export function softmaxCrossEntropy(logits: Float32Array, label: number, dLogits
   return logSum - logits[label]!;
 }
 
-export function argmax(v: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-}
-
-export function l2Norm(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  return Math.sqrt(s);
-}
-
 /** ‖a − b‖ / ‖b‖: the paper's normalised activation distance. */
 export function normalisedDistance(a: Float32Array, b: Float32Array): number {
   let d = 0;
