@@ -4,8 +4,16 @@
  */
 import { applyExclusions, DEFAULT_EXCLUSIONS, type ExclusionReport, type ExclusionRules } from './exclusions.ts';
 import { AnalysisInputError } from './input-error.ts';
-import { otherModelRecognizability, type OtherModelResult, type Prediction, type StimulusInfo } from './other-model.ts';
+import { chooseLevels, type LevelChoice } from './level-choice.ts';
+import {
+  otherModelRecognizability,
+  type OtherModelResult,
+  type OtherModelStimuli,
+  type Prediction,
+  type StimulusInfo,
+} from './other-model.ts';
 import { humanVsModel, type HumanVsModel, modelLayerAnova, type ModelLayerAnova } from './paper-statistics.ts';
+import type { PermutationScheme } from './permutation.ts';
 import { recognizabilityTable, type RecognizabilityRow } from './recognizability.ts';
 import { modelsOf, type StudyCounts } from './study-counts.ts';
 import { TrialAccumulator } from './trial-accumulator.ts';
@@ -20,8 +28,14 @@ export interface AnalyzeOptions {
   bootstrapTrials: boolean;
   /** Permutations for every permutation test; 0 reports parametric p-values only. */
   permutations: number;
-  /** Models for the model × layer ANOVA: a list, 'all', or null to skip it. */
+  /** `paper`: the authors' shuffles and p convention (permutation.ts); `restricted`: the stricter earlier scheme. */
+  permutationScheme: PermutationScheme;
+  /** Models for the model × layer ANOVA (one model: the one-way ANOVA over its levels), 'all', or null to skip it. */
   compare: readonly string[] | 'all' | null;
+  /** ANOVA input problems (e.g. models with different numbers of layers): throw, or report them as notes (dashboard). */
+  anovaProblems: 'throw' | 'note';
+  /** Which levels enter the table and the statistics (level-choice.ts). */
+  levels: LevelChoice;
   exclusions: ExclusionRules;
   /** Number of response choices; chance = 1 / choices. Null when unknown. */
   choices: number | null;
@@ -30,6 +44,10 @@ export interface AnalyzeOptions {
   /** Observer-model predictions for other-model recognizability, and the stimuli they refer to. */
   predictions?: readonly Prediction[];
   stimuli?: ReadonlyMap<string, StimulusInfo>;
+  /** Other-model recognizability over every stimulus of a condition (`all`, the paper's) or those in trials. */
+  otherModelStimuli: OtherModelStimuli;
+  /** Stimulus ids shown in main trials (for `otherModelStimuli: 'trials'`). */
+  stimuliInTrials?: ReadonlySet<string>;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -39,7 +57,11 @@ export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = {
   ciLevel: 0.95,
   bootstrapTrials: false,
   permutations: 10_000,
+  permutationScheme: 'paper',
   compare: null,
+  anovaProblems: 'throw',
+  levels: {},
+  otherModelStimuli: 'all',
   exclusions: DEFAULT_EXCLUSIONS,
   choices: null,
   statistics: true,
@@ -53,7 +75,12 @@ export interface AnalysisResult {
     ci_level: number;
     seed: number;
     permutations: number;
+    permutation_scheme: PermutationScheme;
     choices: number | null;
+    /** The level choice in force (--layers / --drop-layers or the study config); null: all levels. */
+    layers: string[] | null;
+    drop_layers: string[] | null;
+    other_model_stimuli: OtherModelStimuli;
   };
   exclusions: ExclusionReport;
   table: RecognizabilityRow[];
@@ -63,10 +90,12 @@ export interface AnalysisResult {
   notes: string[];
 }
 
-export function analyzeCounts(counts: StudyCounts, options: Partial<AnalyzeOptions> = {}): AnalysisResult {
+export function analyzeCounts(allCounts: StudyCounts, options: Partial<AnalyzeOptions> = {}): AnalysisResult {
   const o: AnalyzeOptions = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
   const notes: string[] = [];
-  const { included, report } = applyExclusions(counts, o.exclusions);
+  // Exclusions judge participants on all their trials; the level choice then narrows what is reported.
+  const { included, report } = applyExclusions(allCounts, o.exclusions);
+  const counts = chooseLevels(allCounts, o.levels);
   const progress = (stage: string) => (o.onProgress ? (d: number, t: number) => o.onProgress!(stage, d, t) : undefined);
   const table = recognizabilityTable(counts, included, {
     bootstrap: o.bootstrap,
@@ -84,20 +113,35 @@ export function analyzeCounts(counts: StudyCounts, options: Partial<AnalyzeOptio
   let other: OtherModelResult | null = null;
   if (o.statistics) {
     const models = modelsOf(counts);
+    const stats = { permutations: o.permutations, seed: o.seed, scheme: o.permutationScheme };
     if (o.compare !== null) {
       const chosen = o.compare === 'all' ? models : [...o.compare];
-      anova = modelLayerAnova(counts, included, chosen, { permutations: o.permutations, seed: o.seed, onProgress: progress('model × layer ANOVA') });
-    } else if (models.length >= 2) {
-      notes.push('model × layer ANOVA not run: choose the models with --compare <a,b> (or --compare all)');
+      try {
+        const stage = chosen.length === 1 ? 'layer ANOVA' : 'model × layer ANOVA';
+        anova = modelLayerAnova(counts, included, chosen, { ...stats, onProgress: progress(stage) });
+      } catch (e) {
+        if (!(e instanceof AnalysisInputError) || o.anovaProblems === 'throw') throw e;
+        notes.push(`ANOVA not run: ${e.message}`);
+      }
+    } else if (models.length >= 1) {
+      notes.push('ANOVA not run: choose the models with --compare <a,b> (or --compare all; one model: the one-way ANOVA over its levels)');
     }
-    hvm = humanVsModel(counts, included, { permutations: o.permutations, seed: o.seed + 1, onProgress: progress('human vs model') });
+    hvm = humanVsModel(counts, included, { ...stats, seed: o.seed + 1, onProgress: progress('human vs model') });
     if (hvm.length === 0 && counts.network.size === 0) notes.push('human vs model not run: the stimuli carry no model predictions');
     if (o.predictions && o.predictions.length > 0) {
-      if (!o.stimuli || o.stimuli.size === 0) {
+      if ((!o.stimuli || o.stimuli.size === 0) && !o.predictions.some((pr) => pr.stimulus)) {
         notes.push('other-model recognizability not run: the trials name no stimuli (stimulus_id and category columns)');
       } else {
-        other = otherModelRecognizability(o.stimuli, o.predictions, table, { permutations: o.permutations, seed: o.seed + 2 });
+        other = otherModelRecognizability(o.stimuli ?? new Map(), o.predictions, table, {
+          permutations: o.permutations,
+          seed: o.seed + 2,
+          stimuli: o.otherModelStimuli,
+          inTrials: o.stimuliInTrials,
+        });
         if (other.unknown_stimuli > 0) notes.push(`${other.unknown_stimuli} prediction(s) refer to stimuli this study does not know and were left out`);
+        if (other.unseen_stimuli > 0) {
+          notes.push(`${other.unseen_stimuli} prediction(s) for stimuli no main trial showed were left out (--other-model-stimuli trials)`);
+        }
       }
     }
   }
@@ -109,7 +153,11 @@ export function analyzeCounts(counts: StudyCounts, options: Partial<AnalyzeOptio
       ci_level: o.ciLevel,
       seed: o.seed,
       permutations: o.permutations,
+      permutation_scheme: o.permutationScheme,
       choices: o.choices,
+      layers: o.levels.layers?.length ? [...o.levels.layers] : null,
+      drop_layers: o.levels.dropLayers?.length ? [...o.levels.dropLayers] : null,
+      other_model_stimuli: o.otherModelStimuli,
     },
     exclusions: report,
     table,
@@ -153,5 +201,11 @@ export function analyzeTrialRows(
     }
     i++;
   }
-  return acc.studies().map(({ counts, stimuli }) => analyzeCounts(counts, { ...options, stimuli: options.stimuli ?? stimuli }));
+  return acc.studies().map(({ counts, stimuli }) =>
+    analyzeCounts(counts, {
+      ...options,
+      stimuli: options.stimuli ?? stimuli,
+      stimuliInTrials: options.stimuliInTrials ?? new Set(stimuli.keys()),
+    }),
+  );
 }

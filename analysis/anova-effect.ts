@@ -1,19 +1,35 @@
 import { fUpperTail } from './f-distribution.ts';
 
-/** One row of an ANOVA table, as every ANOVA here reports it. */
-export interface AnovaEffect {
+/** One row of an ANOVA table: what every ANOVA here reports, the permutation kernels included. */
+export interface BasicEffect {
   effect: string;
   df1: number;
   df2: number;
   ss: number;
   ss_error: number;
+  /** NaN (JSON null) when undefined: effect and error sums of squares both zero (see rm-design.ts). */
   F: number;
   /** SS_effect / (SS_effect + SS_error) (Cohen 1973). */
   partial_eta2: number;
   /** From the F distribution (assumes normal errors and sphericity). */
   p_parametric: number;
-  /** (1 + #{F* ≥ F}) / (1 + N) over N permutations; null when none were run or F is undefined. */
+  /** From the permutation test of the scheme in use; null when none was run or F is undefined. */
   p_permutation: number | null;
+}
+
+/**
+ * A row of a repeated-measures or mixed ANOVA table, with the sphericity corrections MATLAB's
+ * `ranova` prints (analysis/sphericity.ts). Between-subjects effects need no correction: ε = 1 and
+ * the corrected p-values equal the uncorrected one, as in ranova's output.
+ */
+export interface AnovaEffect extends BasicEffect {
+  epsilon_gg: number;
+  epsilon_hf: number;
+  p_gg: number;
+  p_hf: number;
+  p_lb: number;
+  /** What the permutation test shuffled, in words; null without permutations. */
+  permutation_null: string | null;
 }
 
 export interface PermutationOptions {
@@ -32,8 +48,16 @@ export function partialEta2(ss: number, ssError: number): number {
   return ss + ssError > 0 ? ss / (ss + ssError) : NaN;
 }
 
-/** One row of an ANOVA table (repeated-measures and mixed designs). */
-export function anovaEffect(name: string, df1: number, df2: number, ss: number, ssError: number, F: number, pPerm: number | null): AnovaEffect {
+/** One row of an ANOVA table (repeated-measures and mixed designs), without sphericity. */
+export function anovaEffect(
+  name: string,
+  df1: number,
+  df2: number,
+  ss: number,
+  ssError: number,
+  F: number,
+  pPerm: number | null,
+): BasicEffect {
   return {
     effect: name,
     df1,

@@ -7,3 +7,15 @@ export class AnalysisInputError extends Error {
   readonly expose = true as const;
   readonly status = 400;
 }
+
+/**
+ * Rethrows an error met while reading `file` with csv-parse: analysis input errors as they are,
+ * csv-parse's own (unclosed quotes, ragged rows; they carry their line number) as an input error
+ * naming the file and line, anything else unchanged.
+ */
+export function rethrowCsvError(file: string, e: unknown): never {
+  if (e instanceof AnalysisInputError) throw e;
+  const err = e as { code?: string; lines?: number; message?: string };
+  if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
+  throw e;
+}

@@ -9,10 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import { AnalysisInputError } from './input-error.ts';
+import { AnalysisInputError, rethrowCsvError } from './input-error.ts';
 import type { Prediction } from './other-model.ts';
 import { type AccumulatedStudy, TrialAccumulator } from './trial-accumulator.ts';
-import { REQUIRED_ANALYSIS_COLUMNS, TrialRow, type TrialRowInput } from './trial-row.ts';
+import { NATURAL_LAYER, REQUIRED_ANALYSIS_COLUMNS, TrialRow, type TrialRowInput } from './trial-row.ts';
 
 export interface TrialsCsvOptions {
   /** Study id for rows without a study_id column (default: the file name without extension). */
@@ -53,11 +53,7 @@ export async function loadTrialsCsv(file: string, opts: TrialsCsvOptions = {}): 
       }
     }
   } catch (e) {
-    if (e instanceof AnalysisInputError) throw e;
-    // csv-parse errors (unclosed quotes, ragged rows) carry their own line number.
-    const err = e as { code?: string; lines?: number; message?: string };
-    if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
-    throw e;
+    rethrowCsvError(file, e);
   }
   if (!header) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   const studies = acc.studies();
@@ -147,12 +143,18 @@ function bitOrText(v: string): number | boolean | string {
   return v;
 }
 
-/** Reads an observer-model predictions CSV: stimulus_id, observer_model, predicted_category. */
+/**
+ * Reads an observer-model predictions CSV: stimulus_id, observer_model, predicted_category, and
+ * optionally the stimulus's own `category`, `model` and `layer` (`natural` for natural stimuli) —
+ * with those, stimuli that no participant saw are scored too (other-model recognizability over
+ * every stimulus of a condition, the paper's definition).
+ */
 export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
   if (!fs.existsSync(file)) throw new AnalysisInputError(`${file}: no such file`);
   const parser = fs.createReadStream(file).pipe(parse({ bom: true, info: true, skip_empty_lines: true }));
   const out: Prediction[] = [];
   let idx: [number, number, number] | null = null;
+  let described: { category: number; model: number; layer: number } | null = null;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!idx) {
@@ -160,19 +162,37 @@ export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
         const need = ['stimulus_id', 'observer_model', 'predicted_category'] as const;
         for (const n of need) if (!header.includes(n)) throw new AnalysisInputError(`${file}: missing column "${n}" (required: ${need.join(', ')})`);
         idx = [header.indexOf(need[0]), header.indexOf(need[1]), header.indexOf(need[2])];
+        const stimulusColumns = ['category', 'layer'].filter((c) => header.includes(c));
+        if (stimulusColumns.length === 1) {
+          const other = stimulusColumns[0] === 'layer' ? 'category' : 'layer';
+          throw new AnalysisInputError(`${file}: column "${stimulusColumns[0]}" needs "${other}" too (to describe each stimulus)`);
+        }
+        if (stimulusColumns.length === 2) {
+          described = { category: header.indexOf('category'), model: header.indexOf('model'), layer: header.indexOf('layer') };
+        }
         continue;
       }
       const [a, b, c] = [record[idx[0]] ?? '', record[idx[1]] ?? '', record[idx[2]] ?? ''];
       if (!a || !b) {
         throw new AnalysisInputError(`${file}: line ${info.lines}, column "${a ? 'observer_model' : 'stimulus_id'}": must not be empty`);
       }
-      out.push({ stimulus_id: a, observer_model: b, predicted_category: c });
+      const prediction: Prediction = { stimulus_id: a, observer_model: b, predicted_category: c };
+      if (described) {
+        const category = record[described.category] ?? '';
+        const layer = record[described.layer] ?? '';
+        const model = described.model >= 0 ? (record[described.model] ?? '') : '';
+        if (!category || !layer) {
+          throw new AnalysisInputError(`${file}: line ${info.lines}, column "${category ? 'layer' : 'category'}": must not be empty`);
+        }
+        if (layer !== NATURAL_LAYER && !model) {
+          throw new AnalysisInputError(`${file}: line ${info.lines}, column "model": must name the generating model of a metamer`);
+        }
+        prediction.stimulus = { category, model: layer === NATURAL_LAYER ? '' : model, layer, layer_index: 0 };
+      }
+      out.push(prediction);
     }
   } catch (e) {
-    if (e instanceof AnalysisInputError) throw e;
-    const err = e as { code?: string; lines?: number; message?: string };
-    if (err.code?.startsWith('CSV_')) throw new AnalysisInputError(`${file}: line ${err.lines ?? '?'}: ${err.message}`);
-    throw e;
+    rethrowCsvError(file, e);
   }
   if (!idx) throw new AnalysisInputError(`${file}: empty file (expected a header row)`);
   return out;

@@ -12,7 +12,7 @@
  *
  * Data layout: y[s * b + j] for subject s and level j; group[s] in 0..g−1; complete data.
  */
-import { type AnovaEffect, anovaEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
+import { anovaEffect, type BasicEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
 import { atLeastAsExtreme, permutationP, Random } from './random.ts';
 
 export interface MixedAnovaResult {
@@ -20,7 +20,7 @@ export interface MixedAnovaResult {
   group_sizes: number[];
   levels: number;
   permutations: number;
-  effects: AnovaEffect[];
+  effects: BasicEffect[];
 }
 
 export function mixedAnova(

@@ -1,14 +1,22 @@
 /**
  * "Other-model recognizability" (DESIGN §5): how well models other than the generating one
  * classify a model's metamers, per (generating model, layer), compared with human recognizability
- * by Spearman correlation across those conditions. For each condition, each other observer model's
- * accuracy is taken over the condition's stimuli it has predictions for; the condition's value is
- * the mean of those accuracies. The natural condition is not part of the comparison (there is no
- * generating model to leave out).
+ * across those conditions by Pearson's r (and R²), Spearman's ρ and Kendall's τ_b. For each
+ * condition, each other observer model's accuracy is taken over the condition's stimuli it has
+ * predictions for; the condition's value is the mean of those accuracies. The natural condition is
+ * not part of the comparison (there is no generating model to leave out).
+ *
+ * Which stimuli: by default (`all`) every stimulus of the condition the predictions cover, as the
+ * paper scores each observer model on all metamers generated for a condition (not only those a
+ * participant happened to see); `trials` keeps only stimuli shown in main trials.
  */
+import { type Correlations, correlations, type KendallResult, type PearsonResult } from './correlations.ts';
 import type { RecognizabilityRow } from './recognizability.ts';
-import { spearman, type SpearmanResult } from './spearman.ts';
+import type { SpearmanResult } from './spearman.ts';
 import { NATURAL_LAYER } from './trial-row.ts';
+
+export const OTHER_MODEL_STIMULI = ['all', 'trials'] as const;
+export type OtherModelStimuli = (typeof OTHER_MODEL_STIMULI)[number];
 
 export interface StimulusInfo {
   category: string;
@@ -21,6 +29,8 @@ export interface Prediction {
   stimulus_id: string;
   observer_model: string;
   predicted_category: string;
+  /** The stimulus itself, when the predictions file describes it (so stimuli nobody saw count too). */
+  stimulus?: StimulusInfo;
 }
 
 export interface OtherModelRow {
@@ -34,29 +44,52 @@ export interface OtherModelRow {
 }
 
 export interface OtherModelResult {
+  /** Which stimuli were scored: every stimulus of a condition (`all`, the paper's) or those in trials. */
+  stimuli: OtherModelStimuli;
   observers: string[];
   rows: OtherModelRow[];
   /** Across conditions with both values; null below three conditions. */
+  pearson: PearsonResult | null;
   spearman: SpearmanResult | null;
+  kendall: KendallResult | null;
   /** Predictions for stimuli the study does not know (left out). */
   unknown_stimuli: number;
+  /** Predictions for known stimuli left out because no main trial showed them (`trials` only). */
+  unseen_stimuli: number;
+}
+
+export interface OtherModelOptions {
+  permutations: number;
+  seed: number;
+  stimuli?: OtherModelStimuli;
+  /** Stimulus ids shown in main trials; required for `trials`. */
+  inTrials?: ReadonlySet<string>;
 }
 
 export function otherModelRecognizability(
   stimuli: ReadonlyMap<string, StimulusInfo>,
   predictions: Iterable<Prediction>,
   table: readonly RecognizabilityRow[],
-  opts: { permutations: number; seed: number },
+  opts: OtherModelOptions,
 ): OtherModelResult {
+  const mode = opts.stimuli ?? 'all';
+  if (mode === 'trials' && !opts.inTrials) {
+    throw new RangeError('other-model recognizability over stimuli in trials needs the set of those stimuli');
+  }
   // condition key → observer → [correct, total]
   const acc = new Map<string, Map<string, [number, number]>>();
   const stimuliPer = new Map<string, Set<string>>();
   const observers = new Set<string>();
   let unknown = 0;
+  let unseen = 0;
   for (const pr of predictions) {
-    const s = stimuli.get(pr.stimulus_id);
+    const s = stimuli.get(pr.stimulus_id) ?? pr.stimulus;
     if (!s) {
       unknown++;
+      continue;
+    }
+    if (mode === 'trials' && !opts.inTrials!.has(pr.stimulus_id)) {
+      unseen++;
       continue;
     }
     observers.add(pr.observer_model);
@@ -94,13 +127,22 @@ export function otherModelRecognizability(
     });
   }
   const paired = rows.filter((r) => r.other_model_recognizability !== null && r.human_recognizability !== null);
-  const rho =
+  const c: Correlations | null =
     paired.length >= 3
-      ? spearman(
+      ? correlations(
           paired.map((r) => r.other_model_recognizability!),
           paired.map((r) => r.human_recognizability!),
           opts,
         )
       : null;
-  return { observers: [...observers].sort(), rows, spearman: rho, unknown_stimuli: unknown };
+  return {
+    stimuli: mode,
+    observers: [...observers].sort(),
+    rows,
+    pearson: c?.pearson ?? null,
+    spearman: c?.spearman ?? null,
+    kendall: c?.kendall ?? null,
+    unknown_stimuli: unknown,
+    unseen_stimuli: unseen,
+  };
 }

@@ -1,27 +1,36 @@
 /**
  * The paper's statistics (DESIGN §5) assembled from study counts:
  * - model × layer repeated-measures ANOVA, the natural condition entering as the first layer level
- *   of every model (the same data for each);
+ *   of every model (the same data for each), as in the data matrices the authors' MATLAB functions
+ *   take ([participants, layers, models]); with one model, the one-way ANOVA over its levels (the
+ *   paper's HMAX and spectro-temporal analyses);
  * - human vs model: per generating model, each participant's proportions next to the model's own
  *   accuracy on exactly the stimuli that participant saw, in a mixed ANOVA (observer between ×
- *   layer within).
- * Participants lacking any cell of a design are left out of it (listwise), and counted.
+ *   layer within), as run_network_human_anova_from_data_matrix_path.m stacks them.
+ * Participants lacking any cell of a design are left out of it (listwise), and counted. Tables,
+ * sphericity and permutation p-values come from design-anova.ts.
  */
-import type { AnovaEffect, PermutationOptions } from './anova-effect.ts';
+import { type DesignAnova, designAnova } from './design-anova.ts';
 import { AnalysisInputError } from './input-error.ts';
-import { mixedAnova } from './mixed-anova.ts';
-import { rmAnova2 } from './rm-anova.ts';
+import { PAPER_PROCEDURES, type PermutationScheme } from './permutation.ts';
 import { isNaturalCondition, type StudyCounts } from './study-counts.ts';
 
-export interface ModelLayerAnova {
+export interface StatisticsOptions {
+  permutations: number;
+  seed: number;
+  scheme: PermutationScheme;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ModelLayerAnova extends DesignAnova {
+  /** `one-way`: one model, its levels (within: layer); `two-way`: model × layer (both within). */
+  design: 'one-way' | 'two-way';
   models: string[];
   /** Layer levels in order; 'natural' first when the study has the natural condition. */
   levels: string[];
   n_participants: number;
   /** Included participants left out for lacking a cell. */
   n_incomplete: number;
-  permutations: number;
-  effects: AnovaEffect[];
 }
 
 /** Column index of each model's layers, in layer order. */
@@ -37,9 +46,12 @@ export function modelLayerAnova(
   counts: StudyCounts,
   included: Uint8Array,
   models: readonly string[],
-  opts: PermutationOptions,
+  opts: StatisticsOptions,
 ): ModelLayerAnova {
-  if (models.length < 2) throw new AnalysisInputError(`the model × layer ANOVA needs at least two models (got ${models.join(', ') || 'none'})`);
+  if (models.length === 0) throw new AnalysisInputError('the ANOVA needs at least one model (--compare <model> or --compare a,b,…)');
+  const twice = models.find((m, i) => models.indexOf(m) !== i);
+  // A model against itself has no effect to test; its sums of squares are rounding noise.
+  if (twice !== undefined) throw new AnalysisInputError(`--compare names model "${twice}" twice; list each model once`);
   const known = new Set(counts.conditions.map((c) => c.model));
   for (const m of models) {
     if (!known.has(m) || m === '') throw new AnalysisInputError(`model "${m}" has no main trials in study ${counts.study_id} (models: ${[...known].filter(Boolean).join(', ')})`);
@@ -67,8 +79,9 @@ export function modelLayerAnova(
     else if (levelCols.some((cols) => cols.some((c) => counts.total[p * C + c]! > 0))) incomplete++;
   }
   if (subjects.length < 2) {
-    throw new AnalysisInputError(`the model × layer ANOVA needs at least two participants with every cell (have ${subjects.length})`);
+    throw new AnalysisInputError(`the ANOVA needs at least two participants with every cell (have ${subjects.length})`);
   }
+  if (b < 2) throw new AnalysisInputError(`the ANOVA needs at least two layer levels (have ${b}; see --layers / --drop-layers)`);
   const y = new Float64Array(subjects.length * a * b);
   subjects.forEach((p, s) => {
     for (let i = 0; i < a; i++) {
@@ -78,15 +91,18 @@ export function modelLayerAnova(
       }
     }
   });
-  const r = rmAnova2(y, subjects.length, a, b, ['model', 'layer'], opts);
   const firstModelLayers = perModel[0]!.map((c) => counts.conditions[c]!.layer);
+  const levels = natural >= 0 ? ['natural', ...firstModelLayers] : firstModelLayers;
+  const layer = { name: 'layer', levels };
+  const within = a === 1 ? [layer] : [{ name: 'model', levels: [...models] }, layer];
+  const r = designAnova({ y, n: subjects.length, within }, opts);
   return {
+    design: a === 1 ? 'one-way' : 'two-way',
     models: [...models],
-    levels: natural >= 0 ? ['natural', ...firstModelLayers] : firstModelLayers,
+    levels,
     n_participants: subjects.length,
     n_incomplete: incomplete,
-    permutations: r.permutations,
-    effects: r.effects,
+    ...r,
   };
 }
 
@@ -97,13 +113,11 @@ export interface HumanVsModelLevel {
   network_mean: number;
 }
 
-export interface HumanVsModel {
+export interface HumanVsModel extends DesignAnova {
   model: string;
   n_participants: number;
   n_incomplete: number;
   levels: HumanVsModelLevel[];
-  permutations: number;
-  effects: AnovaEffect[];
 }
 
 /**
@@ -111,7 +125,7 @@ export interface HumanVsModel {
  * "observers" over the model's levels (natural first when the model's natural predictions are
  * known). The model's pseudo-participant for person p is its accuracy on p's stimuli.
  */
-export function humanVsModel(counts: StudyCounts, included: Uint8Array, opts: PermutationOptions): HumanVsModel[] {
+export function humanVsModel(counts: StudyCounts, included: Uint8Array, opts: StatisticsOptions): HumanVsModel[] {
   const out: HumanVsModel[] = [];
   const C = counts.conditions.length;
   const natural = counts.conditions.findIndex(isNaturalCondition);
@@ -155,8 +169,16 @@ export function humanVsModel(counts: StudyCounts, included: Uint8Array, opts: Pe
       const cond = counts.conditions[c]!;
       return { layer: cond.layer, layer_index: cond.layer_index, human_mean: h / N, network_mean: m / N };
     });
-    const r = mixedAnova(y, group, 2, b, ['observer', 'layer'], { ...opts, seed: opts.seed + seedOffset++ });
-    out.push({ model, n_participants: N, n_incomplete: incomplete, levels, permutations: r.permutations, effects: r.effects });
+    const r = designAnova(
+      {
+        y,
+        n: 2 * N,
+        within: [{ name: 'layer', levels: levels.map((l) => l.layer) }],
+        between: { name: 'observer', levels: ['human', model], group },
+      },
+      { ...opts, seed: opts.seed + seedOffset++, procedure: PAPER_PROCEDURES.networkHuman },
+    );
+    out.push({ model, n_participants: N, n_incomplete: incomplete, levels, ...r });
   }
   return out;
 }

@@ -11,14 +11,14 @@
  *
  * Data layout: y[(s * a + i) * b + j] for subject s, level i of A, level j of B; complete data.
  */
-import { type AnovaEffect, anovaEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
+import { anovaEffect, type BasicEffect, fRatio, type PermutationOptions } from './anova-effect.ts';
 import { atLeastAsExtreme, permutationP, Random } from './random.ts';
 
 export interface RmAnovaResult {
   n_subjects: number;
   levels: [number, number];
   permutations: number;
-  effects: AnovaEffect[];
+  effects: BasicEffect[];
 }
 
 interface Ss {

@@ -11,7 +11,11 @@
  *   analyze   loadStudyFromDb + analyzeCounts (exclusions, table, B = 10,000, statistics) + Markdown,
  *             in this process (what `metamer analyze bench` does after start-up)
  *   CLI       `node bin/metamer.js analyze bench --db <db> > /dev/null` once, start-up included
- *   ANOVA     the same with --compare all (model × layer ANOVA, 10,000 permutations), once
+ *   ANOVA     the same with --compare all (model × layer ANOVA, 10,000 permutations per effect), by
+ *             the paper's permutation scheme (the default) and by the restricted scheme — the
+ *             permutation kernels of the implementation before issue 12 (analysis/rm-anova.ts),
+ *             unchanged — in alternating rounds (BENCH_ANOVA_ROUNDS, default 3), medians compared:
+ *             the paper's shuffles must not make the analysis more than 2× slower (issue 12).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -163,7 +167,14 @@ try {
     }));
   }
   const cliTime = cli(db);
-  const anova = process.env.BENCH_SKIP_ANOVA ? null : cli(db, ['--compare', 'all']);
+  // Alternating rounds, so that a change in the machine's load hits both schemes alike.
+  const paper: Timing[] = [];
+  const restricted: Timing[] = [];
+  const rounds = process.env.BENCH_SKIP_ANOVA ? 0 : Number(process.env.BENCH_ANOVA_ROUNDS ?? 3);
+  for (let i = 0; i < rounds; i++) {
+    paper.push(cli(db, ['--compare', 'all']));
+    restricted.push(cli(db, ['--compare', 'all', '--permutation-scheme', 'restricted']));
+  }
   const med = (xs: Timing[]): Timing => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
   const b = med(base);
   const o = med(ours);
@@ -172,7 +183,8 @@ try {
     ['  load only (loadStudyFromDb)', med(load)],
     ['analyze, in process (B = 10,000)', o],
     ['metamer analyze (CLI, start-up included)', cliTime],
-    ['metamer analyze --compare all (+ ANOVA, 10,000 permutations)', anova],
+    ['analyze --compare all, paper scheme (10,000 permutations)', rounds ? med(paper) : null],
+    ['analyze --compare all, restricted scheme (pre-change kernels)', rounds ? med(restricted) : null],
   ];
   const cpus = os.cpus();
   process.stdout.write(
@@ -187,6 +199,14 @@ try {
     );
   }
   process.stdout.write(`\nratio analyze / baseline: ${(o.wall / b.wall).toFixed(2)}× wall, ${(o.cpu / b.cpu).toFixed(2)}× CPU (goal ≤ 3×)\n`);
+  if (rounds) {
+    const pm = med(paper);
+    const rm = med(restricted);
+    process.stdout.write(
+      `ratio --compare all, paper / restricted (pre-change) scheme, median of ${rounds} alternating rounds: ` +
+        `${(pm.wall / rm.wall).toFixed(2)}× wall, ${(pm.cpu / rm.cpu).toFixed(2)}× CPU (goal ≤ 2×)\n`,
+    );
+  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Slug } from '../stimuli/manifest.ts';
 import { ExclusionRules } from '../analysis/exclusions.ts';
+import { AnalysisConfig } from '../analysis/level-choice.ts';
 
 export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
 
@@ -163,6 +164,8 @@ export const StudyConfigInput = z.strictObject({
     catch_min_accuracy: 0,
     natural_min_accuracy: 0,
   }),
+  /** Levels the analysis reports (`layers`, `drop_layers`; overridable on the CLI); the analysis owns the schema. */
+  analysis: AnalysisConfig.optional(),
 });
 export type StudyConfigInput = z.input<typeof StudyConfigInput>;
 

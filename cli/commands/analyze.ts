@@ -3,18 +3,14 @@
  * paper's statistics and the figure (DESIGN §4–5; docs/analysis.md). Thin: parses options, loads,
  * calls analysis/, writes.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type AnalysisResult, analyzeCounts, type AnalyzeOptions } from '../../analysis/analyze.ts';
-import { DEFAULT_EXCLUSIONS, type ExclusionRules } from '../../analysis/exclusions.ts';
-import { AnalysisInputError } from '../../analysis/input-error.ts';
-import { loadStudyFromDb } from '../../analysis/load-study-db.ts';
-import { databaseFor, openStudyData } from '../../server/store/open-store.ts';
-import { loadPredictionsCsv, loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
-import type { Prediction } from '../../analysis/other-model.ts';
-import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/report-format.ts';
-import { writeFileAtomically } from '../../analysis/write-files.ts';
-import { dataPaths } from '../paths.ts';
+import type { AnalysisResult, AnalyzeOptions } from '../../analysis/analyze.ts';
+import type { ExclusionRules } from '../../analysis/exclusions.ts';
+import type { LevelChoice } from '../../analysis/level-choice.ts';
+import type { OtherModelStimuli, Prediction } from '../../analysis/other-model.ts';
+import type { PermutationScheme } from '../../analysis/permutation.ts';
+import { integer, list } from './option-parsers.ts';
 
 interface AnalyzeCliOptions {
   trials?: string[];
@@ -29,21 +25,17 @@ interface AnalyzeCliOptions {
   bootstrapTrials?: boolean;
   ci: number;
   permutations: number;
+  permutationScheme: PermutationScheme;
   seed: number;
   compare?: string;
+  layers?: string[];
+  dropLayers?: string[];
+  otherModelStimuli: OtherModelStimuli;
   format: 'csv' | 'json' | 'md';
   json?: boolean;
   plot?: string;
   out?: string;
   progress?: boolean;
-}
-
-function integer(min: number): (v: string) => number {
-  return (v) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
 }
 
 function fraction(open: boolean): (v: string) => number {
@@ -53,6 +45,18 @@ function fraction(open: boolean): (v: string) => number {
       throw new InvalidArgumentError(`expected a number ${open ? 'strictly ' : ''}between 0 and 1, got "${v}"`);
     }
     return x;
+  };
+}
+
+/** The command line's level choice over the study config's `analysis` block, list by list. */
+function levelChoice(o: AnalyzeCliOptions, config: { layers?: string[]; drop_layers?: string[] } = {}): LevelChoice {
+  return {
+    layers: o.layers ?? config.layers ?? null,
+    dropLayers: o.dropLayers ?? config.drop_layers ?? null,
+    source: {
+      layers: o.layers || !config.layers ? '--layers' : 'study config analysis.layers',
+      dropLayers: o.dropLayers || !config.drop_layers ? '--drop-layers' : 'study config analysis.drop_layers',
+    },
   };
 }
 
@@ -66,8 +70,10 @@ function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules 
 }
 
 /** A progress bar on stderr, one per stage; silent unless enabled. */
-function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
-  if (!enabled) return { stop: () => {} };
+function progressReporter(
+  bars: typeof cliProgress | null,
+): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
+  if (!bars) return { stop: () => {} };
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
   return {
@@ -75,7 +81,7 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
       if (s !== stage || !bar) {
         bar?.stop();
         stage = s;
-        bar = new cliProgress.SingleBar(
+        bar = new bars.SingleBar(
           {
             format: `${s.padEnd(20)} [{bar}] {percentage}% | {value}/{total}`,
             stream: process.stderr,
@@ -84,7 +90,7 @@ function progressReporter(enabled: boolean): { onProgress?: AnalyzeOptions['onPr
             noTTYOutput: true,
             notTTYSchedule: 0,
           },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(total, 0);
       }
@@ -114,7 +120,25 @@ export function register(program: Command): void {
     .option('--ci <level>', 'CI coverage', fraction(true), 0.95)
     .option('--permutations <n>', 'permutations for every permutation test (0 = F-distribution p-values only)', integer(0), 10_000)
     .option('--seed <s>', 'seed for the bootstrap and permutations', integer(0), 1)
-    .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"')
+    .addOption(
+      new Option(
+        '--permutation-scheme <scheme>',
+        'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)',
+      )
+        .choices(['paper', 'restricted'] satisfies PermutationScheme[])
+        .default('paper'),
+    )
+    .option('--compare <models>', 'models for the model × layer ANOVA: "a,b,…" or "all"; one model: the one-way ANOVA over its levels')
+    .option('--layers <names>', 'only these levels in the table and statistics: layer, model/layer or natural, comma-separated', list)
+    .option('--drop-layers <names>', 'leave these levels out (same forms as --layers), e.g. final', list)
+    .addOption(
+      new Option(
+        '--other-model-stimuli <which>',
+        'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials',
+      )
+        .choices(['all', 'trials'] satisfies OtherModelStimuli[])
+        .default('all'),
+    )
     .addOption(new Option('--format <format>', 'output format (csv: the table only)').choices(['csv', 'json', 'md']).default('md'))
     .option('--json', 'same as --format json')
     .option('--plot <file.svg>', 'also write the figure (recognizability vs layer) as SVG')
@@ -127,14 +151,42 @@ export function register(program: Command): void {
       if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('error: --study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
       if (o.format === 'csv' && o.compare) cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
       const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
-      const progress = progressReporter(o.progress ?? process.stderr.isTTY === true);
+      // The analysis modules are loaded here, not at start-up: every other command would pay for them.
+      const [analysis, exclusions, errors, db, csv, report, dbExtras, files, paths, stores] = await Promise.all([
+        import('../../analysis/analyze.ts'),
+        import('../../analysis/exclusions.ts'),
+        import('../../analysis/input-error.ts'),
+        import('../../analysis/load-study-db.ts'),
+        import('../../analysis/load-trials-csv.ts'),
+        import('../../analysis/report-format.ts'),
+        import('../../analysis/study-db-analysis.ts'),
+        import('../../analysis/write-files.ts'),
+        import('../paths.ts'),
+        import('../../server/store/open-store.ts'),
+      ]);
+      const { analyzeCounts } = analysis;
+      const { DEFAULT_EXCLUSIONS } = exclusions;
+      const { AnalysisInputError } = errors;
+      const { loadStudyFromDb } = db;
+      const { loadPredictionsCsv, loadTrialsCsv } = csv;
+      const { resultsToJson, resultToMarkdown, tableToCsv } = report;
+      const { readAnalysisConfig, stimuliInTrials } = dbExtras;
+      const { databaseFor, openStudyData } = stores;
+      const { writeFileAtomically } = files;
+      const { dataPaths } = paths;
+      const showProgress = o.progress ?? process.stderr.isTTY === true;
+      const progress = progressReporter(showProgress ? (await import('cli-progress')).default : null);
       const base: Omit<AnalyzeOptions, 'exclusions' | 'choices'> = {
         bootstrap: o.bootstrap,
         seed: o.seed,
         ciLevel: o.ci,
         bootstrapTrials: !!o.bootstrapTrials,
         permutations: o.permutations,
+        permutationScheme: o.permutationScheme,
         compare,
+        anovaProblems: 'throw',
+        levels: levelChoice(o),
+        otherModelStimuli: o.otherModelStimuli,
         statistics: o.format !== 'csv',
         onProgress: progress.onProgress,
       };
@@ -143,14 +195,25 @@ export function register(program: Command): void {
       try {
         if (study) {
           const source = await openStudyData(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
-          const s = await loadStudyFromDb(source, study).finally(() => source.close());
+          let s: Awaited<ReturnType<typeof loadStudyFromDb>>;
+          let config: Awaited<ReturnType<typeof readAnalysisConfig>>;
+          let inTrials: Set<string> | undefined;
+          try {
+            s = await loadStudyFromDb(source, study);
+            config = await readAnalysisConfig(source, study);
+            inTrials = o.otherModelStimuli === 'trials' ? await stimuliInTrials(source, study) : undefined;
+          } finally {
+            await source.close();
+          }
           results.push(
             analyzeCounts(s.counts, {
               ...base,
+              levels: levelChoice(o, config),
               exclusions: mergeRules(s.exclusions, o),
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,
+              stimuliInTrials: inTrials,
             }),
           );
         } else {
@@ -163,6 +226,7 @@ export function register(program: Command): void {
                   choices: o.choices ?? null,
                   predictions: extraPredictions,
                   stimuli: s.stimuli,
+                  stimuliInTrials: new Set(s.stimuli.keys()),
                 }),
               );
             }

@@ -1,8 +1,10 @@
 /**
- * The recognizability table and figure on the dashboard, computed by the analysis module exactly
- * as `metamer analyze <study>` computes them (same loader, same defaults: 10,000 bootstrap
- * replicates, seed 1, the study's exclusion rules), so the page, its downloads and the CLI agree.
- * The statistics (ANOVAs, permutations) are the CLI's job; the dashboard shows the table.
+ * The recognizability table, figure and statistics on the dashboard, computed by the analysis
+ * module as `metamer analyze <study> --compare all` computes them (same loader, same defaults:
+ * 10,000 bootstrap replicates, seed 1, the study's exclusion rules and level choice), so the page,
+ * its downloads and the CLI agree. The ANOVAs carry their F-distribution p-values with MATLAB
+ * ranova's sphericity corrections (cheap: one pass over the data); the permutation tests, seconds
+ * to minutes of CPU, are left to the CLI, so the dashboard runs them with 0 permutations.
  *
  * Results are cached per study under a data version the caller derives from the session counts,
  * so a dashboard polled every few seconds recomputes only when a participant's data changed.
@@ -10,6 +12,7 @@
 import { type AnalysisResult, analyzeCounts, DEFAULT_ANALYZE_OPTIONS } from '../../analysis/analyze.ts';
 import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
 import { loadStudyFromDb, type StudyDataSource } from '../../analysis/load-study-db.ts';
+import { readAnalysisConfig } from '../../analysis/study-db-analysis.ts';
 import type { StudyProgress } from '../admin-progress.ts';
 
 /**
@@ -71,12 +74,23 @@ export class StudyAnalyses {
   private async compute(studyId: string, version: string, now: number): Promise<CachedAnalysis> {
     const started = performance.now();
     const s = await loadStudyFromDb(this.source, studyId);
+    const config = await readAnalysisConfig(this.source, studyId);
     const result = analyzeCounts(s.counts, {
       bootstrap: this.opts.bootstrap ?? DEFAULT_ANALYZE_OPTIONS.bootstrap,
       seed: DEFAULT_ANALYZE_OPTIONS.seed,
       exclusions: s.exclusions,
       choices: s.choices,
-      statistics: false,
+      levels: {
+        layers: config.layers,
+        dropLayers: config.drop_layers,
+        source: { layers: 'study config analysis.layers', dropLayers: 'study config analysis.drop_layers' },
+      },
+      compare: 'all',
+      // Models with different numbers of layers, or too few participants yet: a note, not an error page.
+      anovaProblems: 'note',
+      permutations: 0,
+      predictions: s.predictions,
+      stimuli: s.stimuli,
     });
     const entry: CachedAnalysis = { version, computedAt: now, costMs: performance.now() - started, result };
     this.cache.set(studyId, entry);

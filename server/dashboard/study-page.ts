@@ -12,6 +12,7 @@ import type { DashboardBundle } from './bundle.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
+import { statisticsSection } from './statistics-block.ts';
 import { prolificPanel } from './prolific-panel.ts';
 import type { ProlificOverview } from '../prolific/overview.ts';
 
@@ -195,7 +196,9 @@ function downloads(id: string): SafeHtml {
 }
 
 export function studyBody(v: StudyView): SafeHtml {
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${prolificPanel(v.progress.id, v.prolific)}${sessions(v)}`;
+  const statistics = statisticsSection(v.analysis?.result ?? null, v.progress.id);
+  const prolific = prolificPanel(v.progress.id, v.prolific);
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${prolific}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {

@@ -16,6 +16,8 @@ import { createSyntheticStudy } from '../analysis/synthetic-study.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
+// Each test starts the CLI several times; generous for a busy shared machine.
+const CLI_TIMEOUT = 180_000;
 let dbFile: string;
 
 function metamer(args: string[], env: Record<string, string> = {}) {
@@ -52,7 +54,7 @@ describe('metamer analyze', () => {
     expect(out.other_model.rows).toHaveLength(6);
     expect(out.exclusions.counts.incomplete).toBe(1);
     expect(fs.readFileSync(path.join(dir, 'fig.svg'), 'utf8')).toMatch(/^<svg[^>]*>/);
-  });
+  }, CLI_TIMEOUT);
 
   it('writes the CSV table to --out and honours exclusion overrides', () => {
     const r = metamer(['analyze', 'synth', '--format', 'csv', '--out', 'table.csv', '--bootstrap', '0', '--no-exclude-incomplete']);
@@ -62,7 +64,7 @@ describe('metamer analyze', () => {
     expect(Object.keys(rows[0]!)).toEqual(['study_id', 'model', 'layer', 'layer_index', 'n_participants', 'n_trials', 'recognizability', 'sem', 'ci_low', 'ci_high', 'chance']);
     // The abandoned participant is kept: all 10 participants have natural trials.
     expect(rows[0]).toMatchObject({ model: '', layer: 'natural', n_participants: '10', ci_low: '', chance: '0.25' });
-  });
+  }, CLI_TIMEOUT);
 
   it('analyses a trials CSV, shows a progress bar when asked, prints Markdown by default', () => {
     const csv = path.join(dir, 'trials.csv');
@@ -72,7 +74,7 @@ describe('metamer analyze', () => {
     expect(r.stdout).toMatch(/^# Recognizability: study trials/);
     expect(r.stdout).toContain('| trials | m | L1 | 1 | 2 | 2 | 0.5 |');
     expect(r.stderr).toMatch(/bootstrap\s+\[.*\] 100% \| 2000\/2000/);
-  });
+  }, CLI_TIMEOUT);
 
   it('fails with one line and exit 1 on user errors, exit 2 on misuse', () => {
     const unknown = metamer(['analyze', 'nope']);
@@ -91,7 +93,7 @@ describe('metamer analyze', () => {
     expect(plot.code).toBe(1);
     expect(plot.stderr).toMatch(/--plot fig\.png: .*\*\.svg/);
     expect(fs.existsSync(path.join(dir, 'fig.png'))).toBe(false);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('metamer export', () => {
@@ -115,5 +117,5 @@ describe('metamer export', () => {
     const missing = metamer(['export', 'ghost', '--out', 'ghost']);
     expect(missing.code).toBe(1);
     expect(fs.existsSync(path.join(dir, 'ghost'))).toBe(false);
-  });
+  }, CLI_TIMEOUT);
 });

@@ -154,9 +154,21 @@ describe('model × layer ANOVA from rows', () => {
       y.set([prop[0]!, prop[1]!, prop[2]!, prop[0]!, prop[3]!, prop[4]!], s * 6);
     });
     const direct = rmAnova2(y, 4, 2, 3, ['model', 'layer'], { permutations: 0, seed: 1 });
-    expect(a.effects).toEqual(direct.effects);
+    expect(a.effects.map((e) => e.effect)).toEqual(direct.effects.map((e) => e.effect));
+    a.effects.forEach((e, i) => {
+      const d = direct.effects[i]!;
+      expect([e.df1, e.df2]).toEqual([d.df1, d.df2]);
+      expect(e.ss).toBeCloseTo(d.ss, 12);
+      expect(e.ss_error).toBeCloseTo(d.ss_error, 12);
+      expect(e.F).toBeCloseTo(d.F, 10);
+    });
     expect(() => analyzeTrialRows(rows, { bootstrap: 0, compare: ['a', 'nope'] })).toThrow(/model "nope" has no main trials/);
-    expect(() => analyzeTrialRows(rows, { bootstrap: 0, compare: ['a'] })).toThrow(/needs at least two models/);
+    expect(() => analyzeTrialRows(rows, { bootstrap: 0, compare: ['a', 'b', 'a'] })).toThrow(/--compare names model "a" twice/);
+    // One model: the one-way ANOVA over its levels, natural first.
+    const one = analyzeTrialRows(rows, { bootstrap: 0, permutations: 0, compare: ['a'] })[0]!.model_layer_anova!;
+    expect(one.design).toBe('one-way');
+    expect(one.levels).toEqual(['natural', 'L1', 'L2']);
+    expect(one.effects.map((e) => [e.effect, e.df1, e.df2])).toEqual([['layer', 2, 6]]);
   });
 });
 
@@ -176,7 +188,10 @@ describe('writers and figure', () => {
   it('writes JSON without NaN and a Markdown report', () => {
     const json = JSON.parse(resultsToJson(results));
     expect(json.table[0].layer).toBe('natural');
-    expect(json.options).toEqual({ bootstrap: 500, bootstrap_trials: false, ci_level: 0.95, seed: 2, permutations: 0, choices: 16 });
+    expect(json.options).toEqual({
+      bootstrap: 500, bootstrap_trials: false, ci_level: 0.95, seed: 2, permutations: 0, permutation_scheme: 'paper', choices: 16,
+      layers: null, drop_layers: null, other_model_stimuli: 'all',
+    });
     const md = resultToMarkdown(results[0]!);
     expect(md).toMatch(/^# Recognizability: study s1/);
     expect(md).toContain('| study_id | model | layer | layer_index |');
