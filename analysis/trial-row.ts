@@ -93,6 +93,7 @@ export const TRIAL_COLUMNS: readonly ColumnDescription[] = [
   { name: 'received_at', type: 'string', description: 'When the server stored the trial (ISO 8601, UTC).' },
   { name: 'model_prediction', type: 'string', description: "The generating model's own predicted category for this stimulus (metamers; empty when unknown)." },
   { name: 'fallback_for', type: 'string', description: 'For a natural stimulus shown in place of a metamer that failed the model-side checks: the condition it stood in for (model/layer); empty otherwise. The trial counts as the natural trial it was.' },
+  { name: 'wait_ms', type: 'number', description: "Milliseconds the participant's browser made them wait before this trial because its stimulus had not yet arrived and been decoded (0: no wait; empty when not recorded)." },
 ];
 
 /** Describes a `prediction_<model>` column. */

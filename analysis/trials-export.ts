@@ -23,6 +23,16 @@ export interface TrialsExport {
  * post trials and ask for the completion code), so it never leaves the server; a participant has
  * exactly one session per study, so the pseudonymous participant id names the session as well.
  */
+/** The measured timings the browser sent with a trial (an older or malformed record has none). */
+function recordedTimings(data: string): { wait_ms?: number } {
+  try {
+    const t = (JSON.parse(data) as { timings?: { wait_ms?: unknown } }).timings;
+    return typeof t?.wait_ms === 'number' ? { wait_ms: t.wait_ms } : {};
+  } catch {
+    return {};
+  }
+}
+
 export function exportedSessionId(participantId: string): string {
   return `s-${participantId}`;
 }
@@ -53,6 +63,7 @@ export async function loadTrialsExport(source: StudyDataSource, studyId: string)
       received_at: new Date(r[15]).toISOString(),
       model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
       fallback_for: r[16],
+      wait_ms: recordedTimings(r[17]).wait_ms ?? null,
     };
     for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
     return row;

@@ -24,7 +24,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { SessionView } from '../experiment/contract.ts';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
-import { bundleBenchPage } from './support.ts';
+import { bundleBenchPage, listenOnLoopback } from './support.ts';
+import type { LoadLog } from './pages/load-observer.ts';
 import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
 import { median, quantile } from './order-statistics.ts';
 
@@ -111,20 +112,8 @@ async function startHelloServer(js: Buffer, css: Buffer, files: Map<string, Buff
     res.writeHead(200, { 'content-type': type });
     res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
-    close: () =>
-      new Promise((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-interface LoadLog {
-  screens: { t: number; buttons: string[] }[];
-  clicks: { t: number; text: string }[];
+  const local = await listenOnLoopback(server);
+  return { ...local, url: `${local.url}/` };
 }
 
 type Observed = Window & { __load: LoadLog };

@@ -3,6 +3,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,25 @@ export async function bundleBenchPage(entry: string): Promise<Buffer> {
     logLevel: 'silent',
   });
   return Buffer.from(r.outputFiles[0]!.contents);
+}
+
+export interface LocalServer {
+  /** http://127.0.0.1:<port>, no trailing slash. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on a free port of 127.0.0.1; `close` also ends kept-alive connections. */
+export async function listenOnLoopback(server: http.Server): Promise<LocalServer> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 export function requireTool(name: string, install: string): string {

@@ -20,7 +20,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { TrialRecord } from '../experiment/contract.ts';
 import { buildExperimentBundle } from '../server/experiment-bundle.ts';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
-import { bundleBenchPage } from './support.ts';
+import { bundleBenchPage, listenOnLoopback } from './support.ts';
 import { beginFrameIntervals, droppedFrames, screenshots, startTrace, type Screenshot } from './chrome-trace.ts';
 import { frameIntervals, onScreenRuns, summariseErrors, type ErrorSummary, type FrameLog, type OnScreenRun } from './on-screen-runs.ts';
 import { median, quantile } from './order-statistics.ts';
@@ -101,16 +101,7 @@ async function startBenchServer(): Promise<{ url: string; close(): Promise<void>
     res.writeHead(200, { 'content-type': type, 'cache-control': 'max-age=3600' });
     res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 interface PageRun {

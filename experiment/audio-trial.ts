@@ -9,6 +9,7 @@ import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
+import type { TrialStimuli } from './stimulus-loader.ts';
 import { choiceButton } from './choice-button.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
@@ -17,7 +18,13 @@ function markTrial(t: ClientTrial): void {
   if (target) target.dataset.trialIndex = String(t.index);
 }
 
-function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+/** How long the trial waited for its sound (when a loader ran it): an audio trial's only timing. */
+function waitTimings(stimuli: TrialStimuli | undefined, t: ClientTrial): Pick<TrialRecord, 'timings'> {
+  const wait = stimuli?.waitMs(t.index);
+  return wait === undefined ? {} : { timings: { wait_ms: wait } };
+}
+
+function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
   return {
     type: TypedResponsePlugin,
     stimulus: t.stimulus,
@@ -32,14 +39,15 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
         response: data.response,
         // From sound onset, on the AudioContext clock.
         rt_ms: data.rt,
+        ...waitTimings(stimuli, t),
         extra: { keystrokes: data.keystrokes, used_suggestion: data.used_suggestion },
       });
     },
   };
 }
 
-export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
-  if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone);
+export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
+  if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone, stimuli);
   const choices = t.choices ?? view.choices;
   const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
   return {
@@ -72,6 +80,7 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
             response: data.response === null ? null : (choices[data.response] ?? null),
             // The plugin measures from sound onset on the AudioContext clock.
             rt_ms: data.rt,
+            ...waitTimings(stimuli, t),
           });
         },
       },

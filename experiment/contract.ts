@@ -108,6 +108,8 @@ export const TrialTimings = z
     response: z.number(),
     /** Median frame interval seen during the trial. */
     frame_ms: z.number(),
+    /** How long the participant waited for this trial's stimulus to arrive and be decoded (0: it was ready). */
+    wait_ms: z.number().min(0).max(86_400_000),
   })
   .partial();
 

@@ -7,9 +7,10 @@
 import ImageButtonResponsePlugin from '@jspsych/plugin-image-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import { runFrameSequence } from './frame-sequence.ts';
+import type { TrialStimuli } from './stimulus-loader.ts';
 import { choiceButton } from './choice-button.ts';
 
-export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void) {
+export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
   const timing = view.timing;
   const times: Partial<Record<string, number>> = {};
   let frameMs = 0;
@@ -44,6 +45,9 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
       start.type = 'button';
       start.textContent = 'Start trial';
       stage.append(canvas, fixation, mask, start);
+      // The plugin draws at once only if the browser still holds the image decoded; the loader's
+      // decoded copy is drawn too, so the canvas never waits for a load of its own.
+      stimuli?.paint(canvas as HTMLCanvasElement, t.stimulus);
       for (const b of buttons.querySelectorAll('button')) b.disabled = true;
       // Capture phase: runs before the plugin's own handler ends the trial.
       buttons.addEventListener('click', () => (times.response ??= performance.now()), { capture: true });
@@ -103,6 +107,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
           choices_onset: times.choices_onset,
           response: times.response,
           frame_ms: frameMs,
+          wait_ms: stimuli?.waitMs(t.index),
         },
       };
       onDone(record);

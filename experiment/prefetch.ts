@@ -1,29 +1,25 @@
 /**
- * Getting stimulus files into the browser's HTTP cache before they are needed, and surviving a
- * dropped connection while doing it. Stimulus URLs name immutable content (`Cache-Control:
- * immutable`), so once fetched a file is served from the cache even offline; jsPsych's preload
- * step that follows then only decodes. jsPsych's own preloader gives up on the first error (and
- * remembers a failed audio file as loaded), so the fetching and retrying happen here.
+ * Getting one stimulus file into the browser's HTTP cache, and surviving a dropped connection
+ * while doing it. Stimulus URLs name immutable content (`Cache-Control: immutable`), so once
+ * fetched a file is served from the cache even offline, and decoding it (an <img>, jsPsych's
+ * WebAudio player) reads it from there. jsPsych's own preloader gives up on the first error (and
+ * remembers a failed audio file as loaded), so the fetching and retrying happen here. Which file
+ * comes next and how far ahead to go is the stimulus loader's (stimulus-loader.ts); every download
+ * is measured here (link-meter.ts) so that the loader can adapt to the line.
  */
+import { LinkMeter } from './link-meter.ts';
 
-export interface PrefetchProgress {
-  loaded: number;
-  total: number;
-  /** Set while waiting to retry after a failure. */
-  retrying: string | null;
-}
-
+const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 15_000;
 
 export class Prefetcher {
-  private readonly files = new Map<string, Promise<void>>();
-  private readonly queue: { url: string; start: () => void }[] = [];
-  private active = 0;
+  readonly link = new LinkMeter();
+  private readonly files = new Map<string, Promise<number>>();
   private readonly retryListeners = new Set<(url: string, reason: string) => void>();
 
   constructor(
     private readonly fetchFn: typeof fetch,
-    private readonly concurrency = 4,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Called on every failed attempt; returns an unsubscribe function. */
@@ -32,17 +28,34 @@ export class Prefetcher {
     return () => this.retryListeners.delete(listener);
   }
 
-  private async fetchWithRetry(url: string): Promise<void> {
-    for (let delay = 500; ; delay = Math.min(MAX_BACKOFF_MS, delay * 2)) {
+  /**
+   * Fetches the file into the cache, retrying with backoff until it arrives; resolves with its size
+   * in bytes. Asking again for the same file gets the first request's answer. Rejects only for a
+   * file the server says does not exist.
+   */
+  fetch(url: string): Promise<number> {
+    let p = this.files.get(url);
+    if (!p) {
+      p = this.fetchWithRetry(url);
+      this.files.set(url, p);
+    }
+    return p;
+  }
+
+  private async fetchWithRetry(url: string): Promise<number> {
+    for (let delay = FIRST_BACKOFF_MS; ; delay = Math.min(MAX_BACKOFF_MS, delay * 2)) {
       let status = 0;
       let reason: string;
+      const start = this.now();
       try {
         const res = await this.fetchFn(url, { credentials: 'same-origin' });
+        const headers = this.now();
         status = res.status;
         if (res.ok) {
           // Reading the body to the end is what puts the file in the cache.
-          await res.arrayBuffer();
-          return;
+          const bytes = (await res.arrayBuffer()).byteLength;
+          this.link.record({ start, headers, end: this.now(), bytes });
+          return bytes;
         }
         reason = `HTTP ${res.status}`;
       } catch (e) {
@@ -53,57 +66,5 @@ export class Prefetcher {
       for (const l of this.retryListeners) l(url, reason);
       await new Promise((r) => setTimeout(r, delay));
     }
-  }
-
-  private schedule(url: string): Promise<void> {
-    let p = this.files.get(url);
-    if (!p) {
-      p = new Promise<void>((resolve, reject) => {
-        this.queue.push({
-          url,
-          start: () => {
-            this.active++;
-            this.fetchWithRetry(url)
-              .then(resolve, reject)
-              .finally(() => {
-                this.active--;
-                this.next();
-              });
-          },
-        });
-      });
-      this.files.set(url, p);
-      this.next();
-    }
-    return p;
-  }
-
-  private next(): void {
-    while (this.active < this.concurrency && this.queue.length > 0) this.queue.shift()!.start();
-  }
-
-  /** Fetches in the background (e.g. the rest of the study while the participant works). */
-  background(urls: string[]): void {
-    for (const u of urls) this.schedule(u).catch(() => {});
-  }
-
-  /** Resolves when every file is in the cache; asked-for files jump the background queue. */
-  ensure(urls: string[], onProgress: (p: PrefetchProgress) => void = () => {}): Promise<void> {
-    const unique = [...new Set(urls)];
-    // Move these to the front of the queue.
-    const wanted = new Set(unique);
-    const front = this.queue.filter((q) => wanted.has(q.url));
-    const rest = this.queue.filter((q) => !wanted.has(q.url));
-    this.queue.splice(0, this.queue.length, ...front, ...rest);
-    let loaded = 0;
-    onProgress({ loaded, total: unique.length, retrying: null });
-    return Promise.all(
-      unique.map((u) =>
-        this.schedule(u).then(() => {
-          loaded++;
-          onProgress({ loaded, total: unique.length, retrying: null });
-        }),
-      ),
-    ).then(() => undefined);
   }
 }

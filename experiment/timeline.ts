@@ -1,13 +1,12 @@
 /**
  * The participant's timeline, built from the session the server gave and what is already done:
  * consent → browser check → fullscreen (images) → [headphone check → its gate (audio)] →
- * instructions → [preload → trials]… with practice feedback, the screening gate, rest breaks, and
- * completion. A reload rebuilds it from the first trial that is neither stored on the server nor
- * waiting in the local queue.
+ * instructions → trials (each once its own stimulus is decoded: stimulus-loader.ts)… with practice
+ * feedback, the screening gate, rest breaks, and completion. A reload rebuilds it from the first
+ * trial that is neither stored on the server nor waiting in the local queue.
  */
 import type { JsPsych } from 'jspsych';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
-import PreloadPlugin from '@jspsych/plugin-preload';
 import FullscreenPlugin from '@jspsych/plugin-fullscreen';
 import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
@@ -21,6 +20,8 @@ import { imageTrial } from './image-trial.ts';
 import type { SavingQueue } from './saving-queue.ts';
 import { escapeHtml, showMessage } from './messages.ts';
 import type { Prefetcher } from './prefetch.ts';
+import { decodeImage, StimulusLoader, type StimulusKey } from './stimulus-loader.ts';
+import { stimulusWaitStep } from './stimulus-wait.ts';
 import { PracticeFeedback } from './practice-feedback.ts';
 
 /** jsPsych 8 does not export its timeline types; this is the argument of `jsPsych.run`. */
@@ -36,7 +37,10 @@ export interface TimelineContext {
   redirect: (url: string) => void;
 }
 
-/** Splits the remaining trials into preload blocks at phase changes and rest breaks. */
+/**
+ * Splits the remaining trials into blocks at phase changes and rest breaks; the instructions and
+ * the headphone check's volume sound go before the first trial of a block.
+ */
 function blocks(trials: ClientTrial[], restAfter: Set<number>, gateAfter: number | null): ClientTrial[][] {
   const out: ClientTrial[][] = [];
   let current: ClientTrial[] = [];
@@ -157,8 +161,15 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     answered++;
     showProgress();
   };
-  const filesOf = (trials: ClientTrial[]) => [...new Set(trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
-  const allFiles = filesOf(remaining);
+  // Stimuli load progressively in the order the timeline needs them; each trial waits only for its own.
+  const stimuli =
+    view.study.modality === 'image'
+      ? new StimulusLoader(ctx.prefetcher, decodeImage)
+      : new StimulusLoader(ctx.prefetcher, (url) => jsPsych.pluginAPI.getAudioPlayer(url));
+  const waitFor = (key: StimulusKey, files: string[]) => {
+    stimuli.add(key, files);
+    timeline.push(stimulusWaitStep(jsPsych, stimuli, ctx.prefetcher, key, view.study.modality === 'image' ? 'image' : 'sound'));
+  };
   for (const block of blocks(remaining, restAfter, gate)) {
     gatesBefore(block[0]!.index);
     const checking = block[0]!.phase === 'headphone' && headphone !== null;
@@ -166,49 +177,12 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       timeline.push(instructions);
       instructionsDue = false;
     }
-    const files = checking ? [headphone.calibration, ...filesOf(block)] : filesOf(block);
-    // Fetch (with retries) into the HTTP cache first; then jsPsych's preload only decodes.
-    timeline.push({
-      type: CallFunctionPlugin,
-      async: true,
-      func: (done: () => void) => {
-        const el = jsPsych.getDisplayElement();
-        const show = (loaded: number, total: number, waiting: boolean) =>
-          showMessage(el, waiting ? 'Waiting for the connection…' : 'Loading the next trials…', `${loaded} of ${total} files${waiting ? ': retrying, please keep this page open' : ''}.`);
-        let loaded = 0;
-        const unsubscribe = ctx.prefetcher.onRetry(() => show(loaded, files.length, true));
-        ctx.prefetcher
-          .ensure(files, (p) => {
-            loaded = p.loaded;
-            show(p.loaded, p.total, false);
-          })
-          .then(() => {
-            unsubscribe();
-            // The rest of the study loads quietly while the participant works on this block.
-            ctx.prefetcher.background(allFiles);
-            done();
-          })
-          .catch((e: unknown) => {
-            unsubscribe();
-            jsPsych.abortExperiment(
-              `<main class="message"><h1>The study could not load</h1><p>${escapeHtml(e instanceof Error ? e.message : String(e))}</p><p>Please reload this page: your answers so far are saved. If this happens again, contact the researcher through Prolific.</p></main>`,
-            );
-          });
-      },
-    });
-    timeline.push({
-      type: PreloadPlugin,
-      [view.study.modality === 'image' ? 'images' : 'audio']: files,
-      show_progress_bar: true,
-      message: '<p>Loading the next trials…</p>',
-      max_load_time: 120_000,
-      continue_after_error: false,
-      error_message: '<main class="message"><h1>The study could not load</h1><p>Some files could not be decoded. Please reload this page: your answers so far are saved.</p></main>',
-    });
+    if (checking) waitFor('calibration', [headphone.calibration]);
     if (checking) timeline.push(calibrationStep(jsPsych, headphone, view.trials.filter((t) => t.phase === 'headphone').length));
     for (const t of block) {
       gatesBefore(t.index);
-      timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone) : audioTrial(view, t, onDone));
+      waitFor(t.index, t.mask ? [t.stimulus, t.mask] : [t.stimulus]);
+      timeline.push(view.study.modality === 'image' ? imageTrial(view, t, onDone, stimuli) : audioTrial(view, t, onDone, stimuli));
       if (t.phase === 'practice') timeline.push(feedback.step(t.index));
       if (restAfter.has(t.index)) {
         timeline.push({
@@ -221,6 +195,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     }
   }
 
+  // The first trial's files download while the participant reads the consent page.
+  stimuli.start();
   gatesBefore(Infinity);
   timeline.push({
     type: CallFunctionPlugin,

@@ -8,7 +8,7 @@
  */
 import { onEveryRenderedFrame } from './frame-clock.ts';
 
-interface LoadLog {
+export interface LoadLog {
   /** Frame timestamp (performance.now() clock, 0 = navigation start) and the usable buttons, on change. */
   screens: { t: number; buttons: string[] }[];
   clicks: { t: number; text: string }[];

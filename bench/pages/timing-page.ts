@@ -2,7 +2,8 @@
  * The timing bench's page: a run of image trials that starts and answers itself, in one of two
  * modes read from the page's config (a JSON block in the HTML):
  * - `frame-locked`: the project's trial (`imageTrial` from experiment/image-trial.ts, unchanged):
- *   blank → fixation → image → mask, every change inside a requestAnimationFrame callback;
+ *   blank → fixation → image → mask, every change inside a requestAnimationFrame callback, each
+ *   trial's files loaded and decoded as on the participant page (experiment/stimulus-loader.ts);
  * - `timer`: jsPsych's own image-button-response with `stimulus_duration`, which hides the image
  *   from a setTimeout started when the trial's DOM is built.
  * The page only drives the trials; what was on screen is recorded by frame-observer.ts.
@@ -12,6 +13,9 @@ import ImageButtonResponsePlugin from '@jspsych/plugin-image-button-response';
 import PreloadPlugin from '@jspsych/plugin-preload';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { imageTrial } from '../../experiment/image-trial.ts';
+import { Prefetcher } from '../../experiment/prefetch.ts';
+import { decodeImage, StimulusLoader } from '../../experiment/stimulus-loader.ts';
+import { stimulusWaitStep } from '../../experiment/stimulus-wait.ts';
 
 export interface TimingPageConfig {
   mode: 'frame-locked' | 'timer';
@@ -52,8 +56,11 @@ const view: SessionView = {
   redirect_url: null,
 };
 
+const prefetcher = new Prefetcher(window.fetch.bind(window));
+const stimuli = new StimulusLoader(prefetcher, decodeImage);
+
 function frameLockedTrial(index: number): object {
-  const trial = imageTrial(view, { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r));
+  const trial = imageTrial(view, { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r), stimuli);
   const onLoad = trial.on_load;
   return {
     ...trial,
@@ -93,6 +100,15 @@ function timerTrial(index: number): object {
 }
 
 const jsPsych = initJsPsych({ display_element: document.getElementById('jspsych-target')!, on_finish: () => void (state.done = true) });
-const timeline: object[] = [{ type: PreloadPlugin, images: [...config.images, config.mask] }];
-for (let i = 0; i < config.trials; i++) timeline.push(config.mode === 'frame-locked' ? frameLockedTrial(i) : timerTrial(i));
+const timeline: object[] = [];
+if (config.mode === 'frame-locked') {
+  for (let i = 0; i < config.trials; i++) {
+    stimuli.add(i, [config.images[i % config.images.length]!, config.mask]);
+    timeline.push(stimulusWaitStep(jsPsych, stimuli, prefetcher, i, 'image'), frameLockedTrial(i));
+  }
+  stimuli.start();
+} else {
+  timeline.push({ type: PreloadPlugin, images: [...config.images, config.mask] });
+  for (let i = 0; i < config.trials; i++) timeline.push(timerTrial(i));
+}
 void jsPsych.run(timeline as Parameters<typeof jsPsych.run>[0]);

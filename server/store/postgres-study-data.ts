@@ -69,7 +69,7 @@ export class PostgresStudyData implements StudyDataSource {
   async trialRows(studyId: string) {
     return this.arrays<StoredTrialRow>(
       `SELECT participant_id, session_id, phase, trial_index, stimulus_id, source_id, category, model, layer,
-              layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for
+              layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for, data
          FROM trial_rows
         WHERE study_id = $1 AND preview = 0
         ORDER BY session_id COLLATE "C", trial_index`,

@@ -50,7 +50,7 @@ export class SqliteStudyData implements StudyDataSource {
       trials: db
         .prepare(
           `SELECT participant_id, session_id, phase, trial_index, stimulus_id, source_id, category, model, layer,
-                  layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for
+                  layer_index, response, correct, rt_ms, study_id, session_state, received_at, fallback_for, data
              FROM trial_rows
             WHERE study_id = ? AND preview = 0
             ORDER BY session_id, trial_index`,

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { initJsPsych } from 'jspsych';
 import type { ClientTrial, SessionView } from '../../experiment/contract.ts';
 import { buildTimeline } from '../../experiment/timeline.ts';
+import { Prefetcher } from '../../experiment/prefetch.ts';
 
 // 0–1 practice, 2–4 screening (gate after 4), 5–9 main.
 const trials: ClientTrial[] = Array.from({ length: 10 }, (_, index) => ({
@@ -40,7 +41,8 @@ function shape(v: SessionView, done: number[]): (number | string)[] {
     jsPsych: initJsPsych(),
     view: v,
     queue: { enqueue() {}, drain: async () => {}, pendingIndices: () => [], onStatus() {}, onAck: () => () => {} } as never,
-    prefetcher: { ensure: async () => {}, background() {}, onRetry: () => () => {} } as never,
+    // A line that never answers: the timeline's shape, not its loading, is under test here.
+    prefetcher: new Prefetcher(() => new Promise(() => {})),
     done: new Set(done),
     redirect: () => {},
   }) as { data?: { trial_index?: number; gate?: string; step?: string } }[];
