@@ -22,14 +22,16 @@ const MODULE_URL = new URL('../session-quality.ts', import.meta.url).href;
 
 let source: Promise<StudySessionFlags | null> | undefined;
 
-const pick = (mod: { studySessionFlags?: StudySessionFlags }) => (typeof mod.studySessionFlags === 'function' ? mod.studySessionFlags : null);
+const pick = (mod: { studySessionFlags?: StudySessionFlags }) =>
+  typeof mod.studySessionFlags === 'function' ? mod.studySessionFlags : null;
 
 async function loadSource(): Promise<StudySessionFlags | null> {
   try {
     return pick(await import(MODULE_URL));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e))) return null;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(e)))
+      return null;
     // The bundled CLI and server run JavaScript (bin/cli-build.js): a TypeScript module they do not
     // bundle is compiled on the fly instead, until the import is made static.
     if (code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;

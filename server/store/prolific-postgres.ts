@@ -30,7 +30,15 @@ const UPSERT_SUBMISSION = `INSERT INTO prolific_submissions (${SUBMISSION_COLUMN
     completed_at = coalesce(excluded.completed_at, prolific_submissions.completed_at)
   WHERE excluded.status_at >= prolific_submissions.status_at`;
 
-const values = (r: ProlificSubmissionRow) => [r.submission_id, r.study_id, r.prolific_pid, r.status, r.status_at, r.started_at, r.completed_at];
+const values = (r: ProlificSubmissionRow) => [
+  r.submission_id,
+  r.study_id,
+  r.prolific_pid,
+  r.status,
+  r.status_at,
+  r.started_at,
+  r.completed_at,
+];
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -53,10 +61,10 @@ export class ProlificPostgres {
   }
 
   async linkProlificStudy(studyId: string, prolificStudyId: string, at: number): Promise<ProlificLink> {
-    const { rows } = await this.pool.query<{ study_id: string }>('SELECT study_id FROM prolific_links WHERE prolific_study_id = $1 AND study_id <> $2', [
-      prolificStudyId,
-      studyId,
-    ]);
+    const { rows } = await this.pool.query<{ study_id: string }>(
+      'SELECT study_id FROM prolific_links WHERE prolific_study_id = $1 AND study_id <> $2',
+      [prolificStudyId, studyId],
+    );
     if (rows[0]) throw userError(`Prolific study ${prolificStudyId} is already linked to study "${rows[0].study_id}"`, 409);
     try {
       await this.pool.query(
@@ -67,16 +75,18 @@ export class ProlificPostgres {
       );
     } catch (e) {
       // Another instance linked the same Prolific study to another study meanwhile.
-      if ((e as { code?: string }).code === '23505') throw userError(`Prolific study ${prolificStudyId} is already linked to another study`, 409);
+      if ((e as { code?: string }).code === '23505')
+        throw userError(`Prolific study ${prolificStudyId} is already linked to another study`, 409);
       throw e;
     }
     return (await this.prolificLink(studyId))!;
   }
 
   async prolificLink(studyId: string): Promise<ProlificLink | undefined> {
-    const { rows } = await this.pool.query<ProlificLink>('SELECT study_id, prolific_study_id, linked_at, synced_at FROM prolific_links WHERE study_id = $1', [
-      studyId,
-    ]);
+    const { rows } = await this.pool.query<ProlificLink>(
+      'SELECT study_id, prolific_study_id, linked_at, synced_at FROM prolific_links WHERE study_id = $1',
+      [studyId],
+    );
     return rows[0];
   }
 
@@ -120,7 +130,9 @@ export class ProlificPostgres {
   }
 
   async locateProlificSubmission(submissionId: string, prolificPid: string): Promise<string | undefined> {
-    const listed = await this.pool.query<{ study_id: string }>('SELECT study_id FROM prolific_submissions WHERE submission_id = $1', [submissionId]);
+    const listed = await this.pool.query<{ study_id: string }>('SELECT study_id FROM prolific_submissions WHERE submission_id = $1', [
+      submissionId,
+    ]);
     if (listed.rows[0]) return listed.rows[0].study_id;
     const bySession = await this.pool.query<{ study_id: string }>(
       `SELECT s.study_id FROM sessions s JOIN prolific_links l ON l.study_id = s.study_id
@@ -145,7 +157,10 @@ export class ProlificPostgres {
     return r.rowCount === 1;
   }
 
-  async applyWebhookEvent(e: Omit<WebhookEventRecord, 'outcome'>, row: ProlificSubmissionRow | null): Promise<WebhookOutcome | 'duplicate'> {
+  async applyWebhookEvent(
+    e: Omit<WebhookEventRecord, 'outcome'>,
+    row: ProlificSubmissionRow | null,
+  ): Promise<WebhookOutcome | 'duplicate'> {
     return this.transaction(async (c) => {
       // Retries come within 24 hours; a week of ids is plenty and keeps the table small.
       await c.query('DELETE FROM prolific_webhook_events WHERE received_at < $1', [e.received_at - 7 * 86_400_000]);
@@ -165,7 +180,10 @@ export class ProlificPostgres {
   async bonusItems(studyId: string, batch?: string): Promise<BonusItemRow[]> {
     const { rows } =
       batch === undefined
-        ? await this.pool.query<BonusItemRow>('SELECT * FROM prolific_bonus_items WHERE study_id = $1 ORDER BY run_id, session_id COLLATE "C"', [studyId])
+        ? await this.pool.query<BonusItemRow>(
+            'SELECT * FROM prolific_bonus_items WHERE study_id = $1 ORDER BY run_id, session_id COLLATE "C"',
+            [studyId],
+          )
         : await this.pool.query<BonusItemRow>(
             'SELECT * FROM prolific_bonus_items WHERE study_id = $1 AND batch = $2 ORDER BY run_id, session_id COLLATE "C"',
             [studyId, batch],
@@ -208,7 +226,10 @@ export class ProlificPostgres {
   }
 
   async bonusRunItems(runId: number): Promise<BonusItemRow[]> {
-    const { rows } = await this.pool.query<BonusItemRow>('SELECT * FROM prolific_bonus_items WHERE run_id = $1 ORDER BY session_id COLLATE "C"', [runId]);
+    const { rows } = await this.pool.query<BonusItemRow>(
+      'SELECT * FROM prolific_bonus_items WHERE run_id = $1 ORDER BY session_id COLLATE "C"',
+      [runId],
+    );
     return rows;
   }
 

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SessionView } from '../../experiment/contract.ts';
 import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
-import { backdateSession, COMPLETION_CODE, postJson, startTestServer, type TestServer, type TestServerOptions } from '../support/test-server.ts';
+import {
+  backdateSession,
+  COMPLETION_CODE,
+  postJson,
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+} from '../support/test-server.ts';
 import { answerTrials } from './admin-participants.ts';
 
 const exec = promisify(execFile);
@@ -31,7 +38,10 @@ export async function metamer(server: TestServer, args: string[], env: Record<st
   delete base.PROLIFIC_API_TOKEN;
   delete base.PROLIFIC_API_URL;
   try {
-    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...base, ...server.cliEnv, ...env } });
+    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], {
+      cwd: ROOT,
+      env: { ...base, ...server.cliEnv, ...env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number | null; signal: string | null; stdout: string; stderr: string };

@@ -93,7 +93,15 @@ describe('sessions and Prolific', () => {
   it('keeps the newest status, and applies a webhook event once even when a retry carries another status', async () => {
     const s = open(await oldDatabase(['started']));
     await s.linkProlificStudy('st', 'PROLIFICSTUDY', 1);
-    const row = { submission_id: 'sub0', study_id: 'st', prolific_pid: 'pid0', status: 'AWAITING REVIEW', status_at: 2000, started_at: null, completed_at: null };
+    const row = {
+      submission_id: 'sub0',
+      study_id: 'st',
+      prolific_pid: 'pid0',
+      status: 'AWAITING REVIEW',
+      status_at: 2000,
+      started_at: null,
+      completed_at: null,
+    };
     expect(await s.recordProlificSubmission(row)).toBe('applied');
     expect(await s.recordProlificSubmission({ ...row, status: 'ACTIVE', status_at: 1000 })).toBe('stale');
     expect(await s.locateProlificSubmission('sub0', 'whoever')).toBe('st');
