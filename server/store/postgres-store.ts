@@ -94,7 +94,7 @@ export class PostgresStore implements Store {
   ) {
     this.description = describePostgresUrl(url);
     this.studyData = new PostgresStudyData(pool, this.description);
-    this.prolific = new ProlificPostgres(pool);
+    this.prolific = new ProlificPostgres(pool, (work) => this.transaction(work));
   }
 
   /** Connects and brings the schema up to date. */

@@ -42,23 +42,14 @@ const values = (r: ProlificSubmissionRow) => [
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
-export class ProlificPostgres {
-  constructor(private readonly pool: pg.Pool) {}
+/** Runs `work` in one transaction on one connection (the store's own helper). */
+export type Transaction = <T>(work: (c: pg.PoolClient) => Promise<T>) => Promise<T>;
 
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await work(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
-  }
+export class ProlificPostgres {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly transaction: Transaction,
+  ) {}
 
   async linkProlificStudy(studyId: string, prolificStudyId: string, at: number): Promise<ProlificLink> {
     const { rows } = await this.pool.query<{ study_id: string }>(
