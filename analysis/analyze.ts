@@ -2,7 +2,7 @@
  * From study counts to everything the paper reports: exclusions, the recognizability table and the
  * statistics. Pure (no I/O); loaders produce the counts, the CLI and the dashboard consume this.
  */
-import { applyExclusions, DEFAULT_EXCLUSIONS, type ExclusionReport, type ExclusionRules } from './exclusions.ts';
+import { applyExclusions, DEFAULT_EXCLUSIONS, type ExclusionReport, type ExclusionRules, type ParticipantFlags } from './exclusions.ts';
 import { AnalysisInputError } from './input-error.ts';
 import { chooseLevels, type LevelChoice } from './level-choice.ts';
 import {
@@ -37,6 +37,8 @@ export interface AnalyzeOptions {
   /** Which levels enter the table and the statistics (level-choice.ts). */
   levels: LevelChoice;
   exclusions: ExclusionRules;
+  /** Quality flags by participant, for the `flagged` exclusion rule (from the platform database). */
+  flags?: ParticipantFlags;
   /** Number of response choices; chance = 1 / choices. Null when unknown. */
   choices: number | null;
   /** Run the statistics (ANOVAs, Spearman); off computes the table only. */
@@ -94,7 +96,7 @@ export function analyzeCounts(allCounts: StudyCounts, options: Partial<AnalyzeOp
   const o: AnalyzeOptions = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
   const notes: string[] = [];
   // Exclusions judge participants on all their trials; the level choice then narrows what is reported.
-  const { included, report } = applyExclusions(allCounts, o.exclusions);
+  const { included, report } = applyExclusions(allCounts, o.exclusions, o.flags);
   const counts = chooseLevels(allCounts, o.levels);
   const progress = (stage: string) => (o.onProgress ? (d: number, t: number) => o.onProgress!(stage, d, t) : undefined);
   const table = recognizabilityTable(counts, included, {

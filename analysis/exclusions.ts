@@ -1,10 +1,12 @@
 /**
- * Participant exclusions (issue 4): incomplete sessions, screened-out sessions, catch-trial accuracy
- * and natural-condition accuracy below thresholds. Rules come from the study config and can be
+ * Participant exclusions (issue 4): incomplete sessions, screened-out sessions, sessions with
+ * quality flags (analysis/quality-flags.ts), catch-trial accuracy and natural-condition accuracy
+ * below thresholds. Rules come from the study config and can be
  * overridden on the CLI; each excluded participant is reported once, under the first rule (in the
  * order below) that excludes them, so that the counts add up.
  */
 import { z } from 'zod';
+import { describeFlags, type QualityFlag } from './quality-flags.ts';
 import { isNaturalCondition, type StudyCounts } from './study-counts.ts';
 
 /**
@@ -14,6 +16,8 @@ import { isNaturalCondition, type StudyCounts } from './study-counts.ts';
 export const ExclusionRules = z.strictObject({
   incomplete: z.boolean().default(true),
   screened_out: z.boolean().default(true),
+  /** Exclude participants whose session has any quality flag (off by default: a flag is evidence to review). */
+  flagged: z.boolean().default(false),
   /** Exclude participants whose catch-trial accuracy is below this (0 disables). */
   catch_min_accuracy: z.number().min(0).max(1).default(0),
   /** Exclude participants whose natural-condition accuracy is below this (0 disables). */
@@ -23,7 +27,10 @@ export type ExclusionRules = z.output<typeof ExclusionRules>;
 
 export const DEFAULT_EXCLUSIONS: ExclusionRules = ExclusionRules.parse({});
 
-export type ExclusionRule = 'screened_out' | 'incomplete' | 'catch_accuracy' | 'natural_accuracy';
+export type ExclusionRule = 'screened_out' | 'incomplete' | 'flagged' | 'catch_accuracy' | 'natural_accuracy';
+
+/** Quality flags by participant id, for the `flagged` rule (a participant without an entry has none). */
+export type ParticipantFlags = ReadonlyMap<string, readonly QualityFlag[]>;
 
 export interface ExcludedParticipant {
   participant_id: string;
@@ -48,17 +55,20 @@ export interface ExclusionResult {
   report: ExclusionReport;
 }
 
-export function applyExclusions(counts: StudyCounts, rules: ExclusionRules): ExclusionResult {
+export function applyExclusions(counts: StudyCounts, rules: ExclusionRules, flags?: ParticipantFlags): ExclusionResult {
   const P = counts.participants.length;
   const C = counts.conditions.length;
   const included = new Uint8Array(P).fill(1);
   const excluded: ExcludedParticipant[] = [];
-  const tally: Record<ExclusionRule, number> = { screened_out: 0, incomplete: 0, catch_accuracy: 0, natural_accuracy: 0 };
+  const tally: Record<ExclusionRule, number> = { screened_out: 0, incomplete: 0, flagged: 0, catch_accuracy: 0, natural_accuracy: 0 };
   const notes: string[] = [];
   const naturalCol = counts.conditions.findIndex(isNaturalCondition);
   const hasStates = counts.states.some((s) => s !== null);
   if ((rules.incomplete || rules.screened_out) && !hasStates && P > 0) {
     notes.push('session states are unknown (no session_state column), so the incomplete and screened-out rules were not applied');
+  }
+  if (rules.flagged && !flags && P > 0) {
+    notes.push('quality flags are unknown for this input (they come from the platform database), so the flagged rule was not applied');
   }
   if (rules.natural_min_accuracy > 0 && naturalCol < 0) {
     notes.push('there is no natural condition, so the natural-accuracy rule was not applied');
@@ -80,6 +90,11 @@ export function applyExclusions(counts: StudyCounts, rules: ExclusionRules): Exc
     }
     if (rules.incomplete && (state === 'started' || state === 'abandoned')) {
       exclude(p, 'incomplete', `session ${state}, not completed`);
+      continue;
+    }
+    const flagged = rules.flagged ? flags?.get(counts.participants[p]!) : undefined;
+    if (flagged && flagged.length > 0) {
+      exclude(p, 'flagged', describeFlags(flagged));
       continue;
     }
     if (rules.catch_min_accuracy > 0) {

@@ -51,7 +51,7 @@ export type StoredTrialRow = [
   participant_id: string, session_id: string, phase: string, trial_index: number, stimulus_id: string, source_id: string,
   category: string, model: string, layer: string, layer_index: number, response: string | null, correct: number,
   rt_ms: number | null, study_id: string, session_state: string, received_at: number, fallback_for: string | null,
-  /** The trial record as the browser sent it (canonical JSON): its measured timings are read from it. */
+  /** The browser's record as stored (canonical JSON): the page's measurements (analysis/trial-measurements.ts). */
   data: string,
 ];
 

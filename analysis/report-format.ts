@@ -137,6 +137,7 @@ export function resultToMarkdown(r: AnalysisResult): string {
       [
         ['screened out', x.rules.screened_out ? 'on' : 'off', String(x.counts.screened_out)],
         ['incomplete session', x.rules.incomplete ? 'on' : 'off', String(x.counts.incomplete)],
+        ['quality flags', x.rules.flagged ? 'on' : 'off', String(x.counts.flagged)],
         ['catch-trial accuracy', x.rules.catch_min_accuracy > 0 ? `< ${x.rules.catch_min_accuracy}` : 'off', String(x.counts.catch_accuracy)],
         ['natural-condition accuracy', x.rules.natural_min_accuracy > 0 ? `< ${x.rules.natural_min_accuracy}` : 'off', String(x.counts.natural_accuracy)],
       ],

@@ -5,6 +5,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { manifestPredictions, readStudyRecord, type StudyDataSource } from './load-study-db.ts';
+import { MEASUREMENT_COLUMNS, measurementCells } from './trial-measurements.ts';
 import { type ColumnDescription, predictionColumn, TRIAL_COLUMNS } from './trial-row.ts';
 
 export type ExportCell = string | number | null;
@@ -40,7 +41,7 @@ export function exportedSessionId(participantId: string): string {
 export async function loadTrialsExport(source: StudyDataSource, studyId: string): Promise<TrialsExport> {
   const { config, manifest, set_name } = await readStudyRecord(source, studyId);
   const { byStimulus, models } = manifestPredictions(manifest);
-  const columns = [...TRIAL_COLUMNS, ...models.map(predictionColumn)];
+  const columns = [...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS, ...models.map(predictionColumn)];
   const dbRows = await source.trialRows(studyId);
   const rows = dbRows.map((r) => {
     const preds = byStimulus.get(r[4]);
@@ -64,6 +65,8 @@ export async function loadTrialsExport(source: StudyDataSource, studyId: string)
       model_prediction: r[7] !== '' ? (preds?.get(r[7]) ?? null) : null,
       fallback_for: r[16],
       wait_ms: recordedTimings(r[17]).wait_ms ?? null,
+      // What the page measured (presentation, visibility, audio clock): docs/integrity.md.
+      ...measurementCells(r[17]),
     };
     for (const m of models) row[`prediction_${m}`] = preds?.get(m) ?? null;
     return row;

@@ -66,7 +66,7 @@ export function backdateSessions(dbFile: string, ms: number): void {
   }
 }
 
-/** A trial record as the browser sends it (about 350 bytes). */
+/** A trial record as the browser sends it (about 370 bytes). */
 export function trialBody(index: number, response: string): string {
   const t = 1000 + index * 2500;
   return JSON.stringify({
@@ -84,5 +84,6 @@ export function trialBody(index: number, response: string): string {
       response: t + 2212.8,
       frame_ms: 16.7,
     },
+    evidence: { stimulus_frames: 18, stimulus_target_ms: 300, page_hidden: false, left_fullscreen: false, untrusted_events: 0 },
   });
 }

@@ -3,7 +3,7 @@
  * Session-changing calls are retried on network failure, because a participant on a flaky
  * connection must not be stuck at the screening gate or the completion screen.
  */
-import type { CompletionResult, ErrorBody, GatePhase, GateResult, SessionStartRequest, SessionView } from './contract.ts';
+import type { CompletionResult, ErrorBody, GatePhase, GateResult, PageReport, SessionStartRequest, SessionView } from './contract.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -51,4 +51,9 @@ export function askGate(session: string, phase: GatePhase): Promise<GateResult> 
 
 export function askCompletion(session: string): Promise<CompletionResult> {
   return withRetry(() => postJson<CompletionResult>(`/api/sessions/${session}/complete`, {}));
+}
+
+/** The page's automation signs (experiment/automation-signs.ts), once per page load. */
+export function sendPageReport(session: string, report: PageReport): Promise<unknown> {
+  return withRetry(() => postJson(`/api/sessions/${session}/page-report`, report));
 }

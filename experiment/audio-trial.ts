@@ -11,6 +11,7 @@ import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-res
 import { headphoneQuestion } from './headphone-check.ts';
 import type { TrialStimuli } from './stimulus-loader.ts';
 import { choiceButton } from './choice-button.ts';
+import { trialEvidence } from './trial-evidence.ts';
 
 /** Not secret (the order is the plan's); lets people and tests see which trial this is. */
 function markTrial(t: ClientTrial): void {
@@ -25,6 +26,7 @@ function waitTimings(stimuli: TrialStimuli | undefined, t: ClientTrial): Pick<Tr
 }
 
 function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
+  const evidence = trialEvidence();
   return {
     type: TypedResponsePlugin,
     stimulus: t.stimulus,
@@ -32,7 +34,12 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
     prompt: '<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>',
     css_classes: ['metamer-trial'],
     data: { trial_index: t.index, phase: t.phase },
-    on_load: () => markTrial(t),
+    on_load: () => {
+      markTrial(t);
+      evidence.begin();
+      // After the plugin's own Play handler, which starts the sound in the same task when the context runs.
+      document.getElementById('jspsych-typed-response-play')?.addEventListener('click', () => evidence.soundStarted(), { once: true });
+    },
     on_finish: (data: TypedResponseData) => {
       onDone({
         trial_index: t.index,
@@ -41,6 +48,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
         rt_ms: data.rt,
         ...waitTimings(stimuli, t),
         extra: { keystrokes: data.keystrokes, used_suggestion: data.used_suggestion },
+        evidence: evidence.finish(),
       });
     },
   };
@@ -49,6 +57,7 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
 export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
   if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone, stimuli);
   const choices = t.choices ?? view.choices;
+  const evidence = trialEvidence();
   const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
   return {
     timeline: [
@@ -73,7 +82,12 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         grid_columns: Math.min(4, choices.length),
         css_classes: ['metamer-trial'],
         data: { trial_index: t.index, phase: t.phase },
-        on_load: () => markTrial(t),
+        on_load: () => {
+          markTrial(t);
+          // The plugin calls on_load right before it reads the context's clock and plays the sound.
+          evidence.begin();
+          evidence.soundStarted();
+        },
         on_finish: (data: { response: number | null; rt: number | null }) => {
           onDone({
             trial_index: t.index,
@@ -81,6 +95,7 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
             // The plugin measures from sound onset on the AudioContext clock.
             rt_ms: data.rt,
             ...waitTimings(stimuli, t),
+            evidence: evidence.finish(),
           });
         },
       },

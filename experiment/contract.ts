@@ -113,6 +113,49 @@ export const TrialTimings = z
   })
   .partial();
 
+/**
+ * What the page measured about one trial besides its times (docs/integrity.md, "Evidence and quality
+ * flags"). Reported by the browser, so a script can send anything here: the server weighs it
+ * against what it observes itself (arrival times, the response distribution).
+ */
+export const TrialEvidence = z
+  .object({
+    /** Image trials: frames the page rendered (requestAnimationFrame callbacks) while the stimulus was shown. */
+    stimulus_frames: z.number().int().min(0).max(100_000),
+    /** Image trials: how long the stimulus was planned to stay on screen. */
+    stimulus_target_ms: z.number().min(0).max(60_000),
+    /** The page was hidden (another tab, a minimised window) at some moment between the trial's start and the response. */
+    page_hidden: z.boolean(),
+    /** The study runs full screen, and the page was not full screen at some moment of the trial. */
+    left_fullscreen: z.boolean(),
+    /** Clicks and key presses of the trial dispatched by a script, not the user (`Event.isTrusted` false). */
+    untrusted_events: z.number().int().min(0).max(100_000),
+    /** Audio trials: when the sound started, on the AudioContext clock (s). */
+    audio_start_s: z.number().min(0),
+    /** Audio trials: the AudioContext's state as the sound started (`running` unless it could not play). */
+    audio_state: z.string().max(20),
+    /** Audio trials: the context's reported output latency and base latency (ms), where the browser reports them. */
+    audio_output_latency_ms: z.number().min(0).max(10_000),
+    audio_base_latency_ms: z.number().min(0).max(10_000),
+  })
+  .partial()
+  .strict();
+export type TrialEvidence = z.infer<typeof TrialEvidence>;
+
+/**
+ * POST /api/sessions/:session/page-report — once per page load: signs of browser automation the page
+ * can see. Reported by the browser (a script need not send it; its absence is itself evidence).
+ */
+export const PageReport = z
+  .object({
+    /** `navigator.webdriver` (null where the browser does not have it). */
+    webdriver: z.boolean().nullable(),
+    /** Names of globals and attributes that known automation drivers leave in a page (experiment/automation-signs.ts). */
+    automation_globals: z.array(z.string().max(64)).max(32),
+  })
+  .strict();
+export type PageReport = z.infer<typeof PageReport>;
+
 /** POST /api/sessions/:session/trials — one answered trial. */
 export const TrialRecord = z
   .object({
@@ -122,6 +165,7 @@ export const TrialRecord = z
     /** From the moment the choices were available to the response. */
     rt_ms: z.number().min(0).max(86_400_000).nullable(),
     timings: TrialTimings.optional(),
+    evidence: TrialEvidence.optional(),
     /** Free extras a plugin records (keystrokes, play count…): small, flat. */
     extra: z
       .preprocess(

@@ -19,6 +19,8 @@ export interface FrameSequenceResult {
   onsets: number[];
   /** The display's frame interval as estimated when the sequence ended. */
   frameMs: number;
+  /** Frames the page rendered (rAF callbacks) while each step was shown; the last step's is 0. */
+  frames: number[];
 }
 
 type Raf = (cb: (t: number) => void) => unknown;
@@ -38,6 +40,7 @@ function frameInterval(): number {
 export function runFrameSequence(steps: FrameStep[], raf: Raf = (cb) => requestAnimationFrame(cb)): Promise<FrameSequenceResult> {
   return new Promise((resolve) => {
     const onsets: number[] = [];
+    const frames: number[] = [];
     let last: number | null = null;
     let i = 0;
     const tick = (t: number) => {
@@ -51,9 +54,11 @@ export function runFrameSequence(steps: FrameStep[], raf: Raf = (cb) => requestA
       if (t >= due) {
         steps[i]!.show();
         onsets.push(t);
+        frames.push(0);
         i++;
-        if (i === steps.length) return resolve({ onsets, frameMs: frame });
+        if (i === steps.length) return resolve({ onsets, frameMs: frame, frames });
       }
+      frames[i - 1]!++;
       raf(tick);
     };
     // The first callback only synchronises with the display; the sequence starts on the next.

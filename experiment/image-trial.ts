@@ -9,11 +9,14 @@ import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import { runFrameSequence } from './frame-sequence.ts';
 import type { TrialStimuli } from './stimulus-loader.ts';
 import { choiceButton } from './choice-button.ts';
+import { trialEvidence } from './trial-evidence.ts';
 
 export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRecord) => void, stimuli?: TrialStimuli) {
   const timing = view.timing;
   const times: Partial<Record<string, number>> = {};
   let frameMs = 0;
+  let stimulusFrames: number | undefined;
+  const evidence = trialEvidence();
   return {
     type: ImageButtonResponsePlugin,
     stimulus: t.stimulus,
@@ -60,6 +63,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         start.remove();
         document.removeEventListener('keydown', onKey);
         times.started = performance.now();
+        evidence.begin();
         void runFrameSequence([
           { show: only(null), ms: timing.blank_ms },
           { show: only(fixation), ms: timing.fixation_ms },
@@ -73,7 +77,8 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
             },
             ms: 0,
           },
-        ]).then(({ onsets, frameMs: f }) => {
+        ]).then(({ onsets, frameMs: f, frames }) => {
+          stimulusFrames = frames[2];
           [, times.fixation_onset, times.stimulus_onset, times.mask_onset, times.choices_onset] = onsets;
           times.stimulus_offset = times.mask_onset;
           times.mask_offset = times.choices_onset;
@@ -109,6 +114,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
           frame_ms: frameMs,
           wait_ms: stimuli?.waitMs(t.index),
         },
+        evidence: evidence.finish({ stimulus_frames: stimulusFrames, stimulus_target_ms: t.stimulus_ms ?? timing.stimulus_ms }),
       };
       onDone(record);
     },

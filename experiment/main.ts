@@ -3,7 +3,9 @@
  * in the URL, then run the timeline. The server owns the plan; this page only shows it.
  */
 import { initJsPsych } from 'jspsych';
-import { ApiError, startSession } from './api.ts';
+import { ApiError, sendPageReport, startSession } from './api.ts';
+import { automationSigns } from './automation-signs.ts';
+import { trackTrialEvidence } from './trial-evidence.ts';
 import { SavingQueue } from './saving-queue.ts';
 import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
@@ -104,6 +106,13 @@ async function main(): Promise<void> {
     auto_update_progress_bar: false,
     message_progress_bar: 'Progress',
   });
+  // Evidence (docs/integrity.md): image studies run full screen where the browser can (not Safari on
+  // iPhone: no Fullscreen API for elements); sounds play through jsPsych's context.
+  trackTrialEvidence({
+    fullscreen: view.study.modality === 'image' && document.fullscreenEnabled === true,
+    audioContext: () => jsPsych.pluginAPI.audioContext(),
+  });
+  sendPageReport(view.session, automationSigns()).catch(() => {});
   const prefetcher = new Prefetcher(window.fetch.bind(window));
   await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
 }

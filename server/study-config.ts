@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Slug } from '../stimuli/manifest.ts';
 import { ExclusionRules } from '../analysis/exclusions.ts';
 import { AnalysisConfig } from '../analysis/level-choice.ts';
+import { DEFAULT_QUALITY_RULES, QualityRules } from '../analysis/quality-flags.ts';
 
 export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
 
@@ -163,9 +164,12 @@ export const StudyConfigInput = z.strictObject({
     screened_out: true,
     catch_min_accuracy: 0,
     natural_min_accuracy: 0,
+    flagged: false,
   }),
   /** Levels the analysis reports (`layers`, `drop_layers`; overridable on the CLI); the analysis owns the schema. */
   analysis: AnalysisConfig.optional(),
+  /** Thresholds of the quality flags (docs/integrity.md); every field has a documented default. */
+  quality: QualityRules.default(DEFAULT_QUALITY_RULES),
 });
 export type StudyConfigInput = z.input<typeof StudyConfigInput>;
 

@@ -19,6 +19,7 @@ interface AnalyzeCliOptions {
   predictions?: string;
   excludeIncomplete?: boolean;
   excludeScreenedOut?: boolean;
+  excludeFlagged?: boolean;
   excludeCatchBelow?: number;
   excludeNaturalBelow?: number;
   bootstrap: number;
@@ -64,6 +65,7 @@ function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules 
   return {
     incomplete: o.excludeIncomplete ?? base.incomplete,
     screened_out: o.excludeScreenedOut ?? base.screened_out,
+    flagged: o.excludeFlagged ?? base.flagged,
     catch_min_accuracy: o.excludeCatchBelow ?? base.catch_min_accuracy,
     natural_min_accuracy: o.excludeNaturalBelow ?? base.natural_min_accuracy,
   };
@@ -100,6 +102,15 @@ function progressReporter(
   };
 }
 
+/** The study's quality flags by participant, from the server's store (server/session-quality.ts). */
+async function flagsOf(database: string, studyId: string) {
+  const [{ participantFlags }, { withStore }] = await Promise.all([
+    import('../../server/session-quality.ts'),
+    import('../../server/store/open-store.ts'),
+  ]);
+  return withStore(database, async (store) => participantFlags(store, (await store.getStudy(studyId))!));
+}
+
 export function register(program: Command): void {
   program
     .command('analyze')
@@ -113,6 +124,8 @@ export function register(program: Command): void {
     .option('--no-exclude-incomplete', 'keep participants whose session did not complete')
     .option('--exclude-screened-out', 'exclude participants who failed screening (overrides the study config)')
     .option('--no-exclude-screened-out', 'keep participants who failed screening')
+    .option('--exclude-flagged', 'exclude participants whose session has quality flags (docs/integrity.md; overrides the study config)')
+    .option('--no-exclude-flagged', 'keep participants whose session has quality flags')
     .option('--exclude-catch-below <p>', 'exclude participants with catch-trial accuracy below p (0 = off)', fraction(false))
     .option('--exclude-natural-below <p>', 'exclude participants with natural-condition accuracy below p (0 = off)', fraction(false))
     .option('--bootstrap <n>', 'bootstrap replicates for the CIs (0 = no CIs)', integer(0), 10_000)
@@ -194,7 +207,8 @@ export function register(program: Command): void {
       const results: AnalysisResult[] = [];
       try {
         if (study) {
-          const source = await openStudyData(databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db));
+          const database = databaseFor(dataPaths(cmd.optsWithGlobals().db as string).db);
+          const source = await openStudyData(database);
           let s: Awaited<ReturnType<typeof loadStudyFromDb>>;
           let config: Awaited<ReturnType<typeof readAnalysisConfig>>;
           let inTrials: Set<string> | undefined;
@@ -205,11 +219,13 @@ export function register(program: Command): void {
           } finally {
             await source.close();
           }
+          const rules = mergeRules(s.exclusions, o);
           results.push(
             analyzeCounts(s.counts, {
               ...base,
               levels: levelChoice(o, config),
-              exclusions: mergeRules(s.exclusions, o),
+              exclusions: rules,
+              flags: rules.flagged ? await flagsOf(database, study) : undefined,
               choices: o.choices ?? s.choices,
               predictions: [...s.predictions, ...extraPredictions],
               stimuli: s.stimuli,

@@ -121,16 +121,25 @@ export function register(program: Command): void {
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { csv?: boolean; json?: boolean }, cmd: Command) => {
-      const { paymentsCsv } = await import('../../server/dashboard/payments-page.ts');
+      const [{ paymentsCsv }, { paymentsWithFlags }, { describeFlags }] = await Promise.all([
+        import('../../server/dashboard/payments-page.ts'),
+        import('../../server/session-quality.ts'),
+        import('../../analysis/quality-flags.ts'),
+      ]);
       const store = await openStore(cmd);
       try {
-        if (!(await store.getStudy(id))) throw userError(`no study "${id}" (see metamer study list)`);
-        const rows = await store.completedPayments(id);
+        const row = await store.getStudy(id);
+        if (!row) throw userError(`no study "${id}" (see metamer study list)`);
+        const rows = await paymentsWithFlags(store, row);
         if (opts.csv) return void process.stdout.write(paymentsCsv(rows));
         print(
           !!opts.json,
           rows.map((r) => ({ ...r, completed_at: new Date(r.finished_at).toISOString() })),
-          rows.length === 0 ? `no completed submissions in study ${id} yet` : rows.map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}`).join('\n'),
+          rows.length === 0
+            ? `no completed submissions in study ${id} yet`
+            : rows
+                .map((r) => `${r.prolific_pid}\t${new Date(r.finished_at).toISOString()}\t${describeFlags(r.flags) || 'no flags'}`)
+                .join('\n'),
         );
       } finally {
         await store.close();

@@ -1,24 +1,35 @@
 /**
- * The payments view: raw Prolific IDs of completed sessions, for approving submissions on Prolific.
- * The only page (with its CSV and `metamer study payments`) that shows them (DESIGN §7).
+ * The payments view: raw Prolific IDs of completed sessions, for approving submissions on Prolific,
+ * each with its quality flags and their reasons (docs/integrity.md), so the decision rests on
+ * evidence. The only page (with its CSV and `metamer study payments`) that shows the IDs (DESIGN §7).
  */
 import { stringify } from 'csv-stringify/sync';
-import type { PaymentRow, StudyRow } from '../store/store.ts';
+import { describeFlags } from '../../analysis/quality-flags.ts';
+import type { FlaggedPayment } from '../session-quality.ts';
+import type { StudyRow } from '../store/store.ts';
 import type { DashboardBundle } from './bundle.ts';
 import { formatDuration, formatTime, isoTime } from './format.ts';
 import { html } from './html.ts';
+import { flagList } from './flag-list.ts';
 import { page } from './layout.ts';
 
-export const PAYMENT_COLUMNS = ['prolific_pid', 'prolific_study_id', 'prolific_session_id', 'completed_at', 'duration_s'] as const;
+export const PAYMENT_COLUMNS = ['prolific_pid', 'prolific_study_id', 'prolific_session_id', 'completed_at', 'duration_s', 'flags'] as const;
 
-export function paymentsCsv(rows: readonly PaymentRow[]): string {
+export function paymentsCsv(rows: readonly FlaggedPayment[]): string {
   return stringify(
-    rows.map((r) => [r.prolific_pid, r.prolific_study_id ?? '', r.prolific_session_id ?? '', isoTime(r.finished_at), Math.round((r.finished_at - r.started_at) / 1000)]),
+    rows.map((r) => [
+      r.prolific_pid,
+      r.prolific_study_id ?? '',
+      r.prolific_session_id ?? '',
+      isoTime(r.finished_at),
+      Math.round((r.finished_at - r.started_at) / 1000),
+      describeFlags(r.flags),
+    ]),
     { header: true, columns: [...PAYMENT_COLUMNS] },
   );
 }
 
-export function paymentsPage(bundle: DashboardBundle, study: StudyRow, rows: readonly PaymentRow[]): string {
+export function paymentsPage(bundle: DashboardBundle, study: StudyRow, rows: readonly FlaggedPayment[]): string {
   const base = `/admin/studies/${encodeURIComponent(study.id)}`;
   const body = rows.map(
     (r) => html`<tr>
@@ -26,6 +37,7 @@ export function paymentsPage(bundle: DashboardBundle, study: StudyRow, rows: rea
   <td class="mono small">${r.prolific_session_id ?? '—'}</td>
   <td class="nowrap"><time datetime="${isoTime(r.finished_at)}">${formatTime(r.finished_at)}</time></td>
   <td class="num nowrap">${formatDuration(r.finished_at - r.started_at)}</td>
+  <td class="flags-cell">${flagList(r.flags)}</td>
 </tr>`,
   );
   return page({
@@ -51,7 +63,8 @@ ${
   rows.length === 0
     ? html`<p class="empty-note card-pad">No completed submissions yet.</p>`
     : html`<div class="table-scroll"><table class="table">
-  <thead><tr><th scope="col">Prolific ID</th><th scope="col">Prolific session</th><th scope="col">Completed</th><th scope="col" class="num">Duration</th></tr></thead>
+  <thead><tr><th scope="col">Prolific ID</th><th scope="col">Prolific session</th><th scope="col">Completed</th>
+    <th scope="col" class="num">Duration</th><th scope="col">Quality flags</th></tr></thead>
   <tbody>${body}</tbody>
 </table></div>`
 }

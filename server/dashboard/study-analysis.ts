@@ -10,6 +10,7 @@
  * so a dashboard polled every few seconds recomputes only when a participant's data changed.
  */
 import { type AnalysisResult, analyzeCounts, DEFAULT_ANALYZE_OPTIONS } from '../../analysis/analyze.ts';
+import type { ParticipantFlags } from '../../analysis/exclusions.ts';
 import { recognizabilityFigureSvg } from '../../analysis/figure.ts';
 import { loadStudyFromDb, type StudyDataSource } from '../../analysis/load-study-db.ts';
 import { readAnalysisConfig } from '../../analysis/study-db-analysis.ts';
@@ -57,21 +58,24 @@ export class StudyAnalyses {
     private readonly opts: { bootstrap?: number; now?: () => number } = {},
   ) {}
 
-  /** The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs). */
-  async get(studyId: string, version: string, live = false): Promise<CachedAnalysis> {
+  /**
+   * The result for `version`; `live`: a recent result for an older version will do (see liveStaleMs).
+   * `flags`: the participants' quality flags, when the study's exclusions use them.
+   */
+  async get(studyId: string, version: string, live = false, flags?: ParticipantFlags): Promise<CachedAnalysis> {
     const now = (this.opts.now ?? Date.now)();
     const hit = this.cache.get(studyId);
     if (hit && (hit.version === version || (live && now - hit.computedAt < liveStaleMs(hit.costMs)))) return hit;
     const key = `${studyId}\u0000${version}`;
     let p = this.pending.get(key);
     if (!p) {
-      p = this.compute(studyId, version, now).finally(() => this.pending.delete(key));
+      p = this.compute(studyId, version, now, flags).finally(() => this.pending.delete(key));
       this.pending.set(key, p);
     }
     return p;
   }
 
-  private async compute(studyId: string, version: string, now: number): Promise<CachedAnalysis> {
+  private async compute(studyId: string, version: string, now: number, flags?: ParticipantFlags): Promise<CachedAnalysis> {
     const started = performance.now();
     const s = await loadStudyFromDb(this.source, studyId);
     const config = await readAnalysisConfig(this.source, studyId);
@@ -79,6 +83,7 @@ export class StudyAnalyses {
       bootstrap: this.opts.bootstrap ?? DEFAULT_ANALYZE_OPTIONS.bootstrap,
       seed: DEFAULT_ANALYZE_OPTIONS.seed,
       exclusions: s.exclusions,
+      flags,
       choices: s.choices,
       levels: {
         layers: config.layers,

@@ -8,7 +8,9 @@
 import type { CachedAnalysis } from './study-analysis.ts';
 import type { StudyProgress } from '../admin-progress.ts';
 import type { SessionSummary } from '../store/store.ts';
+import type { QualityFlag } from '../../analysis/quality-flags.ts';
 import type { DashboardBundle } from './bundle.ts';
+import { flagList } from './flag-list.ts';
 import { formatDuration, formatProportion, formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
@@ -26,6 +28,8 @@ export interface StudyView {
   sessions: SessionSummary[];
   /** How many sessions exist in all (the list may be cut). */
   sessionsTotal: number;
+  /** Quality flags of the listed sessions, by session id (server/session-quality.ts). */
+  flags: ReadonlyMap<string, readonly QualityFlag[]>;
   /** The Prolific loop's state (docs/prolific.md); absent where not computed. */
   prolific?: ProlificOverview | null;
 }
@@ -157,6 +161,7 @@ function sessions(v: StudyView): SafeHtml {
     return html`<tr>
   <td class="mono nowrap">${s.participant_id}${s.preview ? html` <span class="badge badge-preview">Preview</span>` : ''}</td>
   <td>${sessionBadge(s.state)}</td>
+  <td class="flags-cell">${flagList(v.flags.get(s.id))}</td>
   <td class="num">${s.preview ? '—' : s.slot}</td>
   <td class="progress-cell"><div class="progress-label small">${s.answered} / ${s.n_trials}</div>${progressBar(s.answered, s.n_trials, 'trials stored', s.state === 'completed' ? 'good' : s.state === 'started' ? 'accent' : 'muted')}</td>
   <td class="nowrap"><time datetime="${isoTime(s.started_at)}">${formatTime(s.started_at)}</time></td>
@@ -172,7 +177,10 @@ function sessions(v: StudyView): SafeHtml {
     v.sessions.length === 0
       ? html`<p class="empty-note card-pad">No sessions yet.</p>`
       : html`<div class="table-scroll"><table class="table table-compact">
-    <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th><th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col" class="num">Duration</th></tr></thead>
+    <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th>
+      <th scope="col" title="Evidence to review before approving on Prolific (docs/integrity.md)">Quality flags</th>
+      <th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th>
+      <th scope="col" class="num">Duration</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>${more}`
   }

@@ -6,6 +6,7 @@ import { Router, type Request } from 'express';
 import { GatePhase, SessionStartRequest } from '../../experiment/contract.ts';
 import { HttpError } from '../http-error.ts';
 import { messagePage, runPage } from '../pages.ts';
+import { recordPageReport } from '../page-reports.ts';
 import { exitUrl, type ParticipantSessions, PREVIEW_PID_PREFIX } from '../participant-sessions.ts';
 import { OTHER_SUBMISSION_MESSAGE, participantIdProblem } from '../session-ownership.ts';
 import type { ExperimentBundle } from '../experiment-bundle.ts';
@@ -89,6 +90,10 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
     const phase = GatePhase.safeParse(req.params.phase);
     if (!phase.success) throw new HttpError(404, 'no_such_gate', `no gate "${req.params.phase}" (gates: ${GatePhase.options.join(', ')})`);
     res.json(await sessions.gate(req.params.session, phase.data));
+  });
+
+  r.post('/api/sessions/:session/page-report', async (req, res) => {
+    res.json(await recordPageReport(store, req.params.session, req.body, req.get('user-agent')));
   });
 
   r.post('/api/sessions/:session/complete', async (req, res) => {

@@ -117,7 +117,19 @@ export const MIGRATIONS: readonly string[] = [
     checked_at INTEGER NOT NULL
   );
   `,
-  // 5: the Prolific closed loop (docs/prolific.md): why a session was abandoned, which Prolific
+  // 5: what each page load of a session reported about automation (docs/integrity.md), with the
+  // User-Agent the server saw; a few rows per session at most (PAGE_REPORTS_PER_SESSION).
+  `
+  CREATE TABLE page_reports (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    seq         INTEGER NOT NULL,          -- 0, 1, … per session, in arrival order
+    report      TEXT NOT NULL,             -- the PageReport as canonical JSON
+    user_agent  TEXT,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
+  // 6: the Prolific closed loop (docs/prolific.md): why a session was abandoned, which Prolific
   // study a study is linked to, Prolific's last known status of each submission, webhook events
   // already applied, and the bonus ledger that keeps a bonus from being paid twice.
   `

@@ -118,7 +118,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     checked_at BIGINT NOT NULL
   );
   `,
-  // 5: the Prolific closed loop (docs/prolific.md): abandonment reasons, study links, Prolific's
+  // 5: each page load's report of automation signs, with the User-Agent the server saw.
+  `
+  CREATE TABLE page_reports (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    seq         INTEGER NOT NULL,
+    report      TEXT NOT NULL,
+    user_agent  TEXT,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
+  // 6: the Prolific closed loop (docs/prolific.md): abandonment reasons, study links, Prolific's
   // last known submission statuses, webhook events applied, the bonus ledger.
   `
   ALTER TABLE sessions ADD COLUMN abandon_reason TEXT;

@@ -42,18 +42,20 @@ import {
   sessionSummariesSql,
   studyFromRow,
 } from './stored-rows.ts';
-import type {
-  ConditionTrialCount,
-  NewSession,
-  PaymentRow,
-  SaveOutcome,
-  SessionCounts,
-  SessionRow,
-  SessionStartOutcome,
-  SessionSummary,
-  Store,
-  StudyRow,
-  TrialRow,
+import {
+  type ConditionTrialCount,
+  type NewSession,
+  PAGE_REPORTS_PER_SESSION,
+  type PageReportRow,
+  type PaymentRow,
+  type SaveOutcome,
+  type SessionCounts,
+  type SessionRow,
+  type SessionStartOutcome,
+  type SessionSummary,
+  type Store,
+  type StudyRow,
+  type TrialRow,
 } from './store.ts';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
@@ -393,6 +395,31 @@ export class PostgresStore implements Store {
   async listSessions(studyId: string): Promise<SessionSummary[]> {
     const { rows } = await this.query<RawSessionSummary>(sessionSummariesSql('$1', 's.id COLLATE "C"'), [studyId]);
     return rows.map(flagsFromRow);
+  }
+
+  async savePageReport(row: PageReportRow): Promise<'stored' | 'limit'> {
+    // The session's row lock orders two reports arriving at once, so that they neither take the
+    // same seq nor pass the limit together (a single statement would not, under READ COMMITTED).
+    return this.transaction(async (c) => {
+      await this.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [row.session_id], c);
+      const { rowCount } = await this.query(
+        `INSERT INTO page_reports (session_id, seq, report, user_agent, received_at)
+         SELECT $1, count(*), $2, $3, $4 FROM page_reports WHERE session_id = $1 HAVING count(*) < $5`,
+        [row.session_id, row.report, row.user_agent?.slice(0, 512) ?? null, row.received_at, PAGE_REPORTS_PER_SESSION],
+        c,
+      );
+      return rowCount === 1 ? 'stored' : 'limit';
+    });
+  }
+
+  async pageReports(studyId: string): Promise<PageReportRow[]> {
+    const { rows } = await this.query<PageReportRow>(
+      `SELECT r.session_id, r.report, r.user_agent, r.received_at
+         FROM sessions s JOIN page_reports r ON r.session_id = s.id
+        WHERE s.study_id = $1 ORDER BY r.session_id COLLATE "C", r.seq`,
+      [studyId],
+    );
+    return rows;
   }
 
   async completedPayments(studyId: string): Promise<PaymentRow[]> {

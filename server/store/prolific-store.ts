@@ -1,5 +1,5 @@
 /**
- * The Prolific closed loop's storage on SQLite (migration 5; docs/prolific.md): study links,
+ * The Prolific closed loop's storage on SQLite (migration 6; docs/prolific.md): study links,
  * Prolific's last known status of each submission, webhook events already applied, sessions
  * released because Prolific ended their submission, and the bonus ledger. `SqliteStore` delegates
  * its Prolific methods here, one line each, as it does for stimulus sets.

@@ -30,6 +30,7 @@ import { userError } from '../http-error.ts';
 import type {
   ConditionTrialCount,
   NewSession,
+  PageReportRow,
   PaymentRow,
   SaveOutcome,
   SessionCounts,
@@ -40,6 +41,7 @@ import type {
   StudyRow,
   TrialRow,
 } from './store.ts';
+import { PAGE_REPORTS_PER_SESSION } from './store.ts';
 
 export interface SqliteStoreOptions {
   /**
@@ -275,6 +277,27 @@ export class SqliteStore implements Store {
 
   async listSessions(studyId: string): Promise<SessionSummary[]> {
     return (this.db.prepare(sessionSummariesSql('?', 's.id')).all(studyId) as RawSessionSummary[]).map(flagsFromRow);
+  }
+
+  async savePageReport(row: PageReportRow): Promise<'stored' | 'limit'> {
+    // One statement: two reports arriving at once cannot take the same seq or pass the limit together.
+    const info = this.db
+      .prepare(
+        `INSERT INTO page_reports (session_id, seq, report, user_agent, received_at)
+         SELECT ?, count(*), ?, ?, ? FROM page_reports WHERE session_id = ? HAVING count(*) < ?`,
+      )
+      .run(row.session_id, row.report, row.user_agent?.slice(0, 512) ?? null, row.received_at, row.session_id, PAGE_REPORTS_PER_SESSION);
+    return info.changes === 1 ? 'stored' : 'limit';
+  }
+
+  async pageReports(studyId: string): Promise<PageReportRow[]> {
+    return this.db
+      .prepare(
+        `SELECT r.session_id, r.report, r.user_agent, r.received_at
+           FROM sessions s JOIN page_reports r ON r.session_id = s.id
+          WHERE s.study_id = ? ORDER BY r.session_id, r.seq`,
+      )
+      .all(studyId) as PageReportRow[];
   }
 
   async completedPayments(studyId: string): Promise<PaymentRow[]> {

@@ -110,6 +110,19 @@ export interface SessionSummary {
   finished_at: number | null;
 }
 
+/** One page load's report of automation signs (experiment/contract.ts `PageReport`), as stored. */
+export interface PageReportRow {
+  session_id: string;
+  /** The report's canonical JSON. */
+  report: string;
+  /** The User-Agent header of the request that brought it (observed by the server). */
+  user_agent: string | null;
+  received_at: number;
+}
+
+/** A session keeps at most this many page reports (one per page load; a reload loop stops here). */
+export const PAGE_REPORTS_PER_SESSION = 20;
+
 /** A completed session as Prolific needs it for approval: the only record that carries the raw ID. */
 export interface PaymentRow {
   prolific_pid: string;
@@ -165,6 +178,10 @@ export interface Store {
 
   /** Sessions of a study, oldest first, with how many trials each has stored. */
   listSessions(studyId: string): Promise<SessionSummary[]>;
+  /** Stores a page report unless the session already has PAGE_REPORTS_PER_SESSION of them. */
+  savePageReport(row: PageReportRow): Promise<'stored' | 'limit'>;
+  /** Every page report of the study's sessions, by session and arrival. */
+  pageReports(studyId: string): Promise<PageReportRow[]>;
   /** Completed, non-preview sessions with their Prolific IDs: for the payments view only. */
   completedPayments(studyId: string): Promise<PaymentRow[]>;
   /** Stored main-phase trials per condition and session state, non-preview sessions in `states` only. */

@@ -104,6 +104,9 @@ function brokenTrial(rng: Rng, nTrials: number): unknown {
   return base;
 }
 
+/** What follows /api/sessions/<session>/ in the participant API. */
+const SESSION_ROUTES = ['trials', 'complete', 'screening', 'page-report'];
+
 function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v) ?? 'undefined');
   const jsonHeaders = { 'content-type': pick(rng, ['application/json', 'text/plain;charset=UTF-8', 'application/json; charset=utf-8']) };
@@ -129,7 +132,12 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 2: // bytes that are not JSON
       return {
         method: 'POST',
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`]),
+        path: pick(rng, [
+          `/api/sessions/${session}/trials`,
+          `/api/studies/fixture-study/sessions`,
+          `/api/sessions/${session}/complete`,
+          `/api/sessions/${session}/page-report`,
+        ]),
         headers: { 'content-type': 'application/json' },
         body: pick(rng, [Buffer.from('{"trial_index": 1,'), Buffer.from([0xff, 0xfe, 0x00, 0x7b]), Buffer.from(deepNesting(5000)), Buffer.from('{"a":'.repeat(2000))]),
         malformed: true,
@@ -153,7 +161,7 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 5: // unknown or hostile session ids
       return {
         method: 'POST',
-        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, ['trials', 'complete', 'screening'])}`,
+        path: `/api/sessions/${enc(weirdString(rng).slice(0, 200)) || 'x'}/${pick(rng, SESSION_ROUTES)}`,
         headers: { 'content-type': 'application/json' },
         body: json({ trial_index: 0, response: 'bear', rt_ms: 1 }),
         malformed: true,
@@ -192,7 +200,13 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     case 8: // wrong methods on API routes
       return {
         method: pick(rng, ['GET', 'PUT', 'DELETE', 'PATCH']),
-        path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`, `/api/sessions/${session}/complete`, '/api/nothing']),
+        path: pick(rng, [
+          `/api/sessions/${session}/trials`,
+          `/api/studies/fixture-study/sessions`,
+          `/api/sessions/${session}/complete`,
+          `/api/sessions/${session}/page-report`,
+          '/api/nothing',
+        ]),
         headers: {},
         malformed: true,
       };
@@ -209,7 +223,14 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
     default: // gate and completion early (valid requests, refused for the session's state)
       return {
         method: 'POST',
-        path: `/api/sessions/${session}/${pick(rng, ['screening', 'complete', 'gates/screening', 'gates/headphone', `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`])}`,
+        path: `/api/sessions/${session}/${pick(rng, [
+          'screening',
+          'complete',
+          'page-report',
+          'gates/screening',
+          'gates/headphone',
+          `gates/${enc(weirdString(rng).slice(0, 40)) || 'x'}`,
+        ])}`,
         headers: { 'content-type': 'application/json' },
         body: json(pick(rng, [{}, weirdValue(rng)])),
         malformed: true,
@@ -288,6 +309,8 @@ describe('fuzzing the participant routes', () => {
     if (testStore() === 'sqlite') expect(await db.get('PRAGMA integrity_check')).toEqual({ integrity_check: 'ok' });
     // Only the fuzzer's own valid session exists; no malformed start got through.
     expect(await db.all('SELECT prolific_pid FROM sessions')).toEqual([{ prolific_pid: pidOf('fuzzer-own-session') }]);
+    // No malformed page report was kept either.
+    expect(await db.all('SELECT count(*) AS n FROM page_reports')).toEqual([{ n: 0 }]);
     // Any stored trial is a record that passes the contract, for an index of the plan.
     const rows = await db.all<{ trial_index: number; data: string; response: string }>('SELECT trial_index, data, response FROM trials');
     for (const row of rows) {

@@ -20,6 +20,11 @@ export interface DriveOptions {
   /** Stop (return) before answering a trial with this index. */
   stopBefore?: number;
   timeoutMs?: number;
+  /**
+   * How long each answer button is held down (ms): the response is the click, at the release, so
+   * this is a floor on the response times the page records (a person takes hundreds of ms).
+   */
+  pressMs?: number;
 }
 
 export interface DriveResult {
@@ -86,7 +91,7 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
       plan ??= await opts.plan();
       const labels = await choices.allTextContents();
       const label = answer(plan[index]!, labels);
-      await choices.filter({ hasText: new RegExp(`^${label}$`) }).first().click();
+      await choices.filter({ hasText: new RegExp(`^${label}$`) }).first().click({ delay: opts.pressMs });
       answered.push(index);
       continue;
     }

@@ -15,6 +15,7 @@ import { loadTrialsCsv } from '../../analysis/load-trials-csv.ts';
 import { psychDsDataFile, psychDsDataset, psychDsZip } from '../../analysis/psych-ds.ts';
 import { trialsToCsv, trialsToJson } from '../../analysis/trials-export.ts';
 import { TRIAL_COLUMNS } from '../../analysis/trial-row.ts';
+import { MEASUREMENT_COLUMNS } from '../../analysis/trial-measurements.ts';
 import { loadExportAt, loadStudyAt } from '../support/study-data.ts';
 import { createSyntheticStudy, type SyntheticStudy } from '../analysis/synthetic-study.ts';
 
@@ -89,7 +90,7 @@ describe('SQLite study loader and analysis', () => {
     expect(s.exclusions.catch_min_accuracy).toBe(0.5);
     const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 500, permutations: 0, statistics: false });
     expect(r.exclusions.participants_total).toBe(14);
-    expect(r.exclusions.counts).toEqual({ screened_out: 1, incomplete: 2, catch_accuracy: 1, natural_accuracy: 0 });
+    expect(r.exclusions.counts).toEqual({ screened_out: 1, incomplete: 2, flagged: 0, catch_accuracy: 1, natural_accuracy: 0 });
     expect(r.exclusions.participants_included).toBe(10);
     expect(r.exclusions.excluded.map((e) => e.participant_id).sort()).toEqual(['ph00001', 'ph00002', 'ph00003', 'ph00004']);
     expect(r.exclusions.notes.join(' ')).toMatch(/trial\(s\) of experimenter previews were left out/);
@@ -122,7 +123,7 @@ describe('SQLite study loader and analysis', () => {
   it('CLI overrides of exclusions win over the config', async () => {
     const s = await loadStudyAt(dbFile, synth.studyId);
     const keepAll = analyzeCounts(s.counts, {
-      exclusions: { incomplete: false, screened_out: false, catch_min_accuracy: 0, natural_min_accuracy: 0 },
+      exclusions: { incomplete: false, screened_out: false, flagged: false, catch_min_accuracy: 0, natural_min_accuracy: 0 },
       choices: s.choices, bootstrap: 0, statistics: false,
     });
     expect(keepAll.exclusions.participants_included).toBe(14);
@@ -196,7 +197,8 @@ describe('exports', () => {
       'participant_id', 'session_id', 'phase', 'trial_index', 'stimulus_id', 'source_id', 'category',
       'model', 'layer', 'layer_index', 'response', 'correct', 'rt_ms',
     ]);
-    expect(exp.columns.map((c) => c.name)).toEqual([...TRIAL_COLUMNS.map((c) => c.name), 'prediction_alexnet', 'prediction_resnet50']);
+    const columns = [...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS].map((c) => c.name);
+    expect(exp.columns.map((c) => c.name)).toEqual([...columns, 'prediction_alexnet', 'prediction_resnet50']);
     expect(exp.rows).toHaveLength(synth.trials.filter((t) => !t.preview).length);
     const csv = trialsToCsv(exp);
     const json = trialsToJson(exp);

@@ -61,7 +61,7 @@ describe('recognizabilityTableFromRows', () => {
   it('applies catch and natural accuracy rules and reports them', () => {
     const [r] = analyzeTrialRows(ROWS, {
       bootstrap: 0,
-      exclusions: { incomplete: true, screened_out: true, catch_min_accuracy: 0.5, natural_min_accuracy: 0 },
+      exclusions: { incomplete: true, screened_out: true, flagged: false, catch_min_accuracy: 0.5, natural_min_accuracy: 0 },
     });
     // A has 0/2 catch trials; C has none and is not judged. Without session states the first two rules cannot apply.
     expect(r!.exclusions.counts.catch_accuracy).toBe(1);
@@ -71,7 +71,10 @@ describe('recognizabilityTableFromRows', () => {
     expect(r!.exclusions.notes.join('\n')).toMatch(/3 trial\(s\) of experimenter previews/);
     // Natural: B and C remain → (0.5 + 1) / 2.
     expect(r!.table[0]!.recognizability).toBeCloseTo(0.75, 12);
-    const [n] = analyzeTrialRows(ROWS, { bootstrap: 0, exclusions: { incomplete: true, screened_out: true, catch_min_accuracy: 0, natural_min_accuracy: 0.75 } });
+    const [n] = analyzeTrialRows(ROWS, {
+      bootstrap: 0,
+      exclusions: { incomplete: true, screened_out: true, flagged: false, catch_min_accuracy: 0, natural_min_accuracy: 0.75 },
+    });
     expect(n!.exclusions.excluded.map((e) => e.participant_id)).toEqual(['B']);
     expect(n!.exclusions.excluded[0]!.detail).toBe('natural accuracy 1/2 = 0.500 < 0.75');
   });
@@ -83,9 +86,12 @@ describe('recognizabilityTableFromRows', () => {
       ...trials('C', '', 'natural', 0, [0], { session_state: 'screened_out', phase: 'screening' }),
     ];
     const [r] = analyzeTrialRows(rows, { bootstrap: 0 });
-    expect(r!.exclusions.counts).toEqual({ screened_out: 1, incomplete: 1, catch_accuracy: 0, natural_accuracy: 0 });
+    expect(r!.exclusions.counts).toEqual({ screened_out: 1, incomplete: 1, flagged: 0, catch_accuracy: 0, natural_accuracy: 0 });
     expect(r!.table[0]!.recognizability).toBe(1);
-    const [keep] = analyzeTrialRows(rows, { bootstrap: 0, exclusions: { incomplete: false, screened_out: false, catch_min_accuracy: 0, natural_min_accuracy: 0 } });
+    const [keep] = analyzeTrialRows(rows, {
+      bootstrap: 0,
+      exclusions: { incomplete: false, screened_out: false, flagged: false, catch_min_accuracy: 0, natural_min_accuracy: 0 },
+    });
     expect(keep!.table[0]!.recognizability).toBe(0.5);
   });
 

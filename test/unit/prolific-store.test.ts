@@ -1,5 +1,5 @@
 /**
- * The Prolific loop's storage on a real SQLite file: migration 5 on a database that already has
+ * The Prolific loop's storage on a real SQLite file: migration 6 on a database that already has
  * abandoned sessions, the abandonment reason's effect on late trials, newest-status-wins, webhook
  * events applied once (atomically), and the bonus ledger's one-bonus-per-batch and compare-and-set.
  */
@@ -65,7 +65,7 @@ const state = async (s: SqliteStore, id: string) => {
 };
 
 describe('sessions and Prolific', () => {
-  it('migration 5 marks sessions already abandoned as idle, and a late trial still revives them', async () => {
+  it('migration 6 marks sessions already abandoned as idle, and a late trial still revives them', async () => {
     const s = open(await oldDatabase(['abandoned', 'started']));
     expect(await state(s, 'tok0')).toEqual(['abandoned', 'idle']);
     expect(await state(s, 'tok1')).toEqual(['started', null]);

@@ -11,7 +11,9 @@ import { analysisVersion, StudyAnalyses } from '../../dashboard/study-analysis.t
 import type { StudyView } from '../../dashboard/study-page.ts';
 import { AnalysisInputError } from '../../../analysis/input-error.ts';
 import type { ParticipantSessions } from '../../participant-sessions.ts';
-import type { Store, StudyRow } from '../../store/store.ts';
+import { participantFlags, sessionFlags } from '../../session-quality.ts';
+import type { SessionSummary, Store, StudyRow } from '../../store/store.ts';
+import type { StudyProgress } from '../../admin-progress.ts';
 import { userError } from '../../http-error.ts';
 import { storedOverview } from '../../prolific/overview.ts';
 
@@ -48,30 +50,45 @@ export class AdminContext {
     return study;
   }
 
+  /**
+   * What the study's analysis depends on: its data version and, when its exclusions include the
+   * `flagged` rule, the participants' quality flags (which then also enter the version).
+   */
+  async analysisInputs(study: StudyRow, p: StudyProgress, all?: SessionSummary[]) {
+    const version = analysisVersion(p, study.config.exclusions.incomplete);
+    if (!study.config.exclusions.flagged) return { version, flags: undefined };
+    const flags = await participantFlags(this.deps.store, study, all);
+    let flagged = 0;
+    for (const f of flags.values()) if (f.length > 0) flagged++;
+    return { version: `${version}.f${flagged}`, flags };
+  }
+
   /** The study page's view: progress, the (cached) analysis, the latest sessions. */
   async studyView(req: Request, study: StudyRow): Promise<StudyView> {
     const all = await this.deps.store.listSessions(study.id);
     const p = await this.progress.progress(study, publicBase(req), all);
-    const version = analysisVersion(p, study.config.exclusions.incomplete);
+    const { version, flags: byParticipant } = await this.analysisInputs(study, p, all);
     let analysis: StudyView['analysis'] = null;
     let analysisError: string | undefined;
     try {
-      analysis = await this.analyses.get(study.id, version, true);
+      analysis = await this.analyses.get(study.id, version, true, byParticipant);
     } catch (e) {
       if (!(e instanceof AnalysisInputError)) throw e;
       analysisError = e.message;
     }
     const n = this.deps.sessionRows ?? 100;
+    const sessions = all.slice(-n).reverse();
+    const flags = await sessionFlags(this.deps.store, study, all, sessions);
     const prolific = await storedOverview(this.deps.store, study.id, false);
-    return { progress: p, analysis, analysisError, sessions: all.slice(-n).reverse(), sessionsTotal: all.length, prolific };
+    return { progress: p, analysis, analysisError, sessions, sessionsTotal: all.length, flags, prolific };
   }
 
   /** The study's analysis at its current version (recomputed when sessions changed). */
   async analysisOf(req: Request) {
     const study = await this.studyOf(req);
     const p = await this.progress.progress(study, publicBase(req));
-    const version = analysisVersion(p, study.config.exclusions.incomplete);
-    return { study, ...(await this.analyses.get(study.id, version)) };
+    const { version, flags } = await this.analysisInputs(study, p);
+    return { study, ...(await this.analyses.get(study.id, version, false, flags)) };
   }
 }
 

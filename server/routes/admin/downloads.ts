@@ -4,7 +4,7 @@ import { psychDsDataFile, psychDsDataset, psychDsZip } from '../../../analysis/p
 import { resultsToJson, resultToMarkdown, tableToCsv } from '../../../analysis/report-format.ts';
 import { loadTrialsExport, trialsToCsv } from '../../../analysis/trials-export.ts';
 import { paymentsCsv } from '../../dashboard/payments-page.ts';
-import { analysisVersion } from '../../dashboard/study-analysis.ts';
+import { paymentsWithFlags } from '../../session-quality.ts';
 import { type AdminContext, attachment, publicBase } from './context.ts';
 
 export function downloadRoutes(prot: Router, ctx: AdminContext): void {
@@ -12,14 +12,15 @@ export function downloadRoutes(prot: Router, ctx: AdminContext): void {
 
   prot.get('/studies/:id/payments.csv', async (req, res) => {
     const study = await ctx.studyOf(req);
-    attachment(res, `${study.id}_payments.csv`, 'text/csv; charset=utf-8', paymentsCsv(await store.completedPayments(study.id)));
+    attachment(res, `${study.id}_payments.csv`, 'text/csv; charset=utf-8', paymentsCsv(await paymentsWithFlags(store, study)));
   });
 
   prot.get('/studies/:id/figure.svg', async (req, res) => {
     const study = await ctx.studyOf(req);
     const p = await ctx.progress.progress(study, publicBase(req));
     // The page's figure goes with the page's (possibly slightly older) table.
-    const svg = await ctx.analyses.figure(await ctx.analyses.get(study.id, analysisVersion(p, study.config.exclusions.incomplete), true));
+    const { version, flags } = await ctx.analysisInputs(study, p);
+    const svg = await ctx.analyses.figure(await ctx.analyses.get(study.id, version, true, flags));
     if (svg === null) return void res.status(404).type('text').send('No participant is included yet: there is no figure.\n');
     res.set('Cache-Control', 'private, max-age=3600').type('image/svg+xml').send(svg);
   });

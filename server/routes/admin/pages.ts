@@ -7,6 +7,7 @@ import { paymentsPage } from '../../dashboard/payments-page.ts';
 import { studiesPage, studiesTable } from '../../dashboard/studies-page.ts';
 import { studyBody, studyHead, studyPage, type StudyPageNotice } from '../../dashboard/study-page.ts';
 import { isExposed } from '../../http-error.ts';
+import { paymentsWithFlags } from '../../session-quality.ts';
 import { changeStudyStatus, createStudy } from '../../studies.ts';
 import { type AdminContext, studyUrl } from './context.ts';
 
@@ -76,6 +77,6 @@ export function pageRoutes(prot: Router, ctx: AdminContext): void {
 
   prot.get('/studies/:id/payments', async (req, res) => {
     const study = await ctx.studyOf(req);
-    res.type('html').send(paymentsPage(bundle, study, await store.completedPayments(study.id)));
+    res.type('html').send(paymentsPage(bundle, study, await paymentsWithFlags(store, study)));
   });
 }
