@@ -37,12 +37,8 @@ function overviewText(o: ProlificOverview): string[] {
   const released = Object.entries(o.released).map(([r, n]) => `${REASON_LABEL[r] ?? r} ${n}`);
   if (released.length) lines.push(`sessions released because Prolific ended their submission: ${released.join(', ')}`);
   lines.push(`completed here and approved there: ${o.approved}`);
-  lines.push(
-    `completed here, awaiting your review on Prolific: ${o.review.length}` +
-      (o.flags_available ? '' : ' (quality flags not available in this build)'),
-  );
-  for (const r of o.review)
-    lines.push(`  ${r.participant_id}  ${r.flags.length ? flagList(r.flags) : o.flags_available ? 'no flags' : 'flags unknown'}`);
+  lines.push(`completed here, awaiting your review on Prolific: ${o.review.length}`);
+  for (const r of o.review) lines.push(`  ${r.participant_id}  ${r.flags.length ? flagList(r.flags) : 'no flags'}`);
   const m = o.mismatches;
   const groups: [string, { participant_id?: string; prolific_status: string | null; state?: string }[]][] = [
     ['completed here, no submission on Prolific', m.completed_without_submission],

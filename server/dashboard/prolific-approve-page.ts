@@ -1,6 +1,6 @@
 /**
  * Approving on Prolific from the payments view, in two steps: choose (completed sessions awaiting
- * review, with their quality flags; unflagged ones pre-ticked when flags exist), then confirm.
+ * review, with their quality flags; unflagged ones pre-ticked), then confirm.
  * Only sessions that completed here are offered. Rejecting is not offered here: it needs a reason
  * written for the participant (`metamer prolific reject`, docs/prolific.md).
  *
@@ -39,8 +39,7 @@ function when(ms: number | null): SafeHtml | string {
   return ms === null ? '—' : html`<time datetime="${isoTime(ms)}">${formatTime(ms)}</time>`;
 }
 
-function flagText(r: { flags: ReviewItem['flags'] }, available: boolean): SafeHtml | string {
-  if (!available) return html`<span class="muted">unknown</span>`;
+function flagText(r: { flags: ReviewItem['flags'] }): SafeHtml | string {
   if (r.flags.length === 0) return html`<span class="muted">none</span>`;
   return html`${r.flags.map((f) => html`<span class="chip" title="${f.reason}">${f.code}</span> <span class="small">${f.reason}</span> `)}`;
 }
@@ -55,12 +54,12 @@ export interface ApprovePageData {
 function reviewForm(studyId: string, o: ProlificOverview): SafeHtml {
   if (o.review.length === 0) return html`<p class="empty-note card-pad">No completed session awaits review on Prolific.</p>`;
   const rows = o.review.map((r) => {
-    const ticked = o.flags_available && r.flags.length === 0 ? html` checked` : '';
+    const ticked = r.flags.length === 0 ? html` checked` : '';
     return html`<tr>
   <td><input type="checkbox" name="participant" value="${r.participant_id}" id="ap-${r.participant_id}"${ticked}></td>
   <td class="mono"><label for="ap-${r.participant_id}">${r.participant_id}</label></td>
   <td class="nowrap">${when(r.finished_at)}</td>
-  <td>${flagText(r, o.flags_available)}</td>
+  <td>${flagText(r)}</td>
 </tr>`;
   });
   return html`<form method="post" action="${base(studyId)}/prolific/approve">
@@ -101,23 +100,20 @@ export function approvePage(bundle: DashboardBundle, study: StudyRow, d: Approve
   <code>metamer prolific link ${study.id} &lt;prolific-study-id&gt;</code>.</p></section>`,
     );
   }
-  const hint = o.flags_available
-    ? 'Unflagged sessions are ticked; flagged ones are yours to decide.'
-    : 'Quality flags are not available in this build: tick the sessions to approve.';
   const body = html`${d.error ? flash('error', d.error) : ''}
 <div class="flash flash-warn" role="note"><strong>Approving pays the participant and cannot be undone.</strong>
   Only sessions that completed here (every planned trial stored) and await review on Prolific are listed.
   Statuses as of the last sync (${o.link.synced_at === null ? 'never' : when(o.link.synced_at)}); approving syncs again first.
   To reject, give the participant a reason with <code>metamer prolific reject</code>.</div>
 <section class="card card-flush">
-  <div class="card-head"><h2>Awaiting your review</h2><p class="muted small">${hint}</p></div>
+  <div class="card-head"><h2>Awaiting your review</h2><p class="muted small">Unflagged sessions are ticked; flagged ones are yours to decide.</p></div>
   ${reviewForm(study.id, o)}
 </section>
 ${unmatchedTable(d.unmatched)}`;
   return shell(bundle, study, 'Approve on Prolific', body);
 }
 
-export function confirmPage(bundle: DashboardBundle, study: StudyRow, chosen: readonly ReviewItem[], flagsAvailable: boolean): string {
+export function confirmPage(bundle: DashboardBundle, study: StudyRow, chosen: readonly ReviewItem[]): string {
   const b = base(study.id);
   const n = chosen.length;
   return shell(
@@ -127,7 +123,7 @@ export function confirmPage(bundle: DashboardBundle, study: StudyRow, chosen: re
     html`<section class="card">
   <p>Approve <strong data-field="confirm-count">${n}</strong> ${n === 1 ? 'submission' : 'submissions'} on Prolific?
     Each participant is paid; this cannot be undone.</p>
-  <ul>${chosen.map((r) => html`<li><span class="mono">${r.participant_id}</span> — flags: ${flagText(r, flagsAvailable)}</li>`)}</ul>
+  <ul>${chosen.map((r) => html`<li><span class="mono">${r.participant_id}</span> — flags: ${flagText(r)}</li>`)}</ul>
   <form method="post" action="${b}/prolific/approve">
     <input type="hidden" name="step" value="approve">
     ${chosen.map((r) => html`<input type="hidden" name="participant" value="${r.participant_id}">`)}

@@ -57,9 +57,8 @@ function unlinked(studyId: string, o: ProlificOverview): SafeHtml {
 
 function review(studyId: string, o: ProlificOverview): SafeHtml {
   const n = o.review.length;
-  const flags = o.flags_available ? '' : ' (quality flags are not available in this build)';
   return html`<p class="small"><strong data-field="prolific-review">${n}</strong> completed
-  ${n === 1 ? 'session awaits' : 'sessions await'} your review on Prolific${flags}.
+  ${n === 1 ? 'session awaits' : 'sessions await'} your review on Prolific.
   <a href="${base(studyId)}/prolific/approve">Review and approve</a></p>`;
 }
 

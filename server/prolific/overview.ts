@@ -37,8 +37,6 @@ export interface ProlificOverview {
   released: Partial<Record<AbandonReason, number>>;
   /** Completed here, awaiting review there, with their quality flags. */
   review: ReviewItem[];
-  /** False when this build has no quality flags (they are then unknown, not absent). */
-  flags_available: boolean;
   approved: number;
   mismatches: {
     completed_without_submission: SessionRef[];
@@ -81,8 +79,7 @@ export async function prolificOverview(store: Store, studyId: string, rec: Recon
     link,
     status_counts: rec.statusCounts,
     released,
-    review: rec.awaitingReview.map((p) => ({ ...ref(p), flags: flags.of(p.session) })),
-    flags_available: flags.available,
+    review: rec.awaitingReview.map((p) => ({ ...ref(p), flags: flags(p.session) })),
     approved: rec.approved.length,
     mismatches: {
       completed_without_submission: rec.completedWithoutSubmission.map((session) => ref({ session })),

@@ -2,8 +2,7 @@
  * Decisions on Prolific submissions, always asked for by a person (docs/prolific.md):
  *
  * - approve: only sessions that completed here (every planned trial stored) and whose submission
- *   awaits review on Prolific; named one by one, or all unflagged ones at once when this build has
- *   quality flags. A session that did not complete here is never approved.
+ *   awaits review on Prolific; named one by one, or all those without a quality flag at once. A session that did not complete here is never approved.
  * - reject: one named submission, with Prolific's rejection category and a message of at least
  *   100 characters. Nothing here ever rejects on its own.
  * - return request: one named submission that is still active on Prolific.
@@ -38,21 +37,16 @@ export interface ApprovalReport {
   /** Awaiting review, not chosen (flagged, or not named): left for a person. */
   left: Candidate[];
   failed: (Candidate & { error: string })[];
-  flags_available: boolean;
 }
 
 /** Which awaiting-review sessions a selection picks; a named participant who cannot be approved is an error. */
 export function chooseApprovals(
   rec: Reconciliation,
   flagsOf: (p: Pair) => QualityFlag[],
-  flagsAvailable: boolean,
   sel: ApprovalSelection,
 ): { chosen: Pair[]; left: Pair[] } {
   const named = new Set(sel.participants ?? []);
   if (named.size === 0 && !sel.allUnflagged) throw userError('name the participants to approve, or use --all-unflagged', 422);
-  if (sel.allUnflagged && !flagsAvailable) {
-    throw userError('quality flags are not available in this build, so "unflagged" means nothing yet: name the participants to approve');
-  }
   const candidates = new Map(rec.awaitingReview.map((p) => [p.session.participant_id, p]));
   const problems: string[] = [];
   for (const id of named) {
@@ -89,15 +83,14 @@ export async function approveSubmissions(
 ): Promise<ApprovalReport> {
   const { reconciliation: rec } = await syncStudy(store, client, studyId, now);
   const flags = await sessionFlags(store, studyId, rec.awaitingReview.length > 0);
-  const flagsOf = (p: Pair) => flags.of(p.session);
-  const { chosen, left } = chooseApprovals(rec, flagsOf, flags.available, sel);
+  const flagsOf = (p: Pair) => flags(p.session);
+  const { chosen, left } = chooseApprovals(rec, flagsOf, sel);
   const candidate = (p: Pair): Candidate => ({ participant_id: p.session.participant_id, flags: flagsOf(p) });
   const report: ApprovalReport = {
     dry_run: !!sel.dryRun,
     approved: [],
     left: left.map(candidate),
     failed: [],
-    flags_available: flags.available,
   };
   for (const p of chosen) {
     if (sel.dryRun) {

@@ -88,9 +88,21 @@ export async function arrive(
   return { submission, view: r.body as SessionView };
 }
 
-/** Every planned trial, then completion; on the stand-in the participant enters the completion code. */
-export async function completeHere(server: TestServer, standIn: ProlificStandIn, a: Arrival): Promise<void> {
-  await answerTrials(server, a.view);
+/** What the study's page measures of a trial shown as planned, in full view (experiment/trial-evidence.ts). */
+const SHOWN_AS_PLANNED = { stimulus_frames: 6, stimulus_target_ms: 100, page_hidden: false, left_fullscreen: false, untrusted_events: 0 };
+
+/**
+ * Every planned trial, then completion; on the stand-in the participant enters the completion code.
+ * `asThePage` sends what the study's page sends besides the answers (its page report, each trial's
+ * measurements), so the session has no quality flag; without it the answers come bare, as from a
+ * script, and the session is flagged for the missing measurements.
+ */
+export async function completeHere(server: TestServer, standIn: ProlificStandIn, a: Arrival, asThePage = false): Promise<void> {
+  if (asThePage) {
+    const r = await postJson(`${server.url}/api/sessions/${a.view.session}/page-report`, { webdriver: false, automation_globals: [] });
+    if (r.status !== 200) throw new Error(`page report: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  await answerTrials(server, a.view, { evidence: asThePage ? SHOWN_AS_PLANNED : undefined });
   const done = await postJson(`${server.url}/api/sessions/${a.view.session}/complete`, {});
   if (done.status !== 200) throw new Error(`complete: ${done.status} ${JSON.stringify(done.body)}`);
   standIn.setStatus(a.submission.id, 'AWAITING REVIEW');

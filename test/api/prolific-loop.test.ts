@@ -142,7 +142,8 @@ describe('metamer prolific sync', () => {
     expect(after.started).toBe(before.started - 2);
 
     expect(out.review.map((r: { participant_id: string }) => r.participant_id)).toEqual([await participantIdOf(server, awaiting)]);
-    expect(out.flags_available).toBe(false);
+    // Its answers came bare, without the page's measurements: the evidence module flags it.
+    expect(out.review[0].flags.map((f: { code: string }) => f.code)).toEqual(['missing_measurements']);
     expect(out.approved).toBe(1);
     expect(out.mismatches.completed_without_submission.map((r: { participant_id: string }) => r.participant_id)).toEqual([
       await participantIdOf(server, noSubmission),
@@ -189,6 +190,13 @@ describe('metamer prolific sync', () => {
   });
 
   describe('metamer prolific approve', () => {
+    /** Completed here as the study's page would send it: no quality flag. */
+    let careful: Arrival;
+    beforeAll(async () => {
+      careful = await arrive(server, standIn, prolificStudy);
+      await completeHere(server, standIn, careful, true);
+    });
+
     it('a dry run shows what would be approved and changes nothing on Prolific', async () => {
       const who = await participantIdOf(server, awaiting);
       const r = await metamer(server, ['prolific', 'approve', 'fixture-study', who, '--dry-run', '--json'], prolificEnv(standIn));
@@ -210,24 +218,39 @@ describe('metamer prolific sync', () => {
       expect(standIn.requests.filter((q) => q.path.endsWith('/transition/'))).toEqual([]);
     });
 
-    it('without quality flags in this build, --all-unflagged refuses instead of approving everyone', async () => {
-      const r = await metamer(server, ['prolific', 'approve', 'fixture-study', '--all-unflagged'], prolificEnv(standIn));
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('quality flags are not available in this build');
+    it('--all-unflagged chooses the sessions without a quality flag and leaves the flagged one with its reasons', async () => {
+      const r = await metamer(
+        server,
+        ['prolific', 'approve', 'fixture-study', '--all-unflagged', '--dry-run', '--json'],
+        prolificEnv(standIn),
+      );
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.approved).toEqual([{ participant_id: await participantIdOf(server, careful), flags: [] }]);
+      expect(out.left.map((c: { participant_id: string }) => c.participant_id)).toEqual([await participantIdOf(server, awaiting)]);
+      expect(out.left[0].flags.map((f: { code: string }) => f.code)).toEqual(['missing_measurements']);
+      const text = await metamer(server, ['prolific', 'approve', 'fixture-study', '--all-unflagged', '--dry-run'], prolificEnv(standIn));
+      expect(text.stdout).toContain(`${await participantIdOf(server, awaiting)}  missing_measurements (`);
       const none = await metamer(server, ['prolific', 'approve', 'fixture-study'], prolificEnv(standIn));
       expect(none.code).toBe(2);
-      expect(standIn.submissions.get(awaiting.submission.id)!.status).toBe('AWAITING REVIEW');
+      expect(standIn.requests.filter((q) => q.path.endsWith('/transition/'))).toEqual([]);
     });
 
-    it('approves the named completed session on Prolific', async () => {
+    it('approves a named session on Prolific, flagged or not, and then every unflagged one', async () => {
       const who = await participantIdOf(server, awaiting);
       const r = await metamer(server, ['prolific', 'approve', 'fixture-study', who], prolificEnv(standIn));
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`approved 1:\n  ${who}`);
       expect(standIn.submissions.get(awaiting.submission.id)!.status).toBe('APPROVED');
+      expect(standIn.submissions.get(careful.submission.id)!.status).toBe('AWAITING REVIEW');
       const stored = (await server.store.prolificSubmissions('fixture-study')).find((s) => s.submission_id === awaiting.submission.id)!;
       expect(stored.status).toBe('APPROVED');
-      expect((await sync()).approved).toBe(2);
+
+      const all = await metamer(server, ['prolific', 'approve', 'fixture-study', '--all-unflagged'], prolificEnv(standIn));
+      expect(all.code).toBe(0);
+      expect(all.stdout).toContain(`approved 1:\n  ${await participantIdOf(server, careful)}`);
+      expect(standIn.submissions.get(careful.submission.id)!.status).toBe('APPROVED');
+      expect((await sync()).approved).toBe(3);
     });
   });
 

@@ -42,9 +42,10 @@ beforeAll(async () => {
     { code: COMPLETION_CODE, code_type: 'COMPLETED' },
     { code: SCREENOUT_CODE, code_type: 'SCREENED_OUT' },
   ]);
+  // done[0] answers bare (flagged for the missing measurements), done[1] as the study's page does.
   for (let i = 0; i < 2; i++) {
     const a = await arrive(server, standIn, study);
-    await completeHere(server, standIn, a);
+    await completeHere(server, standIn, a, i === 1);
     done.push(a);
   }
   const gone = await arrive(server, standIn, study);
@@ -104,15 +105,20 @@ describe('the Prolific panel and approvals', () => {
     await Promise.all([page.waitForURL(`${studyPage()}/prolific/approve`), page.click('[data-action=prolific-approve]')]);
     const boxes = page.locator('table[data-table=review] input[type=checkbox]');
     expect(await boxes.count()).toBe(2);
-    // No quality flags in this build: nothing is ticked for the experimenter.
-    for (let i = 0; i < 2; i++) expect(await boxes.nth(i).isChecked()).toBe(false);
+    // The unflagged session is ticked; the flagged one is left for the experimenter, with its reason.
+    const [first, second] = [await participantIdOf(server, done[0]!), await participantIdOf(server, done[1]!)];
+    expect(await page.isChecked(`input[value="${first}"]`)).toBe(false);
+    expect(await page.isChecked(`input[value="${second}"]`)).toBe(true);
+    const flaggedRow = page.locator('table[data-table=review] tr', { has: page.locator(`input[value="${first}"]`) });
+    expect(await flaggedRow.locator('.chip').textContent()).toBe('missing_measurements');
     expect(await page.locator('table[data-table=unmatched]').textContent()).toContain(strangerPid);
     await shot('02-approve-choose');
 
+    await page.uncheck(`input[value="${second}"]`);
     await page.click('[data-action=prolific-approve-continue]');
     expect(await page.locator('.flash-error').textContent()).toContain('Tick at least one session');
 
-    const first = await participantIdOf(server, done[0]!);
+    // The flagged session, approved because a person chose it.
     await page.check(`input[value="${first}"]`);
     await page.click('[data-action=prolific-approve-continue]');
     expect(await page.locator('h1').textContent()).toBe('Confirm the approvals');

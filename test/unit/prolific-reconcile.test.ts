@@ -124,32 +124,31 @@ describe('choosing approvals', () => {
     [a, b, c, started],
     [sub(a, 'AWAITING REVIEW'), sub(b, 'AWAITING REVIEW'), sub(c, 'APPROVED'), sub(started, 'AWAITING REVIEW')],
   );
-  // A stand-in for the evidence module's verdicts: only b is flagged.
+  // Verdicts as the evidence module would give them: only b is flagged.
   const flagsOf = (p: { session: ProlificSessionRow }) => (p.session === b ? [{ code: 'fast', reason: 'too fast' }] : []);
 
   it('all unflagged: the flagged session is left for a person', () => {
-    const r = chooseApprovals(rec, flagsOf, true, { allUnflagged: true });
+    const r = chooseApprovals(rec, flagsOf, { allUnflagged: true });
     expect(ids(r.chosen)).toEqual([a.participant_id]);
     expect(ids(r.left)).toEqual([b.participant_id]);
   });
 
   it('a flagged session is approved only when named', () => {
-    expect(ids(chooseApprovals(rec, flagsOf, true, { participants: [b.participant_id] }).chosen)).toEqual([b.participant_id]);
-    expect(ids(chooseApprovals(rec, flagsOf, true, { participants: [b.participant_id], allUnflagged: true }).chosen)).toEqual([
+    expect(ids(chooseApprovals(rec, flagsOf, { participants: [b.participant_id] }).chosen)).toEqual([b.participant_id]);
+    expect(ids(chooseApprovals(rec, flagsOf, { participants: [b.participant_id], allUnflagged: true }).chosen)).toEqual([
       a.participant_id,
       b.participant_id,
     ]);
   });
 
-  it('refuses what cannot be approved, and "unflagged" without flags', () => {
-    expect(() => chooseApprovals(rec, flagsOf, true, { participants: [started.participant_id] })).toThrow(
+  it('refuses what cannot be approved, and an empty choice', () => {
+    expect(() => chooseApprovals(rec, flagsOf, { participants: [started.participant_id] })).toThrow(
       'the session did not complete here (started)',
     );
-    expect(() => chooseApprovals(rec, flagsOf, true, { participants: [c.participant_id] })).toThrow(
+    expect(() => chooseApprovals(rec, flagsOf, { participants: [c.participant_id] })).toThrow(
       'its submission is APPROVED on Prolific',
     );
-    expect(() => chooseApprovals(rec, flagsOf, false, { allUnflagged: true })).toThrow('quality flags are not available');
-    expect(() => chooseApprovals(rec, flagsOf, true, {})).toThrow('name the participants');
+    expect(() => chooseApprovals(rec, flagsOf, {})).toThrow('name the participants');
   });
 });
 

@@ -93,7 +93,7 @@ export function prolificRoutes(prot: Router, ctx: AdminContext): void {
           .type('html')
           .send(approvePage(bundle, study, await approvePageData(study.id, error)));
       }
-      return void res.type('html').send(confirmPage(bundle, study, chosen, o.flags_available));
+      return void res.type('html').send(confirmPage(bundle, study, chosen));
     }
     const r = await approveSubmissions(store, ProlificClient.fromEnv(), study.id, { participants: form.participant });
     logger.info({ study: study.id, approved: r.approved.length, failed: r.failed.length }, 'prolific approvals');
