@@ -12,6 +12,7 @@ import type { ProlificOverview, ReviewItem } from '../prolific/overview.ts';
 import type { ProlificSubmissionRow } from '../store/prolific-store.ts';
 import type { StudyRow } from '../store/store.ts';
 import type { DashboardBundle } from './bundle.ts';
+import { flagList } from './flag-list.ts';
 import { formatTime, isoTime } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page } from './layout.ts';
@@ -39,11 +40,6 @@ function when(ms: number | null): SafeHtml | string {
   return ms === null ? '—' : html`<time datetime="${isoTime(ms)}">${formatTime(ms)}</time>`;
 }
 
-function flagText(r: { flags: ReviewItem['flags'] }): SafeHtml | string {
-  if (r.flags.length === 0) return html`<span class="muted">none</span>`;
-  return html`${r.flags.map((f) => html`<span class="chip" title="${f.reason}">${f.code}</span> <span class="small">${f.reason}</span> `)}`;
-}
-
 export interface ApprovePageData {
   overview: ProlificOverview;
   /** Submissions with no session here, with their raw Prolific IDs (personal data: this page only). */
@@ -59,7 +55,7 @@ function reviewForm(studyId: string, o: ProlificOverview): SafeHtml {
   <td><input type="checkbox" name="participant" value="${r.participant_id}" id="ap-${r.participant_id}"${ticked}></td>
   <td class="mono"><label for="ap-${r.participant_id}">${r.participant_id}</label></td>
   <td class="nowrap">${when(r.finished_at)}</td>
-  <td>${flagText(r)}</td>
+  <td>${flagList(r.flags)}</td>
 </tr>`;
   });
   return html`<form method="post" action="${base(studyId)}/prolific/approve">
@@ -123,7 +119,7 @@ export function confirmPage(bundle: DashboardBundle, study: StudyRow, chosen: re
     html`<section class="card">
   <p>Approve <strong data-field="confirm-count">${n}</strong> ${n === 1 ? 'submission' : 'submissions'} on Prolific?
     Each participant is paid; this cannot be undone.</p>
-  <ul>${chosen.map((r) => html`<li><span class="mono">${r.participant_id}</span> — flags: ${flagText(r)}</li>`)}</ul>
+  <ul>${chosen.map((r) => html`<li><span class="mono">${r.participant_id}</span> — flags: ${flagList(r.flags)}</li>`)}</ul>
   <form method="post" action="${b}/prolific/approve">
     <input type="hidden" name="step" value="approve">
     ${chosen.map((r) => html`<input type="hidden" name="participant" value="${r.participant_id}">`)}

@@ -3,14 +3,11 @@
  * (server/session-quality.ts, docs/integrity.md) for every session of the study, looked up by
  * session id. Approval decides on them: `--all-unflagged` approves only sessions without one.
  */
+import type { QualityFlag } from '../../analysis/quality-flags.ts';
 import { studySessionFlags } from '../session-quality.ts';
 import type { Store } from '../store/store.ts';
 
-/** A flag's code and its reason with the numbers (analysis/quality-flags.ts). */
-export interface QualityFlag {
-  code: string;
-  reason: string;
-}
+export type { QualityFlag };
 
 /** The flags of one session; empty when it has none. */
 export type FlagsOf = (session: { id: string }) => QualityFlag[];

@@ -125,7 +125,8 @@ describe('choosing approvals', () => {
     [sub(a, 'AWAITING REVIEW'), sub(b, 'AWAITING REVIEW'), sub(c, 'APPROVED'), sub(started, 'AWAITING REVIEW')],
   );
   // Verdicts as the evidence module would give them: only b is flagged.
-  const flagsOf = (p: { session: ProlificSessionRow }) => (p.session === b ? [{ code: 'fast', reason: 'too fast' }] : []);
+  const flagsOf = (p: { session: ProlificSessionRow }) =>
+    p.session === b ? [{ code: 'fast_responses' as const, reason: 'too fast' }] : [];
 
   it('all unflagged: the flagged session is left for a person', () => {
     const r = chooseApprovals(rec, flagsOf, { allUnflagged: true });
@@ -145,9 +146,7 @@ describe('choosing approvals', () => {
     expect(() => chooseApprovals(rec, flagsOf, { participants: [started.participant_id] })).toThrow(
       'the session did not complete here (started)',
     );
-    expect(() => chooseApprovals(rec, flagsOf, { participants: [c.participant_id] })).toThrow(
-      'its submission is APPROVED on Prolific',
-    );
+    expect(() => chooseApprovals(rec, flagsOf, { participants: [c.participant_id] })).toThrow('its submission is APPROVED on Prolific');
     expect(() => chooseApprovals(rec, flagsOf, {})).toThrow('name the participants');
   });
 });
