@@ -52,11 +52,15 @@ describe('without PROLIFIC_API_TOKEN', () => {
       ['sync', 'fixture-study'],
       ['link', 'fixture-study', 'abc'],
       ['approve', 'fixture-study', '--all-unflagged'],
+      ['reject', 'fixture-study', 'p0', '--category', 'NO_DATA', '--message', REASON],
+      ['return', 'fixture-study', 'p0', '--reason', 'the study page could not load'],
+      ['bonus', 'fixture-study', '--csv', 'bonuses.csv'],
+      ['webhook', 'workspace-0', '--url', 'https://example.org/api/prolific/webhook'],
     ]) {
       const r = await metamer(server, ['prolific', ...args]);
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toContain('set PROLIFIC_API_TOKEN');
+      expect(r.stderr, args[0]).toContain('set PROLIFIC_API_TOKEN');
     }
     expect(standIn.requests).toEqual([]);
     const status = await metamer(server, ['study', 'status', 'fixture-study']);
