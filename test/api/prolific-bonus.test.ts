@@ -6,31 +6,28 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProlificStandIn } from '../support/prolific-stand-in.ts';
 import type { TestServer } from '../support/test-server.ts';
 import {
   type Arrival,
   arrive,
   completeHere,
-  type LinkedStudy,
   metamer,
   participantIdOf,
   prolificEnv,
   spawnMetamer,
-  startLinkedStudy,
+  useLinkedStudy,
 } from './prolific-helpers.ts';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
-let linked: LinkedStudy;
 let server: TestServer;
 let standIn: ProlificStandIn;
 let study: string;
 const people: { a: Arrival; pid: string }[] = [];
 
-beforeAll(async () => {
-  linked = await startLinkedStudy();
+useLinkedStudy(async (linked) => {
   ({ server, standIn, study } = linked);
   for (let i = 0; i < 3; i++) {
     const a = await arrive(server, standIn, study);
@@ -38,13 +35,9 @@ beforeAll(async () => {
     people.push({ a, pid: await participantIdOf(server, a) });
   }
 });
-afterAll(async () => {
-  await linked?.dispose();
-});
 afterEach(() => {
   standIn.hang = null;
   standIn.paymentsVisible = true;
-  expect(standIn.violations).toEqual([]);
 });
 
 async function csv(name: string, rows: [number, string][]): Promise<string> {

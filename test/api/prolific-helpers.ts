@@ -6,6 +6,7 @@
 import { execFile, type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
 import { ProlificStandIn, STAND_IN_TOKEN, type StandInSubmission } from '../support/prolific-stand-in.ts';
 import {
@@ -136,4 +137,22 @@ export async function startLinkedStudy(opts: TestServerOptions = {}): Promise<Li
       await server.dispose();
     },
   };
+}
+
+/**
+ * A test file's hooks around a linked study: started, then `setUp`, before its tests; the stand-in's
+ * record of requests the reference does not document checked empty after each test; all closed at the end.
+ */
+export function useLinkedStudy(setUp: (l: LinkedStudy) => Promise<void>, opts: TestServerOptions = {}): void {
+  let linked: LinkedStudy | undefined;
+  beforeAll(async () => {
+    linked = await startLinkedStudy(opts);
+    await setUp(linked);
+  });
+  afterEach(() => {
+    expect(linked!.standIn.violations).toEqual([]);
+  });
+  afterAll(async () => {
+    await linked?.dispose();
+  });
 }

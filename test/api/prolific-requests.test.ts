@@ -2,43 +2,26 @@
  * `metamer prolific return` and `metamer prolific webhook` against the local stand-in of Prolific's
  * API (never Prolific itself), each request checked against the reference.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ProlificStandIn } from '../support/prolific-stand-in.ts';
 import type { TestServer } from '../support/test-server.ts';
-import {
-  type Arrival,
-  arrive,
-  completeHere,
-  type LinkedStudy,
-  metamer,
-  participantIdOf,
-  prolificEnv,
-  startLinkedStudy,
-} from './prolific-helpers.ts';
+import { type Arrival, arrive, completeHere, metamer, participantIdOf, prolificEnv, useLinkedStudy } from './prolific-helpers.ts';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
-let linked: LinkedStudy;
 let server: TestServer;
 let standIn: ProlificStandIn;
 let study: string;
 let idle: Arrival;
 let finished: Arrival;
 
-beforeAll(async () => {
-  linked = await startLinkedStudy();
+useLinkedStudy(async (linked) => {
   ({ server, standIn, study } = linked);
   finished = await arrive(server, standIn, study);
   await completeHere(server, standIn, finished);
   idle = await arrive(server, standIn, study);
   // The idle timer's sweep, as if an hour had passed without a trial.
   expect(await server.store.abandonIdleSessions('fixture-study', Date.now() + 1000)).toBe(1);
-});
-afterAll(async () => {
-  await linked?.dispose();
-});
-afterEach(() => {
-  expect(standIn.violations).toEqual([]);
 });
 
 describe('metamer prolific return', () => {

@@ -41,7 +41,10 @@ export type Hang = 'setup-after-creating' | 'pay-before-paying' | 'pay-after-pay
 
 const id24 = () => randomBytes(12).toString('hex');
 
-/** Prolific's rejection categories (transition-submission). */
+/**
+ * Prolific's rejection categories (transition-submission). Copied from the reference, not imported
+ * from the client: the stand-in must refuse a category the client got wrong.
+ */
 const REJECTION_CATEGORIES = [
   'TOO_QUICKLY',
   'TOO_SLOWLY',
