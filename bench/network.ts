@@ -290,7 +290,10 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
     const bytes = countBytes(cdp);
     // The baseline preloads a quarter of the study before its first trial: minutes on a slow line.
     const timeout = Number(process.env.NETWORK_BENCH_STEP_TIMEOUT_MS ?? 15 * 60_000);
+    // Both pages start their session through the same API: the view is read off the wire.
+    const started = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/studies\/[^/]+\/sessions$/.test(r.url()), { timeout });
     await page.goto(url, { waitUntil: 'commit' });
+    const view = (await (await started).json()) as SessionView;
     const steps = STEPS[side][modality];
     for (const text of steps) {
       await waitForScreen(page, text, timeout);
@@ -300,9 +303,9 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
     await page.evaluate((c) => (window as unknown as Observed).__startDriving(c), { trials: TRIALS, answer_after_ms: ANSWER_AFTER_MS });
     await page.waitForFunction(() => (window as unknown as Observed).__drive.done, null, { timeout, polling: 500 });
     const fetched = bytes();
-    const { log, frames, paint, view } = await page.evaluate(() => {
-      const w = window as unknown as Observed & { __metamer?: { view: SessionView }; __baseline?: { view: SessionView } };
-      return { log: w.__load, frames: w.__frames, paint: w.__paint, view: (w.__metamer?.view ?? w.__baseline?.view)! };
+    const { log, frames, paint } = await page.evaluate(() => {
+      const w = window as unknown as Observed;
+      return { log: w.__load, frames: w.__frames, paint: w.__paint };
     });
     const shown = new Set(view.trials.slice(0, TRIALS).flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])).map((u) => new URL(u, setup.front.url).href));
     const stimulusFiles = [...fetched].filter(([u, b]) => new URL(u).pathname.startsWith('/stimuli/') && b > 0);

@@ -26,6 +26,7 @@ import { adminTokenFileFor } from './admin-token.ts';
 import { trustProxySetting } from './proxy-trust.ts';
 import { sessionStartLimit } from './rate-limits.ts';
 import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from './stimulus-keys.ts';
+import { prolificWebhookRouter } from './prolific/webhook-route.ts';
 
 export interface ServerOptions {
   /** The SQLite file; the data folder (blobs, keys) is beside it whatever the database. */
@@ -92,6 +93,7 @@ export function createApp(deps: { store: Store; sessions: ParticipantSessions; b
   const overHttps = headers(true);
   const overHttp = headers(false);
   app.use((req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next));
+  app.use(prolificWebhookRouter({ store, logger })); // before the JSON parser: its signature covers the raw body
   // sendBeacon posts text/plain (a CORS-safelisted type), so both are parsed as JSON.
   app.use('/api', express.json({ limit: '16kb', type: ['application/json', 'text/plain'] }));
   app.post('/api/studies/:studyId/sessions', sessionStartLimit());

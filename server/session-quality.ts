@@ -103,7 +103,7 @@ export async function sessionFlags(
 }
 
 /** Every session's flags, by session id: what Prolific approval decides on. */
-export async function studySessionFlags(store: Store, study: StudyRow): Promise<Map<string, { code: string; reason: string }[]>> {
+export async function studySessionFlags(store: Store, study: StudyRow): Promise<Map<string, QualityFlag[]>> {
   return sessionFlags(store, study, await store.listSessions(study.id));
 }
 

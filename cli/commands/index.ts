@@ -40,6 +40,11 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'export', summary: "export a study's trials (pseudonymous) as CSV, JSON or a Psych-DS dataset", load: () => import('./export.ts') },
   { name: 'admin', summary: 'the experimenter dashboard: admin token and log-ins', load: () => import('./admin.ts') },
   { name: 'db', summary: 'back up the database, or copy a SQLite database into PostgreSQL', load: () => import('./db.ts') },
+  {
+    name: 'prolific',
+    summary: 'link a study to Prolific, keep submissions in step, approve and pay bonuses (needs PROLIFIC_API_TOKEN)',
+    load: () => import('./prolific.ts'),
+  },
 ];
 
 /** The command named on the command line (after the program's own options), if any. */

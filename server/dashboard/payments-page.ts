@@ -52,6 +52,7 @@ export function paymentsPage(bundle: DashboardBundle, study: StudyRow, rows: rea
     <p class="muted">${rows.length} completed ${rows.length === 1 ? 'submission' : 'submissions'} to approve on Prolific. Preview runs are not listed.</p>
   </div>
   <div class="actions">
+    <a class="btn btn-secondary" href="${base}/prolific/approve" data-action="prolific-approve">Approve on Prolific…</a>
     <button type="button" class="btn btn-secondary" data-copy-all="[data-pid]">Copy all IDs</button>
     <a class="btn btn-primary" href="${base}/payments.csv" download data-download="payments">Download CSV</a>
   </div>

@@ -15,6 +15,8 @@ import { formatDuration, formatProportion, formatTime, isoTime } from './format.
 import { html, type SafeHtml } from './html.ts';
 import { flash, page, progressBar, sessionBadge, statusBadge } from './layout.ts';
 import { statisticsSection } from './statistics-block.ts';
+import { prolificPanel } from './prolific-panel.ts';
+import type { ProlificOverview } from '../prolific/overview.ts';
 
 export interface StudyView {
   progress: StudyProgress;
@@ -28,6 +30,8 @@ export interface StudyView {
   sessionsTotal: number;
   /** Quality flags of the listed sessions, by session id (server/session-quality.ts). */
   flags: ReadonlyMap<string, readonly QualityFlag[]>;
+  /** The Prolific loop's state (docs/prolific.md); absent where not computed. */
+  prolific?: ProlificOverview | null;
 }
 
 const base = (id: string) => `/admin/studies/${encodeURIComponent(id)}`;
@@ -205,7 +209,8 @@ function downloads(id: string): SafeHtml {
 
 export function studyBody(v: StudyView): SafeHtml {
   const statistics = statisticsSection(v.analysis?.result ?? null, v.progress.id);
-  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${sessions(v)}`;
+  const prolific = prolificPanel(v.progress.id, v.prolific);
+  return html`${stats(v.progress)}${conditions(v.progress)}${recognizability(v)}${statistics}${prolific}${sessions(v)}`;
 }
 
 export interface StudyPageNotice {

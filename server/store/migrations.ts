@@ -129,7 +129,64 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, seq)
   );
   `,
-  // 6: participants the device check turned away before any session existed (the participant
+  // 6: the Prolific closed loop (docs/prolific.md): why a session was abandoned, which Prolific
+  // study a study is linked to, Prolific's last known status of each submission, webhook events
+  // already applied, and the bonus ledger that keeps a bonus from being paid twice.
+  `
+  -- 'idle' (the abandonment timer: a late trial revives the session) or 'prolific_returned',
+  -- 'prolific_timed_out', 'prolific_rejected' (Prolific ended the submission: it stays abandoned).
+  ALTER TABLE sessions ADD COLUMN abandon_reason TEXT;
+  UPDATE sessions SET abandon_reason = 'idle' WHERE state = 'abandoned';
+  CREATE INDEX sessions_by_prolific_session ON sessions (prolific_session_id) WHERE prolific_session_id IS NOT NULL;
+
+  CREATE TABLE prolific_links (
+    study_id          TEXT PRIMARY KEY REFERENCES studies(id),
+    prolific_study_id TEXT NOT NULL UNIQUE,
+    linked_at         INTEGER NOT NULL,
+    synced_at         INTEGER              -- the last complete listing of the study's submissions
+  );
+
+  CREATE TABLE prolific_submissions (
+    submission_id TEXT PRIMARY KEY,        -- Prolific's submission id (the participant URL's SESSION_ID)
+    study_id      TEXT NOT NULL REFERENCES studies(id),
+    prolific_pid  TEXT NOT NULL,           -- personal data, like sessions.prolific_pid
+    status        TEXT NOT NULL,           -- Prolific's status, e.g. 'AWAITING REVIEW', 'RETURNED'
+    status_at     INTEGER NOT NULL,        -- when Prolific said so (webhook timestamp or listing time), unix ms
+    started_at    INTEGER,
+    completed_at  INTEGER
+  );
+  CREATE INDEX prolific_submissions_by_study ON prolific_submissions (study_id, prolific_pid);
+
+  -- Prolific delivers each webhook event at least once, with the same X-Event-ID on every retry.
+  CREATE TABLE prolific_webhook_events (
+    event_id       TEXT PRIMARY KEY,
+    signature_hash TEXT NOT NULL UNIQUE,   -- sha256 of the signature: a replayed body under a new event id
+    received_at    INTEGER NOT NULL,
+    outcome        TEXT NOT NULL
+  );
+
+  -- One Prolific bulk bonus (set up, then paid) per run; its items are the participants' bonuses.
+  CREATE TABLE prolific_bonus_runs (
+    id         INTEGER PRIMARY KEY,
+    study_id   TEXT NOT NULL REFERENCES studies(id),
+    batch      TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('intent', 'set_up', 'paying', 'paid')),
+    setup_id   TEXT,                       -- Prolific's bulk bonus payment id, once set up
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE prolific_bonus_items (
+    study_id      TEXT NOT NULL,
+    batch         TEXT NOT NULL,
+    session_id    TEXT NOT NULL REFERENCES sessions(id),
+    run_id        INTEGER NOT NULL REFERENCES prolific_bonus_runs(id),
+    submission_id TEXT NOT NULL,
+    amount_cents  INTEGER NOT NULL CHECK (amount_cents > 0),
+    -- The ledger's promise: one bonus per participant per batch, whatever happens to the runs.
+    PRIMARY KEY (study_id, batch, session_id)
+  );
+  `,
+  // 7: participants the device check turned away before any session existed (the participant
   // page's device-gate.ts reports them): once per (study, pseudonymous participant), the first
   // reason standing. Never the raw Prolific ID.
   `

@@ -129,7 +129,58 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, seq)
   );
   `,
-  // 6: participants the device check turned away before any session (pseudonymous, first reason).
+  // 6: the Prolific closed loop (docs/prolific.md): abandonment reasons, study links, Prolific's
+  // last known submission statuses, webhook events applied, the bonus ledger.
+  `
+  ALTER TABLE sessions ADD COLUMN abandon_reason TEXT;
+  UPDATE sessions SET abandon_reason = 'idle' WHERE state = 'abandoned';
+  CREATE INDEX sessions_by_prolific_session ON sessions (prolific_session_id) WHERE prolific_session_id IS NOT NULL;
+
+  CREATE TABLE prolific_links (
+    study_id          TEXT PRIMARY KEY REFERENCES studies(id),
+    prolific_study_id TEXT NOT NULL UNIQUE,
+    linked_at         BIGINT NOT NULL,
+    synced_at         BIGINT
+  );
+
+  CREATE TABLE prolific_submissions (
+    submission_id TEXT PRIMARY KEY,
+    study_id      TEXT NOT NULL REFERENCES studies(id),
+    prolific_pid  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    status_at     BIGINT NOT NULL,
+    started_at    BIGINT,
+    completed_at  BIGINT
+  );
+  CREATE INDEX prolific_submissions_by_study ON prolific_submissions (study_id, prolific_pid);
+
+  CREATE TABLE prolific_webhook_events (
+    event_id       TEXT PRIMARY KEY,
+    signature_hash TEXT NOT NULL UNIQUE,
+    received_at    BIGINT NOT NULL,
+    outcome        TEXT NOT NULL
+  );
+
+  CREATE TABLE prolific_bonus_runs (
+    id         BIGINT PRIMARY KEY,        -- max + 1 under a lock, as SQLite's rowid (db copy keeps ids)
+    study_id   TEXT NOT NULL REFERENCES studies(id),
+    batch      TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('intent', 'set_up', 'paying', 'paid')),
+    setup_id   TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE prolific_bonus_items (
+    study_id      TEXT NOT NULL,
+    batch         TEXT NOT NULL,
+    session_id    TEXT NOT NULL REFERENCES sessions(id),
+    run_id        BIGINT NOT NULL REFERENCES prolific_bonus_runs(id),
+    submission_id TEXT NOT NULL,
+    amount_cents  INTEGER NOT NULL CHECK (amount_cents > 0),
+    PRIMARY KEY (study_id, batch, session_id)
+  );
+  `,
+  // 7: participants the device check turned away before any session (pseudonymous, first reason).
   `
   CREATE TABLE turn_aways (
     study_id       TEXT NOT NULL REFERENCES studies(id),

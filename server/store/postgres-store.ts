@@ -25,6 +25,8 @@ import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import { HttpError, userError } from '../http-error.ts';
 import { createPool, describePostgresUrl, LOCK_KEY, migratePostgres } from './postgres-pool.ts';
 import { PostgresStudyData } from './postgres-study-data.ts';
+import { ProlificPostgres } from './prolific-postgres.ts';
+import type * as P from './prolific-store.ts';
 import { manifestBlobs, manifestDigest, SetExistsError, setBlobs, setSummary, type StoredSetRow } from './stimulus-sets.ts';
 import {
   flagsFromRow,
@@ -70,7 +72,11 @@ const SQL = {
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
     ON CONFLICT (session_id, trial_index) DO NOTHING`,
   trialData: 'SELECT data FROM trials WHERE session_id = $1 AND trial_index = $2',
-  touch: "UPDATE sessions SET last_activity_at = $1, state = CASE state WHEN 'abandoned' THEN 'started' ELSE state END WHERE id = $2",
+  // Only the idle timer's abandonment is undone by a late trial (docs/prolific.md).
+  touch: `UPDATE sessions SET last_activity_at = $1,
+      state = CASE WHEN state = 'abandoned' AND abandon_reason = 'idle' THEN 'started' ELSE state END,
+      abandon_reason = CASE WHEN state = 'abandoned' AND abandon_reason = 'idle' THEN NULL ELSE abandon_reason END
+    WHERE id = $2`,
   answered: 'SELECT trial_index FROM trials WHERE session_id = $1 ORDER BY trial_index',
   studyUpdatedAt: 'SELECT updated_at FROM studies WHERE id = $1',
   // Columns named, not *: a prepared statement's result shape must survive a later migration that
@@ -85,6 +91,7 @@ export class PostgresStore implements Store {
   readonly description: string;
   readonly studyData: PostgresStudyData;
   private readonly plans = new PlanCache();
+  private readonly prolific: ProlificPostgres;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -92,6 +99,7 @@ export class PostgresStore implements Store {
   ) {
     this.description = describePostgresUrl(url);
     this.studyData = new PostgresStudyData(pool, this.description);
+    this.prolific = new ProlificPostgres(pool, (work) => this.transaction(work));
   }
 
   /** Connects and brings the schema up to date. */
@@ -345,15 +353,19 @@ export class PostgresStore implements Store {
 
   async setScreening(sessionId: string, passed: boolean, at: number) {
     await this.query(
-      `UPDATE sessions SET screening_passed = $1, state = $2, finished_at = $3, last_activity_at = $4
-        WHERE id = $5 AND screening_passed IS NULL`,
-      [passed ? 1 : 0, passed ? 'started' : 'screened_out', passed ? null : at, at, sessionId],
+      `UPDATE sessions SET screening_passed = $1, finished_at = $2, last_activity_at = $3,
+         state = CASE WHEN $1 = 0 THEN 'screened_out'
+                      WHEN state = 'abandoned' AND abandon_reason IS DISTINCT FROM 'idle' THEN state
+                      ELSE 'started' END,
+         abandon_reason = CASE WHEN $1 = 0 OR abandon_reason = 'idle' THEN NULL ELSE abandon_reason END
+        WHERE id = $4 AND screening_passed IS NULL`,
+      [passed ? 1 : 0, passed ? null : at, at, sessionId],
     );
   }
 
   async completeSession(sessionId: string, at: number) {
     await this.query(
-      "UPDATE sessions SET state = 'completed', finished_at = $1, last_activity_at = $1 WHERE id = $2 AND state <> 'completed'",
+      "UPDATE sessions SET state = 'completed', abandon_reason = NULL, finished_at = $1, last_activity_at = $1 WHERE id = $2 AND state <> 'completed'",
       [at, sessionId],
     );
   }
@@ -439,7 +451,7 @@ export class PostgresStore implements Store {
     // One statement: a trial's touch either commits before (the session is not idle) or waits for
     // this row lock and then revives it.
     const r = await this.query(
-      "UPDATE sessions SET state = 'abandoned' WHERE study_id = $1 AND state = 'started' AND last_activity_at < $2",
+      "UPDATE sessions SET state = 'abandoned', abandon_reason = 'idle' WHERE study_id = $1 AND state = 'started' AND last_activity_at < $2",
       [studyId, idleBefore],
     );
     return r.rowCount ?? 0;
@@ -463,6 +475,66 @@ export class PostgresStore implements Store {
       [studyId],
     );
     return turnAwayCountsOf(rows);
+  }
+
+  linkProlificStudy(studyId: string, prolificStudyId: string, at: number) {
+    return this.prolific.linkProlificStudy(studyId, prolificStudyId, at);
+  }
+
+  prolificLink(studyId: string) {
+    return this.prolific.prolificLink(studyId);
+  }
+
+  listProlificLinks() {
+    return this.prolific.listProlificLinks();
+  }
+
+  prolificSessions(studyId: string) {
+    return this.prolific.prolificSessions(studyId);
+  }
+
+  saveProlificListing(studyId: string, rows: readonly P.ProlificSubmissionRow[], syncedAt: number) {
+    return this.prolific.saveProlificListing(studyId, rows, syncedAt);
+  }
+
+  recordProlificSubmission(row: P.ProlificSubmissionRow) {
+    return this.prolific.recordProlificSubmission(row);
+  }
+
+  prolificSubmissions(studyId: string) {
+    return this.prolific.prolificSubmissions(studyId);
+  }
+
+  locateProlificSubmission(submissionId: string, prolificPid: string) {
+    return this.prolific.locateProlificSubmission(submissionId, prolificPid);
+  }
+
+  abandonSessionForProlific(sessionId: string, reason: P.ProlificAbandonReason) {
+    return this.prolific.abandonSessionForProlific(sessionId, reason);
+  }
+
+  applyWebhookEvent(e: Omit<P.WebhookEventRecord, 'outcome'>, row: P.ProlificSubmissionRow | null) {
+    return this.prolific.applyWebhookEvent(e, row);
+  }
+
+  bonusItems(studyId: string, batch?: string) {
+    return this.prolific.bonusItems(studyId, batch);
+  }
+
+  createBonusRun(studyId: string, batch: string, items: readonly P.NewBonusItem[], at: number) {
+    return this.prolific.createBonusRun(studyId, batch, items, at);
+  }
+
+  bonusRuns(studyId: string) {
+    return this.prolific.bonusRuns(studyId);
+  }
+
+  bonusRunItems(runId: number) {
+    return this.prolific.bonusRunItems(runId);
+  }
+
+  advanceBonusRun(runId: number, from: P.BonusRunState, to: P.BonusRunState, at: number, setupId?: string) {
+    return this.prolific.advanceBonusRun(runId, from, to, at, setupId);
   }
 
   async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {

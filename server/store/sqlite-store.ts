@@ -26,6 +26,7 @@ import { type Db, openDatabase } from './database.ts';
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
 import { SqliteStudyData } from './sqlite-study-data.ts';
 import { getStimulusSet, listBlobs, listStimulusSets, registerBlob, saveStimulusSet } from './stimulus-sets.ts';
+import * as prolific from './prolific-store.ts';
 import { userError } from '../http-error.ts';
 import type {
   ConditionTrialCount,
@@ -92,7 +93,12 @@ export class SqliteStore implements Store {
       ),
       trialData: db.prepare('SELECT data FROM trials WHERE session_id = ? AND trial_index = ?'),
       touch: db.prepare(
-        "UPDATE sessions SET last_activity_at = ?, state = CASE state WHEN 'abandoned' THEN 'started' ELSE state END WHERE id = ?",
+        // Only the idle timer's abandonment is undone by a late trial: a session whose submission
+        // Prolific ended (returned, timed out, rejected) keeps its trials but not its slot.
+        `UPDATE sessions SET last_activity_at = ?,
+           state = CASE WHEN state = 'abandoned' AND abandon_reason = 'idle' THEN 'started' ELSE state END,
+           abandon_reason = CASE WHEN state = 'abandoned' AND abandon_reason = 'idle' THEN NULL ELSE abandon_reason END
+         WHERE id = ?`,
       ),
       trialsOf: db.prepare('SELECT * FROM trials WHERE session_id = ? ORDER BY trial_index'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
@@ -229,15 +235,22 @@ export class SqliteStore implements Store {
   async setScreening(sessionId: string, passed: boolean, at: number) {
     this.db
       .prepare(
-        `UPDATE sessions SET screening_passed = ?, state = ?, finished_at = ?, last_activity_at = ?
-          WHERE id = ? AND screening_passed IS NULL`,
+        `UPDATE sessions SET screening_passed = @passed, finished_at = @finished, last_activity_at = @at,
+           state = CASE WHEN @passed = 0 THEN 'screened_out'
+                        WHEN state = 'abandoned' AND abandon_reason IS NOT 'idle' THEN state
+                        ELSE 'started' END,
+           abandon_reason = CASE WHEN @passed = 0 OR abandon_reason IS 'idle' THEN NULL ELSE abandon_reason END
+          WHERE id = @id AND screening_passed IS NULL`,
       )
-      .run(passed ? 1 : 0, passed ? 'started' : 'screened_out', passed ? null : at, at, sessionId);
+      .run({ passed: passed ? 1 : 0, finished: passed ? null : at, at, id: sessionId });
   }
 
   async completeSession(sessionId: string, at: number) {
     this.db
-      .prepare("UPDATE sessions SET state = 'completed', finished_at = ?, last_activity_at = ? WHERE id = ? AND state <> 'completed'")
+      .prepare(
+        `UPDATE sessions SET state = 'completed', abandon_reason = NULL, finished_at = ?, last_activity_at = ?
+          WHERE id = ? AND state <> 'completed'`,
+      )
       .run(at, at, sessionId);
   }
 
@@ -317,7 +330,10 @@ export class SqliteStore implements Store {
     // One statement: a trial saved concurrently either lands before (and the session is not idle)
     // or after (and revives it), never in between.
     return this.db
-      .prepare("UPDATE sessions SET state = 'abandoned' WHERE study_id = ? AND state = 'started' AND last_activity_at < ?")
+      .prepare(
+        `UPDATE sessions SET state = 'abandoned', abandon_reason = 'idle'
+          WHERE study_id = ? AND state = 'started' AND last_activity_at < ?`,
+      )
       .run(studyId, idleBefore).changes;
   }
 
@@ -337,6 +353,71 @@ export class SqliteStore implements Store {
       )
       .all(studyId) as { reason: TurnAwayReason; n: number; back: number }[];
     return turnAwayCountsOf(rows);
+  }
+
+  async linkProlificStudy(studyId: string, prolificStudyId: string, at: number) {
+    return prolific.linkProlificStudy(this.db, studyId, prolificStudyId, at);
+  }
+
+  async prolificLink(studyId: string) {
+    return prolific.prolificLink(this.db, studyId);
+  }
+
+  async listProlificLinks() {
+    return prolific.listProlificLinks(this.db);
+  }
+
+  async prolificSessions(studyId: string) {
+    return prolific.prolificSessions(this.db, studyId);
+  }
+
+  async saveProlificListing(studyId: string, rows: readonly prolific.ProlificSubmissionRow[], syncedAt: number) {
+    prolific.saveProlificListing(this.db, studyId, rows, syncedAt);
+  }
+
+  async recordProlificSubmission(row: prolific.ProlificSubmissionRow) {
+    return prolific.recordProlificSubmission(this.db, row);
+  }
+
+  async prolificSubmissions(studyId: string) {
+    return prolific.prolificSubmissions(this.db, studyId);
+  }
+
+  async locateProlificSubmission(submissionId: string, prolificPid: string) {
+    return prolific.locateProlificSubmission(this.db, submissionId, prolificPid);
+  }
+
+  async abandonSessionForProlific(sessionId: string, reason: prolific.ProlificAbandonReason) {
+    return prolific.abandonSessionForProlific(this.db, sessionId, reason);
+  }
+
+  async applyWebhookEvent(e: Omit<prolific.WebhookEventRecord, 'outcome'>, row: prolific.ProlificSubmissionRow | null) {
+    try {
+      return prolific.applyWebhookEvent(this.db, e, row);
+    } catch (err) {
+      if (err instanceof prolific.DuplicateEvent) return 'duplicate' as const;
+      throw err;
+    }
+  }
+
+  async bonusItems(studyId: string, batch?: string) {
+    return prolific.bonusItems(this.db, studyId, batch);
+  }
+
+  async createBonusRun(studyId: string, batch: string, items: readonly prolific.NewBonusItem[], at: number) {
+    return prolific.createBonusRun(this.db, studyId, batch, items, at);
+  }
+
+  async bonusRuns(studyId: string) {
+    return prolific.bonusRuns(this.db, studyId);
+  }
+
+  async bonusRunItems(runId: number) {
+    return prolific.bonusRunItems(this.db, runId);
+  }
+
+  async advanceBonusRun(runId: number, from: prolific.BonusRunState, to: prolific.BonusRunState, at: number, setupId?: string) {
+    return prolific.advanceBonusRun(this.db, runId, from, to, at, setupId);
   }
 
   async createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string) {

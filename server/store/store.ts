@@ -12,6 +12,7 @@ import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts'
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StimulusSetSummary } from './stimulus-sets.ts';
+import type * as P from './prolific-store.ts';
 
 export interface StudyRow {
   id: string;
@@ -208,6 +209,28 @@ export interface Store {
   /** Records a turn-away; a second report for the same (study, participant) changes nothing. */
   recordTurnAway(t: TurnAway): Promise<void>;
   turnAwayCounts(studyId: string): Promise<TurnAwayCounts>;
+  /** The Prolific closed loop (prolific-store.ts, docs/prolific.md). Raw Prolific IDs stay behind these. */
+  linkProlificStudy(studyId: string, prolificStudyId: string, at: number): Promise<P.ProlificLink>;
+  prolificLink(studyId: string): Promise<P.ProlificLink | undefined>;
+  listProlificLinks(): Promise<P.ProlificLink[]>;
+  /** Non-preview sessions with their raw Prolific IDs, for matching submissions (never shown). */
+  prolificSessions(studyId: string): Promise<P.ProlificSessionRow[]>;
+  /** A complete listing of the study's submissions; an older status never overwrites a newer one. */
+  saveProlificListing(studyId: string, rows: readonly P.ProlificSubmissionRow[], syncedAt: number): Promise<void>;
+  recordProlificSubmission(row: P.ProlificSubmissionRow): Promise<'applied' | 'stale'>;
+  prolificSubmissions(studyId: string): Promise<P.ProlificSubmissionRow[]>;
+  /** The linked study a submission belongs to, or undefined. */
+  locateProlificSubmission(submissionId: string, prolificPid: string): Promise<string | undefined>;
+  /** A started (or idle-abandoned) session whose submission Prolific ended gives its slot back; true when it changed. */
+  abandonSessionForProlific(sessionId: string, reason: P.ProlificAbandonReason): Promise<boolean>;
+  /** Records a webhook event and stores its status in one transaction; 'duplicate' when seen before. */
+  applyWebhookEvent(e: Omit<P.WebhookEventRecord, 'outcome'>, row: P.ProlificSubmissionRow | null): Promise<P.WebhookOutcome | 'duplicate'>;
+  bonusItems(studyId: string, batch?: string): Promise<P.BonusItemRow[]>;
+  createBonusRun(studyId: string, batch: string, items: readonly P.NewBonusItem[], at: number): Promise<P.BonusRunRow>;
+  bonusRuns(studyId: string): Promise<P.BonusRunRow[]>;
+  bonusRunItems(runId: number): Promise<P.BonusItemRow[]>;
+  /** Compare-and-set of a bonus run's state; true for the one caller that moved it. */
+  advanceBonusRun(runId: number, from: P.BonusRunState, to: P.BonusRunState, at: number, setupId?: string): Promise<boolean>;
 
   /** Experimenter log-ins, by the sha256 of the cookie value. */
   createAdminSession(idHash: string, createdAt: number, expiresAt: number, userAgent?: string): Promise<void>;

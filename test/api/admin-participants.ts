@@ -2,7 +2,7 @@
  * For the admin tests: log in as the experimenter, and play participants through the real
  * participant API (start, every planned trial, the screening gate, completion).
  */
-import type { SessionView } from '../../experiment/contract.ts';
+import type { SessionView, TrialEvidence } from '../../experiment/contract.ts';
 import type { PlannedTrial } from '../../server/session-plan.ts';
 import { backdateSession, postJson, type TestServer } from '../support/test-server.ts';
 
@@ -57,7 +57,7 @@ export async function startParticipant(server: TestServer, pid: string, studyId 
 /** Answers trials [from, to) as planned (`correct`) or wrongly; asks the gate after the screening. */
 export type CorrectPolicy = (index: number, trial: PlannedTrial) => boolean;
 
-export async function answerTrials(server: TestServer, view: SessionView, opts: { from?: number; to?: number; correct?: CorrectPolicy } = {}): Promise<void> {
+export async function answerTrials(server: TestServer, view: SessionView, opts: { from?: number; to?: number; correct?: CorrectPolicy; evidence?: TrialEvidence } = {}): Promise<void> {
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   const gate = view.screening_last_index;
   const to = opts.to ?? plan.length;
@@ -65,7 +65,7 @@ export async function answerTrials(server: TestServer, view: SessionView, opts: 
     const t = plan[i]!;
     const right = opts.correct ? opts.correct(i, t) : true;
     const response = right ? t.category : view.choices.find((c) => c !== t.category)!;
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: i, response, rt_ms: 700 + i });
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: i, response, rt_ms: 700 + i, evidence: opts.evidence });
     if (r.status !== 200) throw new Error(`trial ${i}: ${r.status} ${JSON.stringify(r.body)}`);
     if (gate !== null && i === gate) {
       const g = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});

@@ -10,7 +10,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../server/canonical-json.ts';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
-import { driveParticipant } from '../support/participant-driver.ts';
+import { driveParticipant, pendingInBrowser } from '../support/participant-driver.ts';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process.ts';
 import { COMPLETION_CODE, postJson, startTestServer, type TestServer, pidOf, backdateSession } from '../support/test-server.ts';
 
@@ -54,14 +54,6 @@ function recordStimuli(context: BrowserContext): () => boolean {
   return () => listed.size > 0 && [...listed].every((f) => received.has(f));
 }
 
-/** Records the saving queue holds in the page's localStorage (what a reload would send). */
-function pendingInBrowser(): number {
-  for (let i = 0; i < localStorage.length; i++) {
-    const key = localStorage.key(i)!;
-    if (key.startsWith('metamer-queue:') && !key.endsWith(':refused')) return (JSON.parse(localStorage.getItem(key)!) as unknown[]).length;
-  }
-  return 0;
-}
 
 interface Row {
   session_id: string;

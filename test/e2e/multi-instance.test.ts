@@ -16,7 +16,7 @@ import { canonicalJson } from '../../server/canonical-json.ts';
 import type { PlannedTrial } from '../../server/session-plan.ts';
 import { launchChromium, newParticipantContext, type TestBrowser } from '../support/browser.ts';
 import { answeredBy, instancesServerBlock, startNginx } from '../support/nginx.ts';
-import { driveParticipant } from '../support/participant-driver.ts';
+import { driveParticipant, pendingInBrowser } from '../support/participant-driver.ts';
 import { createDatabase, startPostgresCluster, type PostgresCluster } from '../support/postgres.ts';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -154,7 +154,8 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     await page.goto(`${front}/run/fixture-study?PROLIFIC_PID=${pid}`);
     const first = await driveParticipant(page, { plan: planOf, stopBefore: 8 });
     expect(first.stoppedAt).toBe(8);
-    await page.waitForFunction(() => (window as any).__metamer.queue.pendingIndices().length === 0);
+    // Every answer so far acknowledged: the queue in the page's storage is empty.
+    await page.waitForFunction(`(${pendingInBrowser.toString()})() === 0`);
     const before = (await answeredBy(log)).slice(stimuliBefore).filter((a) => a.uri.startsWith('/api/sessions/'));
     for (const port of ports)
       expect(

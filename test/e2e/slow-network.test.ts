@@ -84,9 +84,10 @@ describe('a study on a slow line', () => {
     cdp.on('Network.responseReceived', (e) => {
       if (!e.response.fromDiskCache && !e.response.fromServiceWorker) fromNetwork.push(e.response.url);
     });
+    // The session the page was given, read off the wire (the page exposes none of its state).
+    const started = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/studies\/[^/]+\/sessions$/.test(r.url()));
     await page.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
-    await page.waitForFunction(() => (window as unknown as { __metamer?: object }).__metamer !== undefined);
-    view = (await page.evaluate(() => (window as unknown as { __metamer: { view: SessionView } }).__metamer.view)) as SessionView;
+    view = (await (await started).json()) as SessionView;
     for (const p of paused.splice(0)) pass(p);
     const plan = async () => (await server.store.getSession((await server.store.findSession('fixture-study', pid))!.id))!.plan.trials;
     const driving = driveParticipant(page, { plan, timeoutMs: 240_000 });

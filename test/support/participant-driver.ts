@@ -146,3 +146,15 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
   await page.screenshot({ path: `test-output/stuck-${Date.now()}.png` }).catch(() => {});
   throw new Error(`participant did not finish in time; last URL ${page.url()}; answered ${answered.join(',')}; page says: ${text.slice(0, 300)}`);
 }
+
+/**
+ * Runs in the page (`page.evaluate(pendingInBrowser)`): the records the saving queue holds in
+ * localStorage (what a reload would send).
+ */
+export function pendingInBrowser(): number {
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i)!;
+    if (key.startsWith('metamer-queue:') && !key.endsWith(':refused')) return (JSON.parse(localStorage.getItem(key)!) as unknown[]).length;
+  }
+  return 0;
+}

@@ -15,6 +15,7 @@ import { participantFlags, sessionFlags } from '../../session-quality.ts';
 import type { SessionSummary, Store, StudyRow } from '../../store/store.ts';
 import type { StudyProgress } from '../../admin-progress.ts';
 import { userError } from '../../http-error.ts';
+import { storedOverview } from '../../prolific/overview.ts';
 
 export interface AdminRouterDeps {
   store: Store;
@@ -78,7 +79,8 @@ export class AdminContext {
     const n = this.deps.sessionRows ?? 100;
     const sessions = all.slice(-n).reverse();
     const flags = await sessionFlags(this.deps.store, study, all, sessions);
-    return { progress: p, analysis, analysisError, sessions, sessionsTotal: all.length, flags };
+    const prolific = await storedOverview(this.deps.store, study.id, false);
+    return { progress: p, analysis, analysisError, sessions, sessionsTotal: all.length, flags, prolific };
   }
 
   /** The study's analysis at its current version (recomputed when sessions changed). */

@@ -23,6 +23,7 @@ import { AdminContext, type AdminRouterDeps, safeNext } from './context.ts';
 import { downloadRoutes } from './downloads.ts';
 import { loginRoutes, logoutRoute } from './login.ts';
 import { pageRoutes } from './pages.ts';
+import { prolificRoutes } from './prolific.ts';
 
 export { type AdminRouterDeps, safeNext } from './context.ts';
 
@@ -56,6 +57,7 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
   actionRoutes(prot, ctx);
   downloadRoutes(prot, ctx);
   apiRoutes(prot, ctx);
+  prolificRoutes(prot, ctx);
   prot.use(() => {
     throw userError('There is nothing at this address.', 404);
   });
