@@ -168,8 +168,8 @@ function sessions(v: StudyView): SafeHtml {
   <td class="flags-cell">${flagList(v.flags.get(s.id))}</td>
   <td class="num">${s.preview ? '—' : s.slot}</td>
   <td class="progress-cell"><div class="progress-label small">${s.answered} / ${s.n_trials}</div>${progressBar(s.answered, s.n_trials, 'trials stored', s.state === 'completed' ? 'good' : s.state === 'started' ? 'accent' : 'muted')}</td>
-  <td class="nowrap"><time datetime="${isoTime(s.started_at)}">${formatTime(s.started_at)}</time></td>
-  <td class="nowrap"><time datetime="${isoTime(s.last_activity_at)}">${formatTime(s.last_activity_at)}</time></td>
+  <td><time datetime="${isoTime(s.started_at)}">${formatTime(s.started_at)}</time></td>
+  <td><time datetime="${isoTime(s.last_activity_at)}">${formatTime(s.last_activity_at)}</time></td>
   <td class="num nowrap">${formatDuration(duration)}</td>
 </tr>`;
   });
@@ -180,7 +180,7 @@ function sessions(v: StudyView): SafeHtml {
   ${
     v.sessions.length === 0
       ? html`<p class="empty-note card-pad">No sessions yet.</p>`
-      : html`<div class="table-scroll"><table class="table table-compact">
+      : html`<div class="table-scroll"><table class="table table-compact" data-table="sessions">
     <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th>
       <th scope="col" title="Evidence to review before approving on Prolific (docs/integrity.md)">Quality flags</th>
       <th scope="col" class="num" title="Latin-square slot">Slot</th><th scope="col">Trials stored / planned</th><th scope="col">Started</th><th scope="col">Last activity</th>
