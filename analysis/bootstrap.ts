@@ -1,6 +1,6 @@
 /**
  * Percentile bootstrap CIs for every condition's mean proportion correct, resampling participants
- * (DESIGN §4; Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13). Each replicate
+ * (docs/design.md §4; Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13). Each replicate
  * draws P participants with replacement — jointly for all conditions, as the participant is the
  * sampling unit — and takes, per condition, the mean over drawn participants who have that
  * condition. The optional second stage also redraws each drawn participant's count in every cell

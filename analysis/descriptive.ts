@@ -1,5 +1,5 @@
 /**
- * Descriptive statistics over typed arrays. Conventions follow DESIGN §4: the SEM uses the sample SD
+ * Descriptive statistics over typed arrays. Conventions follow docs/design.md §4: the SEM uses the sample SD
  * (n − 1); quantiles use Hyndman & Fan's (1996) type 7 (linear interpolation between order
  * statistics; the default of R's `quantile` and NumPy's `percentile`), so that CIs can be re-derived
  * in either tool from the same bootstrap draws.

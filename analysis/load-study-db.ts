@@ -167,10 +167,18 @@ export async function loadStudyFromDb(source: StudyDataSource, studyId: string):
     exclusions: parsedRules.data,
     choices: manifest.categories.length,
     set_name,
-    title: typeof config.title === 'string' ? config.title : studyId,
+    title: datasetTitle(config, studyId),
     modality: manifest.modality,
     stimuli,
     predictions,
     predictionModels,
   };
+}
+
+/** Configs stored while `title` defaulted to this placeholder carry it; it is nobody's dataset name. */
+const OLD_PLACEHOLDER_TITLE = 'Recognising images and sounds';
+
+/** A study's dataset name (Psych-DS `name`, report title): its own title, else its id. */
+export function datasetTitle(config: { title?: unknown }, studyId: string): string {
+  return typeof config.title === 'string' && config.title !== OLD_PLACEHOLDER_TITLE ? config.title : studyId;
 }

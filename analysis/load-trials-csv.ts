@@ -1,5 +1,5 @@
 /**
- * Reads a tidy trials CSV (DESIGN §4; columns documented in docs/analysis.md) into study counts.
+ * Reads a tidy trials CSV (docs/design.md §4; columns documented in docs/analysis.md) into study counts.
  * Required: participant_id, model, layer, correct; `phase` defaults to main; `layer_index` orders
  * layers when present; `session_state` and `preview` enable the matching exclusions; `study_id`
  * splits the file into studies. Model predictions may come as `model_correct` / `model_prediction`

@@ -1,7 +1,7 @@
 /**
  * Mixed ANOVA with one between-subjects factor (group; here the observer: human or model) and one
  * within-subjects factor (here the layer), with permutation p-values — the paper's human-vs-model
- * test (DESIGN §5).
+ * test (docs/design.md §5).
  *
  * Decomposition (Maxwell & Delaney, 2nd ed., ch. 12, split-plot design; weighted group means, exact
  * for unequal group sizes with a single between factor): SS_G and SS_S(G) between subjects,

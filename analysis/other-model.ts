@@ -1,5 +1,5 @@
 /**
- * "Other-model recognizability" (DESIGN §5): how well models other than the generating one
+ * "Other-model recognizability" (docs/design.md §5): how well models other than the generating one
  * classify a model's metamers, per (generating model, layer), compared with human recognizability
  * across those conditions by Pearson's r (and R²), Spearman's ρ and Kendall's τ_b. For each
  * condition, each other observer model's accuracy is taken over the condition's stimuli it has

@@ -1,5 +1,5 @@
 /**
- * The paper's statistics (DESIGN §5) assembled from study counts:
+ * The paper's statistics (docs/design.md §5) assembled from study counts:
  * - model × layer repeated-measures ANOVA, the natural condition entering as the first layer level
  *   of every model (the same data for each), as in the data matrices the authors' MATLAB functions
  *   take ([participants, layers, models]); with one model, the one-way ANOVA over its levels (the

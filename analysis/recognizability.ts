@@ -1,5 +1,5 @@
 /**
- * The recognizability table (DESIGN §4): per condition, the mean over included participants of
+ * The recognizability table (docs/design.md §4): per condition, the mean over included participants of
  * each participant's proportion correct on main trials, its SEM (sample SD, n − 1) and a seeded
  * percentile-bootstrap CI over participants; `chance` = 1 / number of choices.
  */
@@ -20,7 +20,7 @@ export interface RecognizabilityRow {
   chance: number | null;
 }
 
-/** The column order of DESIGN §4. */
+/** The column order of docs/design.md §4. */
 export const TABLE_COLUMNS = [
   'study_id', 'model', 'layer', 'layer_index', 'n_participants', 'n_trials',
   'recognizability', 'sem', 'ci_low', 'ci_high', 'chance',

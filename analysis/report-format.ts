@@ -1,5 +1,5 @@
 /**
- * Writers for analysis results: the recognizability table as CSV (DESIGN §4 columns), JSON (the
+ * Writers for analysis results: the recognizability table as CSV (docs/design.md §4 columns), JSON (the
  * whole result) and a Markdown report (exclusions, table, statistics, notes). Strings only; the
  * caller decides where they go.
  */

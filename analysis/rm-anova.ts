@@ -1,6 +1,6 @@
 /**
  * Two-way repeated-measures ANOVA, both factors within subjects (the paper's model × layer test,
- * DESIGN §5), with permutation p-values.
+ * docs/design.md §5), with permutation p-values.
  *
  * Sums of squares follow the standard decomposition into S, A, B, A×B, A×S, B×S, A×B×S, each effect
  * tested against its own interaction with subjects (Maxwell & Delaney, "Designing Experiments and

@@ -1,7 +1,7 @@
 /**
  * Spearman's rank correlation (Pearson's r on mid-ranks, so ties are handled exactly; Kendall &
  * Gibbons, "Rank Correlation Methods", 5th ed., §3.8) with a two-sided permutation p-value — the
- * paper's comparison of other-model with human recognizability (DESIGN §5).
+ * paper's comparison of other-model with human recognizability (docs/design.md §5).
  */
 import { atLeastAsExtreme, permutationP, Random } from './random.ts';
 

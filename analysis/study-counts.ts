@@ -225,7 +225,7 @@ export class CountsBuilder {
 
   /**
    * Natural first; models in the given order, then by first appearance; layers by layer_index, or
-   * — when the input has no layer_index — by first appearance, numbered from 1 (DESIGN §4).
+   * — when the input has no layer_index — by first appearance, numbered from 1 (docs/design.md §4).
    */
   private conditionOrder(): number[] {
     const models: string[] = [...(this.options.modelOrder ?? [])];

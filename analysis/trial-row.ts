@@ -1,5 +1,5 @@
 /**
- * One trial as analysis sees it: the tidy trials contract of DESIGN §4. The same schema validates
+ * One trial as analysis sees it: the tidy trials contract of docs/design.md §4. The same schema validates
  * rows handed over in memory (the dashboard), rows of a trials CSV (after cell parsing) and
  * documents every column in exports (`TRIAL_COLUMNS`, used for Psych-DS `variableMeasured`).
  */
@@ -37,7 +37,7 @@ export const TrialRow = z
     rt_ms: z.number().nullable().optional(),
     /**
      * Observer model → whether that model classified this stimulus correctly. For a metamer, the
-     * generating model's entry is its own accuracy on it (human vs model, DESIGN §5); for a natural
+     * generating model's entry is its own accuracy on it (human vs model, docs/design.md §5); for a natural
      * stimulus, each model's.
      */
     network: z.record(z.string(), Bit).optional(),
@@ -71,7 +71,7 @@ export interface ColumnDescription {
 }
 
 /**
- * The trials CSV columns, in export order: DESIGN §4's contract first, then the extras this
+ * The trials CSV columns, in export order: docs/design.md §4's contract first, then the extras this
  * platform adds. Prediction columns (`prediction_<model>`) follow, one per model, when known.
  */
 export const TRIAL_COLUMNS: readonly ColumnDescription[] = [

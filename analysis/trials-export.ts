@@ -1,10 +1,10 @@
 /**
- * The tidy trials export (DESIGN §4): every non-preview trial of a study, pseudonymous
+ * The tidy trials export (docs/design.md §4): every non-preview trial of a study, pseudonymous
  * (`participant_id` is the keyed hash; raw Prolific IDs are never selected), with the models'
  * predictions from the stimulus set's manifest appended. CSV and JSON renderings are strings.
  */
 import { stringify } from 'csv-stringify/sync';
-import { manifestPredictions, readStudyRecord, type StudyDataSource } from './load-study-db.ts';
+import { datasetTitle, manifestPredictions, readStudyRecord, type StudyDataSource } from './load-study-db.ts';
 import { MEASUREMENT_COLUMNS, measurementCells } from './trial-measurements.ts';
 import { type ColumnDescription, predictionColumn, TRIAL_COLUMNS } from './trial-row.ts';
 
@@ -73,7 +73,7 @@ export async function loadTrialsExport(source: StudyDataSource, studyId: string)
   });
   return {
     study_id: studyId,
-    title: typeof config.title === 'string' ? config.title : studyId,
+    title: datasetTitle(config, studyId),
     set_name,
     modality: manifest.modality,
     columns,

@@ -1,5 +1,5 @@
 /**
- * Benchmark: importing a realistic model-metamers tree (DESIGN §6 names; 224×224 RGB PNGs of
+ * Benchmark: importing a realistic model-metamers tree (docs/design.md §6 names; 224×224 RGB PNGs of
  * ~130 kB, every file distinct) into an empty blob store, against a baseline measured in the same
  * run on the same tree: `cp -r` of the tree plus `sha256sum` of every copied file (what a careful
  * person would do by hand: copy and checksum).

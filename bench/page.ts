@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   console.log(`| navigation start → first button usable (consent / greeting) | ${spread(load)} | ${spread(hLoad)} | **${ratio(load, hLoad)}** |`);
   console.log(`| last pre-trial click → first trial usable (Begin → Start trial / image trial) | ${spread(firstBlock)} | ${spread(hBlock)} | **${ratio(firstBlock, hBlock)}** |`);
   console.log(`| sum of the two | ${spread(sum)} | ${spread(hSum)} | **${ratio(sum, hSum)}** |`);
-  console.log(`| consent click → full-screen button (browser check) | ${spread(col(oursRuns, (t) => t.afterClicks[0]!))} | – | |`);
+  console.log(`| consent click → full-screen button | ${spread(col(oursRuns, (t) => t.afterClicks[0]!))} | – | |`);
   console.log(`| full-screen click → instructions' Begin | ${spread(col(oursRuns, (t) => t.afterClicks[1]!))} | – | |`);
   console.log(`| all the page's waits (load + every click → next button) | ${spread(allWaits)} | ${spread(hSum)} | ${ratio(allWaits, hSum)} |`);
   console.log('\nWhere the load goes (ms from navigation start, medians):\n');

@@ -1,5 +1,5 @@
 /**
- * `metamer`: a thin layer that parses arguments and calls the modules. Exit codes (DESIGN §4):
+ * `metamer`: a thin layer that parses arguments and calls the modules. Exit codes (docs/design.md §4):
  * 0 success, 1 a user error (one line naming the file/field), 2 misuse of the command line.
  */
 import { Command, CommanderError } from 'commander';

@@ -11,7 +11,7 @@ export interface DataPaths {
   db: string;
   /** Content-addressed stimulus files (`<blobs>/<aa>/<sha256>.<ext>`). */
   blobs: string;
-  /** The key for pseudonymous participant ids; outside the database by design (DESIGN §7). */
+  /** The key for pseudonymous participant ids; outside the database by design (docs/design.md §7). */
   pidKeyFile: string;
   /** The experimenter dashboard's admin token, when not given by METAMER_ADMIN_TOKEN. */
   adminTokenFile: string;

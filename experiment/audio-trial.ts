@@ -9,6 +9,7 @@ import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import TypedResponsePlugin, { type TypedResponseData } from './plugins/typed-response.ts';
 import { headphoneQuestion } from './headphone-check.ts';
+import { questionAboveButtons, questionHtml } from './question-layout.ts';
 import type { TrialStimuli } from './stimulus-loader.ts';
 import { choiceButton } from './choice-button.ts';
 import { trialEvidence } from './trial-evidence.ts';
@@ -31,7 +32,10 @@ function typedTrial(view: SessionView, t: ClientTrial, onDone: (record: TrialRec
     type: TypedResponsePlugin,
     stimulus: t.stimulus,
     choices: view.choices,
-    prompt: '<p class="metamer-listen">Press Play and listen: the sound plays once. Then type what you heard and pick it from the suggestions.</p>',
+    prompt:
+      questionHtml(view.study?.question ?? 'What did you hear?') +
+      '<p class="metamer-listen">Press Play and listen: the sound plays once. ' +
+      'Then type what you heard and pick it from the suggestions.</p>',
     css_classes: ['metamer-trial'],
     data: { trial_index: t.index, phase: t.phase },
     on_load: () => {
@@ -58,7 +62,9 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
   if (view.response_mode === 'typed' && t.phase !== 'headphone') return typedTrial(view, t, onDone, stimuli);
   const choices = t.choices ?? view.choices;
   const evidence = trialEvidence();
-  const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : '<p>What did you hear?</p>';
+  // The server always sends the study's question; a view made by hand may carry no study texts.
+  const question = questionHtml(view.study?.question ?? 'What did you hear?');
+  const prompt = t.phase === 'headphone' && view.headphone ? headphoneQuestion(view.headphone.test) : question;
   return {
     timeline: [
       {
@@ -84,6 +90,7 @@ export function audioTrial(view: SessionView, t: ClientTrial, onDone: (record: T
         data: { trial_index: t.index, phase: t.phase },
         on_load: () => {
           markTrial(t);
+          questionAboveButtons(document, 'jspsych-audio-button-response-btngroup');
           // The plugin calls on_load right before it reads the context's clock and plays the sound.
           evidence.begin();
           evidence.soundStarted();

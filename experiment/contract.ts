@@ -56,7 +56,14 @@ export const SessionView = z.object({
   session: z.string(),
   /** Kept by the page (localStorage) to resume this session without the same Prolific SESSION_ID. */
   resume_key: z.string(),
-  study: z.object({ id: z.string(), title: z.string(), modality: z.enum(['image', 'audio']) }),
+  study: z.object({
+    id: z.string(),
+    title: z.string(),
+    modality: z.enum(['image', 'audio']),
+    /** Asked above the answer buttons; the consent page's text (plain, blank line = paragraph). */
+    question: z.string().optional(),
+    consent: z.string().optional(),
+  }),
   state: SessionState,
   /** Labels of the response buttons, in display order. */
   choices: z.array(z.string()),
@@ -203,6 +210,17 @@ export type GateResult = z.infer<typeof GateResult>;
 
 export const CompletionResult = z.object({ redirect_url: z.string() });
 export type CompletionResult = z.infer<typeof CompletionResult>;
+
+/** Why the device check turned a participant away (device-check.ts), or `window`: it would not fit. */
+export const TurnAwayReason = z.enum(['device', 'screen', 'pointer', 'audio', 'window']);
+export type TurnAwayReason = z.infer<typeof TurnAwayReason>;
+
+/** POST /api/studies/:studyId/turn-aways — counted once per pseudonymous participant; always 204. */
+export const TurnAwayReport = z.strictObject({
+  prolific_pid: SessionStartRequest.shape.prolific_pid,
+  reason: TurnAwayReason,
+});
+export type TurnAwayReport = z.infer<typeof TurnAwayReport>;
 
 /** Every error answer has this shape; `code` is stable for programs, `error` is for people. */
 export const ErrorBody = z.object({

@@ -8,7 +8,8 @@ import CallFunctionPlugin from '@jspsych/plugin-call-function';
 import type { GatePhase } from './contract.ts';
 import { ApiError, askGate } from './api.ts';
 import type { SavingQueue } from './saving-queue.ts';
-import { escapeHtml, showMessage } from './messages.ts';
+import { showMessage } from './messages.ts';
+import { showExit } from './exit-page.ts';
 
 export interface GateContext {
   jsPsych: JsPsych;
@@ -40,15 +41,17 @@ export function gateStep(ctx: GateContext, phase: GatePhase) {
         .then(() => askGate(view.session, phase))
         .then((r) => {
           if (r.passed) return done();
+          // The step never calls done(): the session ends on this page, and nothing runs after it.
           const url = r.redirect_url!;
-          jsPsych.abortExperiment(
-            `<main class="message"><h1>Thank you for your time</h1><p>${escapeHtml(SCREENED_OUT[phase])}</p><p><a class="jspsych-btn" href="${escapeHtml(url)}">Return to Prolific</a></p></main>`,
-          );
-          setTimeout(() => ctx.redirect(url), REDIRECT_AFTER_MS);
+          const page = { heading: 'Thank you for your time', paragraphs: [SCREENED_OUT[phase]], url, redirect: ctx.redirect };
+          showExit(jsPsych.getDisplayElement(), { ...page, delayMs: REDIRECT_AFTER_MS });
         })
         .catch((e: unknown) => {
           // Ended already (another tab decided it): the server says where to go.
-          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) return ctx.redirect(e.body.redirect_url);
+          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) {
+            const ended = { heading: 'Thank you for your time', paragraphs: ['This session has ended.'] };
+            return showExit(jsPsych.getDisplayElement(), { ...ended, url: e.body.redirect_url, redirect: ctx.redirect });
+          }
           // Some answers before the gate are not stored (say, refused by a proxy): a reload shows
           // those trials again, then asks the gate.
           showMessage(

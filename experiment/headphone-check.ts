@@ -14,15 +14,16 @@ type HeadphoneInfo = NonNullable<SessionView['headphone']>;
 
 const TASK: Record<HeadphoneInfo['test'], { question: string; intro: string }> = {
   antiphase: {
-    question: '<p>Which sound was the <b>quietest</b>: 1, 2 or 3?</p>',
+    question: '<p class="metamer-question">Which sound was the <b>quietest</b>: 1, 2 or 3?</p>',
     intro: 'Each check plays three tones, one after the other. Tell us which one was the <b>quietest</b>.',
   },
   huggins: {
-    question: '<p>Which noise had the <b>hidden tone</b> in it: 1, 2 or 3?</p>',
+    question: '<p class="metamer-question">Which noise had the <b>hidden tone</b> in it: 1, 2 or 3?</p>',
     intro: 'Each check plays three bursts of noise, one after the other. One of them has a faint tone hidden in it: tell us which one.',
   },
 };
 
+/** The question of the check's trials; audio-trial.ts places it above the buttons 1, 2, 3. */
 export function headphoneQuestion(test: HeadphoneInfo['test']): string {
   return TASK[test].question;
 }
@@ -37,7 +38,7 @@ export function calibrationStep(jsPsych: JsPsych, headphone: HeadphoneInfo, tria
     type: HtmlButtonResponsePlugin,
     stimulus: `<h2>Sound check</h2>
 <p>Please put on your <b>headphones</b> now and sit somewhere quiet.</p>
-<p>Press <b>Play sound</b> and set your computer's volume so that the sound is clear and comfortable. You can play it as often as you like.</p>
+<p>Press <b>Play sound</b> and set your device's volume so that the sound is clear and comfortable. You can play it as often as you like.</p>
 <p><button type="button" id="${CALIBRATION_PLAY_ID}" class="jspsych-btn">Play sound</button></p>
 <p>Then ${trials} short checks make sure the sound reaches you through headphones. ${TASK[headphone.test].intro} Each plays only once, so listen closely.</p>`,
     choices: ['Continue'],

@@ -1,8 +1,10 @@
 /**
- * One image trial as in the paper (DESIGN §5): the participant starts it → blank → fixation "+" →
+ * One image trial as in the paper (docs/design.md §5): the participant starts it → blank → fixation "+" →
  * image → noise mask → category buttons. It runs inside @jspsych/plugin-image-button-response:
- * the plugin draws the (preloaded) image and the buttons; `on_load` stacks fixation, image and mask
- * in one stage and drives them frame by frame, and keeps the buttons hidden until the mask ends.
+ * the plugin draws the (preloaded) image and the buttons; `on_load` stacks fixation, image, mask and
+ * the study's question in one stage of fixed size and drives them frame by frame, and keeps the
+ * buttons hidden (but in place) until the mask ends; then the question shows where the image was,
+ * above the buttons. Nothing on the page moves during a trial or from one trial to the next.
  */
 import ImageButtonResponsePlugin from '@jspsych/plugin-image-button-response';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
@@ -43,11 +45,14 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
       mask.className = 'metamer-mask';
       mask.alt = '';
       if (t.mask) mask.src = t.mask;
+      const question = document.createElement('p');
+      question.className = 'metamer-question';
+      question.textContent = view.study?.question ?? '';
       const start = document.createElement('button');
       start.className = 'jspsych-btn metamer-start';
       start.type = 'button';
       start.textContent = 'Start trial';
-      stage.append(canvas, fixation, mask, start);
+      stage.append(canvas, fixation, mask, question, start);
       // The plugin draws at once only if the browser still holds the image decoded; the loader's
       // decoded copy is drawn too, so the canvas never waits for a load of its own.
       stimuli?.paint(canvas as HTMLCanvasElement, t.stimulus);
@@ -55,7 +60,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
       // Capture phase: runs before the plugin's own handler ends the trial.
       buttons.addEventListener('click', () => (times.response ??= performance.now()), { capture: true });
 
-      const layers = [canvas, fixation, mask];
+      const layers = [canvas, fixation, mask, question];
       const only = (el: HTMLElement | null) => () => {
         for (const l of layers) l.classList.toggle('visible', l === el);
       };
@@ -71,7 +76,7 @@ export function imageTrial(view: SessionView, t: ClientTrial, onDone: (record: T
           { show: only(t.mask ? mask : null), ms: t.mask ? timing.mask_ms : 0 },
           {
             show: () => {
-              only(null)();
+              only(question)();
               buttons.classList.add('visible');
               for (const b of buttons.querySelectorAll('button')) b.disabled = false;
             },

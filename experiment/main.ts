@@ -1,6 +1,8 @@
 /**
- * The participant page's entry point: start (or resume) the session from the Prolific parameters
- * in the URL, then run the timeline. The server owns the plan; this page only shows it.
+ * The participant page's entry point: check the device against the study's needs (before any
+ * session exists, so a device turned away holds no slot), start (or resume) the session from the
+ * Prolific parameters in the URL, then run the timeline. The server owns the plan; this page only
+ * shows it. On the server's own message pages (already completed…) it only wires the copy buttons.
  */
 import { initJsPsych } from 'jspsych';
 import { ApiError, sendPageReport, startSession } from './api.ts';
@@ -9,7 +11,9 @@ import { trackTrialEvidence } from './trial-evidence.ts';
 import { SavingQueue } from './saving-queue.ts';
 import { Prefetcher } from './prefetch.ts';
 import { buildTimeline } from './timeline.ts';
-import { showMessage } from './messages.ts';
+import { showMessage, wireCopyButtons } from './messages.ts';
+import { deviceGate, readBrief } from './device-gate.ts';
+import { showExit } from './exit-page.ts';
 
 function redirect(url: string): void {
   window.location.assign(url);
@@ -40,10 +44,15 @@ function resumeKeyStore(studyId: string, pid: string) {
 }
 
 async function main(): Promise<void> {
-  const target = document.getElementById('jspsych-target')!;
+  wireCopyButtons(document);
+  const target = document.getElementById('jspsych-target');
+  if (!target) return;
   const studyId = decodeURIComponent(window.location.pathname.split('/')[2] ?? '');
   const q = new URLSearchParams(window.location.search);
   const pid = q.get('PROLIFIC_PID') ?? '';
+  const brief = readBrief(document);
+  const device = brief ? await deviceGate(target, brief, pid) : null;
+  if (brief && !device) return;
   const resume = resumeKeyStore(studyId, pid);
 
   let view: Awaited<ReturnType<typeof startSession>>;
@@ -63,8 +72,7 @@ async function main(): Promise<void> {
   // This browser may resume this session from now on, with or without the same SESSION_ID.
   resume.set(view.resume_key);
   if (view.redirect_url) {
-    showMessage(target, 'Thank you', 'This session has ended. Taking you back to Prolific…');
-    return redirect(view.redirect_url);
+    return showExit(target, { heading: 'Thank you', paragraphs: ['This session has ended.'], url: view.redirect_url, redirect });
   }
 
   const queue = new SavingQueue(`/api/sessions/${view.session}/trials`, `metamer-queue:${view.session}`, {
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
   });
   sendPageReport(view.session, automationSigns()).catch(() => {});
   const prefetcher = new Prefetcher(window.fetch.bind(window));
-  await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect }));
+  await jsPsych.run(buildTimeline({ jsPsych, view, queue, prefetcher, done, redirect, device }));
 }
 
 void main();

@@ -1,14 +1,14 @@
 /**
  * The participant's timeline, built from the session the server gave and what is already done:
- * consent → browser check → fullscreen (images) → [headphone check → its gate (audio)] →
+ * consent → fullscreen (images) → [headphone check → its gate (audio)] →
  * instructions → trials (each once its own stimulus is decoded: stimulus-loader.ts)… with practice
  * feedback, the screening gate, rest breaks, and completion. A reload rebuilds it from the first
- * trial that is neither stored on the server nor waiting in the local queue.
+ * trial that is neither stored on the server nor waiting in the local queue. The device was
+ * checked before the session existed (device-gate.ts).
  */
 import type { JsPsych } from 'jspsych';
 import HtmlButtonResponsePlugin from '@jspsych/plugin-html-button-response';
 import FullscreenPlugin from '@jspsych/plugin-fullscreen';
-import BrowserCheckPlugin from '@jspsych/plugin-browser-check';
 import CallFunctionPlugin from '@jspsych/plugin-call-function';
 import type { ClientTrial, SessionView, TrialRecord } from './contract.ts';
 import { ApiError, askCompletion } from './api.ts';
@@ -18,8 +18,11 @@ import { calibrationStep } from './headphone-check.ts';
 import { resumeAudioOnGestures } from './audio-unlock.ts';
 import { imageTrial } from './image-trial.ts';
 import type { SavingQueue } from './saving-queue.ts';
-import { escapeHtml, showMessage } from './messages.ts';
+import { showMessage } from './messages.ts';
 import type { Prefetcher } from './prefetch.ts';
+import type { DeviceProfile } from './device-check.ts';
+import { consentHtml, instructionsHtml } from './participant-texts.ts';
+import { showExit } from './exit-page.ts';
 import { decodeImage, StimulusLoader, type StimulusKey } from './stimulus-loader.ts';
 import { stimulusWaitStep } from './stimulus-wait.ts';
 import { PracticeFeedback } from './practice-feedback.ts';
@@ -35,6 +38,8 @@ export interface TimelineContext {
   /** Trials already answered (stored or queued). */
   done: Set<number>;
   redirect: (url: string) => void;
+  /** What the device check found (null when the page had no brief to check against). */
+  device?: DeviceProfile | null;
 }
 
 /**
@@ -61,21 +66,6 @@ function blocks(trials: ClientTrial[], restAfter: Set<number>, gateAfter: number
   return out;
 }
 
-const INSTRUCTIONS = {
-  image: `<h2>How it works</h2>
-<p>On each trial, press <b>Start trial</b> (or the space bar). A cross appears, then an image for a very short time, then a noise pattern.</p>
-<p>Then choose the category the image belongs to by clicking one of the buttons. Some images are hard to recognise: give your best guess.</p>
-<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
-  audio: `<h2>How it works</h2>
-<p>Please wear headphones and sit somewhere quiet.</p>
-<p>On each trial, press <b>Play</b>. You will hear a short sound once. Then choose what you heard by clicking one of the buttons. Some sounds are hard to recognise: give your best guess.</p>
-<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
-  audioTyped: `<h2>How it works</h2>
-<p>Please wear headphones and sit somewhere quiet.</p>
-<p>On each trial, press <b>Play</b>. You will hear a short sound once. Then type the word you heard: suggestions appear as you type; pick one with the mouse or the arrow keys and Enter. Your answer has to be one of the suggested words. Some sounds are hard to recognise: give your best guess.</p>
-<p>The first trials are practice, and tell you whether you were right. Your answers are saved as you go: if you lose your connection or close the page by accident, open the study link again to continue where you were.</p>`,
-};
-
 export function buildTimeline(ctx: TimelineContext): TimelineArray {
   const { view, queue, jsPsych } = ctx;
   const remaining = view.trials.filter((t) => !ctx.done.has(t.index));
@@ -91,9 +81,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   if (!resumed) {
     timeline.push({
       type: HtmlButtonResponsePlugin,
-      stimulus: `<h2>${escapeHtml(view.study.title)}</h2>
-<p>This is a research study on how people recognise ${view.study.modality === 'image' ? 'images' : 'sounds'}. It takes part in your browser and records your answers and response times, together with a pseudonymous code derived from your Prolific ID.</p>
-<p>Taking part is voluntary; you may stop at any time by closing this page and returning the study on Prolific.</p>`,
+      stimulus: consentHtml(view),
       choices: ['I agree, continue'],
       css_classes: ['metamer-text'],
       on_start: showProgress,
@@ -107,16 +95,6 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
       on_start: showProgress,
     });
   }
-  timeline.push({
-    type: BrowserCheckPlugin,
-    minimum_width: 640,
-    minimum_height: 480,
-    // Measuring the refresh rate takes a second nobody uses; the devices need no permission prompt.
-    skip_features: ['vsync_rate', 'webcam', 'microphone'],
-    window_resize_message: `<p>Your browser window is too small for this study.</p><p>Please enlarge it to at least <span id="browser-check-min-width"></span> × <span id="browser-check-min-height"></span> pixels (it is now <span id="browser-check-actual-width"></span> × <span id="browser-check-actual-height"></span>).</p>`,
-    inclusion_function: (data: { webaudio?: boolean }) => view.study.modality !== 'audio' || data.webaudio !== false,
-    exclusion_message: () => '<p>Your browser cannot play audio the way this study needs. Please return the study on Prolific, or try again with a recent Chrome, Firefox, Edge or Safari.</p>',
-  });
   if (view.study.modality === 'image') {
     timeline.push({
       type: FullscreenPlugin,
@@ -133,7 +111,7 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
   // a participant who reloads during the check (they have not seen them yet).
   const instructions = {
     type: HtmlButtonResponsePlugin,
-    stimulus: INSTRUCTIONS[view.study.modality === 'audio' && view.response_mode === 'typed' ? 'audioTyped' : view.study.modality],
+    stimulus: instructionsHtml(view, ctx.device ?? null),
     choices: ['Begin'],
     css_classes: ['metamer-text'],
   };
@@ -211,12 +189,14 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
         .drain()
         .then(() => askCompletion(view.session))
         .then(({ redirect_url }) => {
-          showMessage(el, 'Thank you!', 'All your answers are saved. Taking you back to Prolific…');
-          ctx.redirect(redirect_url);
+          showExit(el, { heading: 'Thank you!', paragraphs: ['All your answers are saved.'], url: redirect_url, redirect: ctx.redirect });
         })
         .catch((e: unknown) => {
           // The session ended at a gate (another tab, a reload): its exit is the screen-out code.
-          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) return ctx.redirect(e.body.redirect_url);
+          if (e instanceof ApiError && e.status === 410 && e.body.redirect_url) {
+            const ended = { heading: 'Thank you for your time', paragraphs: ['This session has ended.'] };
+            return showExit(el, { ...ended, url: e.body.redirect_url, redirect: ctx.redirect });
+          }
           showMessage(el, 'Something went wrong', `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`);
         });
     },

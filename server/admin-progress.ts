@@ -8,7 +8,7 @@ import type { Manifest } from '../stimuli/manifest.ts';
 import { abandonAfterMinutes } from './abandonment.ts';
 import { participantUrl } from './participant-url.ts';
 import { buildSessionPlan, studyDesign } from './session-plan.ts';
-import type { SessionCounts, SessionSummary, Store, StudyRow } from './store/store.ts';
+import type { SessionCounts, SessionSummary, Store, StudyRow, TurnAwayCounts } from './store/store.ts';
 
 export interface ConditionProgress {
   /** `natural`, or `<model> / <layer>`. */
@@ -40,6 +40,8 @@ export interface StudyProgress {
   /** Non-preview sessions by state. */
   sessions: SessionCounts;
   preview_sessions: number;
+  /** Participants the device check turned away before any session (no slot held), each once. */
+  turned_away: TurnAwayCounts;
   /** New participants are refused from here on; those in a session may finish. */
   target_reached: boolean;
   /** Median of finished − started over completed, non-preview sessions; null before the first. */
@@ -144,7 +146,7 @@ export class StudyProgressReader {
     const c = study.config;
     return {
       id: study.id,
-      title: c.title,
+      title: c.title ?? study.id,
       status: study.status,
       stimulus_set: study.set_name,
       modality: c.modality,
@@ -157,6 +159,7 @@ export class StudyProgressReader {
       complete_url: c.prolific.complete_url,
       sessions: counts,
       preview_sessions: previews,
+      turned_away: await this.store.turnAwayCounts(study.id),
       target_reached: counts.completed >= c.target_completed,
       median_duration_ms: durations.length === 0 ? null : median(durations),
       conditions: [...rows.values()],

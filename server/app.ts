@@ -13,6 +13,7 @@ import { buildExperimentBundle, type ExperimentBundle, pageAssetHandler } from '
 import { errorHandler } from './error-handler.ts';
 import { HeadphoneStimuli } from './headphone-stimuli.ts';
 import { messagePage } from './pages.ts';
+import { serveFavicon } from './favicon.ts';
 import { checkSharedParticipantKey, loadParticipantKey } from './participant-id.ts';
 import { ParticipantSessions } from './participant-sessions.ts';
 import { ASSET_PREFIX, participantRouter } from './routes/participant.ts';
@@ -108,6 +109,9 @@ export function createApp(deps: { store: Store; sessions: ParticipantSessions; b
       res.status(503).json({ ok: false, error: 'the database cannot be written', code: 'db_unwritable' });
     }
   });
+  // Nothing lives at the root: an experimenter opening the server's address wants the dashboard.
+  app.get('/', (_req, res) => void res.redirect(302, '/admin'));
+  serveFavicon(app);
   app.use(participantRouter(store, sessions, bundle));
   if (deps.admin) app.use(deps.admin);
 

@@ -1,5 +1,5 @@
 /**
- * Which condition each source gets for one participant (DESIGN §5).
+ * Which condition each source gets for one participant (docs/design.md §5).
  *
  * Sources are put in one seeded order for the whole study; the participant in Latin-square slot r
  * gives the source at position i the condition (i + r) mod C. Hence, for every participant, each

@@ -10,6 +10,8 @@ import type { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
 import { changeStudyStatus, createStudy } from './studies.ts';
 import type { Store } from './store/store.ts';
+import { jsonSyntaxError } from './config-errors.ts';
+import { userError } from './http-error.ts';
 
 export const DEMO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../stimuli/demo');
 
@@ -32,7 +34,10 @@ export async function setUpDemoStudies(store: Store, blobs: BlobStore, root = DE
   if (!fs.existsSync(studyDir)) return out;
   const known = new Set(out.sets.map((s) => s.name));
   for (const file of fs.readdirSync(studyDir).filter((f) => f.endsWith('.json')).sort()) {
-    const config = JSON.parse(fs.readFileSync(path.join(studyDir, file), 'utf8')) as { id: string; stimulus_set: string };
+    const text = fs.readFileSync(path.join(studyDir, file), 'utf8');
+    const syntax = jsonSyntaxError(text);
+    if (syntax) throw userError(`${path.join(studyDir, file)}: not valid JSON: ${syntax}`);
+    const config = JSON.parse(text) as { id: string; stimulus_set: string };
     if (!known.has(config.stimulus_set)) continue;
     const existing = await store.getStudy(config.id);
     if (!existing) await createStudy(store, config);

@@ -1,5 +1,5 @@
 /**
- * Pseudonymous participant ids (DESIGN §7): a keyed hash of the Prolific ID. The key lives outside
+ * Pseudonymous participant ids (docs/design.md §7): a keyed hash of the Prolific ID. The key lives outside
  * the database (env METAMER_PARTICIPANT_KEY, or a file beside it created on first use), so a
  * leaked database or export cannot be joined back to Prolific accounts by hashing known IDs.
  *

@@ -20,7 +20,7 @@ import { otherSubmission, ownsSession, participantIdProblem, resumeKey } from '.
 import { STIMULUS_PREFIX } from './stimulus-files.ts';
 import type { StimulusKeys } from './stimulus-keys.ts';
 import type { SessionRow, Store, StudyRow } from './store/store.ts';
-import type { StudyConfig } from './study-config.ts';
+import { consentOf, participantTitle, questionOf, type StudyConfig } from './study-config.ts';
 import type { Manifest } from '../stimuli/manifest.ts';
 import { headphoneKit, type HeadphoneStimulusSource } from './headphone-stimuli.ts';
 import { failedGate, gatesOf, scoreGate } from './session-gates.ts';
@@ -34,7 +34,9 @@ import {
   type SessionView,
   type TrialAck,
   TrialRecord,
+  type TurnAwayReport,
 } from '../experiment/contract.ts';
+import { isTryItToken, tryItPath } from './try-it-links.ts';
 
 export function redirectUrl(config: StudyConfig, code: string): string {
   const url = new URL(config.prolific.complete_url);
@@ -202,6 +204,37 @@ export class ParticipantSessions {
     return { session: outcome.session, prolificPid };
   }
 
+  /** `metamer serve`'s "try it" link for a study (try-it-links.ts). */
+  tryItPath(studyId: string): string {
+    return tryItPath(this.opts.participantKey, studyId);
+  }
+
+  /** Opens a "try it" link: a preview run, or undefined for a link this server did not make. */
+  async startTryIt(studyId: string, token: string): Promise<{ prolificPid: string } | undefined> {
+    if (!isTryItToken(this.opts.participantKey, studyId, token) || !(await this.studyContext(studyId))) return undefined;
+    return { prolificPid: (await this.startPreview(studyId)).prolificPid };
+  }
+
+  /**
+   * The device check turned this participant away before any session existed: counted once per
+   * pseudonymous participant and study (the raw Prolific ID is not stored), only while the study
+   * is live, never for previews. Answers the same whatever happened, so a caller learns nothing.
+   */
+  async recordTurnAway(studyId: string, report: TurnAwayReport): Promise<void> {
+    const ctx = await this.studyContext(studyId);
+    if (!ctx) throw new HttpError(404, 'no_study', 'There is no such study. Please check the link you were given.');
+    if (report.prolific_pid.startsWith(PREVIEW_PID_PREFIX)) return;
+    const problem = participantIdProblem(ctx.study.config.prolific.id_format, report.prolific_pid);
+    if (problem) throw new HttpError(400, 'invalid_turn_away', problem);
+    if (ctx.study.status !== 'live') return;
+    await this.store.recordTurnAway({
+      studyId,
+      participantId: participantId(this.opts.participantKey, studyId, report.prolific_pid),
+      reason: report.reason,
+      at: Date.now(),
+    });
+  }
+
   async view(ctx: StudyContext, session: SessionRow): Promise<SessionView> {
     const config = ctx.study.config;
     const trials: ClientTrial[] = session.plan.trials.map((t) => {
@@ -218,7 +251,13 @@ export class ParticipantSessions {
     return {
       session: session.id,
       resume_key: resumeKey(this.opts.participantKey, session.id),
-      study: { id: ctx.study.id, title: config.title, modality: config.modality },
+      study: {
+        id: ctx.study.id,
+        title: participantTitle(config),
+        modality: config.modality,
+        question: questionOf(config),
+        consent: consentOf(config),
+      },
       state: session.state,
       choices: ctx.manifest.categories,
       timing: {

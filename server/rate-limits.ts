@@ -10,12 +10,27 @@
 import { rateLimit } from 'express-rate-limit';
 import { envNumber } from './env-number.ts';
 
-export function sessionStartLimit(perMinute = envNumber('METAMER_SESSION_STARTS_PER_MINUTE', 30, 1)) {
+const startsPerMinute = () => envNumber('METAMER_SESSION_STARTS_PER_MINUTE', 30, 1);
+
+function perAddressPerMinute(limit: number, error: string) {
   return rateLimit({
     windowMs: 60_000,
-    limit: perMinute,
+    limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    message: { error: 'Too many attempts to start a session from this address; please wait a minute and reload.', code: 'rate_limited' },
+    message: { error, code: 'rate_limited' },
   });
+}
+
+export function sessionStartLimit(perMinute = startsPerMinute()) {
+  return perAddressPerMinute(perMinute, 'Too many attempts to start a session from this address; please wait a minute and reload.');
+}
+
+/**
+ * Turn-away reports (the device check, before a session): one per page load that is turned away
+ * instead of starting a session, so the same allowance per address as session starts. Each
+ * pseudonymous participant is counted once anyway; this bounds what one address can add.
+ */
+export function turnAwayLimit(perMinute = startsPerMinute()) {
+  return perAddressPerMinute(perMinute, 'Too many reports from this address; please wait a minute.');
 }

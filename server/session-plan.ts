@@ -2,7 +2,7 @@
  * A participant's trial plan, built once at session start and stored with the session, so that a
  * reload (or a server restart) continues the very same plan. Pure: (study, set, slot, random source) → plan.
  *
- * Order (DESIGN §5): [headphone check (gate), audio only] → practice (feedback) → screening (gate)
+ * Order (docs/design.md §5): [headphone check (gate), audio only] → practice (feedback) → screening (gate)
  * → main block, in which every main source appears once in its Latin-square condition and catch
  * trials are mixed in.
  *

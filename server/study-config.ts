@@ -1,14 +1,36 @@
 /**
  * The study config file (`metamer study create <config.json>`): zod-validated, JSON Schema emitted
- * by `npm run schemas`. Defaults follow the paper's protocol (DESIGN §5) for the study's modality.
+ * by `npm run schemas`. Defaults follow the paper's protocol (docs/design.md §5) for the study's
+ * modality; what the participant page says and needs from a device has defaults per modality too.
  */
 import { z } from 'zod';
 import { Slug } from '../stimuli/manifest.ts';
 import { ExclusionRules } from '../analysis/exclusions.ts';
+import { DEVICE_DEFAULTS, DevicePolicy } from '../experiment/device-policy.ts';
 import { AnalysisConfig } from '../analysis/level-choice.ts';
 import { DEFAULT_QUALITY_RULES, QualityRules } from '../analysis/quality-flags.ts';
 
 export const PROLIFIC_COMPLETE_URL = 'https://app.prolific.com/submissions/complete';
+/**
+ * Where a participant returns a study they cannot do: their submissions page on Prolific, where
+ * an active study is returned ("Cancel participation"; Prolific's participant help, "How to return
+ * a submission on Prolific"). Returning costs them nothing and frees the place.
+ */
+export const PROLIFIC_RETURN_URL = 'https://app.prolific.com/submissions';
+
+/**
+ * The one rule for a study id, used by the config, `metamer study init --id` and the dashboard
+ * form (its `pattern` attribute is this source): the id is part of the participant URL and of
+ * export file names, so lower-case letters, digits and inner dashes only. The escaped "-" keeps the
+ * pattern valid under the `v` flag that browsers use for `pattern`.
+ */
+export const STUDY_ID_PATTERN = '[a-z0-9](?:[a-z0-9\\-]{0,62}[a-z0-9])?';
+export const StudyId = z
+  .string()
+  .regex(
+    new RegExp(`^${STUDY_ID_PATTERN}$`),
+    'lower-case letters, digits and "-" (not first or last), at most 64 characters, e.g. "resnet-pilot-1"',
+  );
 
 const Ms = z.number().int().min(0).max(60_000);
 
@@ -101,12 +123,14 @@ export const Prolific = z.strictObject({
   complete_url: ExitUrl.default(PROLIFIC_COMPLETE_URL),
   /** The format PROLIFIC_PID must have (checked with a clear message before a session starts). */
   id_format: ParticipantIdFormat.default('prolific'),
+  /** Where a participant whose device does not fit the study is sent to return it. */
+  return_url: ExitUrl.default(PROLIFIC_RETURN_URL),
 });
 
 /** Exclusion rules applied by the analysis (overridable on the CLI); the analysis owns the schema. */
 export const Exclusions = ExclusionRules;
 
-const PROTOCOL_DEFAULTS = {
+export const PROTOCOL_DEFAULTS = {
   image: {
     practice_trials: 16,
     slow_practice_trials: 4,
@@ -133,15 +157,40 @@ const PROTOCOL_DEFAULTS = {
   },
 } as const;
 
-const TIMING_DEFAULTS = {
+export const TIMING_DEFAULTS = {
   image: { blank_ms: 500, fixation_ms: 300, stimulus_ms: 300, practice_stimulus_ms: 400, mask_ms: 300 },
   // Audio trials play the whole clip; only the lead-in applies.
   audio: { blank_ms: 500, fixation_ms: 0, stimulus_ms: 0, practice_stimulus_ms: 0, mask_ms: 0 },
 } as const;
 
+/** Asked above the answer buttons of every task trial (the headphone check asks its own). */
+export const DEFAULT_QUESTION = { image: 'What did the image show?', audio: 'What did you hear?' } as const;
+
+/** The consent page's text: paragraphs separated by a blank line, shown as plain text. */
+export function defaultConsent(modality: 'image' | 'audio'): string {
+  return [
+    `This is a research study on how people recognise ${modality === 'image' ? 'images' : 'sounds'}. It takes place in your browser ` +
+      'and records your answers and response times, together with a pseudonymous code derived from your Prolific ID.',
+    'Taking part is voluntary; you may stop at any time by closing this page and returning the study on Prolific.',
+  ].join('\n\n');
+}
+
+/** What participants see as the study's name when the config gives no title: never the dataset name. */
+const NEUTRAL_TITLE = { image: 'A study on recognising images', audio: 'A study on recognising sounds' } as const;
+
 export const StudyConfigInput = z.strictObject({
-  id: Slug,
-  title: z.string().min(1).default('Recognising images and sounds'),
+  id: StudyId,
+  /**
+   * Shown to participants (consent page, tab title) and used as the exported dataset's name.
+   * Without one, participants see a neutral heading and exports are named by the study id.
+   */
+  title: z.string().trim().min(1).max(200).optional(),
+  /** The question above the answer buttons; default per modality (DEFAULT_QUESTION). */
+  question: z.string().trim().min(1).max(300).optional(),
+  /** The consent page's text (plain text; a blank line starts a paragraph); default defaultConsent(). */
+  consent: z.string().trim().min(1).max(5000).optional(),
+  /** What the participant's device must have; each field defaults per modality (experiment/device-policy.ts). */
+  device: DevicePolicy.partial().default({}),
   stimulus_set: Slug,
   /** Defaults (protocol, timing) come from this modality's template; it must match the set's. */
   modality: z.enum(['image', 'audio']),
@@ -186,6 +235,11 @@ export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
     ...c.protocol,
   });
   const timing = Timing.parse({ ...TIMING_DEFAULTS[c.modality], ...c.timing });
+  const device = DevicePolicy.parse({ ...DEVICE_DEFAULTS[c.modality], ...c.device });
+  if (c.modality === 'audio' && !device.audio_output) {
+    const message = 'is false, but an audio study plays sounds: it needs audio output';
+    ctx.addIssue({ code: 'custom', path: ['device', 'audio_output'], message });
+  }
   if (protocol.screening_min_correct > protocol.screening_trials) {
     ctx.addIssue({
       code: 'custom',
@@ -207,9 +261,36 @@ export const StudyConfig = StudyConfigInput.transform((c, ctx) => {
       message: `is "${protocol.headphone_check}", but a headphone check is for audio studies only (this study is image)`,
     });
   }
-  return { ...c, protocol, timing };
+  return {
+    ...c,
+    protocol,
+    timing,
+    device,
+    question: c.question ?? DEFAULT_QUESTION[c.modality],
+    consent: c.consent ?? defaultConsent(c.modality),
+  };
 });
 export type StudyConfig = z.output<typeof StudyConfig>;
+
+/** A stored config: those stored before a field existed lack it and get the modality's default. */
+type StoredConfig = Pick<StudyConfig, 'modality'> & Partial<Pick<StudyConfig, 'title' | 'question' | 'consent' | 'device'>>;
+
+/** The study's name as participants see it: its title, or a neutral heading (never a placeholder title). */
+export function participantTitle(c: StoredConfig): string {
+  return c.title ?? NEUTRAL_TITLE[c.modality];
+}
+
+export function questionOf(c: StoredConfig): string {
+  return c.question ?? DEFAULT_QUESTION[c.modality];
+}
+
+export function consentOf(c: StoredConfig): string {
+  return c.consent ?? defaultConsent(c.modality);
+}
+
+export function devicePolicyOf(c: StoredConfig): DevicePolicy {
+  return { ...DEVICE_DEFAULTS[c.modality], ...c.device };
+}
 
 export const StudyStatus = z.enum(['draft', 'live', 'paused', 'closed']);
 export type StudyStatus = z.infer<typeof StudyStatus>;

@@ -2,7 +2,7 @@
  * POST /api/sessions/:session/trials on bare node:http, ahead of Express.
  *
  * Every participant posts one of these per trial, hundreds per session, all at once at a Prolific
- * launch; Express 5's middleware stack costs several times the SQLite commit itself (DESIGN §7,
+ * launch; Express 5's middleware stack costs several times the SQLite commit itself (docs/design.md §7,
  * docs/benchmarks.md). So this one route parses and answers by hand, with the same rules the
  * Express routes follow: bodies up to 16 KB of JSON (or text/plain, which sendBeacon sends),
  * 4xx with `{error, code}` for anything the client got wrong, never a stack trace.

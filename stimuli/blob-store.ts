@@ -1,7 +1,7 @@
 /**
  * Content-addressed file storage: every stimulus is kept once, under its sha256, as
  * `<root>/<first two hex>/<sha256>.<ext>`. URLs built from the hash reveal nothing about the
- * stimulus (DESIGN §7) and can be cached forever.
+ * stimulus (docs/design.md §7) and can be cached forever.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';

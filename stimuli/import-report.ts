@@ -1,6 +1,6 @@
 /**
  * What an import found, per model and layer: how many metamers, and which sources lack one (studies
- * show those sources' natural stimulus in that condition instead; DESIGN §5).
+ * show those sources' natural stimulus in that condition instead; docs/design.md §5).
  */
 import { type Draft, type ImportFormat, naturalCompare } from './draft.ts';
 import { type Manifest, type Modality, isNatural } from './manifest.ts';

@@ -1,5 +1,5 @@
 /**
- * Noise masks shown right after each image (DESIGN §5: image 300 ms, then mask 300 ms), generated
+ * Noise masks shown right after each image (docs/design.md §5: image 300 ms, then mask 300 ms), generated
  * on import when a set brings none.
  *
  * Which noise: multi-scale "pink" (1/f amplitude) noise, made by summing octaves of smoothly

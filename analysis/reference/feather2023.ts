@@ -24,7 +24,7 @@ export const FEATHER2023_DIR = path.join(path.dirname(fileURLToPath(import.meta.
 export const LONG_CSV = path.join(FEATHER2023_DIR, 'metamer_human_vs_network_long.csv.gz');
 export const SUMMARY_CSV = path.join(FEATHER2023_DIR, 'metamer_summary_by_model_layer.csv');
 
-/** Main trials per participant in the paper's experiments (DESIGN §5). */
+/** Main trials per participant in the paper's experiments (docs/design.md §5). */
 const MAIN_TRIALS = 400;
 
 interface LongRow {

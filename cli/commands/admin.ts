@@ -1,5 +1,5 @@
 /**
- * `metamer admin token [--rotate]`: the dashboard's admin token (DESIGN §4: METAMER_ADMIN_TOKEN, or
+ * `metamer admin token [--rotate]`: the dashboard's admin token (docs/design.md §4: METAMER_ADMIN_TOKEN, or
  * the `admin-token` file beside the database). `--rotate` writes a new one and ends every log-in;
  * a running server takes the new token at the next log-in, without a restart.
  */

@@ -1,6 +1,6 @@
 /**
  * `metamer analyze <study> | --trials <file.csv...>`: exclusions, the recognizability table, the
- * paper's statistics and the figure (DESIGN §4–5; docs/analysis.md). Thin: parses options, loads,
+ * paper's statistics and the figure (docs/design.md §4–5; docs/analysis.md). Thin: parses options, loads,
  * calls analysis/, writes.
  */
 import type cliProgress from 'cli-progress';

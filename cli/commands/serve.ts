@@ -2,7 +2,6 @@
  * `metamer serve`: the participant server. `--demo` (what `npm start` runs) first imports and
  * launches the demo studies under stimuli/demo/.
  */
-import { randomBytes } from 'node:crypto';
 import { type Command, InvalidArgumentError } from 'commander';
 import { BlobStore } from '../../stimuli/blob-store.ts';
 import { startServer } from '../../server/app.ts';
@@ -64,8 +63,8 @@ export function register(program: Command): void {
       const studies = await server.store.listStudies();
       for (const s of studies.filter((x) => x.status === 'live')) {
         say(`  ${s.id} (${s.config.modality}, live): ${participantUrl(base, s.id)}`);
-        // A made-up ID in Prolific's format (24 hex characters), which the study checks for.
-        say(`    try it: ${base}/run/${encodeURIComponent(s.id)}?PROLIFIC_PID=${randomBytes(12).toString('hex')}&STUDY_ID=try&SESSION_ID=try`);
+        // A preview run (no Latin-square slot, not counted): every opening starts a fresh one.
+        say(`    try it (a preview, not counted): ${base}${server.sessions.tryItPath(s.id)}`);
       }
       const stop = () => {
         void server.close().then(() => process.exit(0));

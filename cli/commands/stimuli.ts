@@ -25,6 +25,7 @@ import { exportStatic } from '../../stimuli/static-export.ts';
 import { loadStimulusKey, StimulusKeys } from '../../server/stimulus-keys.ts';
 import { dataPaths } from '../paths.ts';
 import { HEADPHONE_TESTS, HeadphoneStimuli, headphoneKit } from '../../server/headphone-stimuli.ts';
+import { registerExample } from './stimuli-example.ts';
 
 interface SetFlags {
   from?: ImportFormat;
@@ -129,6 +130,7 @@ function headphoneBlobs(test: (typeof HEADPHONE_TESTS)[number]): { sha256: strin
 
 export function register(program: Command): void {
   const stimuli = program.command('stimuli').description('import, validate and list stimulus sets');
+  registerExample(stimuli);
 
   withSetOptions(
     stimuli

@@ -1,15 +1,20 @@
 /**
- * `metamer study create|launch|pause|close|status|list|payments|preview-url|sweep`: everything the
- * dashboard does to a study, from the command line (docs/dashboard.md has the table).
+ * `metamer study init|create|launch|pause|close|status|list|payments|preview-url|sweep`: everything
+ * the dashboard does to a study, from the command line (docs/dashboard.md has the table), and a
+ * first config for a set (`init`).
  */
 import fs from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { ZodError } from 'zod';
+import { configIssueLines, jsonSyntaxError } from '../../server/config-errors.ts';
+import { StudyConfigInput, StudyId } from '../../server/study-config.ts';
 import { databaseFor, openStore as openDatabaseStore } from '../../server/store/open-store.ts';
 import type { Store } from '../../server/store/store.ts';
 import type { StudyAction } from '../../server/studies.ts';
 import { dataPaths } from '../paths.ts';
-import { participantUrl, publicBaseUrl } from '../../server/participant-url.ts';
+import { participantUrl, previewRunPath, publicBaseUrl } from '../../server/participant-url.ts';
 import { userError } from '../../server/http-error.ts';
+import { textTable } from '../text-table.ts';
 // What only some subcommands need is imported inside their actions (cli/commands/index.ts).
 
 export function readJsonFile(file: string): unknown {
@@ -19,11 +24,14 @@ export function readJsonFile(file: string): unknown {
   } catch (e) {
     throw userError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw userError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const syntax = jsonSyntaxError(text);
+  if (syntax) throw userError(`${file}: not valid JSON: ${syntax}`);
+  return JSON.parse(text);
+}
+
+/** A default study id from a set name, under the study-id rule. */
+function idFromSetName(set: string): string {
+  return set.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 58) + '-study';
 }
 
 function openStore(cmd: Command): Promise<Store> {
@@ -48,14 +56,55 @@ export function register(program: Command): void {
       try {
         const input = readJsonFile(file);
         let row = await createStudy(store, input).catch((e: unknown) => {
-          if (e instanceof Error && 'issues' in e) {
-            const issues = (e as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues;
-            throw userError(issues.map((i) => `${file}: ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n'));
+          if (e instanceof ZodError) {
+            throw userError(configIssueLines(e.issues, StudyConfigInput).map((line) => `${file}: ${line}`).join('\n'));
           }
           throw e;
         });
         if (opts.launch) row = await changeStudyStatus(store, row.id, 'launch');
         print(!!opts.json, row, `study ${row.id} created (${row.status}); participant URL:\n  ${participantUrl(publicBaseUrl(), row.id)}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  study
+    .command('init <set>')
+    .description("write a study config for an imported stimulus set, the paper's protocol scaled to the items it has")
+    .option('--id <id>', 'the study id (lower-case letters, digits and "-"; default: <set>-study)')
+    .option('--out <file>', 'where to write the config (default: <id>.json)')
+    .option('--target <n>', 'completed participants wanted (rounded up to a multiple of the conditions; default about 20)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of participants, at least 1');
+      return n;
+    })
+    .option('--explain', 'also write <id>.md: what each value means and why it was chosen')
+    .option('--force', 'overwrite existing files')
+    .action(async (set: string, opts: { id?: string; out?: string; target?: number; explain?: boolean; force?: boolean }, cmd: Command) => {
+      const id = opts.id ?? idFromSetName(set);
+      const idCheck = StudyId.safeParse(id);
+      if (!idCheck.success) throw userError(`--id "${id}": ${idCheck.error.issues[0]!.message}`);
+      const { studyTemplate } = await import('../../server/study-template.ts');
+      const store = await openStore(cmd);
+      try {
+        const manifest = await store.getStimulusSet(set);
+        if (!manifest) throw userError(`no stimulus set "${set}" (import it with: metamer stimuli import <dir> --name ${set})`);
+        const { config, explanation } = studyTemplate(manifest, { id, target: opts.target });
+        const out = opts.out ?? `${id}.json`;
+        const notes = out.replace(/\.json$/i, '') + '.md';
+        for (const f of opts.explain ? [out, notes] : [out]) {
+          if (!opts.force && fs.existsSync(f)) throw userError(`${f} exists (use --force to overwrite)`);
+        }
+        fs.writeFileSync(out, JSON.stringify(config, null, 2) + '\n');
+        const p = config.protocol!;
+        process.stdout.write(
+          `wrote ${out}: study ${id} of set ${set}, ${p.practice_trials} practice, ${p.screening_trials} screening ` +
+            `(pass ${p.screening_min_correct}), ${p.catch_trials} catch trials, target ${config.target_completed}\n`,
+        );
+        if (opts.explain) {
+          fs.writeFileSync(notes, explanation);
+          process.stdout.write(`wrote ${notes}: what each value means\n`);
+        }
       } finally {
         await store.close();
       }
@@ -96,18 +145,26 @@ export function register(program: Command): void {
         const p = await new StudyProgressReader(store).progress(row, publicBaseUrl());
         const counts = p.sessions;
         const data = { ...p, stimulus_set: row.set_name };
-        const width = Math.max(9, ...p.conditions.map((c) => c.label.length));
+        const away = p.turned_away;
         print(
           !!opts.json,
           data,
           [
             `study ${id}: ${row.status}, set ${row.set_name}`,
             `completed ${counts.completed} / ${row.config.target_completed}${p.target_reached ? ' (target reached: new participants are turned away)' : ''}; in progress ${counts.started}; screened out ${counts.screened_out}; abandoned ${counts.abandoned}; preview runs ${p.preview_sessions} (not counted)`,
+            `turned away (device) ${away.total} before any session` + (away.came_back > 0 ? ` (${away.came_back} came back on another device)` : ''),
             `median duration ${formatDuration(p.median_duration_ms)}; idle sessions are abandoned after ${p.abandon_after_minutes} min`,
             `participant URL: ${p.participant_url}`,
             `completion code ${p.completion_code}; screen-out code ${p.screenout_code}`,
-            `main trials per condition: ${'condition'.padEnd(width)}  completed  in progress  planned at target`,
-            ...p.conditions.map((c) => `  ${c.label.padEnd(width + 'main trials per condition: '.length - 2)}  ${String(c.completed_trials).padStart(9)}  ${String(c.in_progress_trials).padStart(11)}  ${String(c.planned_at_target).padStart(17)}`),
+            'main trials per condition:',
+            ...textTable(
+              [
+                ['condition', 'from completed sessions', 'from sessions in progress', 'planned at target'],
+                ...p.conditions.map((c) => [c.label, ...[c.completed_trials, c.in_progress_trials, c.planned_at_target].map(String)]),
+              ],
+              ['left', 'right', 'right', 'right'],
+              '  ',
+            ),
           ].join('\n'),
         );
       } finally {
@@ -173,7 +230,7 @@ export function register(program: Command): void {
           headphoneStimuli: new HeadphoneStimuli(new BlobStore(paths.blobs), store),
         });
         const { session, prolificPid } = await sessions.startPreview(id);
-        const url = `${publicBaseUrl()}/run/${encodeURIComponent(id)}?PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`;
+        const url = publicBaseUrl() + previewRunPath(id, prolificPid);
         print(!!opts.json, { study: id, url, participant_id: session.participant_id }, url);
       } finally {
         await store.close();

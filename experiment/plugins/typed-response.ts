@@ -1,7 +1,7 @@
 /**
  * jsPsych 8 plugin `typed-response`: identify a sound by typing its label, with suggestions from a
  * large label set: the paper's audio task, where the answer is one of 793 words typed with
- * suggestions and must match one exactly (DESIGN §5).
+ * suggestions and must match one exactly (docs/design.md §5).
  *
  * A button starts the clip, which plays once through WebAudio (the click is the user gesture that
  * lets the AudioContext run; onset and response are timed on the audio clock, as in jsPsych's

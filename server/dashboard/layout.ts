@@ -7,6 +7,7 @@ import type { StudyStatus } from '../study-config.ts';
 import type { DashboardBundle } from './bundle.ts';
 import { percent } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
+import { FAVICON_PATH } from '../favicon.ts';
 
 export const ADMIN_ASSETS = '/admin/assets/';
 
@@ -35,6 +36,7 @@ export function page(o: PageOptions): string {
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex">
 <title>${o.title} · Metamer dashboard</title>
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 <link rel="stylesheet" href="${ADMIN_ASSETS + o.bundle.css.name}">
 </head>
 <body class="admin">

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { StimulusSetSummary } from '../store/stimulus-sets.ts';
+import { jsonSyntaxError } from '../config-errors.ts';
 
 /** Every field arrives as text; blank means "the template's default". */
 export const NewStudyForm = z.object({
@@ -87,12 +88,9 @@ export function configFromForm(f: NewStudyForm, sets: readonly StimulusSetSummar
   if (f.title.trim()) config.title = f.title.trim();
   if (f.abandon_after_minutes.trim()) config.abandon_after_minutes = numberOrText(f.abandon_after_minutes);
   if (f.advanced.trim()) {
-    let extra: unknown;
-    try {
-      extra = JSON.parse(f.advanced);
-    } catch (e) {
-      throw new FormError([{ field: 'advanced', message: `not valid JSON (${(e as Error).message})` }]);
-    }
+    const syntax = jsonSyntaxError(f.advanced);
+    if (syntax) throw new FormError([{ field: 'advanced', message: `not valid JSON: ${syntax}` }]);
+    const extra: unknown = JSON.parse(f.advanced);
     if (!isPlainObject(extra)) throw new FormError([{ field: 'advanced', message: 'must be a JSON object, e.g. {"timing": {"stimulus_ms": 200}}' }]);
     config = deepMerge(config, extra);
   }

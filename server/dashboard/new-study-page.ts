@@ -4,6 +4,7 @@ import type { DashboardBundle } from './bundle.ts';
 import { html, type SafeHtml } from './html.ts';
 import { flash, page } from './layout.ts';
 import type { NewStudyForm } from './new-study-form.ts';
+import { STUDY_ID_PATTERN } from '../study-config.ts';
 
 export interface FormProblem {
   field: string;
@@ -44,8 +45,8 @@ export function newStudyPage(bundle: DashboardBundle, sets: readonly StimulusSet
       </select>${fieldError('stimulus_set')}
     </div>
     <div class="field-row">
-      ${text('id', 'Study id', { required: true, placeholder: 'e.g. resnet50-vision-1', hint: 'Lower-case letters, digits and dashes; part of the participant URL.', pattern: '[a-z0-9][a-z0-9._-]*' })}
-      ${text('title', 'Title shown to participants', { placeholder: 'Recognising images and sounds' })}
+      ${text('id', 'Study id', { required: true, placeholder: 'e.g. resnet50-vision-1', hint: 'Lower-case letters, digits and inner dashes; part of the participant URL.', pattern: STUDY_ID_PATTERN })}
+      ${text('title', 'Title shown to participants', { hint: 'Also the exported dataset’s name. Blank: participants see a neutral heading and exports use the study id.' })}
     </div>
   </section>
   <section class="card">

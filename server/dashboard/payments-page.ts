@@ -1,7 +1,7 @@
 /**
  * The payments view: raw Prolific IDs of completed sessions, for approving submissions on Prolific,
  * each with its quality flags and their reasons (docs/integrity.md), so the decision rests on
- * evidence. The only page (with its CSV and `metamer study payments`) that shows the IDs (DESIGN §7).
+ * evidence. The only page (with its CSV and `metamer study payments`) that shows the IDs (docs/design.md §7).
  */
 import { stringify } from 'csv-stringify/sync';
 import { describeFlags } from '../../analysis/quality-flags.ts';

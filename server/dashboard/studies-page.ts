@@ -22,7 +22,7 @@ export function studiesTable(items: readonly StudyListItem[]): SafeHtml {
     const c = study.config;
     const reached = counts.completed >= c.target_completed;
     return html`<tr data-study="${study.id}">
-  <td class="study-cell"><a class="study-link" href="/admin/studies/${encodeURIComponent(study.id)}">${c.title}</a><div class="muted small"><span class="mono">${study.id}</span> · created <time datetime="${isoTime(study.created_at)}">${formatTime(study.created_at)}</time></div></td>
+  <td class="study-cell"><a class="study-link" href="/admin/studies/${encodeURIComponent(study.id)}">${c.title ?? study.id}</a><div class="muted small"><span class="mono">${study.id}</span> · created <time datetime="${isoTime(study.created_at)}">${formatTime(study.created_at)}</time></div></td>
   <td>${statusBadge(study.status)}${reached ? html` <span class="badge badge-target">Target reached</span>` : ''}</td>
   <td class="progress-cell">
     <div class="progress-label"><strong data-field="completed">${counts.completed}</strong> / ${c.target_completed}</div>

@@ -95,6 +95,9 @@ function stats(p: StudyProgress): SafeHtml {
   <div class="stat"><div class="stat-label">Screened out</div><div class="stat-value" data-field="screened_out">${s.screened_out}</div></div>
   <div class="stat"><div class="stat-label">Abandoned</div><div class="stat-value" data-field="abandoned">${s.abandoned}</div>
     <form method="post" action="${base(p.id)}/sweep" class="stat-action"><button type="submit" class="btn btn-link" data-action="sweep">Check for idle sessions now</button></form></div>
+  <div class="stat"><div class="stat-label" title="Participants whose device did not fit the study, sent back to Prolific before any session (they hold no slot); each counted once">Turned away: device</div><div class="stat-value" data-field="turned-away">${p.turned_away.total}</div>${
+    p.turned_away.came_back > 0 ? html`<div class="muted small" data-field="turned-away-back">${p.turned_away.came_back} came back on another device</div>` : ''
+  }</div>
   <div class="stat"><div class="stat-label">Median time</div><div class="stat-value stat-value-small" data-field="median-duration">${formatDuration(p.median_duration_ms)}</div></div>
   <div class="stat"><div class="stat-label">Preview runs</div><div class="stat-value stat-value-small" data-field="preview">${p.preview_sessions}</div><div class="muted small">not counted</div></div>
 </section>`;
@@ -110,12 +113,13 @@ function conditions(p: StudyProgress): SafeHtml {
   <td class="bar-cell">${progressBar(c.completed_trials, c.planned_at_target, `${c.label}: completed trials of plan`)}</td>
 </tr>`,
   );
+  // Every count here is of main trials, not sessions: the headers say so.
   return html`<section class="card card-flush" aria-labelledby="conditions-h">
-  <div class="card-head"><h2 id="conditions-h">Conditions</h2><p class="muted small">Main trials stored per condition against the Latin-square plan for ${p.target_completed} completed participants.</p></div>
-  <table class="table table-compact">
-    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Completed sessions</th><th scope="col" class="num">In progress</th><th scope="col" class="num">Planned at target</th><th scope="col" class="bar-col">Progress</th></tr></thead>
+  <div class="card-head"><h2 id="conditions-h">Conditions</h2><p class="muted small">Main trials stored per condition, against the Latin-square plan for ${p.target_completed} completed participants.</p></div>
+  <div class="table-scroll"><table class="table table-compact" data-table="conditions">
+    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Main trials from completed sessions</th><th scope="col" class="num">Main trials from sessions in progress</th><th scope="col" class="num">Main trials planned at target</th><th scope="col" class="bar-col">Completed of plan</th></tr></thead>
     <tbody>${rows}</tbody>
-  </table>
+  </table></div>
 </section>`;
 }
 
@@ -141,8 +145,8 @@ function recognizability(v: StudyView): SafeHtml {
     const chance = a.table.find((r) => r.chance !== null)?.chance ?? null;
     content = html`<p class="muted small">${x.participants_included} of ${x.participants_total} participants included (exclusions from the study config). Mean ± SEM over participants; ${Math.round(a.options.ci_level * 100)}% percentile bootstrap CI, B = ${a.options.bootstrap}, seed ${a.options.seed}.${chance === null ? '' : ` Chance: ${formatProportion(chance)} (dashed line).`} Computed <time datetime="${isoTime(v.analysis.computedAt)}">${formatTime(v.analysis.computedAt)}</time>.</p>
 <div class="analysis-grid">
-  <div class="table-scroll"><table class="table table-compact" data-table="recognizability">
-    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Participants</th><th scope="col" class="num">Trials</th><th scope="col" class="num">Recognizability ± SEM</th><th scope="col" class="num">${Math.round(a.options.ci_level * 100)}% CI</th></tr></thead>
+  <div class="table-scroll"><table class="table table-compact table-analysis" data-table="recognizability">
+    <thead><tr><th scope="col">Condition</th><th scope="col" class="num">Participants</th><th scope="col" class="num">Main trials</th><th scope="col" class="num">Recognizability ± SEM</th><th scope="col" class="num">${Math.round(a.options.ci_level * 100)}% CI</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>
   <figure class="figure"><img src="${base(id)}/figure.svg?v=${v.analysis.version}" alt="Recognizability by layer for each model, with bootstrap confidence intervals and chance level"></figure>
@@ -164,8 +168,8 @@ function sessions(v: StudyView): SafeHtml {
   <td class="flags-cell">${flagList(v.flags.get(s.id))}</td>
   <td class="num">${s.preview ? '—' : s.slot}</td>
   <td class="progress-cell"><div class="progress-label small">${s.answered} / ${s.n_trials}</div>${progressBar(s.answered, s.n_trials, 'trials stored', s.state === 'completed' ? 'good' : s.state === 'started' ? 'accent' : 'muted')}</td>
-  <td class="nowrap"><time datetime="${isoTime(s.started_at)}">${formatTime(s.started_at)}</time></td>
-  <td class="nowrap"><time datetime="${isoTime(s.last_activity_at)}">${formatTime(s.last_activity_at)}</time></td>
+  <td><time datetime="${isoTime(s.started_at)}">${formatTime(s.started_at)}</time></td>
+  <td><time datetime="${isoTime(s.last_activity_at)}">${formatTime(s.last_activity_at)}</time></td>
   <td class="num nowrap">${formatDuration(duration)}</td>
 </tr>`;
   });
@@ -176,10 +180,10 @@ function sessions(v: StudyView): SafeHtml {
   ${
     v.sessions.length === 0
       ? html`<p class="empty-note card-pad">No sessions yet.</p>`
-      : html`<div class="table-scroll"><table class="table table-compact">
+      : html`<div class="table-scroll"><table class="table table-compact" data-table="sessions">
     <thead><tr><th scope="col" title="Pseudonymous: a keyed hash of the Prolific ID">Participant</th><th scope="col">State</th>
       <th scope="col" title="Evidence to review before approving on Prolific (docs/integrity.md)">Quality flags</th>
-      <th scope="col" class="num">Slot</th><th scope="col">Trials</th><th scope="col">Started</th><th scope="col">Last activity</th>
+      <th scope="col" class="num" title="Latin-square slot">Slot</th><th scope="col">Trials stored / planned</th><th scope="col">Started</th><th scope="col">Last activity</th>
       <th scope="col" class="num">Duration</th></tr></thead>
     <tbody>${rows}</tbody>
   </table></div>${more}`

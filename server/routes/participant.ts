@@ -3,12 +3,16 @@
  * Thin: parse, call ParticipantSessions, format.
  */
 import { Router, type Request } from 'express';
-import { GatePhase, SessionStartRequest } from '../../experiment/contract.ts';
+import { GatePhase, SessionStartRequest, TurnAwayReport } from '../../experiment/contract.ts';
 import { HttpError } from '../http-error.ts';
-import { messagePage, runPage } from '../pages.ts';
+import { type MessageCode, type MessageLink, messagePage, runPage } from '../pages.ts';
 import { recordPageReport } from '../page-reports.ts';
 import { exitUrl, type ParticipantSessions, PREVIEW_PID_PREFIX } from '../participant-sessions.ts';
 import { OTHER_SUBMISSION_MESSAGE, participantIdProblem } from '../session-ownership.ts';
+import { pageBrief } from '../page-brief.ts';
+import { allowExitProbe } from '../exit-host.ts';
+import { previewRunPath } from '../participant-url.ts';
+import { sessionStartLimit, turnAwayLimit } from '../rate-limits.ts';
 import type { ExperimentBundle } from '../experiment-bundle.ts';
 import type { Store } from '../store/store.ts';
 
@@ -21,8 +25,8 @@ function queryString(req: Request, name: string): string | undefined {
 
 export function participantRouter(store: Store, sessions: ParticipantSessions, bundle: ExperimentBundle): Router {
   const r = Router();
-  const page = (heading: string, text: string, link?: { href: string; label: string }) =>
-    messagePage(bundle, ASSET_PREFIX, heading, text, link);
+  const page = (heading: string, text: string, link?: MessageLink, code?: MessageCode) =>
+    messagePage(bundle, ASSET_PREFIX, heading, text, link, code);
 
   r.get('/run/:studyId', async (req, res) => {
     res.type('html');
@@ -46,20 +50,20 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
     if (found && !existing && found.prolific_session_id !== null && sessionIdInLink !== undefined) {
       return void res.status(409).send(page('You have already started this study', OTHER_SUBMISSION_MESSAGE));
     }
-    if (existing?.state === 'completed') {
+    if (existing?.state === 'completed' || existing?.state === 'screened_out') {
+      // The code stays visible here too: a participant whose redirect failed comes back to it.
+      const ended = existing.state;
+      const code = existing.preview ? undefined : ended === 'completed' ? config.prolific.completion_code : config.prolific.screenout_code;
       return void res.send(
-        page('You have already completed this study', 'Thank you! Your answers were saved. If Prolific has not recorded your submission, use the button below.', {
-          href: exitUrl(config, existing, 'completed'),
-          label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific',
-        }),
-      );
-    }
-    if (existing?.state === 'screened_out') {
-      return void res.send(
-        page('This study has ended for you', 'Thank you for your time. Please use the button below to return to Prolific.', {
-          href: exitUrl(config, existing, 'screened_out'),
-          label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific',
-        }),
+        page(
+          ended === 'completed' ? 'You have already completed this study' : 'This study has ended for you',
+          ended === 'completed'
+            ? 'Thank you! Your answers were saved. If Prolific has not recorded your submission, ' +
+              'enter this code on Prolific or use the button below.'
+            : 'Thank you for your time. Please enter this code on Prolific or use the button below to return there.',
+          { href: exitUrl(config, existing, ended), label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific' },
+          code ? { label: 'Your code for Prolific', value: code } : undefined,
+        ),
       );
     }
     if (!found && ctx.study.status !== 'live') {
@@ -70,7 +74,31 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
       return void res.status(403).send(page('This study is full', 'It has all the participants it needs. Please return it on Prolific. Thank you for your interest!'));
     }
     // A preview says so in the tab title; the page itself is exactly what participants see.
-    res.send(runPage(bundle, existing?.preview ? `Preview · ${config.title}` : config.title, ASSET_PREFIX));
+    const preview = existing?.preview ?? pid.startsWith(PREVIEW_PID_PREFIX);
+    const brief = pageBrief(ctx.study, preview);
+    allowExitProbe(res, config.prolific.complete_url);
+    res.send(runPage(bundle, preview ? `Preview · ${brief.title}` : brief.title, ASSET_PREFIX, brief));
+  });
+
+  // `metamer serve`'s "try it" link: a preview run (no slot, not counted), then its page.
+  r.get('/try/:studyId/:token', sessionStartLimit(), async (req, res) => {
+    const started = await sessions.startTryIt(String(req.params.studyId), String(req.params.token));
+    if (!started) {
+      const notFound = page('Page not found', 'There is nothing at this address. Please check the link you were given.');
+      return void res.status(404).type('html').send(notFound);
+    }
+    res.redirect(303, previewRunPath(String(req.params.studyId), started.prolificPid));
+  });
+
+  // The device check turned a participant away (experiment/device-gate.ts): 204 whatever happened.
+  r.post('/api/studies/:studyId/turn-aways', turnAwayLimit(), async (req, res) => {
+    const parsed = TurnAwayReport.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new HttpError(400, 'invalid_turn_away', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    await sessions.recordTurnAway(String(req.params.studyId), parsed.data);
+    res.status(204).end();
   });
 
   r.post('/api/studies/:studyId/sessions', async (req, res) => {

@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, trial_index)
   );
 
-  -- The tidy trial rows of DESIGN §4, pseudonymous: the view analysis and exports read.
+  -- The tidy trial rows of docs/design.md §4, pseudonymous: the view analysis and exports read.
   CREATE VIEW trial_rows AS
     SELECT s.study_id, s.participant_id, t.session_id, s.state AS session_state, s.preview,
            t.phase, t.trial_index, t.stimulus_id, t.source_id, t.category, t.model, t.layer,
@@ -96,7 +96,7 @@ export const MIGRATIONS: readonly string[] = [
     user_agent TEXT
   ) WITHOUT ROWID;
   `,
-  // 3: a natural stimulus shown in place of a metamer that failed the model-side checks (DESIGN §5)
+  // 3: a natural stimulus shown in place of a metamer that failed the model-side checks (docs/design.md §5)
   // is stored as the natural trial it was, and says which condition it stood in for, so an analyst
   // can count it either way.
   `
@@ -185,5 +185,19 @@ export const MIGRATIONS: readonly string[] = [
     -- The ledger's promise: one bonus per participant per batch, whatever happens to the runs.
     PRIMARY KEY (study_id, batch, session_id)
   );
+  `,
+  // 7: participants the device check turned away before any session existed (the participant
+  // page's device-gate.ts reports them): once per (study, pseudonymous participant), the first
+  // reason standing. Never the raw Prolific ID.
+  `
+  CREATE TABLE turn_aways (
+    study_id       TEXT NOT NULL REFERENCES studies(id),
+    participant_id TEXT NOT NULL,              -- keyed hash of the PID, as in sessions
+    reason         TEXT NOT NULL CHECK (reason IN ('device', 'screen', 'pointer', 'audio', 'window')),
+    at             INTEGER NOT NULL,           -- unix ms of the first report
+    PRIMARY KEY (study_id, participant_id)
+  ) WITHOUT ROWID;
+  -- The dashboard asks, per turned-away participant, whether they came back on another device.
+  CREATE INDEX sessions_by_participant ON sessions (study_id, participant_id);
   `,
 ];

@@ -180,4 +180,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (study_id, batch, session_id)
   );
   `,
+  // 7: participants the device check turned away before any session (pseudonymous, first reason).
+  `
+  CREATE TABLE turn_aways (
+    study_id       TEXT NOT NULL REFERENCES studies(id),
+    participant_id TEXT NOT NULL,
+    reason         TEXT NOT NULL CHECK (reason IN ('device', 'screen', 'pointer', 'audio', 'window')),
+    at             BIGINT NOT NULL,
+    PRIMARY KEY (study_id, participant_id)
+  );
+  CREATE INDEX sessions_by_participant ON sessions (study_id, participant_id);
+  `,
 ];

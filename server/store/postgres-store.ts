@@ -17,7 +17,7 @@
  * are the same on both databases whatever the cluster's locale.
  */
 import type pg from 'pg';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import { type BlobExt, MIME_BY_EXT } from '../../stimuli/blob-store.ts';
 import { Manifest } from '../../stimuli/manifest.ts';
 import type { SessionPlan } from '../session-plan.ts';
@@ -41,6 +41,7 @@ import {
   sessionFromRow,
   sessionSummariesSql,
   studyFromRow,
+  turnAwayCountsOf,
 } from './stored-rows.ts';
 import {
   type ConditionTrialCount,
@@ -56,6 +57,8 @@ import {
   type Store,
   type StudyRow,
   type TrialRow,
+  type TurnAway,
+  type TurnAwayCounts,
 } from './store.ts';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
@@ -452,6 +455,26 @@ export class PostgresStore implements Store {
       [studyId, idleBefore],
     );
     return r.rowCount ?? 0;
+  }
+
+  async recordTurnAway(t: TurnAway) {
+    await this.query('INSERT INTO turn_aways (study_id, participant_id, reason, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      t.studyId,
+      t.participantId,
+      t.reason,
+      t.at,
+    ]);
+  }
+
+  async turnAwayCounts(studyId: string): Promise<TurnAwayCounts> {
+    const { rows } = await this.query<{ reason: TurnAwayReason; n: number; back: number }>(
+      `SELECT a.reason, count(*) AS n,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM sessions s
+                                              WHERE s.study_id = a.study_id AND s.participant_id = a.participant_id AND s.preview = 0)) AS back
+         FROM turn_aways a WHERE a.study_id = $1 GROUP BY a.reason`,
+      [studyId],
+    );
+    return turnAwayCountsOf(rows);
   }
 
   linkProlificStudy(studyId: string, prolificStudyId: string, at: number) {

@@ -3,7 +3,7 @@
  * committed trial survives a process crash (SIGKILL), which is what "acknowledged" means here.
  */
 import type { Manifest } from '../../stimuli/manifest.ts';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import {
@@ -19,6 +19,7 @@ import {
   sessionFromRow,
   sessionSummariesSql,
   studyFromRow,
+  turnAwayCountsOf,
 } from './stored-rows.ts';
 import type { BlobExt } from '../../stimuli/blob-store.ts';
 import { type Db, openDatabase } from './database.ts';
@@ -40,6 +41,8 @@ import type {
   Store,
   StudyRow,
   TrialRow,
+  TurnAway,
+  TurnAwayCounts,
 } from './store.ts';
 import { PAGE_REPORTS_PER_SESSION } from './store.ts';
 
@@ -332,6 +335,24 @@ export class SqliteStore implements Store {
           WHERE study_id = ? AND state = 'started' AND last_activity_at < ?`,
       )
       .run(studyId, idleBefore).changes;
+  }
+
+  async recordTurnAway(t: TurnAway) {
+    this.db
+      .prepare('INSERT INTO turn_aways (study_id, participant_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(t.studyId, t.participantId, t.reason, t.at);
+  }
+
+  async turnAwayCounts(studyId: string): Promise<TurnAwayCounts> {
+    const rows = this.db
+      .prepare(
+        `SELECT a.reason, count(*) AS n,
+                sum(EXISTS (SELECT 1 FROM sessions s
+                             WHERE s.study_id = a.study_id AND s.participant_id = a.participant_id AND s.preview = 0)) AS back
+           FROM turn_aways a WHERE a.study_id = ? GROUP BY a.reason`,
+      )
+      .all(studyId) as { reason: TurnAwayReason; n: number; back: number }[];
+    return turnAwayCountsOf(rows);
   }
 
   async linkProlificStudy(studyId: string, prolificStudyId: string, at: number) {

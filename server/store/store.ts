@@ -8,7 +8,7 @@
 import type { StudyDataSource } from '../../analysis/load-study-db.ts';
 import type { BlobExt } from '../../stimuli/blob-store.ts';
 import type { Manifest } from '../../stimuli/manifest.ts';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StimulusSetSummary } from './stimulus-sets.ts';
@@ -143,6 +143,23 @@ export interface ConditionTrialCount {
   correct: number;
 }
 
+/** A participant the device check turned away before any session existed (pseudonymous). */
+export interface TurnAway {
+  studyId: string;
+  participantId: string;
+  reason: TurnAwayReason;
+  at: number;
+}
+
+export interface TurnAwayCounts {
+  /** Participants turned away, each counted once. */
+  total: number;
+  /** By the first reason each was turned away for. */
+  by_reason: Partial<Record<TurnAwayReason, number>>;
+  /** Of those, how many have a (non-preview) session all the same: they came back on another device. */
+  came_back: number;
+}
+
 export interface Store {
   /** The database for messages (a file path, or a PostgreSQL URL without its password). */
   readonly description: string;
@@ -189,6 +206,9 @@ export interface Store {
   /** Started sessions whose last activity is before `idleBefore` become abandoned; returns how many. */
   abandonIdleSessions(studyId: string, idleBefore: number): Promise<number>;
 
+  /** Records a turn-away; a second report for the same (study, participant) changes nothing. */
+  recordTurnAway(t: TurnAway): Promise<void>;
+  turnAwayCounts(studyId: string): Promise<TurnAwayCounts>;
   /** The Prolific closed loop (prolific-store.ts, docs/prolific.md). Raw Prolific IDs stay behind these. */
   linkProlificStudy(studyId: string, prolificStudyId: string, at: number): Promise<P.ProlificLink>;
   prolificLink(studyId: string): Promise<P.ProlificLink | undefined>;

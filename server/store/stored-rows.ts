@@ -4,10 +4,10 @@
  * SQLite and PostgreSQL; placeholders stay in each store.
  */
 import { randomBytes } from 'node:crypto';
-import type { SessionState } from '../../experiment/contract.ts';
+import type { SessionState, TurnAwayReason } from '../../experiment/contract.ts';
 import type { SessionPlan } from '../session-plan.ts';
 import type { StudyConfig, StudyStatus } from '../study-config.ts';
-import type { SessionRow, SessionSummary, StudyRow } from './store.ts';
+import type { SessionRow, SessionSummary, StudyRow, TurnAwayCounts } from './store.ts';
 
 export interface RawStudy {
   id: string;
@@ -127,4 +127,15 @@ export class PlanCache {
 
 export function sessionFromRow(r: RawSession, plan: SessionPlan): SessionRow {
   return { ...flagsFromRow(r), plan };
+}
+
+/** Turn-away counts from rows of (first reason, participants, of whom came back with a session). */
+export function turnAwayCountsOf(rows: readonly { reason: TurnAwayReason; n: number; back: number }[]): TurnAwayCounts {
+  const out: TurnAwayCounts = { total: 0, by_reason: {}, came_back: 0 };
+  for (const r of rows) {
+    out.total += r.n;
+    out.came_back += r.back;
+    out.by_reason[r.reason] = r.n;
+  }
+  return out;
 }

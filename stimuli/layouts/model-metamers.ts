@@ -1,5 +1,5 @@
 /**
- * The per-model layout the metamer-generating code writes (DESIGN §6), one folder per model:
+ * The per-model layout the metamer-generating code writes (docs/design.md §6), one folder per model:
  *
  *   <model_dir>/metamers/<run>/<idx>_SOUND_<category>/orig.png            the natural source
  *   <model_dir>/metamers/<run>/<idx>_SOUND_<category>/<k>_layer_<layer>_synth.png

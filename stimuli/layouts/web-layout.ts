@@ -1,5 +1,5 @@
 /**
- * The web copy of a stimulus set used for the paper's online experiments (DESIGN §6):
+ * The web copy of a stimulus set used for the paper's online experiments (docs/design.md §6):
  *
  *   experiment<N>_images/<m>_<model>/<l>_<layer>/<idx>_<model>_<layer>.png    metamers
  *   experiment<N>_images/0_orig/0_orig/<idx>_orig_orig.png                    natural stimuli

@@ -54,6 +54,16 @@ describe('metamer study … (the dashboard’s twins)', { timeout: 240_000 }, ()
     const text = await metamer(['study', 'status', 'fixture-study']);
     expect(text.stdout).toContain('completed 2 / 20');
     expect(text.stdout).toMatch(/alexnet \/ final\s+4\s+0\s+40/);
+    // A table of its own under its label, columns aligned: each count ends where its header ends.
+    const lines = text.stdout.split('\n');
+    const at = lines.indexOf('main trials per condition:');
+    const cells = (l: string) => [...l.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
+    const header = cells(lines[at + 1]!);
+    expect(lines[at + 1]!.trim().split(/ {2,}/)).toEqual(['condition', 'from completed sessions', 'from sessions in progress', 'planned at target']);
+    for (const row of lines.slice(at + 2, at + 6).map(cells)) {
+      expect(row[0]!.start).toBe(header[0]!.start);
+      expect(row.slice(1).map((c) => c.end)).toEqual(header.slice(1).map((c) => c.end));
+    }
   });
 
   it('payments lists the completed Prolific IDs, as CSV or JSON, and nothing else', async () => {

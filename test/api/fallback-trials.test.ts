@@ -1,6 +1,6 @@
 /**
  * A metamer that failed the model-side checks is absent from its set; the participant sees the
- * natural stimulus in its place (DESIGN §5). The stored row is the natural trial it was and names
+ * natural stimulus in its place (docs/design.md §5). The stored row is the natural trial it was and names
  * the condition it stood in for, in the database and in the trials export.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';

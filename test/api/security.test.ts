@@ -67,7 +67,9 @@ describe('what the participant can read', () => {
     expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
     expect(csp).toContain("frame-ancestors 'none'");
     const html = await res.text();
-    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    // No inline script: only script files and the study's brief as an inert JSON data block.
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)(?![^>]*\stype="application\/json")[^>]*>/);
+    expect(html).toMatch(/<script type="application\/json" id="metamer-brief">/);
     expect(html).not.toMatch(/\son[a-z]+=/i);
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });

@@ -84,6 +84,19 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
   while (Date.now() < deadline) {
     const redirected = prolificUrl();
     if (redirected) return { answered, finalUrl: redirected, ...(typed.length ? { typed } : {}) };
+    // The exit page (experiment/exit-page.ts) leaves by itself once Prolific answers; here it cannot
+    // be reached (no internet), so the page stays with the code: that is where the participant ends.
+    const exit = await page
+      .evaluate(() => {
+        const el = document.querySelector<HTMLElement>('main[data-exit-url]');
+        return el ? { ...el.dataset } : null;
+      })
+      .catch(() => null);
+    if (exit) {
+      if (exit.exitState === 'unreachable' || exit.exitState === 'offline') return { answered, finalUrl: exit.exitUrl!, ...(typed.length ? { typed } : {}) };
+      await sleep(30);
+      continue;
+    }
     const choices = page.locator('#jspsych-image-button-response-btngroup.visible button:enabled, #jspsych-audio-button-response-btngroup button:enabled');
     if ((await choices.count()) > 0 && (await choices.first().isVisible().catch(() => false))) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));

@@ -1,6 +1,6 @@
 /**
  * `metamer analyze` and `metamer export` as a user runs them: real processes, a real database
- * file, real output files; exit codes and one-line errors (DESIGN §4).
+ * file, real output files; exit codes and one-line errors (docs/design.md §4).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

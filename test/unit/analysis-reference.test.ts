@@ -91,7 +91,7 @@ describe('Feather et al. 2023 rebuilt from the published proportions', () => {
       const diff = Math.abs(row!.recognizability! - Number(s.human_mean));
       worstMean = Math.max(worstMean, diff);
       expect(diff, `${study} ${s.model} ${s.layer}`).toBeLessThanOrEqual(1e-3);
-      // The summary's SEM uses the population SD (README); ours the sample SD (DESIGN §4).
+      // The summary's SEM uses the population SD (README); ours the sample SD (docs/design.md §4).
       const n = row!.n_participants;
       expect(Math.abs(row!.sem! * Math.sqrt((n - 1) / n) - Number(s.human_sem))).toBeLessThanOrEqual(1e-3);
       expect(row!.chance).toBeCloseTo(s.modality === 'vision' ? 1 / 16 : 1 / 793, 12);

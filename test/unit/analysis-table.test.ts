@@ -181,7 +181,7 @@ describe('model × layer ANOVA from rows', () => {
 describe('writers and figure', () => {
   const results = analyzeTrialRows(ROWS, { studyId: 's1', bootstrap: 500, seed: 2, choices: 16, permutations: 0 });
 
-  it('writes the DESIGN §4 columns to CSV, in order', () => {
+  it('writes the docs/design.md §4 columns to CSV, in order', () => {
     const csv = tableToCsv(results[0]!.table);
     const parsed = parse(csv, { columns: true }) as Record<string, string>[];
     expect(csv.split('\n')[0]).toBe('study_id,model,layer,layer_index,n_participants,n_trials,recognizability,sem,ci_low,ci_high,chance');

@@ -1,5 +1,5 @@
 /**
- * `--from model-metamers`: realistic per-model trees (names exactly as DESIGN §6), with failed
+ * `--from model-metamers`: realistic per-model trees (names exactly as docs/design.md §6), with failed
  * metamers (absent, or in null_overlap_images/) and diagnostic figures mixed in.
  */
 import fs from 'node:fs/promises';

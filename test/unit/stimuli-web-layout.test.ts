@@ -1,4 +1,4 @@
-/** `--from web-layout`: the experiment<N>_images copy used for online experiments (DESIGN §6). */
+/** `--from web-layout`: the experiment<N>_images copy used for online experiments (docs/design.md §6). */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { sweepStudy } from '../../abandonment.ts';
 import { wantsJson } from '../../error-handler.ts';
 import { changeStudyStatus, type StudyAction } from '../../studies.ts';
+import { previewRunPath } from '../../participant-url.ts';
 import { type AdminContext, publicBase, studyUrl } from './context.ts';
 
 const STUDY_ACTIONS: StudyAction[] = ['launch', 'pause', 'close'];
@@ -29,7 +30,7 @@ export function actionRoutes(prot: Router, ctx: AdminContext): void {
   prot.post('/studies/:id/preview', async (req, res) => {
     const study = await ctx.studyOf(req);
     const { session, prolificPid } = await sessions.startPreview(study.id);
-    const url = `/run/${encodeURIComponent(study.id)}?PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`;
+    const url = previewRunPath(study.id, prolificPid);
     logger.info({ study: study.id, session: session.participant_id }, 'preview started');
     if (wantsJson(req)) return void res.status(201).json({ url: publicBase(req) + url, participant_id: session.participant_id });
     res.redirect(303, url);

@@ -2,6 +2,8 @@
 import type { Router } from 'express';
 import { ZodError } from 'zod';
 import { configFromForm, blankForm, fieldOfPath, FormError, NewStudyForm } from '../../dashboard/new-study-form.ts';
+import { configIssues } from '../../config-errors.ts';
+import { StudyConfigInput } from '../../study-config.ts';
 import { newStudyPage } from '../../dashboard/new-study-page.ts';
 import { paymentsPage } from '../../dashboard/payments-page.ts';
 import { studiesPage, studiesTable } from '../../dashboard/studies-page.ts';
@@ -52,7 +54,10 @@ export function pageRoutes(prot: Router, ctx: AdminContext): void {
     } catch (e) {
       let problems: { field: string; message: string }[];
       if (e instanceof FormError) problems = e.problems;
-      else if (e instanceof ZodError) problems = e.issues.map((i) => ({ field: fieldOfPath(i.path), message: `${i.path.join('.') || 'config'}: ${i.message}` }));
+      else if (e instanceof ZodError) {
+        const issues = configIssues(e.issues, StudyConfigInput);
+        problems = issues.map((i) => ({ field: fieldOfPath(i.path), message: `${i.path.join('.') || 'config'}: ${i.message}` }));
+      }
       else if (isExposed(e)) problems = [{ field: 'general', message: e.message }];
       else throw e;
       res.status(422).type('html').send(newStudyPage(bundle, sets, form, problems));
