@@ -16,5 +16,9 @@ if (!counts) {
   console.warn(`npm audit: NOT CHECKED, the audit endpoint answered: ${report.message ?? report.error?.summary ?? 'no report'}`);
   process.exit(0);
 }
-console.log(`npm audit: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+console.log(
+  `npm audit: ${Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
 process.exit(counts.high > 0 || counts.critical > 0 ? 1 : 0);

@@ -140,7 +140,8 @@ export function analyzeCounts(allCounts: StudyCounts, options: Partial<AnalyzeOp
           stimuli: o.otherModelStimuli,
           inTrials: o.stimuliInTrials,
         });
-        if (other.unknown_stimuli > 0) notes.push(`${other.unknown_stimuli} prediction(s) refer to stimuli this study does not know and were left out`);
+        if (other.unknown_stimuli > 0)
+          notes.push(`${other.unknown_stimuli} prediction(s) refer to stimuli this study does not know and were left out`);
         if (other.unseen_stimuli > 0) {
           notes.push(`${other.unseen_stimuli} prediction(s) for stimuli no main trial showed were left out (--other-model-stimuli trials)`);
         }

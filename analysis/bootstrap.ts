@@ -35,13 +35,7 @@ export interface BootstrapResult {
  * absent. Returns per condition the (1 − level)/2 and (1 + level)/2 type-7 quantiles of the
  * replicate means; NaN where a condition has no data.
  */
-export function bootstrapConditionMeans(
-  k: Uint32Array,
-  n: Uint32Array,
-  P: number,
-  C: number,
-  opts: BootstrapOptions,
-): BootstrapResult {
+export function bootstrapConditionMeans(k: Uint32Array, n: Uint32Array, P: number, C: number, opts: BootstrapOptions): BootstrapResult {
   const B = opts.iterations;
   const low = new Float64Array(C).fill(NaN);
   const high = new Float64Array(C).fill(NaN);

@@ -29,7 +29,8 @@ function points(table: readonly RecognizabilityRow[]): { points: Point[]; chance
     const models = [...new Set(rows.filter((r) => r.model !== '').map((r) => r.model))];
     // Name an x position after its layer when every model agrees on that name; else by its index.
     const namesAt = new Map<number, Set<string>>();
-    for (const r of rows) if (r.model !== '') (namesAt.get(r.layer_index) ?? namesAt.set(r.layer_index, new Set()).get(r.layer_index)!).add(r.layer);
+    for (const r of rows)
+      if (r.model !== '') (namesAt.get(r.layer_index) ?? namesAt.set(r.layer_index, new Set()).get(r.layer_index)!).add(r.layer);
     const label = (r: RecognizabilityRow): string =>
       r.model === '' ? 'natural' : namesAt.get(r.layer_index)!.size === 1 ? r.layer : `layer ${r.layer_index}`;
     const lines = models.length > 0 ? models : [''];

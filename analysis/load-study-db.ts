@@ -48,9 +48,23 @@ export interface SessionTrials {
 
 /** One exported trial, in the column order of `loadTrialsExport`'s query (pseudonymous: no Prolific ID). */
 export type StoredTrialRow = [
-  participant_id: string, session_id: string, phase: string, trial_index: number, stimulus_id: string, source_id: string,
-  category: string, model: string, layer: string, layer_index: number, response: string | null, correct: number,
-  rt_ms: number | null, study_id: string, session_state: string, received_at: number, fallback_for: string | null,
+  participant_id: string,
+  session_id: string,
+  phase: string,
+  trial_index: number,
+  stimulus_id: string,
+  source_id: string,
+  category: string,
+  model: string,
+  layer: string,
+  layer_index: number,
+  response: string | null,
+  correct: number,
+  rt_ms: number | null,
+  study_id: string,
+  session_state: string,
+  received_at: number,
+  fallback_for: string | null,
   /** The browser's record as stored (canonical JSON): the page's measurements (analysis/trial-measurements.ts). */
   data: string,
 ];

@@ -115,7 +115,8 @@ function rowConverter(file: string, header: string[]): (cells: string[]) => Tria
       const model = row.model as string;
       if (model !== '') {
         if (iModelCorrect >= 0 && cells[iModelCorrect]) network[model] = bitOrText(cells[iModelCorrect]!);
-        else if (iModelPrediction >= 0 && cells[iModelPrediction] && category) network[model] = cells[iModelPrediction] === category ? 1 : 0;
+        else if (iModelPrediction >= 0 && cells[iModelPrediction] && category)
+          network[model] = cells[iModelPrediction] === category ? 1 : 0;
       }
       for (const { observer, index, kind } of perModel) {
         const v = cells[index];
@@ -160,7 +161,8 @@ export async function loadPredictionsCsv(file: string): Promise<Prediction[]> {
       if (!idx) {
         const header = record.map((h) => h.trim());
         const need = ['stimulus_id', 'observer_model', 'predicted_category'] as const;
-        for (const n of need) if (!header.includes(n)) throw new AnalysisInputError(`${file}: missing column "${n}" (required: ${need.join(', ')})`);
+        for (const n of need)
+          if (!header.includes(n)) throw new AnalysisInputError(`${file}: missing column "${n}" (required: ${need.join(', ')})`);
         idx = [header.indexOf(need[0]), header.indexOf(need[1]), header.indexOf(need[2])];
         const stimulusColumns = ['category', 'layer'].filter((c) => header.includes(c));
         if (stimulusColumns.length === 1) {

@@ -40,7 +40,9 @@ export function mixedAnova(
     sizes[gi]!++;
   }
   if (g < 2 || b < 2 || sizes.some((x) => x < 1) || n - g < 1) {
-    throw new RangeError(`mixedAnova needs ≥ 2 groups, ≥ 2 levels and more subjects than groups (got sizes ${sizes.join('/')}, ${b} levels)`);
+    throw new RangeError(
+      `mixedAnova needs ≥ 2 groups, ≥ 2 levels and more subjects than groups (got sizes ${sizes.join('/')}, ${b} levels)`,
+    );
   }
   let G = 0;
   for (let i = 0; i < n * b; i++) G += y[i]!;

@@ -54,7 +54,10 @@ export function modelLayerAnova(
   if (twice !== undefined) throw new AnalysisInputError(`--compare names model "${twice}" twice; list each model once`);
   const known = new Set(counts.conditions.map((c) => c.model));
   for (const m of models) {
-    if (!known.has(m) || m === '') throw new AnalysisInputError(`model "${m}" has no main trials in study ${counts.study_id} (models: ${[...known].filter(Boolean).join(', ')})`);
+    if (!known.has(m) || m === '')
+      throw new AnalysisInputError(
+        `model "${m}" has no main trials in study ${counts.study_id} (models: ${[...known].filter(Boolean).join(', ')})`,
+      );
   }
   const perModel = models.map((m) => layersOf(counts, m));
   const L = perModel[0]!.length;

@@ -22,8 +22,17 @@ export interface RecognizabilityRow {
 
 /** The column order of docs/design.md §4. */
 export const TABLE_COLUMNS = [
-  'study_id', 'model', 'layer', 'layer_index', 'n_participants', 'n_trials',
-  'recognizability', 'sem', 'ci_low', 'ci_high', 'chance',
+  'study_id',
+  'model',
+  'layer',
+  'layer_index',
+  'n_participants',
+  'n_trials',
+  'recognizability',
+  'sem',
+  'ci_low',
+  'ci_high',
+  'chance',
 ] as const satisfies readonly (keyof RecognizabilityRow)[];
 
 export interface TableOptions {

@@ -18,10 +18,12 @@ function num(x: number | null, digits = 6): string {
 
 export function tableToCsv(rows: readonly RecognizabilityRow[]): string {
   return stringify(
-    rows.map((r) => TABLE_COLUMNS.map((c) => {
-      const v = r[c];
-      return typeof v === 'number' ? num(v) : (v ?? '');
-    })),
+    rows.map((r) =>
+      TABLE_COLUMNS.map((c) => {
+        const v = r[c];
+        return typeof v === 'number' ? num(v) : (v ?? '');
+      }),
+    ),
     { header: true, columns: [...TABLE_COLUMNS] },
   );
 }
@@ -50,10 +52,12 @@ function mdTable(header: readonly string[], rows: readonly (readonly string[])[]
 export function tableToMarkdown(rows: readonly RecognizabilityRow[]): string {
   return mdTable(
     TABLE_COLUMNS,
-    rows.map((r) => TABLE_COLUMNS.map((c) => {
-      const v = r[c];
-      return typeof v === 'number' ? num(v, 4) : (v ?? '');
-    })),
+    rows.map((r) =>
+      TABLE_COLUMNS.map((c) => {
+        const v = r[c];
+        return typeof v === 'number' ? num(v, 4) : (v ?? '');
+      }),
+    ),
   );
 }
 
@@ -87,8 +91,16 @@ export function anovaMd(a: DesignAnova): string {
     mdTable(
       ['effect', 'df', 'F', 'partial η²', 'p (permutation)', 'p (F)', 'ε GG', 'ε HF', 'p GG', 'p HF', 'p LB'],
       a.effects.map((e) => [
-        e.effect, `${e.df1}, ${e.df2}`, fValue(e.F), num(e.partial_eta2, 3), pValue(e.p_permutation), pValue(e.p_parametric),
-        ...epsilon(e), pValue(e.p_gg), pValue(e.p_hf), pValue(e.p_lb),
+        e.effect,
+        `${e.df1}, ${e.df2}`,
+        fValue(e.F),
+        num(e.partial_eta2, 3),
+        pValue(e.p_permutation),
+        pValue(e.p_parametric),
+        ...epsilon(e),
+        pValue(e.p_gg),
+        pValue(e.p_hf),
+        pValue(e.p_lb),
       ]),
     ),
     '',
@@ -96,7 +108,7 @@ export function anovaMd(a: DesignAnova): string {
   const tested = a.sphericity.filter((m) => m.q > 1);
   if (tested.length > 0) {
     out.push(
-      'Mauchly\'s test of sphericity:',
+      "Mauchly's test of sphericity:",
       '',
       mdTable(
         ['effect', 'W', 'χ²', 'df', 'p'],
@@ -138,8 +150,16 @@ export function resultToMarkdown(r: AnalysisResult): string {
         ['screened out', x.rules.screened_out ? 'on' : 'off', String(x.counts.screened_out)],
         ['incomplete session', x.rules.incomplete ? 'on' : 'off', String(x.counts.incomplete)],
         ['quality flags', x.rules.flagged ? 'on' : 'off', String(x.counts.flagged)],
-        ['catch-trial accuracy', x.rules.catch_min_accuracy > 0 ? `< ${x.rules.catch_min_accuracy}` : 'off', String(x.counts.catch_accuracy)],
-        ['natural-condition accuracy', x.rules.natural_min_accuracy > 0 ? `< ${x.rules.natural_min_accuracy}` : 'off', String(x.counts.natural_accuracy)],
+        [
+          'catch-trial accuracy',
+          x.rules.catch_min_accuracy > 0 ? `< ${x.rules.catch_min_accuracy}` : 'off',
+          String(x.counts.catch_accuracy),
+        ],
+        [
+          'natural-condition accuracy',
+          x.rules.natural_min_accuracy > 0 ? `< ${x.rules.natural_min_accuracy}` : 'off',
+          String(x.counts.natural_accuracy),
+        ],
       ],
     ),
     '',
@@ -181,7 +201,14 @@ export function resultToMarkdown(r: AnalysisResult): string {
     out.push(
       mdTable(
         ['model', 'layer', 'stimuli', 'other models', 'other-model recognizability', 'human recognizability'],
-        o.rows.map((row) => [row.model, row.layer, String(row.n_stimuli), String(row.n_observers), num(row.other_model_recognizability, 4), num(row.human_recognizability, 4)]),
+        o.rows.map((row) => [
+          row.model,
+          row.layer,
+          String(row.n_stimuli),
+          String(row.n_observers),
+          num(row.other_model_recognizability, 4),
+          num(row.human_recognizability, 4),
+        ]),
       ),
       '',
     );

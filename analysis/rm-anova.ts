@@ -240,4 +240,3 @@ function permuteTwoLevels(y: Float64Array, n: number, b: number, rng: Random, sa
     saSum[s * 2 + 1] = s1;
   }
 }
-

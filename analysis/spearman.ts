@@ -52,11 +52,7 @@ export interface SpearmanResult {
   p_permutation: number | null;
 }
 
-export function spearman(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  opts: { permutations: number; seed: number },
-): SpearmanResult {
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>, opts: { permutations: number; seed: number }): SpearmanResult {
   if (x.length !== y.length) throw new RangeError(`spearman: ${x.length} vs ${y.length} values`);
   const rx = midRanks(x);
   const ry = midRanks(y);

@@ -96,7 +96,7 @@ export class CountsBuilder {
       this.participantIndex.set(id, p);
       this.participants.push(id);
       this.states.push(state);
-      this.main.push({ k: [], n: [], });
+      this.main.push({ k: [], n: [] });
       this.catchK.push(0);
       this.catchN.push(0);
       return p;
@@ -138,7 +138,15 @@ export class CountsBuilder {
   }
 
   /** Adds an observer model's correct/total counts on main trials of a condition. */
-  addObserver(participantId: string, observer: string, model: string, layer: string, layerIndex: number | null, n: number, k: number): void {
+  addObserver(
+    participantId: string,
+    observer: string,
+    model: string,
+    layer: string,
+    layerIndex: number | null,
+    n: number,
+    k: number,
+  ): void {
     const p = this.participant(participantId, null);
     const c = this.condition(model, layer, layerIndex);
     let cells = this.network.get(observer);
@@ -170,9 +178,7 @@ export class CountsBuilder {
     }
     const known = this.conditions[c]!;
     if (!natural && layerIndex !== null && known.layer_index !== layerIndex) {
-      throw new AnalysisInputError(
-        `layer_index of ${model}/${layer} is ${layerIndex} here but ${known.layer_index} in earlier trials`,
-      );
+      throw new AnalysisInputError(`layer_index of ${model}/${layer} is ${layerIndex} here but ${known.layer_index} in earlier trials`);
     }
     return c;
   }

@@ -33,7 +33,9 @@ export const TrialRow = z
     /** 1-based position of the layer in its model; 0 for natural. Orders layers when present. */
     layer_index: z.number().int().min(0).optional(),
     response: z.string().nullable().optional(),
-    correct: z.union([Bit, z.boolean()], { error: 'must be 1 or 0 (true/false also accepted)' }).transform((v) => (v === true || v === 1 ? 1 : 0)),
+    correct: z
+      .union([Bit, z.boolean()], { error: 'must be 1 or 0 (true/false also accepted)' })
+      .transform((v) => (v === true || v === 1 ? 1 : 0)),
     rt_ms: z.number().nullable().optional(),
     /**
      * Observer model → whether that model classified this stimulus correctly. For a metamer, the
@@ -48,7 +50,11 @@ export const TrialRow = z
       ctx.addIssue({ code: 'custom', path: ['model'], message: `must be empty for layer "${NATURAL_LAYER}" (got "${row.model}")` });
     }
     if (row.model === '' && row.layer !== NATURAL_LAYER) {
-      ctx.addIssue({ code: 'custom', path: ['model'], message: `is empty, which means a natural stimulus, but layer is "${row.layer}" (expected "${NATURAL_LAYER}")` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: `is empty, which means a natural stimulus, but layer is "${row.layer}" (expected "${NATURAL_LAYER}")`,
+      });
     }
     if (row.layer_index !== undefined) {
       const natural = row.layer === NATURAL_LAYER;
@@ -56,7 +62,11 @@ export const TrialRow = z
         ctx.addIssue({ code: 'custom', path: ['layer_index'], message: `must be 0 for natural stimuli (got ${row.layer_index})` });
       }
       if (!natural && row.layer_index === 0) {
-        ctx.addIssue({ code: 'custom', path: ['layer_index'], message: 'is 0, which is reserved for natural stimuli; metamer layers count from 1' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['layer_index'],
+          message: 'is 0, which is reserved for natural stimuli; metamer layers count from 1',
+        });
       }
     }
   });
@@ -75,9 +85,22 @@ export interface ColumnDescription {
  * platform adds. Prediction columns (`prediction_<model>`) follow, one per model, when known.
  */
 export const TRIAL_COLUMNS: readonly ColumnDescription[] = [
-  { name: 'participant_id', type: 'string', description: 'Pseudonymous participant id: a keyed hash of the Prolific ID (the raw ID is never exported).' },
-  { name: 'session_id', type: 'string', description: "Pseudonymous id of the participant's session (one Prolific submission; one per participant per study). Not the server's session token." },
-  { name: 'phase', type: 'string', description: 'Trial phase: practice, screening, main, catch or headphone. Only main trials enter recognizability.' },
+  {
+    name: 'participant_id',
+    type: 'string',
+    description: 'Pseudonymous participant id: a keyed hash of the Prolific ID (the raw ID is never exported).',
+  },
+  {
+    name: 'session_id',
+    type: 'string',
+    description:
+      "Pseudonymous id of the participant's session (one Prolific submission; one per participant per study). Not the server's session token.",
+  },
+  {
+    name: 'phase',
+    type: 'string',
+    description: 'Trial phase: practice, screening, main, catch or headphone. Only main trials enter recognizability.',
+  },
   { name: 'trial_index', type: 'integer', description: 'Position of the trial in the session, from 0.' },
   { name: 'stimulus_id', type: 'string', description: 'Id of the stimulus in its stimulus set.' },
   { name: 'source_id', type: 'string', description: 'Id of the natural source the stimulus was made from.' },
@@ -91,9 +114,23 @@ export const TRIAL_COLUMNS: readonly ColumnDescription[] = [
   { name: 'study_id', type: 'string', description: 'Study the trial belongs to.' },
   { name: 'session_state', type: 'string', description: 'State of the session at export: started, completed, screened_out or abandoned.' },
   { name: 'received_at', type: 'string', description: 'When the server stored the trial (ISO 8601, UTC).' },
-  { name: 'model_prediction', type: 'string', description: "The generating model's own predicted category for this stimulus (metamers; empty when unknown)." },
-  { name: 'fallback_for', type: 'string', description: 'For a natural stimulus shown in place of a metamer that failed the model-side checks: the condition it stood in for (model/layer); empty otherwise. The trial counts as the natural trial it was.' },
-  { name: 'wait_ms', type: 'number', description: "Milliseconds the participant's browser made them wait before this trial because its stimulus had not yet arrived and been decoded (0: no wait; empty when not recorded)." },
+  {
+    name: 'model_prediction',
+    type: 'string',
+    description: "The generating model's own predicted category for this stimulus (metamers; empty when unknown).",
+  },
+  {
+    name: 'fallback_for',
+    type: 'string',
+    description:
+      'For a natural stimulus shown in place of a metamer that failed the model-side checks: the condition it stood in for (model/layer); empty otherwise. The trial counts as the natural trial it was.',
+  },
+  {
+    name: 'wait_ms',
+    type: 'number',
+    description:
+      "Milliseconds the participant's browser made them wait before this trial because its stimulus had not yet arrived and been decoded (0: no wait; empty when not recorded).",
+  },
 ];
 
 /** Describes a `prediction_<model>` column. */

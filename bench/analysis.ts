@@ -43,7 +43,10 @@ const STUDY = 'bench';
 
 function buildDb(file: string): void {
   const categories = Array.from({ length: 16 }, (_, i) => `cat${i}`);
-  const conditions = [{ model: '', layer: 'natural', index: 0 }, ...MODELS.flatMap((m) => LAYERS.map((l, i) => ({ model: m, layer: l, index: i + 1 })))];
+  const conditions = [
+    { model: '', layer: 'natural', index: 0 },
+    ...MODELS.flatMap((m) => LAYERS.map((l, i) => ({ model: m, layer: l, index: i + 1 }))),
+  ];
   const manifest = {
     format: 'metamer-stimulus-set/1',
     name: 'bench-set',
@@ -62,13 +65,29 @@ function buildDb(file: string): void {
     })),
   };
   const config = StudyConfig.parse({
-    id: STUDY, stimulus_set: 'bench-set', modality: 'image', target_completed: PARTICIPANTS,
+    id: STUDY,
+    stimulus_set: 'bench-set',
+    modality: 'image',
+    target_completed: PARTICIPANTS,
     prolific: { completion_code: 'C1', screenout_code: 'S1' },
   });
   const db = openDatabase(file);
   const rng = new Random(1);
-  db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run('bench-set', 'image', '0'.repeat(64), JSON.stringify(manifest), 0);
-  db.prepare('INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(STUDY, 'bench-set', JSON.stringify(config), 'live', 0, 0);
+  db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run(
+    'bench-set',
+    'image',
+    '0'.repeat(64),
+    JSON.stringify(manifest),
+    0,
+  );
+  db.prepare('INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    STUDY,
+    'bench-set',
+    JSON.stringify(config),
+    'live',
+    0,
+    0,
+  );
   const session = db.prepare(
     `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, n_trials, started_at, last_activity_at)
      VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?)`,
@@ -89,8 +108,21 @@ function buildDb(file: string): void {
         const correct = rng.nextFloat() < pCorrect ? 1 : 0;
         const response = correct ? category : categories[(t + 1) % 16]!;
         const rt = 400 + rng.nextBelow(1200);
-        trial.run(sid, t, `s${t}-${c.model}-${c.layer}`, `s${t}`, category, c.model, c.layer, c.index, response, correct, rt,
-          `{"response":"${response}","rt":${rt}}`, 1_700_000_000_000 + p * 1000 + t);
+        trial.run(
+          sid,
+          t,
+          `s${t}-${c.model}-${c.layer}`,
+          `s${t}`,
+          category,
+          c.model,
+          c.layer,
+          c.index,
+          response,
+          correct,
+          rt,
+          `{"response":"${response}","rt":${rt}}`,
+          1_700_000_000_000 + p * 1000 + t,
+        );
       }
     }
   })();
@@ -166,10 +198,12 @@ try {
     base.push(baseline(db));
     commands.push(cli(db));
     ours.push(await inProcess(() => analyzeInProcess(db)));
-    load.push(await inProcess(async () => {
-      const source = await openStudyData(db);
-      await loadStudyFromDb(source, STUDY).finally(() => source.close());
-    }));
+    load.push(
+      await inProcess(async () => {
+        const source = await openStudyData(db);
+        await loadStudyFromDb(source, STUDY).finally(() => source.close());
+      }),
+    );
   }
   const cliTime = med(commands);
   // Alternating rounds, so that a change in the machine's load hits both schemes alike.

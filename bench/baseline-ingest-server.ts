@@ -28,7 +28,9 @@ const GATE_AFTER = Number(gateArg ?? 27);
 const db = openDatabase(file!);
 // The baseline's sessions live in its own table; trials refer to them by id only.
 db.pragma('foreign_keys = OFF');
-db.exec('CREATE TABLE IF NOT EXISTS baseline_sessions (id TEXT PRIMARY KEY, prolific_pid TEXT, state TEXT, started_at INTEGER, finished_at INTEGER)');
+db.exec(
+  'CREATE TABLE IF NOT EXISTS baseline_sessions (id TEXT PRIMARY KEY, prolific_pid TEXT, state TEXT, started_at INTEGER, finished_at INTEGER)',
+);
 startCheckpointer(db, file!, 500);
 
 const insertTrial = db.prepare(
@@ -61,7 +63,24 @@ function view(session: string, pid: string): string {
     stimulus: urls.length ? urls[(offset + index) % urls.length] : '',
     ...(masks.length ? { mask: masks[index % masks.length] } : {}),
   }));
-  const choices = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+  const choices = [
+    'airplane',
+    'bear',
+    'bicycle',
+    'bird',
+    'boat',
+    'bottle',
+    'car',
+    'cat',
+    'chair',
+    'clock',
+    'dog',
+    'elephant',
+    'keyboard',
+    'knife',
+    'oven',
+    'truck',
+  ];
   return JSON.stringify({ session, choices, trials, screening_last_index: GATE_AFTER });
 }
 
@@ -77,7 +96,13 @@ http
       if (!file) return void res.writeHead(url === '/' ? 200 : 404).end(url === '/' ? 'ok' : 'not found');
       let body = cache.get(url);
       if (!body) cache.set(url, (body = fs.readFileSync(file)));
-      return void res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': body.length, 'Cache-Control': 'public, max-age=31536000, immutable' }).end(body);
+      return void res
+        .writeHead(200, {
+          'Content-Type': 'image/png',
+          'Content-Length': body.length,
+          'Cache-Control': 'public, max-age=31536000, immutable',
+        })
+        .end(body);
     }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -48,7 +48,14 @@ export interface Stats {
   stimulusGets: number;
 }
 
-function request(agent: http.Agent, base: URL, method: string, p: string, body: string | null, ip: string): Promise<{ status: number; text: string }> {
+function request(
+  agent: http.Agent,
+  base: URL,
+  method: string,
+  p: string,
+  body: string | null,
+  ip: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const headers: Record<string, string | number> = { 'X-Forwarded-For': ip };
     if (body !== null) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -142,7 +149,13 @@ export async function launch(baseUrl: string, o: BurstOptions, label = baseUrl):
   const scale = (o.arrivalSeconds * 1000) / arrival;
   const t0 = performance.now();
   const running: Promise<void>[] = [];
-  const progress = setInterval(() => process.stderr.write(`  ${label} ${((performance.now() - t0) / 1000).toFixed(0)} s: ${stats.latencies.length} trial POSTs, ${stats.completed} completed\n`), 15_000);
+  const progress = setInterval(
+    () =>
+      process.stderr.write(
+        `  ${label} ${((performance.now() - t0) / 1000).toFixed(0)} s: ${stats.latencies.length} trial POSTs, ${stats.completed} completed\n`,
+      ),
+    15_000,
+  );
   for (let i = 0; i < o.participants; i++) {
     const wait = arrivals[i]! * scale - (performance.now() - t0);
     if (wait > 0) await sleep(wait);
@@ -170,7 +183,14 @@ export function lostRows(dbFile: string, stats: Stats): { lost: number; integrit
 export function latencyLine(latencies: number[]): { text: string; p50: number; p90: number; p99: number; p999: number; max: number } {
   const sorted = Float64Array.from(latencies).sort();
   const [p50, p90, p99, p999, max] = [50, 90, 99, 99.9, 100].map((p) => percentile(sorted, p)) as [number, number, number, number, number];
-  return { text: `p50 ${p50.toFixed(2)} ms, p90 ${p90.toFixed(2)}, p99 ${p99.toFixed(2)}, p99.9 ${p999.toFixed(1)}, max ${max.toFixed(1)}`, p50, p90, p99, p999, max };
+  return {
+    text: `p50 ${p50.toFixed(2)} ms, p90 ${p90.toFixed(2)}, p99 ${p99.toFixed(2)}, p99.9 ${p999.toFixed(1)}, max ${max.toFixed(1)}`,
+    p50,
+    p90,
+    p99,
+    p999,
+    max,
+  };
 }
 
 interface Launched {
@@ -187,8 +207,20 @@ async function oneLaunch(kind: 'metamer' | 'baseline', prepared: string, roundDi
   const port = await freePort();
   const server =
     kind === 'metamer'
-      ? startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)], { LOG_LEVEL: 'warn', METAMER_TRUST_PROXY: 'loopback' })
-      : startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-server.ts'), path.join(roundDir, 'baseline.db'), String(port), path.join(roundDir, 'blobs'), '444', '27']);
+      ? startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)], {
+          LOG_LEVEL: 'warn',
+          METAMER_TRUST_PROXY: 'loopback',
+        })
+      : startProcess(process.execPath, [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'bench/baseline-ingest-server.ts'),
+          path.join(roundDir, 'baseline.db'),
+          String(port),
+          path.join(roundDir, 'blobs'),
+          '444',
+          '27',
+        ]);
   await waitForHttp(`http://127.0.0.1:${port}${kind === 'metamer' ? '/healthz' : '/'}`, server);
   const { stats, seconds } = await launch(`http://127.0.0.1:${port}`, o, kind);
   await stop(server);
@@ -201,13 +233,32 @@ async function main(): Promise<void> {
   // Participants here go at ten times the real pace, so the study's display times are a tenth of
   // the paper's: the server's pacing check (server/pacing.ts) then holds them to that pace, as it
   // holds real participants to theirs, and an honest simulated participant never meets it.
-  const { dbFile } = await makeBenchStudy(dir, { screening_min_correct: 0 }, { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 });
+  const { dbFile } = await makeBenchStudy(
+    dir,
+    { screening_min_correct: 0 },
+    { blank_ms: 50, fixation_ms: 30, stimulus_ms: 30, practice_stimulus_ms: 40, mask_ms: 30 },
+  );
   const prepared = path.dirname(dbFile);
-  const o: BurstOptions = { participants: PARTICIPANTS, arrivalSeconds: ARRIVAL_SECONDS, trialMs: TRIAL_MS, studyId: 'bench', pidPrefix: 'b0', fetchConcurrency: 4 };
-  console.log(`launch burst: ${PARTICIPANTS} participants arriving within ${ARRIVAL_SECONDS} s (Poisson), 444 trials each at ~${TRIAL_MS} ms per trial (10× real pace), one server process; ${ROUNDS} round(s), baseline and metamer alternating`);
-  console.log('  baseline: bare node:http + better-sqlite3 (bench/baseline-ingest-server.ts) doing the same exchanges from the same client code —');
-  console.log('    session start (a session row, a 444-trial view), every stimulus file (kept in memory), every trial INSERT, the gate (a count),');
-  console.log('    completion (an UPDATE), the platform\'s WAL checkpoint worker; it does NOT validate, plan sessions, check trials against a plan,');
+  const o: BurstOptions = {
+    participants: PARTICIPANTS,
+    arrivalSeconds: ARRIVAL_SECONDS,
+    trialMs: TRIAL_MS,
+    studyId: 'bench',
+    pidPrefix: 'b0',
+    fetchConcurrency: 4,
+  };
+  console.log(
+    `launch burst: ${PARTICIPANTS} participants arriving within ${ARRIVAL_SECONDS} s (Poisson), 444 trials each at ~${TRIAL_MS} ms per trial (10× real pace), one server process; ${ROUNDS} round(s), baseline and metamer alternating`,
+  );
+  console.log(
+    '  baseline: bare node:http + better-sqlite3 (bench/baseline-ingest-server.ts) doing the same exchanges from the same client code —',
+  );
+  console.log(
+    '    session start (a session row, a 444-trial view), every stimulus file (kept in memory), every trial INSERT, the gate (a count),',
+  );
+  console.log(
+    "    completion (an UPDATE), the platform's WAL checkpoint worker; it does NOT validate, plan sessions, check trials against a plan,",
+  );
   console.log('    compute correctness, keep canonical JSON for idempotency, rate-limit, log or set security headers.');
   const results: { metamer: Launched[]; baseline: Launched[] } = { metamer: [], baseline: [] };
   for (let r = 0; r < ROUNDS; r++) {
@@ -216,7 +267,9 @@ async function main(): Promise<void> {
       const res = await oneLaunch(kind, prepared, path.join(dir, `round${r}-${kind}`), o);
       results[kind].push(res);
       const l = latencyLine(res.stats.latencies);
-      console.log(`  round ${r + 1} ${kind.padEnd(8)}: ${res.seconds.toFixed(0)} s, ${res.stats.latencies.length} trial POSTs, ${res.stats.stimulusGets} stimulus GETs, completed ${res.stats.completed}, errors ${errorsOf(res.stats)}, lost ${res.lost} (integrity ${String(res.integrity)}); ${l.text}`);
+      console.log(
+        `  round ${r + 1} ${kind.padEnd(8)}: ${res.seconds.toFixed(0)} s, ${res.stats.latencies.length} trial POSTs, ${res.stats.stimulusGets} stimulus GETs, completed ${res.stats.completed}, errors ${errorsOf(res.stats)}, lost ${res.lost} (integrity ${String(res.integrity)}); ${l.text}`,
+      );
       await fs.rm(path.join(dir, `round${r}-${kind}`), { recursive: true, force: true });
     }
   }
@@ -227,9 +280,13 @@ async function main(): Promise<void> {
   const theirs = latencyLine(all(results.baseline));
   const sum = (xs: Launched[], f: (x: Launched) => number) => xs.reduce((a, x) => a + f(x), 0);
   const errors = results.metamer.map((x) => errorsOf(x.stats)).join(' / ');
-  console.log(`  ratio metamer / baseline over all rounds: p50 ${(ours.p50 / theirs.p50).toFixed(2)}×, p99 ${(ours.p99 / theirs.p99).toFixed(2)}×`);
+  console.log(
+    `  ratio metamer / baseline over all rounds: p50 ${(ours.p50 / theirs.p50).toFixed(2)}×, p99 ${(ours.p99 / theirs.p99).toFixed(2)}×`,
+  );
   console.log(`  load average: ${loadAverage()}`);
-  console.log('\n| date | completed, metamer / baseline | errors | lost rows | trial POST latency, metamer p50 / p90 / p99 / p99.9 / max | baseline p50 / p99 / max | **ratio p50 / p99** |');
+  console.log(
+    '\n| date | completed, metamer / baseline | errors | lost rows | trial POST latency, metamer p50 / p90 / p99 / p99.9 / max | baseline p50 / p99 / max | **ratio p50 / p99** |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   console.log(
     `| ${new Date().toISOString().slice(0, 10)} (${ROUNDS} rounds each, load ${loadAverage()}) | ${sum(results.metamer, (x) => x.stats.completed)} / ${sum(results.baseline, (x) => x.stats.completed)} of ${ROUNDS * PARTICIPANTS} | ${errors} | ${sum(results.metamer, (x) => x.lost)} / ${sum(results.baseline, (x) => x.lost)} | ` +

@@ -18,11 +18,9 @@ export interface TraceEvent {
   args?: Record<string, unknown> & { snapshot?: string; expected_display_time?: number; frame_sequence?: number };
 }
 
-const CATEGORIES = [
-  'disabled-by-default-devtools.screenshot',
-  'disabled-by-default-devtools.timeline.frame',
-  'devtools.timeline',
-].join(',');
+const CATEGORIES = ['disabled-by-default-devtools.screenshot', 'disabled-by-default-devtools.timeline.frame', 'devtools.timeline'].join(
+  ',',
+);
 
 export interface TraceRecorder {
   stop(): Promise<TraceEvent[]>;
@@ -100,7 +98,10 @@ export function screenshots(events: TraceEvent[]): Screenshot[] {
 
 /** Intervals between the renderer compositor's BeginFrame ticks (its frame clock), ms. */
 export function beginFrameIntervals(events: TraceEvent[]): number[] {
-  const ts = events.filter((e) => e.name === 'BeginFrame').map((e) => e.ts / 1000).sort((a, b) => a - b);
+  const ts = events
+    .filter((e) => e.name === 'BeginFrame')
+    .map((e) => e.ts / 1000)
+    .sort((a, b) => a - b);
   return ts.slice(1).map((t, i) => t - ts[i]!);
 }
 

@@ -47,15 +47,40 @@ function manifest(): ManifestInput {
   for (let s = 0; s < 400; s++) {
     const category = categories[s % 16]!;
     const source = `s${s}`;
-    items.push({ id: `${source}-nat`, file: `n/${source}.png`, category, source_id: source, condition: 'natural', sha256: fakeSha(`${source}n`), media });
+    items.push({
+      id: `${source}-nat`,
+      file: `n/${source}.png`,
+      category,
+      source_id: source,
+      condition: 'natural',
+      sha256: fakeSha(`${source}n`),
+      media,
+    });
     for (const m of models) {
       for (const [li, layer] of m.layers.entries()) {
-        items.push({ id: `${source}-${m.model}-${layer}`, file: `${m.model}/${layer}/${source}.png`, category, source_id: source, condition: { model: m.model, layer, layer_index: li + 1 }, sha256: fakeSha(`${source}${m.model}${layer}`), media });
+        items.push({
+          id: `${source}-${m.model}-${layer}`,
+          file: `${m.model}/${layer}/${source}.png`,
+          category,
+          source_id: source,
+          condition: { model: m.model, layer, layer_index: li + 1 },
+          sha256: fakeSha(`${source}${m.model}${layer}`),
+          media,
+        });
       }
     }
   }
   for (let p = 0; p < 32; p++) {
-    items.push({ id: `p${p}`, file: `p/${p}.png`, category: categories[p % 16]!, source_id: `p${p}`, condition: 'natural', role: 'practice', sha256: fakeSha(`p${p}`), media });
+    items.push({
+      id: `p${p}`,
+      file: `p/${p}.png`,
+      category: categories[p % 16]!,
+      source_id: `p${p}`,
+      condition: 'natural',
+      role: 'practice',
+      sha256: fakeSha(`p${p}`),
+      media,
+    });
   }
   return { name: 'bench-set', modality: 'image', categories, models, masks: [{ file: 'm.png', sha256: fakeSha('mask') }], items };
 }
@@ -80,9 +105,19 @@ const store = new SqliteStore(file);
 try {
   const t0 = performance.now();
   await store.saveStimulusSet(manifest() as never);
-  await createStudy(store, { id: 'bench', stimulus_set: 'bench-set', modality: 'image', target_completed: PARTICIPANTS, prolific: { completion_code: 'DONE', screenout_code: 'OUT' } });
+  await createStudy(store, {
+    id: 'bench',
+    stimulus_set: 'bench-set',
+    modality: 'image',
+    target_completed: PARTICIPANTS,
+    prolific: { completion_code: 'DONE', screenout_code: 'OUT' },
+  });
   await changeStudyStatus(store, 'bench', 'launch');
-  const sessions = new ParticipantSessions(store, { participantKey: randomBytes(32), stimulusBaseUrl: '/stimuli/', stimulusKeys: new StimulusKeys(randomBytes(32)) });
+  const sessions = new ParticipantSessions(store, {
+    participantKey: randomBytes(32),
+    stimulusBaseUrl: '/stimuli/',
+    stimulusKeys: new StimulusKeys(randomBytes(32)),
+  });
   const save = store.db.transaction((rows: Parameters<SqliteStore['saveTrial']>[0][]) => {
     // saveTrial runs synchronously (better-sqlite3); inside this transaction each is a savepoint.
     for (const r of rows) void store.saveTrial(r);
@@ -94,20 +129,35 @@ try {
     const now = Date.now();
     save(
       s.plan.trials.slice(0, upTo).map((t) => ({
-        session_id: s.id, trial_index: t.index, phase: t.phase, stimulus_id: t.stimulus_id, source_id: t.source_id, category: t.category,
-        model: t.model, layer: t.layer, layer_index: t.layer_index, response: t.category, correct: (t.index % 3 === 0 ? 0 : 1) as 0 | 1,
-        rt_ms: 800, data: `{"trial_index":${t.index}}`, received_at: now,
+        session_id: s.id,
+        trial_index: t.index,
+        phase: t.phase,
+        stimulus_id: t.stimulus_id,
+        source_id: t.source_id,
+        category: t.category,
+        model: t.model,
+        layer: t.layer,
+        layer_index: t.layer_index,
+        response: t.category,
+        correct: (t.index % 3 === 0 ? 0 : 1) as 0 | 1,
+        rt_ms: 800,
+        data: `{"trial_index":${t.index}}`,
+        received_at: now,
       })),
     );
     await store.setScreening(s.id, true, now);
     if (upTo === s.plan.trials.length) await store.completeSession(s.id, now + 1);
   }
   const rows = (store.db.prepare('SELECT count(*) AS n FROM trials').get() as { n: number }).n;
-  process.stdout.write(`built ${PARTICIPANTS} sessions (${IN_PROGRESS} in progress), ${rows} trial rows in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `built ${PARTICIPANTS} sessions (${IN_PROGRESS} in progress), ${rows} trial rows in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 
   const study = (await store.getStudy('bench'))!;
   const reader = new StudyProgressReader(store);
-  const baselineList = store.db.prepare('SELECT s.*, (SELECT count(*) FROM trials t WHERE t.session_id = s.id) AS answered FROM sessions s WHERE s.study_id = ?');
+  const baselineList = store.db.prepare(
+    'SELECT s.*, (SELECT count(*) FROM trials t WHERE t.session_id = s.id) AS answered FROM sessions s WHERE s.study_id = ?',
+  );
   const baselineCounts = store.db.prepare(
     `SELECT t.model, t.layer, s.state, count(*) FROM trials t JOIN sessions s ON s.id = t.session_id
       WHERE s.study_id = ? AND s.preview = 0 AND t.phase = 'main' GROUP BY t.model, t.layer, s.state`,

@@ -33,11 +33,52 @@ const SIZE = Number(values.size);
 const ROUNDS = Number(values.rounds);
 
 const MODELS = [
-  { name: 'resnet50', layers: ['input_after_preproc', 'conv1_relu1_fake_relu', 'layer1_fake_relu', 'layer2_fake_relu', 'layer3_fake_relu', 'layer4_fake_relu', 'avgpool', 'final'] },
-  { name: 'alexnet', layers: ['relu0_fake_relu', 'relu1_fake_relu', 'relu2_fake_relu', 'relu3_fake_relu', 'relu4_fake_relu', 'fc0_relu_fake_relu', 'fc1_relu_fake_relu', 'final'] },
+  {
+    name: 'resnet50',
+    layers: [
+      'input_after_preproc',
+      'conv1_relu1_fake_relu',
+      'layer1_fake_relu',
+      'layer2_fake_relu',
+      'layer3_fake_relu',
+      'layer4_fake_relu',
+      'avgpool',
+      'final',
+    ],
+  },
+  {
+    name: 'alexnet',
+    layers: [
+      'relu0_fake_relu',
+      'relu1_fake_relu',
+      'relu2_fake_relu',
+      'relu3_fake_relu',
+      'relu4_fake_relu',
+      'fc0_relu_fake_relu',
+      'fc1_relu_fake_relu',
+      'final',
+    ],
+  },
   { name: 'cornet_s', layers: ['V1', 'V2', 'V4', 'IT', 'avgpool', 'final', 'decoder', 'output'] },
 ];
-const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+const CATEGORIES = [
+  'airplane',
+  'bear',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'dog',
+  'elephant',
+  'keyboard',
+  'knife',
+  'oven',
+  'truck',
+];
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -101,11 +142,22 @@ async function main(): Promise<void> {
   try {
     const t0 = Date.now();
     const tree = await makeTree(path.join(work, 'tree'));
-    process.stderr.write(`tree: ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    const rounds: { files: number; baseline_s: number; import_s: number; ratio: number; peak_rss_mb: number; live_heap_mb: number | null }[] = [];
+    process.stderr.write(
+      `tree: ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    const rounds: {
+      files: number;
+      baseline_s: number;
+      import_s: number;
+      ratio: number;
+      peak_rss_mb: number;
+      live_heap_mb: number | null;
+    }[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       const copy = path.join(work, `copy${r}`);
-      const baseline = timeShell(`cp -r '${path.join(work, 'tree')}' '${copy}' && find '${copy}' -type f -print0 | xargs -0 sha256sum > /dev/null`);
+      const baseline = timeShell(
+        `cp -r '${path.join(work, 'tree')}' '${copy}' && find '${copy}' -type f -print0 | xargs -0 sha256sum > /dev/null`,
+      );
       await fs.rm(copy, { recursive: true, force: true });
 
       const blobs = new BlobStore(path.join(work, `blobs${r}`));
@@ -122,7 +174,16 @@ async function main(): Promise<void> {
       const live = gc ? Math.round(process.memoryUsage().heapUsed / 1e6) : null;
       void manifest.items.length;
       await fs.rm(blobs.root, { recursive: true, force: true });
-      const row = { round: r, files: report.files, blobs_added: report.blobs_added, baseline_s: +baseline.toFixed(2), import_s: +importS.toFixed(2), ratio: +(importS / baseline).toFixed(2), peak_rss_mb: Math.round(peak / 1e6), live_heap_mb: live };
+      const row = {
+        round: r,
+        files: report.files,
+        blobs_added: report.blobs_added,
+        baseline_s: +baseline.toFixed(2),
+        import_s: +importS.toFixed(2),
+        ratio: +(importS / baseline).toFixed(2),
+        peak_rss_mb: Math.round(peak / 1e6),
+        live_heap_mb: live,
+      };
       rounds.push(row);
       process.stdout.write(JSON.stringify(row) + '\n');
     }
@@ -134,7 +195,10 @@ async function main(): Promise<void> {
         'parse headers, check the layout, deduplicate, stage or write a manifest. Rounds alternate baseline and import.\n\n' +
         '| date | tree | files read | baseline (s) | import (s) | **ratio import / baseline** | peak RSS | live heap after |\n' +
         '| --- | --- | --- | --- | --- | --- | --- | --- |\n' +
-        `| ${new Date().toISOString().slice(0, 10)} (load ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}) | ${SIZE} px PNG, ${(tree.bytes / 1e9).toFixed(2)} GB | ${last.files} | ` +
+        `| ${new Date().toISOString().slice(0, 10)} (load ${os
+          .loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' / ')}) | ${SIZE} px PNG, ${(tree.bytes / 1e9).toFixed(2)} GB | ${last.files} | ` +
         `${rounds.map((x) => x.baseline_s).join(' / ')} | ${rounds.map((x) => x.import_s).join(' / ')} | **${rounds.map((x) => x.ratio.toFixed(2)).join(' / ')}** | ` +
         `${Math.max(...rounds.map((x) => x.peak_rss_mb))} MB | ${last.live_heap_mb === null ? '– (run with --expose-gc)' : `${last.live_heap_mb} MB`} |\n`,
     );

@@ -104,7 +104,9 @@ async function main(): Promise<void> {
       const results: Record<string, LoadResult> = {};
       for (const who of pair)
         results[who] =
-          who === 'base' ? await closedLoop(`http://127.0.0.1:${basePort}`, theirs, CONNECTIONS, SECONDS) : await closedLoop(`http://127.0.0.1:${port}`, ours, CONNECTIONS, SECONDS);
+          who === 'base'
+            ? await closedLoop(`http://127.0.0.1:${basePort}`, theirs, CONNECTIONS, SECONDS)
+            : await closedLoop(`http://127.0.0.1:${port}`, ours, CONNECTIONS, SECONDS);
       const [b, o] = [results.base!, results.ours!];
       if (o.errors || b.errors) throw new Error(`errors: ours ${JSON.stringify(o.statuses)}, baseline ${JSON.stringify(b.statuses)}`);
       throughput.theirs.push(b.ok / b.seconds);

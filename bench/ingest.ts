@@ -131,7 +131,15 @@ export async function ingest(platformUrl: string, baselineUrl: string, o: Ingest
 function pooled(rs: LoadResult[]): LoadResult {
   const latencies = Float64Array.from(rs.flatMap((r) => [...r.latencies])).sort();
   const sum = (f: (r: LoadResult) => number) => rs.reduce((a, r) => a + f(r), 0);
-  return { sent: sum((r) => r.sent), ok: sum((r) => r.ok), errors: sum((r) => r.errors), statuses: {}, seconds: sum((r) => r.seconds), latencies, maxInFlight: Math.max(...rs.map((r) => r.maxInFlight)) };
+  return {
+    sent: sum((r) => r.sent),
+    ok: sum((r) => r.ok),
+    errors: sum((r) => r.errors),
+    statuses: {},
+    seconds: sum((r) => r.seconds),
+    latencies,
+    maxInFlight: Math.max(...rs.map((r) => r.maxInFlight)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -144,10 +152,19 @@ async function main(): Promise<void> {
   const server = startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)], env);
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
   const basePort = await freePort();
-  const baseline = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/baseline-ingest-server.ts'), path.join(dir, 'baseline.db'), String(basePort)]);
+  const baseline = startProcess(process.execPath, [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bench/baseline-ingest-server.ts'),
+    path.join(dir, 'baseline.db'),
+    String(basePort),
+  ]);
   await waitForHttp(`http://127.0.0.1:${basePort}/`, baseline);
 
-  const r = await ingest(`http://127.0.0.1:${port}`, `http://127.0.0.1:${basePort}`, { ...o, afterSessionsStarted: () => backdateSessions(dbFile, 24 * 3_600_000) });
+  const r = await ingest(`http://127.0.0.1:${port}`, `http://127.0.0.1:${basePort}`, {
+    ...o,
+    afterSessionsStarted: () => backdateSessions(dbFile, 24 * 3_600_000),
+  });
   await Promise.all([stop(server), stop(baseline)]);
 
   // Every acknowledged trial is in the database (the load generator counted 200s).
@@ -160,18 +177,28 @@ async function main(): Promise<void> {
   const openOurs = pooled(r.open.ours);
   const openBase = pooled(r.open.theirs);
   const p = (x: LoadResult, q: number) => percentile(x.latencies, q).toFixed(2);
-  console.log(`trial ingestion: one POST per trial, one committed transaction each (WAL, synchronous=${process.env.METAMER_SYNCHRONOUS ?? 'NORMAL'}), ${o.sessions} sessions × ${r.requests / o.sessions} trials`);
+  console.log(
+    `trial ingestion: one POST per trial, one committed transaction each (WAL, synchronous=${process.env.METAMER_SYNCHRONOUS ?? 'NORMAL'}), ${o.sessions} sessions × ${r.requests / o.sessions} trials`,
+  );
   console.log(`  ${BASELINE_DOES}`);
   console.log(`  closed loop, ${o.connections} connections, ${o.rounds} alternating rounds × ${o.seconds} s:`);
-  console.log(`    baseline:      ${median(r.throughput.theirs).toFixed(0)} trials/s (rounds ${r.throughput.theirs.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`    metamer serve: ${median(r.throughput.ours).toFixed(0)} trials/s (rounds ${r.throughput.ours.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `    baseline:      ${median(r.throughput.theirs).toFixed(0)} trials/s (rounds ${r.throughput.theirs.map((x) => x.toFixed(0)).join(', ')})`,
+  );
+  console.log(
+    `    metamer serve: ${median(r.throughput.ours).toFixed(0)} trials/s (rounds ${r.throughput.ours.map((x) => x.toFixed(0)).join(', ')})`,
+  );
   console.log(`    ratio metamer / baseline: ${ratio.toFixed(2)}×  (goal ≥ 0.5×)`);
-  console.log(`  open loop, Poisson ${o.rate}/s, ${o.rounds} alternating rounds × ${o.openSeconds} s (requests leave on schedule, answered or not):`);
+  console.log(
+    `  open loop, Poisson ${o.rate}/s, ${o.rounds} alternating rounds × ${o.openSeconds} s (requests leave on schedule, answered or not):`,
+  );
   console.log(`    baseline: ${describe(openBase)}`);
   console.log(`    metamer:  ${describe(openOurs)}  (goal p99 ≤ 20 ms)`);
   console.log(`  trials acknowledged by metamer: ${r.acked}; rows in its database: ${stored}${stored === r.acked ? '' : '  MISMATCH'}`);
   console.log(`  load average: ${loadAverage()}`);
-  console.log('\n| date | baseline | metamer serve | **ratio** | open loop, metamer p50 / p90 / p99 / max | baseline p99 | acknowledged = stored |');
+  console.log(
+    '\n| date | baseline | metamer serve | **ratio** | open loop, metamer p50 / p90 / p99 / max | baseline p99 | acknowledged = stored |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   console.log(
     `| ${new Date().toISOString().slice(0, 10)} (load ${loadAverage()}) | ${median(r.throughput.theirs).toFixed(0)} trials/s | ${median(r.throughput.ours).toFixed(0)} trials/s | **${ratio.toFixed(2)}** | ` +

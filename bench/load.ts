@@ -27,7 +27,14 @@ export interface LoadResult {
 function post(agent: http.Agent, base: URL, r: LoadRequest): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: base.hostname, port: base.port, method: 'POST', path: r.path, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.body) } },
+      {
+        host: base.hostname,
+        port: base.port,
+        method: 'POST',
+        path: r.path,
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -46,7 +53,12 @@ function finish(latencies: number[], statuses: Record<number, number>, seconds: 
 }
 
 /** `connections` requests in flight at a time, each sent when the last answered, against the server at `baseUrl`. */
-export async function closedLoop(baseUrl: string, requests: Iterator<LoadRequest>, connections: number, seconds: number): Promise<LoadResult> {
+export async function closedLoop(
+  baseUrl: string,
+  requests: Iterator<LoadRequest>,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
   const base = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
@@ -70,7 +82,13 @@ export async function closedLoop(baseUrl: string, requests: Iterator<LoadRequest
 }
 
 /** Requests sent on a Poisson schedule at `perSecond`, each without waiting for any answer. */
-export async function openLoop(baseUrl: string, requests: Iterator<LoadRequest>, perSecond: number, seconds: number, seed = 1): Promise<LoadResult> {
+export async function openLoop(
+  baseUrl: string,
+  requests: Iterator<LoadRequest>,
+  perSecond: number,
+  seconds: number,
+  seed = 1,
+): Promise<LoadResult> {
   const base = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   let inFlight = 0;

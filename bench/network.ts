@@ -73,7 +73,8 @@ const TRIALS = Number(arg('trials', '100'));
 const ROUNDS = Number(arg('rounds', '1'));
 const ANSWER_AFTER_MS = Number(arg('answer-after', '150'));
 const JSON_OUT = arg('json', '');
-for (const p of PROFILES) if (!(p in NETWORK_PROFILES)) throw new Error(`--profiles: unknown profile "${p}" (known: ${Object.keys(NETWORK_PROFILES).join(', ')})`);
+for (const p of PROFILES)
+  if (!(p in NETWORK_PROFILES)) throw new Error(`--profiles: unknown profile "${p}" (known: ${Object.keys(NETWORK_PROFILES).join(', ')})`);
 for (const m of MODALITIES) if (m !== 'image' && m !== 'audio') throw new Error(`--modalities: "${m}" is not image or audio`);
 
 type Side = 'participant page' | 'jsPsych preload baseline';
@@ -107,7 +108,9 @@ async function prepare(): Promise<Setup> {
     await writePaperSizeSet(setDir, modality);
     const { manifest } = await importStimulusSet(setDir, { name: `paper-${modality}`, blobs });
     await store.saveStimulusSet(manifest);
-    const files = (await fs.readdir(setDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && /\.(png|wav)$/.test(e.name));
+    const files = (await fs.readdir(setDir, { recursive: true, withFileTypes: true })).filter(
+      (e) => e.isFile() && /\.(png|wav)$/.test(e.name),
+    );
     const sizes = await Promise.all(files.map(async (e) => (await fs.stat(path.join(e.parentPath, e.name))).size));
     stimulusBytes[modality] = sum(sizes) / Math.max(1, sizes.length);
     await createStudy(store, {
@@ -117,7 +120,12 @@ async function prepare(): Promise<Setup> {
       prolific: { completion_code: 'NETDONE', screenout_code: 'NETOUT' },
       target_completed: 100_000,
       // The main block only (400 sources + 16 catch trials, rest breaks at ¼, ½, ¾), the paper's timing.
-      protocol: { practice_trials: 0, slow_practice_trials: 0, screening_trials: 0, ...(modality === 'audio' ? { headphone_check: 'none' } : {}) },
+      protocol: {
+        practice_trials: 0,
+        slow_practice_trials: 0,
+        screening_trials: 0,
+        ...(modality === 'audio' ? { headphone_check: 'none' } : {}),
+      },
     });
     await changeStudyStatus(store, STUDY[modality], 'launch');
   }
@@ -133,7 +141,10 @@ async function prepare(): Promise<Setup> {
  */
 async function startFront(upstream: string): Promise<Setup['front']> {
   const target = new URL(upstream);
-  const [js, css] = await Promise.all([bundleBenchPage('bench/pages/preload-baseline.ts'), buildExperimentBundle().then((b) => b.css.body)]);
+  const [js, css] = await Promise.all([
+    bundleBenchPage('bench/pages/preload-baseline.ts'),
+    buildExperimentBundle().then((b) => b.css.body),
+  ]);
   // Compressed as the server compresses the participant page's script.
   const assets = { '/baseline.js': { body: js, type: 'text/javascript' }, '/baseline.css': { body: css, type: 'text/css' } };
   const gz = new Map(Object.entries(assets).map(([p, a]) => [p, zlib.gzipSync(a.body, { level: 9 })]));
@@ -146,15 +157,21 @@ async function startFront(upstream: string): Promise<Setup['front']> {
       return void res.end(gzip ? gz.get(url.pathname) : asset.body);
     }
     if (url.pathname.startsWith('/baseline/')) {
-      const config: BaselineConfig = { study: decodeURIComponent(url.pathname.slice('/baseline/'.length)), pid: url.searchParams.get('pid') ?? 'baseline' };
+      const config: BaselineConfig = {
+        study: decodeURIComponent(url.pathname.slice('/baseline/'.length)),
+        pid: url.searchParams.get('pid') ?? 'baseline',
+      };
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       return void res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>baseline</title><link rel="stylesheet" href="/baseline.css"></head>
 <body><div id="jspsych-target"></div><script type="application/json" id="bench-config">${JSON.stringify(config)}</script><script src="/baseline.js" defer></script></body></html>`);
     }
-    const proxied = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const proxied = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     proxied.on('error', () => res.destroy());
     req.pipe(proxied);
   });
@@ -163,7 +180,13 @@ async function startFront(upstream: string): Promise<Setup['front']> {
 
 // ---------------------------------------------------------------- one run
 
-type Observed = Window & { __load: LoadLog; __frames: FrameLog; __paint: PaintLog; __drive: DriveState; __startDriving(c: DriveConfig): void };
+type Observed = Window & {
+  __load: LoadLog;
+  __frames: FrameLog;
+  __paint: PaintLog;
+  __drive: DriveState;
+  __startDriving(c: DriveConfig): void;
+};
 
 /** Bytes received per URL, from the DevTools protocol (cache hits count nothing). */
 function countBytes(cdp: CDPSession): () => Map<string, number> {
@@ -171,7 +194,9 @@ function countBytes(cdp: CDPSession): () => Map<string, number> {
   const received = new Map<string, number>();
   const finished = new Map<string, number>();
   cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-  cdp.on('Network.dataReceived', (e) => received.set(e.requestId, (received.get(e.requestId) ?? 0) + (e.encodedDataLength || e.dataLength)));
+  cdp.on('Network.dataReceived', (e) =>
+    received.set(e.requestId, (received.get(e.requestId) ?? 0) + (e.encodedDataLength || e.dataLength)),
+  );
   cdp.on('Network.loadingFinished', (e) => finished.set(e.requestId, e.encodedDataLength));
   cdp.on('Network.requestServedFromCache', (e) => finished.set(e.requestId, 0));
   return () => {
@@ -185,7 +210,10 @@ function countBytes(cdp: CDPSession): () => Map<string, number> {
 }
 
 async function waitForScreen(page: Page, text: string, timeout: number): Promise<void> {
-  await page.waitForFunction((t) => (window as unknown as Observed).__load.screens.some((s) => s.buttons.includes(t)), text, { timeout, polling: 50 });
+  await page.waitForFunction((t) => (window as unknown as Observed).__load.screens.some((s) => s.buttons.includes(t)), text, {
+    timeout,
+    polling: 50,
+  });
 }
 
 interface Run {
@@ -208,11 +236,17 @@ interface Run {
   recordedWaitMs: number | null;
 }
 
-function readLoad(log: LoadLog, frames: FrameLog, steps: string[], first: string): { firstTrialMs: number; pieces: number[]; waits: number[] } {
+function readLoad(
+  log: LoadLog,
+  frames: FrameLog,
+  steps: string[],
+  first: string,
+): { firstTrialMs: number; pieces: number[]; waits: number[] } {
   // A frame's timestamp is taken when the frame begins, before the input events it handles: a
   // screen that changed in answer to a click may carry a timestamp up to a frame before the click's.
   const frameMs = median(frames.t.slice(1).map((t, i) => t - frames.t[i]!));
-  const firstShowing = (text: string, after: number) => log.screens.find((s) => s.t >= after - frameMs && s.buttons.includes(text))?.t ?? NaN;
+  const firstShowing = (text: string, after: number) =>
+    log.screens.find((s) => s.t >= after - frameMs && s.buttons.includes(text))?.t ?? NaN;
   const pieces = [firstShowing(steps[0]!, 0)];
   for (const [i, step] of steps.entries()) {
     const click = log.clicks.find((c) => c.text === step);
@@ -279,9 +313,20 @@ async function recordedWaits(dbFile: string, pid: string): Promise<number | null
   }
 }
 
-async function runPage(browser: Browser, setup: Setup, observers: string[], side: Side, modality: 'image' | 'audio', profile: ProfileName, round: number): Promise<Run> {
+async function runPage(
+  browser: Browser,
+  setup: Setup,
+  observers: string[],
+  side: Side,
+  modality: 'image' | 'audio',
+  profile: ProfileName,
+  round: number,
+): Promise<Run> {
   const pid = pidOf(`network ${modality} ${profile} ${round} ${side} ${Date.now()}`);
-  const url = side === 'participant page' ? `${setup.front.url}/run/${STUDY[modality]}?PROLIFIC_PID=${pid}` : `${setup.front.url}/baseline/${STUDY[modality]}?pid=${pid}`;
+  const url =
+    side === 'participant page'
+      ? `${setup.front.url}/run/${STUDY[modality]}?PROLIFIC_PID=${pid}`
+      : `${setup.front.url}/baseline/${STUDY[modality]}?pid=${pid}`;
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     for (const content of observers) await context.addInitScript({ content });
@@ -291,7 +336,9 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
     // The baseline preloads a quarter of the study before its first trial: minutes on a slow line.
     const timeout = Number(process.env.NETWORK_BENCH_STEP_TIMEOUT_MS ?? 15 * 60_000);
     // Both pages start their session through the same API: the view is read off the wire.
-    const started = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/studies\/[^/]+\/sessions$/.test(r.url()), { timeout });
+    const started = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/studies\/[^/]+\/sessions$/.test(r.url()), {
+      timeout,
+    });
     await page.goto(url, { waitUntil: 'commit' });
     const view = (await (await started).json()) as SessionView;
     const steps = STEPS[side][modality];
@@ -307,7 +354,12 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
       const w = window as unknown as Observed;
       return { log: w.__load, frames: w.__frames, paint: w.__paint };
     });
-    const shown = new Set(view.trials.slice(0, TRIALS).flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])).map((u) => new URL(u, setup.front.url).href));
+    const shown = new Set(
+      view.trials
+        .slice(0, TRIALS)
+        .flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus]))
+        .map((u) => new URL(u, setup.front.url).href),
+    );
     const stimulusFiles = [...fetched].filter(([u, b]) => new URL(u).pathname.startsWith('/stimuli/') && b > 0);
     const never = stimulusFiles.filter(([u]) => !shown.has(u));
     const { firstTrialMs, pieces, waits } = readLoad(log, frames, steps, FIRST[modality]);
@@ -327,8 +379,14 @@ async function runPage(browser: Browser, setup: Setup, observers: string[], side
       recordedWaitMs: side === 'participant page' ? await recordedWaits(setup.dbFile, pid) : null,
     };
   } catch (e) {
-    const text = await context.pages()[0]?.locator('body').textContent().catch(() => '(page gone)');
-    throw new Error(`${side}, ${modality}, ${profile}: ${e instanceof Error ? e.message : String(e)}; the page says: ${text?.slice(0, 400)}`);
+    const text = await context
+      .pages()[0]
+      ?.locator('body')
+      .textContent()
+      .catch(() => '(page gone)');
+    throw new Error(
+      `${side}, ${modality}, ${profile}: ${e instanceof Error ? e.message : String(e)}; the page says: ${text?.slice(0, 400)}`,
+    );
   } finally {
     await context.close().catch(() => {});
   }
@@ -349,7 +407,9 @@ function report(runs: Run[]): void {
       const mine = runs.filter((r) => r.modality === modality && r.profile === profile);
       if (mine.length === 0) continue;
       console.log(`\n### ${modality}, ${NETWORK_PROFILES[profile].label}\n`);
-      console.log(`| page | round | navigation → first trial usable (ms) | total wait, trials 2–${TRIALS} (ms) | trials waiting > ${NOTICEABLE_MS} ms | longest wait (ms) | wait_ms recorded (Σ ms) | stimulus bytes fetched (files) | fetched, never shown (files) | own pixels in every frame / and 300 ms to the frame |`);
+      console.log(
+        `| page | round | navigation → first trial usable (ms) | total wait, trials 2–${TRIALS} (ms) | trials waiting > ${NOTICEABLE_MS} ms | longest wait (ms) | wait_ms recorded (Σ ms) | stimulus bytes fetched (files) | fetched, never shown (files) | own pixels in every frame / and 300 ms to the frame |`,
+      );
       console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const r of mine) {
         console.log(
@@ -363,13 +423,27 @@ function report(runs: Run[]): void {
       );
     }
   }
-  const ours = (modality: 'image' | 'audio', profile: ProfileName) => runs.filter((r) => r.side === 'participant page' && r.modality === modality && r.profile === profile);
+  const ours = (modality: 'image' | 'audio', profile: ProfileName) =>
+    runs.filter((r) => r.side === 'participant page' && r.modality === modality && r.profile === profile);
   const goal = (label: string, xs: number[], limit: number) =>
-    xs.length > 0 && console.log(`goal: ${label} ≤ ${limit} ms: ${xs.every((x) => x <= limit) ? 'met' : 'NOT met'} (${xs.map(f0).join(', ')})`);
+    xs.length > 0 &&
+    console.log(`goal: ${label} ≤ ${limit} ms: ${xs.every((x) => x <= limit) ? 'met' : 'NOT met'} (${xs.map(f0).join(', ')})`);
   console.log('');
-  goal('loopback, navigation → first image trial', ours('image', 'loopback').map((r) => r.firstTrialMs), 1000);
-  goal('1.6 Mbit/s + 150 ms, navigation → first image trial', ours('image', 'slow').map((r) => r.firstTrialMs), 3000);
-  goal(`1.6 Mbit/s + 150 ms, total wait over ${TRIALS} image trials`, ours('image', 'slow').map((r) => sum(r.waits)), 2000);
+  goal(
+    'loopback, navigation → first image trial',
+    ours('image', 'loopback').map((r) => r.firstTrialMs),
+    1000,
+  );
+  goal(
+    '1.6 Mbit/s + 150 ms, navigation → first image trial',
+    ours('image', 'slow').map((r) => r.firstTrialMs),
+    3000,
+  );
+  goal(
+    `1.6 Mbit/s + 150 ms, total wait over ${TRIALS} image trials`,
+    ours('image', 'slow').map((r) => sum(r.waits)),
+    2000,
+  );
 }
 
 async function main(): Promise<void> {
@@ -379,11 +453,16 @@ async function main(): Promise<void> {
     ['load-observer', 'frame-observer', 'paint-observer', 'trial-driver'].map((p) => bundleBenchPage(`bench/pages/${p}.ts`).then(String)),
   );
   // WebAudio may run without a gesture, as in the audio browser tests: the driver's clicks are programmatic.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, '--autoplay-policy=no-user-gesture-required'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, '--autoplay-policy=no-user-gesture-required'],
+  });
   const loadBefore = os.loadavg().map(f2).join(' ');
   console.log(`${started.toISOString()}; Chromium ${browser.version()}; ${os.cpus().length} CPUs, load average before: ${loadBefore}`);
   console.log(`${TRIALS} trials per run, ${ROUNDS} round(s); answers ${ANSWER_AFTER_MS} ms after the choices appear`);
-  for (const m of MODALITIES) console.log(`${m} set: 400 sources + 16 practice-pool items, ${(setup.stimulusBytes[m]! / 1000).toFixed(1)} KB per file on average`);
+  for (const m of MODALITIES)
+    console.log(`${m} set: 400 sources + 16 practice-pool items, ${(setup.stimulusBytes[m]! / 1000).toFixed(1)} KB per file on average`);
   const runs: Run[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
@@ -393,7 +472,9 @@ async function main(): Promise<void> {
           for (const side of order) {
             const run = await runPage(browser, setup, observers, side, modality, profile, round);
             runs.push(run);
-            process.stderr.write(`round ${round}, ${profile}, ${modality}, ${side}: first trial ${f0(run.firstTrialMs)} ms (${run.pieces.map(f0).join(' + ')}), waits ${f0(sum(run.waits))} ms (load ${f2(os.loadavg()[0]!)})\n`);
+            process.stderr.write(
+              `round ${round}, ${profile}, ${modality}, ${side}: first trial ${f0(run.firstTrialMs)} ms (${run.pieces.map(f0).join(' + ')}), waits ${f0(sum(run.waits))} ms (load ${f2(os.loadavg()[0]!)})\n`,
+            );
           }
         }
       }

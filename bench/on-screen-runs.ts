@@ -36,7 +36,14 @@ export function onScreenRuns(log: FrameLog): OnScreenRun[] {
     if (start >= 0 && (!visible || log.el[i] !== log.el[start])) {
       let maxGap = 0;
       for (let j = Math.max(1, start - 2); j <= i; j++) maxGap = Math.max(maxGap, log.t[j]! - log.t[j - 1]!);
-      runs.push({ onset: log.t[start]!, offset: log.t[i]!, ms: log.t[i]! - log.t[start]!, frames: i - start, maskNext: (log.state[i]! & MASK) !== 0, maxGap });
+      runs.push({
+        onset: log.t[start]!,
+        offset: log.t[i]!,
+        ms: log.t[i]! - log.t[start]!,
+        frames: i - start,
+        maskNext: (log.state[i]! & MASK) !== 0,
+        maxGap,
+      });
       start = -1;
     }
     if (visible && start < 0) start = i;

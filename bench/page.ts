@@ -29,7 +29,6 @@ import type { LoadLog } from './pages/load-observer.ts';
 import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
 import { median, quantile } from './order-statistics.ts';
 
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
@@ -39,11 +38,27 @@ const RUNS = Number(arg('runs', '12'));
 /** Same flags as the project's browser tests (test/support/browser.ts). */
 const FLAGS = [...CHROMIUM_FLAGS];
 // The paper's 16 categories, so the first trial has as many buttons as a real one.
-const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+const CATEGORIES = [
+  'airplane',
+  'bear',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'dog',
+  'elephant',
+  'keyboard',
+  'knife',
+  'oven',
+  'truck',
+];
 
 // Every navigation starts a session; the bench is one address starting many.
 process.env.METAMER_SESSION_STARTS_PER_MINUTE = '100000';
-
 
 const gz = (b: Buffer) => gzipSync(b).length;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -108,7 +123,8 @@ async function startHelloServer(js: Buffer, css: Buffer, files: Map<string, Buff
     const p = new URL(req.url ?? '/', 'http://x').pathname;
     const body = p === '/' ? html : p === '/hello.js' ? js : p === '/style.css' ? css : files.get(p);
     if (body === undefined) return void res.writeHead(404).end();
-    const type = p === '/' ? 'text/html; charset=utf-8' : p.endsWith('.js') ? 'text/javascript' : p.endsWith('.css') ? 'text/css' : 'image/png';
+    const type =
+      p === '/' ? 'text/html; charset=utf-8' : p.endsWith('.js') ? 'text/javascript' : p.endsWith('.css') ? 'text/css' : 'image/png';
     res.writeHead(200, { 'content-type': type });
     res.end(body);
   });
@@ -123,7 +139,10 @@ type Observed = Window & { __load: LoadLog };
  * functions, not strings: the participant page's CSP forbids evaluating strings.
  */
 async function waitForScreen(page: Page, text: string): Promise<void> {
-  await page.waitForFunction((t) => (window as unknown as Observed).__load.screens.some((s) => s.buttons.includes(t)), text, { timeout: 60_000, polling: 50 });
+  await page.waitForFunction((t) => (window as unknown as Observed).__load.screens.some((s) => s.buttons.includes(t)), text, {
+    timeout: 60_000,
+    polling: 50,
+  });
 }
 
 interface Timings {
@@ -221,9 +240,13 @@ async function main(): Promise<void> {
   console.log('| script | bytes | gzip (zlib level 6) | gzip ratio to baseline |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| jsPsych 8 + 7 official plugins, same esbuild settings (baseline) | ${kb(seven.length)} | ${kb(gz(seven))} | 1.00 |`);
-  console.log(`| participant page \`${ours.url}\` | ${kb(ours.body.length)} | ${kb(gz(ours.body))} | **${f2(gz(ours.body) / gz(seven))}** |`);
+  console.log(
+    `| participant page \`${ours.url}\` | ${kb(ours.body.length)} | ${kb(gz(ours.body))} | **${f2(gz(ours.body) / gz(seven))}** |`,
+  );
   console.log(`| hello-world page (load-time baseline) | ${kb(hello.length)} | ${kb(gz(hello))} | ${f2(gz(hello) / gz(seven))} |`);
-  console.log(`\nThe participant page's script is served with content-encoding: ${ours.encoding} (${kb(ours.bytes)} on the wire); stylesheet ${kb(server.bundle.css.body.length)}, gzip ${kb(gz(server.bundle.css.body))}.`);
+  console.log(
+    `\nThe participant page's script is served with content-encoding: ${ours.encoding} (${kb(ours.bytes)} on the wire); stylesheet ${kb(server.bundle.css.body.length)}, gzip ${kb(gz(server.bundle.css.body))}.`,
+  );
   console.log(`First block: ${files.size} files, ${kb([...files.values()].reduce((a, b) => a + b.length, 0))}.\n`);
 
   const OURS_STEPS = ['I agree, continue', 'Switch to full screen', 'Begin', 'Start trial'];
@@ -256,24 +279,43 @@ async function main(): Promise<void> {
   const hSum = col(helloRuns, (t) => t.load + t.afterClicks[0]!);
   const ratio = (a: number[], b: number[]) => f2(median(a) / median(b));
 
-  console.log(`## Time to the first trial (ms, median (p10–p90) of ${RUNS} navigations each, alternating, fresh context each; ${new Date().toISOString().slice(0, 10)}, load ${loadAfter})\n`);
-  console.log('baseline: a hello-world jsPsych page on bare node:http (bench/pages/hello-page.ts): a greeting with one button, then the same');
-  console.log('files preloaded and an image-button-response trial with the same buttons, the same stylesheet; it does NOT start a session (no POST),');
+  console.log(
+    `## Time to the first trial (ms, median (p10–p90) of ${RUNS} navigations each, alternating, fresh context each; ${new Date().toISOString().slice(0, 10)}, load ${loadAfter})\n`,
+  );
+  console.log(
+    'baseline: a hello-world jsPsych page on bare node:http (bench/pages/hello-page.ts): a greeting with one button, then the same',
+  );
+  console.log(
+    'files preloaded and an image-button-response trial with the same buttons, the same stylesheet; it does NOT start a session (no POST),',
+  );
   console.log('ask consent, run the browser check or full screen, keep a saving queue, or prefetch with retries.\n');
   console.log('| interval | participant page | hello-world baseline | **ratio** |');
   console.log('| --- | --- | --- | --- |');
-  console.log(`| navigation start → first button usable (consent / greeting) | ${spread(load)} | ${spread(hLoad)} | **${ratio(load, hLoad)}** |`);
-  console.log(`| last pre-trial click → first trial usable (Begin → Start trial / image trial) | ${spread(firstBlock)} | ${spread(hBlock)} | **${ratio(firstBlock, hBlock)}** |`);
+  console.log(
+    `| navigation start → first button usable (consent / greeting) | ${spread(load)} | ${spread(hLoad)} | **${ratio(load, hLoad)}** |`,
+  );
+  console.log(
+    `| last pre-trial click → first trial usable (Begin → Start trial / image trial) | ${spread(firstBlock)} | ${spread(hBlock)} | **${ratio(firstBlock, hBlock)}** |`,
+  );
   console.log(`| sum of the two | ${spread(sum)} | ${spread(hSum)} | **${ratio(sum, hSum)}** |`);
   console.log(`| consent click → full-screen button | ${spread(col(oursRuns, (t) => t.afterClicks[0]!))} | – | |`);
   console.log(`| full-screen click → instructions' Begin | ${spread(col(oursRuns, (t) => t.afterClicks[1]!))} | – | |`);
-  console.log(`| all the page's waits (load + every click → next button) | ${spread(allWaits)} | ${spread(hSum)} | ${ratio(allWaits, hSum)} |`);
+  console.log(
+    `| all the page's waits (load + every click → next button) | ${spread(allWaits)} | ${spread(hSum)} | ${ratio(allWaits, hSum)} |`,
+  );
   console.log('\nWhere the load goes (ms from navigation start, medians):\n');
-  console.log('| page | HTML received | script requested → received | DOMContentLoaded (script run) | session POST sent → answered | first button usable |');
+  console.log(
+    '| page | HTML received | script requested → received | DOMContentLoaded (script run) | session POST sent → answered | first button usable |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const [name, runs] of [['participant page', oursRuns], ['hello-world baseline', helloRuns]] as const) {
+  for (const [name, runs] of [
+    ['participant page', oursRuns],
+    ['hello-world baseline', helloRuns],
+  ] as const) {
     const m = (pick: (t: Timings) => number) => f0(median(col(runs, pick)));
-    console.log(`| ${name} | ${m((t) => t.responseEnd)} | ${m((t) => t.scriptStart)} → ${m((t) => t.scriptEnd)} | ${m((t) => t.domContentLoaded)} | ${runs === oursRuns ? `${m((t) => t.sessionStart)} → ${m((t) => t.sessionEnd)}` : '–'} | ${m((t) => t.load)} |`);
+    console.log(
+      `| ${name} | ${m((t) => t.responseEnd)} | ${m((t) => t.scriptStart)} → ${m((t) => t.scriptEnd)} | ${m((t) => t.domContentLoaded)} | ${runs === oursRuns ? `${m((t) => t.sessionStart)} → ${m((t) => t.sessionEnd)}` : '–'} | ${m((t) => t.load)} |`,
+    );
   }
   const goalSize = gz(ours.body) <= 60 * 1024;
   const goalTime = median(sum) <= 1000;

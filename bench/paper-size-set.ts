@@ -42,5 +42,12 @@ async function writeImageSet(dir: string): Promise<void> {
 /** Writes the set into `dir` (which must not exist yet). */
 export async function writePaperSizeSet(dir: string, modality: 'image' | 'audio'): Promise<void> {
   if (modality === 'image') return writeImageSet(dir);
-  await makeAudioSet(dir, { categories: CATEGORIES, sourcesPerCategory: SOURCES_PER_CATEGORY, practicePerCategory: 1, models: [], duration: 2, seed: SEED });
+  await makeAudioSet(dir, {
+    categories: CATEGORIES,
+    sourcesPerCategory: SOURCES_PER_CATEGORY,
+    practicePerCategory: 1,
+    models: [],
+    duration: 2,
+    seed: SEED,
+  });
 }

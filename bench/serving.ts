@@ -66,7 +66,11 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
   const nginxPort = await freePort();
   const nginx = await startNginx(dir, nginxServerBlock(exported.dir), nginxPort);
   const port = await freePort();
-  const server = startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', path.join(dataDir, 'metamer.db'), 'serve', '--port', String(port)], { LOG_LEVEL: 'warn' });
+  const server = startProcess(
+    process.execPath,
+    [path.join(ROOT, 'bin/metamer.js'), '--db', path.join(dataDir, 'metamer.db'), 'serve', '--port', String(port)],
+    { LOG_LEVEL: 'warn' },
+  );
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
 
   // Same bytes from both (a wrong file would make the comparison meaningless).
@@ -76,7 +80,13 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
   }
 
   const barePort = await freePort();
-  const bare = startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/bare-static-server.ts'), path.join(dataDir, 'blobs'), String(barePort)]);
+  const bare = startProcess(process.execPath, [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bench/bare-static-server.ts'),
+    path.join(dataDir, 'blobs'),
+    String(barePort),
+  ]);
   await waitForHttp(`http://127.0.0.1:${barePort}/`, bare);
 
   const servers = [
@@ -99,16 +109,29 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 
   const [theirs, ours, node] = servers.map((s) => s.rates) as [number[], number[], number[]];
   const ratio = median(ours) / median(theirs);
-  console.log(`stimulus serving: ${FILES} PNGs of ${(bytes / FILES / 1024).toFixed(0)} KB at random, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} rounds, the servers' order rotating`);
-  console.log('  baseline: nginx with one worker process, the server block `metamer stimuli export-static` writes (sendfile, open-file cache, the same');
-  console.log('  caching headers), reading the exported files; it does NOT run Node, keep its own memory cache, or check anything per request.');
-  for (const s of servers) console.log(`  ${s.name.padEnd(30)} ${median(s.rates).toFixed(0)} req/s (rounds ${s.rates.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`  ratio metamer / nginx:  ${ratio.toFixed(2)}×  (goal ≥ 0.5×); metamer / bare node:http ${(median(ours) / median(node)).toFixed(2)}×`);
+  console.log(
+    `stimulus serving: ${FILES} PNGs of ${(bytes / FILES / 1024).toFixed(0)} KB at random, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} rounds, the servers' order rotating`,
+  );
+  console.log(
+    '  baseline: nginx with one worker process, the server block `metamer stimuli export-static` writes (sendfile, open-file cache, the same',
+  );
+  console.log(
+    '  caching headers), reading the exported files; it does NOT run Node, keep its own memory cache, or check anything per request.',
+  );
+  for (const s of servers)
+    console.log(`  ${s.name.padEnd(30)} ${median(s.rates).toFixed(0)} req/s (rounds ${s.rates.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `  ratio metamer / nginx:  ${ratio.toFixed(2)}×  (goal ≥ 0.5×); metamer / bare node:http ${(median(ours) / median(node)).toFixed(2)}×`,
+  );
   console.log(`  load average during the run: ${loadAverage()}`);
   const rounds = (xs: number[]) => `${median(xs).toFixed(0)} req/s (${xs.map((x) => x.toFixed(0)).join(' / ')})`;
-  console.log('\n| date | nginx, 1 worker | metamer serve, 1 process | **ratio** | bare node:http, same buffers | metamer / bare node:http |');
+  console.log(
+    '\n| date | nginx, 1 worker | metamer serve, 1 process | **ratio** | bare node:http, same buffers | metamer / bare node:http |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
-  console.log(`| ${new Date().toISOString().slice(0, 10)} (load ${loadAverage()}) | ${rounds(theirs)} | ${rounds(ours)} | **${ratio.toFixed(2)}** | ${rounds(node)} | ${(median(ours) / median(node)).toFixed(2)} |`);
+  console.log(
+    `| ${new Date().toISOString().slice(0, 10)} (load ${loadAverage()}) | ${rounds(theirs)} | ${rounds(ours)} | **${ratio.toFixed(2)}** | ${rounds(node)} | ${(median(ours) / median(node)).toFixed(2)} |`,
+  );
 }
 
 await main();

@@ -68,12 +68,17 @@ async function main(): Promise<void> {
     execFileSync(process.execPath, [BIN, '--db', db, 'study', 'list'], { stdio: 'ignore' });
     const json = path.join(dir, 'hyperfine.json');
     const commands = ['node -e 0', `node ${BIN} --help`, `node ${BIN} study list --db ${db}`, `node ${BIN} analyze --help`];
-    execFileSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(RUNS), '--export-json', json, ...commands], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(RUNS), '--export-json', json, ...commands], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const results = (JSON.parse(fs.readFileSync(json, 'utf8')) as { results: HyperfineResult[] }).results;
     const node = results[0]!;
 
     const bareServer = path.join(dir, 'bare-server.mjs');
-    fs.writeFileSync(bareServer, "import http from 'node:http';\nhttp.createServer((q, s) => s.end('ok')).listen(Number(process.argv[2]), '127.0.0.1');\n");
+    fs.writeFileSync(
+      bareServer,
+      "import http from 'node:http';\nhttp.createServer((q, s) => s.end('ok')).listen(Number(process.argv[2]), '127.0.0.1');\n",
+    );
     const ours: number[] = [];
     const bare: number[] = [];
     for (let r = -1; r < ROUNDS; r++) {
@@ -89,8 +94,12 @@ async function main(): Promise<void> {
 
     const date = new Date().toISOString().slice(0, 10);
     console.log(`CLI and server start-up, ${date}, node ${process.version}, load average ${loadAverage()}`);
-    console.log('baseline: `node -e 0` (Node starting and exiting, nothing loaded) and a bare node:http server answering its first request;');
-    console.log('they do NOT load the CLI, its command modules, the database or the server (Express, the page bundles built by esbuild).\n');
+    console.log(
+      'baseline: `node -e 0` (Node starting and exiting, nothing loaded) and a bare node:http server answering its first request;',
+    );
+    console.log(
+      'they do NOT load the CLI, its command modules, the database or the server (Express, the page bundles built by esbuild).\n',
+    );
     console.log(`| command (hyperfine -N, ${RUNS} runs) | median wall | mean ± sd | user + system CPU | **ratio to node -e 0 (median)** |`);
     console.log('| --- | --- | --- | --- | --- |');
     for (const r of results) {
@@ -101,10 +110,16 @@ async function main(): Promise<void> {
     }
     console.log(`\n| server, spawn → first answered request (${ROUNDS} alternating rounds) | median | min–max | **ratio** |`);
     console.log('| --- | --- | --- | --- |');
-    console.log(`| bare node:http server (baseline) | ${median(bare).toFixed(0)} ms | ${Math.min(...bare).toFixed(0)}–${Math.max(...bare).toFixed(0)} ms | 1.00 |`);
-    console.log(`| \`metamer serve\` | ${median(ours).toFixed(0)} ms | ${Math.min(...ours).toFixed(0)}–${Math.max(...ours).toFixed(0)} ms | **${(median(ours) / median(bare)).toFixed(2)}** |`);
+    console.log(
+      `| bare node:http server (baseline) | ${median(bare).toFixed(0)} ms | ${Math.min(...bare).toFixed(0)}–${Math.max(...bare).toFixed(0)} ms | 1.00 |`,
+    );
+    console.log(
+      `| \`metamer serve\` | ${median(ours).toFixed(0)} ms | ${Math.min(...ours).toFixed(0)}–${Math.max(...ours).toFixed(0)} ms | **${(median(ours) / median(bare)).toFixed(2)}** |`,
+    );
     const goal = (cmd: string) => results.find((r) => r.command.includes(cmd))!.median <= 0.3;
-    console.log(`\ngoal --help ≤ 0.3 s: ${goal(' --help') ? 'met' : 'NOT met'}; study list ≤ 0.3 s: ${goal('study list') ? 'met' : 'NOT met'}`);
+    console.log(
+      `\ngoal --help ≤ 0.3 s: ${goal(' --help') ? 'met' : 'NOT met'}; study list ≤ 0.3 s: ${goal('study list') ? 'met' : 'NOT met'}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,24 @@ import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { StudyConfigInput } from '../server/study-config.ts';
 import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
 
-export const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+export const CATEGORIES = [
+  'airplane',
+  'bear',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'dog',
+  'elephant',
+  'keyboard',
+  'knife',
+  'oven',
+  'truck',
+];
 
 export interface BenchStudy {
   dbFile: string;

@@ -103,5 +103,8 @@ export function percentile(sorted: Float64Array | number[], p: number): number {
 }
 
 export function loadAverage(): string {
-  return os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
 }

@@ -26,7 +26,6 @@ import { frameIntervals, onScreenRuns, summariseErrors, type ErrorSummary, type 
 import { median, quantile } from './order-statistics.ts';
 import type { TimingPageConfig } from './pages/timing-page.ts';
 
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
@@ -48,7 +47,6 @@ const FLAGS = [...CHROMIUM_FLAGS, ...EXTRA_FLAGS];
 
 type Mode = TimingPageConfig['mode'];
 
-
 /** 224×224 PNGs: red-dominant images (a few patterns) and a blue noise mask, the colours the filmstrip check looks for. */
 function png(fill: (x: number, y: number) => [number, number, number]): Buffer {
   const p = new PNG({ width: 224, height: 224 });
@@ -67,17 +65,27 @@ function png(fill: (x: number, y: number) => [number, number, number]): Buffer {
 
 function stimulusFiles(): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (let k = 0; k < 4; k++) files.set(`/img/${k}.png`, png((x, y) => (((x >> (2 + k)) + (y >> (2 + k))) % 2 ? [220, 30, 40] : [170, 20, 30])));
+  for (let k = 0; k < 4; k++)
+    files.set(
+      `/img/${k}.png`,
+      png((x, y) => (((x >> (2 + k)) + (y >> (2 + k))) % 2 ? [220, 30, 40] : [170, 20, 30])),
+    );
   let seed = 7;
-  files.set('/img/mask.png', png(() => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return [20, 30, 150 + ((seed >>> 16) % 100)];
-  }));
+  files.set(
+    '/img/mask.png',
+    png(() => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return [20, 30, 150 + ((seed >>> 16) % 100)];
+    }),
+  );
   return files;
 }
 
 async function startBenchServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const [pageJs, css] = await Promise.all([bundleBenchPage('bench/pages/timing-page.ts').then(String), buildExperimentBundle().then((b) => b.css.body)]);
+  const [pageJs, css] = await Promise.all([
+    bundleBenchPage('bench/pages/timing-page.ts').then(String),
+    buildExperimentBundle().then((b) => b.css.body),
+  ]);
   const files = stimulusFiles();
   const images = [...files.keys()].filter((f) => !f.endsWith('mask.png'));
   const server = http.createServer((req, res) => {
@@ -205,7 +213,9 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg().map(f2).join(' ');
   console.log(`Chromium ${browser.version()}, flags: ${FLAGS.join(' ')}`);
   console.log(`${os.cpus().length} CPUs, load average before: ${loadBefore}`);
-  console.log(`${TRIALS} trials per mode in ${BLOCKS} alternating pages (+${WARMUP} warm-up trials each), then ${TRACE_TRIALS} traced; image ${TARGET_MS} ms\n`);
+  console.log(
+    `${TRIALS} trials per mode in ${BLOCKS} alternating pages (+${WARMUP} warm-up trials each), then ${TRACE_TRIALS} traced; image ${TARGET_MS} ms\n`,
+  );
   const parts: Record<Mode, PageRun[]> = { 'frame-locked': [], timer: [] };
   const traced: Partial<Record<Mode, PageRun>> = {};
   try {
@@ -218,7 +228,8 @@ async function main(): Promise<void> {
       }
     }
     if (TRACE_TRIALS > 0) {
-      for (const mode of ['frame-locked', 'timer'] as const) traced[mode] = await runPage(browser, server.url, observer, mode, TRACE_TRIALS, true);
+      for (const mode of ['frame-locked', 'timer'] as const)
+        traced[mode] = await runPage(browser, server.url, observer, mode, TRACE_TRIALS, true);
     }
   } finally {
     await browser.close();
@@ -228,14 +239,24 @@ async function main(): Promise<void> {
   const results = { 'frame-locked': merge(parts['frame-locked']), timer: merge(parts.timer) };
 
   console.log(`\nOn-screen time of a ${TARGET_MS} ms image, frame observer (error counted in whole frames of the median interval)\n`);
-  console.log('| trials | n | frame interval ms | median on-screen ms | median abs error (frames) | mean abs error ms | off by 0 / 1 / 2 / >2 frames | range ms |');
+  console.log(
+    '| trials | n | frame interval ms | median on-screen ms | median abs error (frames) | mean abs error ms | off by 0 / 1 / 2 / >2 frames | range ms |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   const summaries: Record<string, ErrorSummary> = {};
   for (const mode of ['frame-locked', 'timer'] as const) {
     const r = results[mode];
     const frameMs = median(r.intervals);
-    const all = summariseErrors(r.runs.map((x) => x.ms), TARGET_MS, frameMs);
-    const clean = summariseErrors(r.runs.filter((x) => x.maxGap < 1.5 * frameMs).map((x) => x.ms), TARGET_MS, frameMs);
+    const all = summariseErrors(
+      r.runs.map((x) => x.ms),
+      TARGET_MS,
+      frameMs,
+    );
+    const clean = summariseErrors(
+      r.runs.filter((x) => x.maxGap < 1.5 * frameMs).map((x) => x.ms),
+      TARGET_MS,
+      frameMs,
+    );
     summaries[mode] = all;
     summaries[`${mode} clean`] = clean;
     console.log(row(`${mode}, all`, all, r.intervals));
@@ -251,41 +272,70 @@ async function main(): Promise<void> {
   console.log(
     `ratio frame-locked / timer, trials without a late frame: mean abs error ${f2(oursClean.meanAbsMs / Math.max(1e-9, timerClean.meanAbsMs))}; share off by ≥ 1 frame ${(100 * offShare(oursClean)).toFixed(1)} % vs ${(100 * offShare(timerClean)).toFixed(1)} %`,
   );
-  console.log(`goal (frame-locked, all trials): median abs error ≤ 1 frame: ${ours.medianAbsFrames <= 1 ? 'met' : 'NOT met'}; no trial off by > 2 frames: ${ours.off[3] === 0 ? 'met' : `NOT met (${ours.off[3]} trials)`}`);
+  console.log(
+    `goal (frame-locked, all trials): median abs error ≤ 1 frame: ${ours.medianAbsFrames <= 1 ? 'met' : 'NOT met'}; no trial off by > 2 frames: ${ours.off[3] === 0 ? 'met' : `NOT met (${ours.off[3]} trials)`}`,
+  );
 
   const fl = results['frame-locked'];
   const self = fl.records.map((r) => (r.timings?.stimulus_offset ?? NaN) - (r.timings?.stimulus_onset ?? NaN));
   if (self.length === fl.runs.length) {
     const diff = fl.runs.map((r, i) => r.ms - self[i]!);
-    console.log(`\nframe-locked, the trial's own record (stimulus_offset − stimulus_onset) − observer: median ${f1(median(diff))} ms, max |diff| ${f1(Math.max(...diff.map(Math.abs)))} ms`);
+    console.log(
+      `\nframe-locked, the trial's own record (stimulus_offset − stimulus_onset) − observer: median ${f1(median(diff))} ms, max |diff| ${f1(Math.max(...diff.map(Math.abs)))} ms`,
+    );
     const frameMs = median(fl.intervals);
     for (const [i, r] of fl.runs.entries()) {
       if (Math.abs(Math.round((r.ms - TARGET_MS) / frameMs)) < 2) continue;
-      console.log(`  off by ≥ 2 frames: ${f1(r.ms)} ms on screen, ${r.frames} frames rendered, longest frame gap ${f1(r.maxGap)} ms, the sequence's frame estimate ${f1(fl.records[i]?.timings?.frame_ms ?? NaN)} ms`);
+      console.log(
+        `  off by ≥ 2 frames: ${f1(r.ms)} ms on screen, ${r.frames} frames rendered, longest frame gap ${f1(r.maxGap)} ms, the sequence's frame estimate ${f1(fl.records[i]?.timings?.frame_ms ?? NaN)} ms`,
+      );
     }
   } else console.log(`\nframe-locked: ${self.length} records vs ${fl.runs.length} observed runs (not paired)`);
-  console.log(`frame-locked: the mask was visible in the frame after the image in ${fl.runs.filter((x) => x.maskNext).length} of ${fl.runs.length} trials; frames with the mask visible at all: ${fl.maskFrames}`);
+  console.log(
+    `frame-locked: the mask was visible in the frame after the image in ${fl.runs.filter((x) => x.maskNext).length} of ${fl.runs.length} trials; frames with the mask visible at all: ${fl.maskFrames}`,
+  );
 
   for (const mode of ['frame-locked', 'timer'] as const) {
     const r = traced[mode];
     if (!r) continue;
     const strip = filmstripRuns(r.shots);
     const tickMs = median(r.ticks);
-    const s = summariseErrors(strip.map((x) => x.ms), TARGET_MS, tickMs);
+    const s = summariseErrors(
+      strip.map((x) => x.ms),
+      TARGET_MS,
+      tickMs,
+    );
     const byTicks = strip.map((x) => x.ticks);
-    const o = summariseErrors(r.runs.map((x) => x.ms), TARGET_MS, median(r.intervals));
-    console.log(`\n${mode}, traced page (${TRACE_TRIALS} trials): compositor BeginFrame interval median ${f2(tickMs)} ms; ${r.dropped.length} frames reported dropped`);
+    const o = summariseErrors(
+      r.runs.map((x) => x.ms),
+      TARGET_MS,
+      median(r.intervals),
+    );
+    console.log(
+      `\n${mode}, traced page (${TRACE_TRIALS} trials): compositor BeginFrame interval median ${f2(tickMs)} ms; ${r.dropped.length} frames reported dropped`,
+    );
     console.log(`  observer:  median ${f1(o.medianMs)} ms, off by 0/1/2/>2 frames: ${o.off.join(' / ')}`);
-    console.log(`  filmstrip: ${strip.length} image runs, median ${f1(s.medianMs)} ms, off by 0/1/2/>2 frames: ${s.off.join(' / ')}, range ${f1(s.minMs)}–${f1(s.maxMs)}; frame-source ticks on screen: ${[...new Set(byTicks)].sort((a, b) => a - b).map((k) => `${k}×${byTicks.filter((x) => x === k).length}`).join(', ')}; mask in the next frame: ${strip.filter((x) => x.maskNext).length}/${strip.length}`);
+    console.log(
+      `  filmstrip: ${strip.length} image runs, median ${f1(s.medianMs)} ms, off by 0/1/2/>2 frames: ${s.off.join(' / ')}, range ${f1(s.minMs)}–${f1(s.maxMs)}; frame-source ticks on screen: ${[
+        ...new Set(byTicks),
+      ]
+        .sort((a, b) => a - b)
+        .map((k) => `${k}×${byTicks.filter((x) => x === k).length}`)
+        .join(', ')}; mask in the next frame: ${strip.filter((x) => x.maskNext).length}/${strip.length}`,
+    );
     if (strip.length === r.runs.length) {
       const diff = strip.map((x, i) => x.ms - r.runs[i]!.ms);
-      console.log(`  filmstrip − observer, per trial: same within half a frame in ${diff.filter((d) => Math.abs(d) < tickMs / 2).length}/${diff.length}, range ${f1(Math.min(...diff))}…${f1(Math.max(...diff))} ms`);
+      console.log(
+        `  filmstrip − observer, per trial: same within half a frame in ${diff.filter((d) => Math.abs(d) < tickMs / 2).length}/${diff.length}, range ${f1(Math.min(...diff))}…${f1(Math.max(...diff))} ms`,
+      );
       // Shorter on the filmstrip: was a frame dropped just before the image's first drawn frame?
       const dropped = new Set(r.dropped);
       const droppedBefore = (seq: number) => [1, 2, 3, 4].some((k) => dropped.has(seq - k));
       const shorter = strip.filter((_, i) => diff[i]! <= -tickMs / 2);
       const rest = strip.filter((_, i) => diff[i]! > -tickMs / 2);
-      console.log(`  shorter on the filmstrip: ${shorter.length}; of these ${shorter.filter((x) => droppedBefore(x.startSeq)).length} had a dropped frame in the 4 ticks before the image's first drawn frame (other trials: ${rest.filter((x) => droppedBefore(x.startSeq)).length}/${rest.length})`);
+      console.log(
+        `  shorter on the filmstrip: ${shorter.length}; of these ${shorter.filter((x) => droppedBefore(x.startSeq)).length} had a dropped frame in the 4 ticks before the image's first drawn frame (other trials: ${rest.filter((x) => droppedBefore(x.startSeq)).length}/${rest.length})`,
+      );
     }
   }
   console.log(`\nload average after: ${loadAfter}`);

@@ -22,7 +22,6 @@ const N = arg('labels', 793);
 const ROUNDS = arg('rounds', 5);
 const LIMIT = 8;
 
-
 const labels = vocabulary(N);
 // What participants type: every prefix of 200 of the labels, as the keystrokes arrive.
 const queries = labels.slice(0, 200).flatMap((l) => Array.from({ length: l.length }, (_, i) => l.slice(0, i + 1)));
@@ -43,7 +42,6 @@ function time(run: () => void): number {
   return performance.now() - t0;
 }
 
-
 const dom = new JSDOM('<!doctype html><ul id="pool"></ul><ul id="full"></ul>');
 const document = dom.window.document;
 const pool = document.getElementById('pool')!;
@@ -61,12 +59,16 @@ const index = new LabelIndex(labels);
 const rows: Record<string, number[]> = { naiveMatch: [], indexMatch: [], fullRender: [], poolRender: [] };
 let sink = 0;
 for (let r = 0; r < ROUNDS; r++) {
-  rows.naiveMatch!.push(time(() => {
-    for (const q of queries) sink += naiveMatches(q).slice(0, LIMIT).length;
-  }));
-  rows.indexMatch!.push(time(() => {
-    for (const q of queries) sink += index.suggest(q, LIMIT).length;
-  }));
+  rows.naiveMatch!.push(
+    time(() => {
+      for (const q of queries) sink += naiveMatches(q).slice(0, LIMIT).length;
+    }),
+  );
+  rows.indexMatch!.push(
+    time(() => {
+      for (const q of queries) sink += index.suggest(q, LIMIT).length;
+    }),
+  );
   rows.fullRender!.push(
     time(() =>
       queries.forEach((q) => {
@@ -103,5 +105,9 @@ for (const q of queries.slice(0, 500)) {
 const per = (ms: number) => ((ms / queries.length) * 1000).toFixed(1);
 const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
 console.log(`${N} labels, ${queries.length} keystrokes, median of ${ROUNDS} rounds (sink ${sink % 7})`);
-console.log(`matching: naive ${per(m.naiveMatch!)} µs/key, index ${per(m.indexMatch!)} µs/key, ratio index/naive ${(m.indexMatch! / m.naiveMatch!).toFixed(3)}`);
-console.log(`display (jsdom, incl. matching): rebuild ${per(m.fullRender!)} µs/key, pool ${per(m.poolRender!)} µs/key, ratio pool/rebuild ${(m.poolRender! / m.fullRender!).toFixed(3)}`);
+console.log(
+  `matching: naive ${per(m.naiveMatch!)} µs/key, index ${per(m.indexMatch!)} µs/key, ratio index/naive ${(m.indexMatch! / m.naiveMatch!).toFixed(3)}`,
+);
+console.log(
+  `display (jsdom, incl. matching): rebuild ${per(m.fullRender!)} µs/key, pool ${per(m.poolRender!)} µs/key, ratio pool/rebuild ${(m.poolRender! / m.fullRender!).toFixed(3)}`,
+);

@@ -29,7 +29,10 @@ export const SessionStartRequest = z.object({
   prolific_study_id: ProlificParam.optional(),
   prolific_session_id: ProlificParam.optional(),
   /** The resume key this browser was given when it started the session (server/session-ownership.ts). */
-  resume_key: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'a resume key this server issued').optional(),
+  resume_key: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/, 'a resume key this server issued')
+    .optional(),
 });
 export type SessionStartRequest = z.infer<typeof SessionStartRequest>;
 

@@ -57,13 +57,20 @@ async function main(): Promise<void> {
 
   let view: Awaited<ReturnType<typeof startSession>>;
   try {
-    view = await startSession(studyId, {
-      prolific_pid: pid,
-      prolific_study_id: q.get('STUDY_ID') || undefined,
-      prolific_session_id: q.get('SESSION_ID') || undefined,
-      resume_key: resume.get(),
-    }, (attempt) =>
-      showMessage(target, 'Connecting to the study…', `The study server does not answer yet (attempt ${attempt}). Please keep this page open; it will go on by itself.`),
+    view = await startSession(
+      studyId,
+      {
+        prolific_pid: pid,
+        prolific_study_id: q.get('STUDY_ID') || undefined,
+        prolific_session_id: q.get('SESSION_ID') || undefined,
+        resume_key: resume.get(),
+      },
+      (attempt) =>
+        showMessage(
+          target,
+          'Connecting to the study…',
+          `The study server does not answer yet (attempt ${attempt}). Please keep this page open; it will go on by itself.`,
+        ),
     );
   } catch (e) {
     const text = e instanceof ApiError ? e.body.error : 'The study could not start. Please reload the page.';

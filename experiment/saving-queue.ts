@@ -33,7 +33,15 @@ const MIN_BACKOFF_MS = 500;
 type ApiReply = { stored?: string; code?: string; error?: string; feedback?: TrialAck['feedback'] };
 
 /** The API's own codes for a record that can never be stored (server/participant-sessions.ts). */
-const REFUSALS = new Set(['invalid_trial', 'no_such_trial', 'invalid_response', 'no_session', 'entity.too.large', 'entity.parse.failed', 'unsupported_media_type']);
+const REFUSALS = new Set([
+  'invalid_trial',
+  'no_such_trial',
+  'invalid_response',
+  'no_session',
+  'entity.too.large',
+  'entity.parse.failed',
+  'unsupported_media_type',
+]);
 const MAX_BACKOFF_MS = 15_000;
 
 export class SavingQueue {

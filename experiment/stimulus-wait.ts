@@ -16,7 +16,13 @@ const QUIET_MS = 250;
 
 type Loader = Pick<StimulusLoader<unknown>, 'ready' | 'isReady' | 'noteWait'>;
 
-export function stimulusWaitStep(jsPsych: JsPsych, loader: Loader, prefetcher: Pick<Prefetcher, 'onRetry'>, key: StimulusKey, what: 'image' | 'sound') {
+export function stimulusWaitStep(
+  jsPsych: JsPsych,
+  loader: Loader,
+  prefetcher: Pick<Prefetcher, 'onRetry'>,
+  key: StimulusKey,
+  what: 'image' | 'sound',
+) {
   return {
     type: CallFunctionPlugin,
     async: true,
@@ -29,12 +35,21 @@ export function stimulusWaitStep(jsPsych: JsPsych, loader: Loader, prefetcher: P
       }
       const el = jsPsych.getDisplayElement();
       const timer = setTimeout(
-        () => showMessage(el, `Loading the next ${what}…`, `The connection is slower than the study at the moment: the trial starts as soon as the ${what} has arrived.`),
+        () =>
+          showMessage(
+            el,
+            `Loading the next ${what}…`,
+            `The connection is slower than the study at the moment: the trial starts as soon as the ${what} has arrived.`,
+          ),
         QUIET_MS,
       );
       const unsubscribe = prefetcher.onRetry(() => {
         clearTimeout(timer);
-        showMessage(el, 'Waiting for the connection…', 'The connection dropped. Please keep this page open: the study goes on by itself when it is back, and your answers so far are saved.');
+        showMessage(
+          el,
+          'Waiting for the connection…',
+          'The connection dropped. Please keep this page open: the study goes on by itself when it is back, and your answers so far are saved.',
+        );
       });
       const finish = () => {
         clearTimeout(timer);

@@ -182,7 +182,8 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
     data: { step: 'complete' },
     func: () => {
       const el = jsPsych.getDisplayElement();
-      const update = () => showMessage(el, 'Saving your answers…', `${queue.pendingIndices().length} still to send. Please keep this page open.`);
+      const update = () =>
+        showMessage(el, 'Saving your answers…', `${queue.pendingIndices().length} still to send. Please keep this page open.`);
       update();
       queue.onStatus(update);
       void queue
@@ -197,7 +198,11 @@ export function buildTimeline(ctx: TimelineContext): TimelineArray {
             const ended = { heading: 'Thank you for your time', paragraphs: ['This session has ended.'] };
             return showExit(el, { ...ended, url: e.body.redirect_url, redirect: ctx.redirect });
           }
-          showMessage(el, 'Something went wrong', `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`);
+          showMessage(
+            el,
+            'Something went wrong',
+            `We could not confirm that all your answers arrived (${e instanceof Error ? e.message : String(e)}). Please reload this page; if this message stays, contact the researcher through Prolific.`,
+          );
         });
     },
   });

@@ -45,9 +45,13 @@ export function trackTrialEvidence(opts: { fullscreen: boolean; audioContext: ()
     if (!doc.fullscreenElement) s.fullscreenExits++;
   });
   for (const type of INPUT_EVENTS) {
-    doc.addEventListener(type, (e) => {
-      if (!e.isTrusted) s.untrusted++;
-    }, { capture: true });
+    doc.addEventListener(
+      type,
+      (e) => {
+        if (!e.isTrusted) s.untrusted++;
+      },
+      { capture: true },
+    );
   }
 }
 

@@ -73,7 +73,9 @@ export function studyPlanCounts(study: StudyRow, manifest: Manifest): StudyPlanC
     }
     perResidue.push(m);
   }
-  const conditions = design.conditions.map((c) => (c === 'natural' ? { model: '', layer: 'natural', layer_index: 0 } : { model: c.model, layer: c.layer, layer_index: c.layer_index }));
+  const conditions = design.conditions.map((c) =>
+    c === 'natural' ? { model: '', layer: 'natural', layer_index: 0 } : { model: c.model, layer: c.layer, layer_index: c.layer_index },
+  );
   return { conditions, perResidue };
 }
 

@@ -61,7 +61,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createApp(deps: { store: Store; sessions: ParticipantSessions; bundle: ExperimentBundle; logger: Logger; stimulusOrigin?: string; admin?: Router }) {
+export function createApp(deps: {
+  store: Store;
+  sessions: ParticipantSessions;
+  bundle: ExperimentBundle;
+  logger: Logger;
+  stimulusOrigin?: string;
+  admin?: Router;
+}) {
   const { store, sessions, bundle, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -116,7 +123,13 @@ export function createApp(deps: { store: Store; sessions: ParticipantSessions; b
   if (deps.admin) app.use(deps.admin);
 
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route', code: 'not_found' }));
-  app.use((_req, res) => void res.status(404).type('html').send(messagePage(bundle, ASSET_PREFIX, 'Page not found', 'There is nothing at this address.')));
+  app.use(
+    (_req, res) =>
+      void res
+        .status(404)
+        .type('html')
+        .send(messagePage(bundle, ASSET_PREFIX, 'Page not found', 'There is nothing at this address.')),
+  );
 
   app.use(
     errorHandler({

@@ -20,7 +20,12 @@ export interface DemoSetUp {
   studies: string[];
 }
 
-export async function setUpDemoStudies(store: Store, blobs: BlobStore, root = DEMO_ROOT, log: (line: string) => void = () => {}): Promise<DemoSetUp> {
+export async function setUpDemoStudies(
+  store: Store,
+  blobs: BlobStore,
+  root = DEMO_ROOT,
+  log: (line: string) => void = () => {},
+): Promise<DemoSetUp> {
   const out: DemoSetUp = { sets: [], studies: [] };
   if (!fs.existsSync(root)) return out;
   for (const entry of fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -33,7 +38,10 @@ export async function setUpDemoStudies(store: Store, blobs: BlobStore, root = DE
   const studyDir = path.join(root, 'studies');
   if (!fs.existsSync(studyDir)) return out;
   const known = new Set(out.sets.map((s) => s.name));
-  for (const file of fs.readdirSync(studyDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(studyDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const text = fs.readFileSync(path.join(studyDir, file), 'utf8');
     const syntax = jsonSyntaxError(text);
     if (syntax) throw userError(`${path.join(studyDir, file)}: not valid JSON: ${syntax}`);

@@ -181,12 +181,18 @@ export function headphoneTrialMs(test: HeadphoneTest): number {
 /** Three tones in `order`; `seed` draws each tone's starting phase (none: sine phase); `gain` sets the trial's level. */
 export function antiphaseTrial(order: readonly AntiphaseTone[], seed?: number, gain = 1): StereoSound {
   const rng = seed === undefined ? () => 0 : mulberry32(seed);
-  return concatIntervals(order.map((k) => antiphaseTone(k, ANTIPHASE.toneMs, 2 * Math.PI * rng(), gain)), ANTIPHASE.gapMs);
+  return concatIntervals(
+    order.map((k) => antiphaseTone(k, ANTIPHASE.toneMs, 2 * Math.PI * rng(), gain)),
+    ANTIPHASE.gapMs,
+  );
 }
 
 export function hugginsTrial(targetInterval: 1 | 2 | 3, seed: number, gain = 1): StereoSound {
   const rng = mulberry32(seed);
-  return concatIntervals([1, 2, 3].map((i) => hugginsInterval(i === targetInterval, rng, gain)), HUGGINS.gapMs);
+  return concatIntervals(
+    [1, 2, 3].map((i) => hugginsInterval(i === targetInterval, rng, gain)),
+    HUGGINS.gapMs,
+  );
 }
 
 /** The volume-setting sound: the test's sound at its level, diotic, played before the trials. */

@@ -121,7 +121,8 @@ export class ParticipantSessions {
     if (!manifest) throw new Error(`study ${studyId} refers to missing stimulus set ${study.set_name}`);
     const headphoneTest = headphoneTestOf(study.config);
     if (headphoneTest) {
-      if (!this.opts.headphoneStimuli) throw new Error(`study ${studyId} has a headphone check, but the server has no headphoneStimuli to write its sounds`);
+      if (!this.opts.headphoneStimuli)
+        throw new Error(`study ${studyId} has a headphone check, but the server has no headphoneStimuli to write its sounds`);
       await this.opts.headphoneStimuli.ensure(headphoneTest);
     }
     const ctx = { study, manifest, design: studyDesign(study.config, manifest) };
@@ -160,7 +161,11 @@ export class ParticipantSessions {
       throw new HttpError(403, 'not_live', 'This study is not taking new participants at the moment. Please return it on Prolific.');
     }
     if (outcome.kind === 'full') {
-      throw new HttpError(403, 'full', 'This study has all the participants it needs. Please return it on Prolific. Thank you for your interest!');
+      throw new HttpError(
+        403,
+        'full',
+        'This study has all the participants it needs. Please return it on Prolific. Thank you for your interest!',
+      );
     }
     if (outcome.kind === 'existing' && !ownsSession(this.opts.participantKey, outcome.session, req)) throw otherSubmission();
     return this.view(ctx, outcome.session);
@@ -298,7 +303,12 @@ export class ParticipantSessions {
     const record = parsed.data;
     const { session, ctx } = await this.sessionWithStudy(sessionId);
     const planned: PlannedTrial | undefined = session.plan.trials[record.trial_index];
-    if (!planned) throw new HttpError(400, 'no_such_trial', `trial_index ${record.trial_index} is not in this session's plan (0…${session.n_trials - 1})`);
+    if (!planned)
+      throw new HttpError(
+        400,
+        'no_such_trial',
+        `trial_index ${record.trial_index} is not in this session's plan (0…${session.n_trials - 1})`,
+      );
     const gates = gatesOf(session.plan, ctx.study.config);
     if (session.state === 'screened_out') {
       // Late copies of the failed gate's trials are still answered; nothing after it is taken.
@@ -324,7 +334,11 @@ export class ParticipantSessions {
       if (!passed) throw new HttpError(425, 'screening_pending', 'The screening result is not settled yet.');
     }
     if (record.response !== null && !(planned.choices ?? ctx.manifest.categories).includes(record.response)) {
-      throw new HttpError(400, 'invalid_response', `response "${record.response}" is not one of ${planned.choices ? "this trial's" : "the study's"} choices`);
+      throw new HttpError(
+        400,
+        'invalid_response',
+        `response "${record.response}" is not one of ${planned.choices ? "this trial's" : "the study's"} choices`,
+      );
     }
     const outcome = await this.store.saveTrial({
       session_id: session.id,
@@ -344,10 +358,15 @@ export class ParticipantSessions {
       received_at: now,
     });
     if (outcome === 'conflict') {
-      throw new HttpError(409, 'conflict', `trial ${record.trial_index} is already stored with different content; the stored record stands`);
+      throw new HttpError(
+        409,
+        'conflict',
+        `trial ${record.trial_index} is already stored with different content; the stored record stands`,
+      );
     }
     // Practice feedback: the answer is told only now that the response is stored.
-    if (planned.phase === 'practice') return { stored: outcome, feedback: { correct: record.response === planned.category, answer: planned.category } };
+    if (planned.phase === 'practice')
+      return { stored: outcome, feedback: { correct: record.response === planned.category, answer: planned.category } };
     return { stored: outcome };
   }
 

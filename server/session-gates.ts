@@ -41,7 +41,12 @@ function computeGates(plan: SessionPlan, config: StudyConfig): Gate[] {
   }
   const screening = plan.trials.filter((t) => t.phase === 'screening');
   if (screening.length > 0 && plan.screeningLastIndex !== null) {
-    gates.push({ phase: 'screening', trials: screening, lastIndex: plan.screeningLastIndex, minCorrect: config.protocol.screening_min_correct });
+    gates.push({
+      phase: 'screening',
+      trials: screening,
+      lastIndex: plan.screeningLastIndex,
+      minCorrect: config.protocol.screening_min_correct,
+    });
   }
   return gates;
 }

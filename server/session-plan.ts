@@ -74,7 +74,12 @@ export interface StudyDesign {
  */
 function splitPracticeItems(items: ManifestItem[], categories: readonly string[], practiceCount: number, seed: number) {
   const rng = mulberry32(mixSeed(seed, 0x9ac7));
-  const byCategory = categories.map((c) => seededShuffle(items.filter((i) => i.category === c).sort((a, b) => a.id.localeCompare(b.id)), rng));
+  const byCategory = categories.map((c) =>
+    seededShuffle(
+      items.filter((i) => i.category === c).sort((a, b) => a.id.localeCompare(b.id)),
+      rng,
+    ),
+  );
   const dealt: ManifestItem[] = [];
   for (let round = 0; dealt.length < items.length; round++) {
     for (const list of byCategory) if (round < list.length) dealt.push(list[round]!);
@@ -92,7 +97,8 @@ function practiceOverlaps(practice: ManifestItem[], others: ManifestItem[]): str
     if (same) out.push(`${p.id} has the same file as ${same.role === 'main' ? 'main' : 'screening/catch'} item ${same.id}`);
     else {
       const source = bySource.get(p.source_id);
-      if (source) out.push(`${p.id} shares source "${p.source_id}" with ${source.role === 'main' ? 'main' : 'screening/catch'} item ${source.id}`);
+      if (source)
+        out.push(`${p.id} shares source "${p.source_id}" with ${source.role === 'main' ? 'main' : 'screening/catch'} item ${source.id}`);
     }
   }
   return out;
@@ -120,10 +126,7 @@ export function studyDesign(config: StudyConfig, manifest: Manifest): StudyDesig
   if (conditions.length === 0) throw userError(`study ${config.id}: conditions: no condition selected`, 422);
 
   const naturalMain = manifest.items.filter((i) => i.role === 'main' && i.condition === NATURAL);
-  let sources = studySourceOrder(
-    [...new Set(naturalMain.map((i) => i.source_id))].sort(),
-    mixSeed(config.seed, 0x50c),
-  );
+  let sources = studySourceOrder([...new Set(naturalMain.map((i) => i.source_id))].sort(), mixSeed(config.seed, 0x50c));
   if (config.protocol.main_sources !== 'all') sources = sources.slice(0, config.protocol.main_sources);
   if (sources.length === 0) throw userError(`study ${config.id}: the set ${manifest.name} has no natural main items`, 422);
 
@@ -167,8 +170,14 @@ function conditionColumns(c: Condition): { model: string; layer: string; layer_i
 
 /** Draws n items, without repeats until the pool is used up, preferring those not in `avoid`. */
 function draw(pool: readonly ManifestItem[], n: number, rng: Rng, avoid: ReadonlySet<string> = new Set()): ManifestItem[] {
-  const fresh = seededShuffle(pool.filter((i) => !avoid.has(i.id)), rng);
-  const used = seededShuffle(pool.filter((i) => avoid.has(i.id)), rng);
+  const fresh = seededShuffle(
+    pool.filter((i) => !avoid.has(i.id)),
+    rng,
+  );
+  const used = seededShuffle(
+    pool.filter((i) => avoid.has(i.id)),
+    rng,
+  );
   const order = [...fresh, ...used];
   const out: ManifestItem[] = [];
   while (out.length < n && order.length > 0) out.push(order[out.length % order.length]!);
@@ -242,12 +251,19 @@ export function buildSessionPlan(
 
   const practice = draw(design.practicePool, p.practice_trials, rng).map((item, i) => ({
     ...natural(item, 'practice'),
-    stimulus_ms: manifest.modality === 'image' ? (i < p.slow_practice_trials ? config.timing.practice_stimulus_ms : config.timing.stimulus_ms) : undefined,
+    stimulus_ms:
+      manifest.modality === 'image'
+        ? i < p.slow_practice_trials
+          ? config.timing.practice_stimulus_ms
+          : config.timing.stimulus_ms
+        : undefined,
   }));
   // Screening and catch trials come from the pool practice never shows, in any session (studyDesign
   // checked there are enough); catch trials prefer images screening did not show either.
   const screening = draw(design.testPool, p.screening_trials, rng).map((item) => natural(item, 'screening'));
-  const catchTrials = draw(design.testPool, p.catch_trials, rng, new Set(screening.map((t) => t.stimulus_id))).map((item) => natural(item, 'catch'));
+  const catchTrials = draw(design.testPool, p.catch_trials, rng, new Set(screening.map((t) => t.stimulus_id))).map((item) =>
+    natural(item, 'catch'),
+  );
 
   const main: Draft[] = assignConditions(design.sources, design.conditions, slot).map(({ source, condition }) => {
     const key = `${source}\u0000${conditionKey(condition)}`;

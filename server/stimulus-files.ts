@@ -36,12 +36,17 @@ interface CachedFile {
 function cachedFile(body: Buffer, mime: string, name: string): CachedFile {
   const etag = `"${name.slice(0, name.indexOf('.'))}"`;
   const common = [
-    'ETag', etag,
-    'Cache-Control', 'public, max-age=31536000, immutable',
-    'Accept-Ranges', 'bytes',
-    'X-Content-Type-Options', 'nosniff',
+    'ETag',
+    etag,
+    'Cache-Control',
+    'public, max-age=31536000, immutable',
+    'Accept-Ranges',
+    'bytes',
+    'X-Content-Type-Options',
+    'nosniff',
     // Stimuli may be fetched by pages on another origin (a CDN set-up serves them too).
-    'Cross-Origin-Resource-Policy', 'cross-origin',
+    'Cross-Origin-Resource-Policy',
+    'cross-origin',
   ];
   return {
     body,
@@ -130,7 +135,10 @@ export function stimulusFileServer(blobs: BlobStore, opts: StimulusFileServerOpt
       return undefined;
     }
     if (createHash('sha256').update(body).digest('hex') !== resolved.sha256) {
-      opts.logger?.error({ file, bytes: body.length }, 'stimulus file does not match its hash: not served (re-import its set to restore it)');
+      opts.logger?.error(
+        { file, bytes: body.length },
+        'stimulus file does not match its hash: not served (re-import its set to restore it)',
+      );
       return 'corrupt';
     }
     const f = cachedFile(body, MIME_BY_EXT[ext], name);
@@ -139,7 +147,11 @@ export function stimulusFileServer(blobs: BlobStore, opts: StimulusFileServerOpt
   }
 
   function plain(res: ServerResponse, status: number, text: string): void {
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      'X-Content-Type-Options': 'nosniff',
+    });
     res.end(text);
   }
 
@@ -155,7 +167,13 @@ export function stimulusFileServer(blobs: BlobStore, opts: StimulusFileServerOpt
       return void res.end();
     }
     if (range) {
-      res.writeHead(206, [...f.partial, 'Content-Range', `bytes ${range.start}-${range.end}/${f.body.length}`, 'Content-Length', String(range.end - range.start + 1)]);
+      res.writeHead(206, [
+        ...f.partial,
+        'Content-Range',
+        `bytes ${range.start}-${range.end}/${f.body.length}`,
+        'Content-Length',
+        String(range.end - range.start + 1),
+      ]);
       return void res.end(req.method === 'HEAD' ? undefined : f.body.subarray(range.start, range.end + 1));
     }
     res.writeHead(200, f.ok);

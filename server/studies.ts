@@ -12,7 +12,8 @@ import { userError } from './http-error.ts';
 export async function createStudy(store: Store, input: StudyConfigInput | unknown): Promise<StudyRow> {
   const config = StudyConfig.parse(input);
   const manifest = await store.getStimulusSet(config.stimulus_set);
-  if (!manifest) throw userError(`study ${config.id}: stimulus_set "${config.stimulus_set}" has not been imported (see metamer stimuli list)`, 422);
+  if (!manifest)
+    throw userError(`study ${config.id}: stimulus_set "${config.stimulus_set}" has not been imported (see metamer stimuli list)`, 422);
   studyDesign(config, manifest);
   return store.createStudy(config);
 }

@@ -207,7 +207,12 @@ export const StudyConfigInput = z.strictObject({
   // At least a minute: a session's last activity is written at most every 20 s (sqlite-store.ts).
   abandon_after_minutes: z.number().min(1).max(10_080).default(60),
   /** Seeds the Latin square, trial orders and stimulus picks: the same seed gives the same plans. */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(1),
   exclusions: Exclusions.default({
     incomplete: true,
     screened_out: true,

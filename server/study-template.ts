@@ -64,8 +64,7 @@ function withDerived(modality: 'image' | 'audio', c: Pick<Counts, 'practice_tria
   // In the order README's table lists them.
   return {
     practice_trials: c.practice_trials,
-    slow_practice_trials:
-      c.practice_trials === 0 ? 0 : Math.ceil((c.practice_trials * d.slow_practice_trials) / d.practice_trials),
+    slow_practice_trials: c.practice_trials === 0 ? 0 : Math.ceil((c.practice_trials * d.slow_practice_trials) / d.practice_trials),
     screening_trials: c.screening_trials,
     screening_min_correct: Math.ceil((c.screening_trials * d.screening_min_correct) / d.screening_trials),
     catch_trials: c.catch_trials,

@@ -61,10 +61,18 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** True when a request failed because its client closed the connection (not a server fault). */
 export function clientAborted(req: IncomingMessage, err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'ECONNABORTED' || (err as { type?: string } | undefined)?.type === 'request.aborted';
+  return (
+    req.destroyed || code === 'ECONNRESET' || code === 'ECONNABORTED' || (err as { type?: string } | undefined)?.type === 'request.aborted'
+  );
 }
 
-export async function handleTrialPost(req: IncomingMessage, res: ServerResponse, session: string, sessions: ParticipantSessions, logger: Logger): Promise<void> {
+export async function handleTrialPost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: string,
+  sessions: ParticipantSessions,
+  logger: Logger,
+): Promise<void> {
   try {
     const [rawType = '', ...params] = (req.headers['content-type'] ?? '').split(';');
     const type = rawType.trim().toLowerCase();
@@ -73,12 +81,17 @@ export async function handleTrialPost(req: IncomingMessage, res: ServerResponse,
     }
     // The body is read as UTF-8 (JSON's only interchange encoding, RFC 8259 §8.1): a record that
     // says it is in another charset would be stored garbled, so it is refused instead.
-    const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))?.slice(8).replace(/^"(.*)"$/, '$1');
+    const charset = params
+      .map((p) => p.trim().toLowerCase())
+      .find((p) => p.startsWith('charset='))
+      ?.slice(8)
+      .replace(/^"(.*)"$/, '$1');
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
       throw new HttpError(415, 'unsupported_charset', `charset ${charset} is not accepted; send UTF-8`);
     }
     const encoding = req.headers['content-encoding'];
-    if (encoding && encoding !== 'identity') throw new HttpError(415, 'unsupported_encoding', `content-encoding ${encoding} is not accepted`);
+    if (encoding && encoding !== 'identity')
+      throw new HttpError(415, 'unsupported_encoding', `content-encoding ${encoding} is not accepted`);
     const text = await readBody(req);
     let body: unknown;
     try {
@@ -92,7 +105,8 @@ export async function handleTrialPost(req: IncomingMessage, res: ServerResponse,
     if (err instanceof HttpError) return send(res, err.status, err.body());
     // The participant's browser went away mid-request (a closed tab, a lost connection): nothing
     // to answer and nothing wrong here; the saving queue sends the record again.
-    if (clientAborted(req, err)) return void logger.debug({ code: (err as NodeJS.ErrnoException).code }, 'trial save: client aborted the request');
+    if (clientAborted(req, err))
+      return void logger.debug({ code: (err as NodeJS.ErrnoException).code }, 'trial save: client aborted the request');
     logger.error({ err }, 'trial save failed');
     if (!res.headersSent) send(res, 500, { error: 'internal error; the request can be retried', code: 'internal' });
   }

@@ -99,7 +99,25 @@ export function attributeFromCell(cell: string): AttributeValue | undefined {
 const STIMULUS_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'wav']);
 /** Media a browser might show but the platform does not serve: named so they are not skipped silently. */
 const OTHER_MEDIA_EXTENSIONS = new Set([
-  'gif', 'bmp', 'webp', 'tif', 'tiff', 'svg', 'heic', 'avif', 'mp3', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'aac', 'aif', 'aiff', 'mp4', 'webm',
+  'gif',
+  'bmp',
+  'webp',
+  'tif',
+  'tiff',
+  'svg',
+  'heic',
+  'avif',
+  'mp3',
+  'flac',
+  'ogg',
+  'oga',
+  'opus',
+  'm4a',
+  'aac',
+  'aif',
+  'aiff',
+  'mp4',
+  'webm',
 ]);
 
 export type FileKind = 'stimulus' | 'unsupported-media' | 'other';

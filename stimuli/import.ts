@@ -131,16 +131,25 @@ function itemOrder(models: Draft['models']): (a: DraftItem, b: DraftItem) => num
   };
 }
 
-async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptions, 'beforeCommit'>>, blobs: BlobStore | null): Promise<ValidationResult & { layout?: ImportFormat }> {
+async function run(
+  dirs: string[],
+  opts: ImportOptions & Partial<Pick<StoreOptions, 'beforeCommit'>>,
+  blobs: BlobStore | null,
+): Promise<ValidationResult & { layout?: ImportFormat }> {
   const problems = new Problems();
   const draft = await scan(dirs, opts, problems);
   if (draft.items.length === 0) {
-    if (problems.size === 0) problems.add(dirs[0]!, undefined, `no stimuli found in the ${draft.layout} layout (see docs/stimulus-sets.md)`);
+    if (problems.size === 0)
+      problems.add(dirs[0]!, undefined, `no stimuli found in the ${draft.layout} layout (see docs/stimulus-sets.md)`);
     return { problems: problems.sorted() };
   }
   const name = opts.name ?? draft.name ?? defaultName(dirs);
   if (!Slug.safeParse(name).success) {
-    problems.add(opts.name ? '--name' : dirs[0]!, 'name', `set name "${name}" must use letters, digits, ".", "_" and "-" only (give one with --name)`);
+    problems.add(
+      opts.name ? '--name' : dirs[0]!,
+      'name',
+      `set name "${name}" must use letters, digits, ".", "_" and "-" only (give one with --name)`,
+    );
   }
 
   const staging = blobs ? await BlobStaging.open(blobs) : null;
@@ -154,14 +163,22 @@ async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptio
       try {
         // Once problems are known nothing will be stored: keep reading (to list every problem)
         // but stop writing to staging.
-        const info = await readStimulusFile(f.abs, formatOfExtension(f.abs) ?? undefined, problems.size === 0 ? (staging ?? undefined) : undefined);
+        const info = await readStimulusFile(
+          f.abs,
+          formatOfExtension(f.abs) ?? undefined,
+          problems.size === 0 ? (staging ?? undefined) : undefined,
+        );
         infos.set(f, info);
         bytes += info.bytes;
         if (f.expectSha256 && f.expectSha256 !== info.sha256) {
           problems.add(f.shown, 'sha256', `the file's sha256 is ${info.sha256}, not ${f.expectSha256} as the manifest says`);
         }
         if (f.expectMedia && JSON.stringify(sortKeys(f.expectMedia)) !== JSON.stringify(sortKeys(info.media))) {
-          problems.add(f.shown, 'media', `the manifest says ${JSON.stringify(f.expectMedia)} but the file is ${JSON.stringify(info.media)}`);
+          problems.add(
+            f.shown,
+            'media',
+            `the manifest says ${JSON.stringify(f.expectMedia)} but the file is ${JSON.stringify(info.media)}`,
+          );
         }
       } catch (e) {
         const { field, message } = readError(e);
@@ -221,7 +238,11 @@ async function run(dirs: string[], opts: ImportOptions & Partial<Pick<StoreOptio
       for (const issue of parsed.error.issues) {
         const [head, idx, ...rest] = issue.path;
         const item = head === 'items' && typeof idx === 'number' ? input.items[idx] : undefined;
-        problems.add(item ? (draft.items.find((d) => d.id === item.id)?.shown ?? item.file) : dirs[0]!, (item ? rest : issue.path).join('.') || undefined, issue.message);
+        problems.add(
+          item ? (draft.items.find((d) => d.id === item.id)?.shown ?? item.file) : dirs[0]!,
+          (item ? rest : issue.path).join('.') || undefined,
+          issue.message,
+        );
       }
       return { problems: problems.sorted() };
     }
@@ -266,7 +287,11 @@ function checkTwins(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, probl
     for (const t of twins) {
       const info = infos.get(t);
       if (info && info.sha256 !== ref.sha256) {
-        problems.add(t.shown, 'source', `differs from ${item.shown}: both are the natural stimulus of source "${item.source_id}" and must be the same file`);
+        problems.add(
+          t.shown,
+          'source',
+          `differs from ${item.shown}: both are the natural stimulus of source "${item.source_id}" and must be the same file`,
+        );
       }
     }
   }
@@ -289,4 +314,3 @@ export async function validateStimulusSet(dir: string | string[], opts: ImportOp
   const r = await run(dirs, opts, null);
   return r.manifest && r.report ? { manifest: r.manifest, report: r.report, problems: [] } : { problems: r.problems };
 }
-

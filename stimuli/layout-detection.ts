@@ -12,7 +12,12 @@ export async function detectLayout(dir: string): Promise<ImportFormat> {
       (s) => s.isFile(),
       () => false,
     );
-  if (await fs.stat(dir).then((s) => s.isFile(), () => false)) {
+  if (
+    await fs.stat(dir).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     if (dir.toLowerCase().endsWith('.csv')) return 'csv';
     if (dir.toLowerCase().endsWith('.json')) return 'manifest';
   }
@@ -27,6 +32,7 @@ export async function detectLayout(dir: string): Promise<ImportFormat> {
   if ((await isDir('metamers')) && !(await isDir('natural'))) return 'model-metamers';
   if (await isDir('0_orig')) return 'web-layout';
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) if (e.isDirectory() && /^experiment\d+_/.test(e.name) && (await isDir(path.join(e.name, '0_orig')))) return 'web-layout';
+  for (const e of entries)
+    if (e.isDirectory() && /^experiment\d+_/.test(e.name) && (await isDir(path.join(e.name, '0_orig')))) return 'web-layout';
   return 'folder';
 }

@@ -157,7 +157,8 @@ export async function checkPngPixelData(src: ByteSource): Promise<void> {
     pos += 12 + len;
   }
   const expected = pngRawSize(width, height, samples, depth, interlaced);
-  const fail = (why: string) => new MediaHeaderError(`corrupt PNG: the pixel data does not decode to ${width}×${height} px (${why})`, 'data');
+  const fail = (why: string) =>
+    new MediaHeaderError(`corrupt PNG: the pixel data does not decode to ${width}×${height} px (${why})`, 'data');
   if (parts.length === 0) throw fail('no IDAT chunk');
   let raw: Buffer;
   try {

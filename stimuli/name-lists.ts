@@ -42,7 +42,12 @@ export function parseLayersFlag(values: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const v of values) {
     const m = /^([^=]+)=(.+)$/.exec(v);
-    const layers = m ? m[2]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const layers = m
+      ? m[2]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
     if (!m || layers.length === 0) {
       throw Object.assign(new Error(`--layers ${v}: expected <model>=<layer1>,<layer2>,…`), { expose: true as const });
     }

@@ -42,9 +42,7 @@ export class Problems {
     return this.list.length;
   }
   sorted(): Problem[] {
-    return [...this.list].sort(
-      (a, b) => cmp(a.file, b.file) || cmp(a.field ?? '', b.field ?? '') || cmp(a.message, b.message),
-    );
+    return [...this.list].sort((a, b) => cmp(a.file, b.file) || cmp(a.field ?? '', b.field ?? '') || cmp(a.message, b.message));
   }
 }
 

@@ -38,7 +38,10 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
 
   // Modality: declared by a manifest, else what most natural stimuli are.
   const mediaOf = (f: DraftFile): Media | undefined => infos.get(f)?.media;
-  const naturalMedia = items.filter((i) => isNatural(i.condition)).map(mediaOf).filter((m): m is Media => !!m);
+  const naturalMedia = items
+    .filter((i) => isNatural(i.condition))
+    .map(mediaOf)
+    .filter((m): m is Media => !!m);
   const allMedia = items.map(mediaOf).filter((m): m is Media => !!m);
   const modality: Modality = draft.modality ?? majority(naturalMedia.length ? naturalMedia : allMedia, (m) => m.kind)?.kind ?? 'image';
   for (const item of items) {
@@ -56,7 +59,11 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
       for (const item of items) {
         const m = mediaOf(item);
         if (m?.kind === 'image' && (m.width !== ref.width || m.height !== ref.height)) {
-          problems.add(item.shown, m.width !== ref.width ? 'width' : 'height', `image is ${m.width}×${m.height} px but the set's images are ${ref.width}×${ref.height} px (the size of most files)`);
+          problems.add(
+            item.shown,
+            m.width !== ref.width ? 'width' : 'height',
+            `image is ${m.width}×${m.height} px but the set's images are ${ref.width}×${ref.height} px (the size of most files)`,
+          );
         }
       }
     }
@@ -68,7 +75,11 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
       const m = mediaOf(item);
       if (m?.kind !== 'audio') continue;
       if (rate && m.sample_rate !== rate.sample_rate) {
-        problems.add(item.shown, 'sample_rate', `${m.sample_rate} Hz but the set's clips are ${rate.sample_rate} Hz (the rate of most files)`);
+        problems.add(
+          item.shown,
+          'sample_rate',
+          `${m.sample_rate} Hz but the set's clips are ${rate.sample_rate} Hz (the rate of most files)`,
+        );
       }
       if (chans && m.channels !== chans.channels) {
         problems.add(item.shown, 'channels', `${m.channels} channel(s) but the set's clips have ${chans.channels} (most files)`);
@@ -101,7 +112,11 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
     categories = [...new Set(items.filter((i) => isNatural(i.condition)).map((i) => i.category))].sort(naturalCompare);
   }
   if (categories.length < 2) {
-    problems.add(draft.categories?.shown ?? '(set)', 'categories', `a set needs at least 2 categories to choose from; found ${categories.length}`);
+    problems.add(
+      draft.categories?.shown ?? '(set)',
+      'categories',
+      `a set needs at least 2 categories to choose from; found ${categories.length}`,
+    );
   }
 
   // Models and layers: every metamer's layer is in its model's order at its layer_index.
@@ -115,10 +130,16 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
     const c = item.condition;
     if (isNatural(c)) continue;
     const order = models.get(c.model);
-    if (!order) problems.add(item.shown, 'model', `model "${c.model}" is not among the set's models (${[...models.keys()].join(', ') || 'none'})`);
-    else if (!order.includes(c.layer)) problems.add(item.shown, 'layer', `layer "${c.layer}" is not in the layer order of model "${c.model}" (${order.join(', ')})`);
+    if (!order)
+      problems.add(item.shown, 'model', `model "${c.model}" is not among the set's models (${[...models.keys()].join(', ') || 'none'})`);
+    else if (!order.includes(c.layer))
+      problems.add(item.shown, 'layer', `layer "${c.layer}" is not in the layer order of model "${c.model}" (${order.join(', ')})`);
     else if (order.indexOf(c.layer) + 1 !== c.layer_index) {
-      problems.add(item.shown, 'layer_index', `layer "${c.layer}" is layer ${order.indexOf(c.layer) + 1} of model "${c.model}", not ${c.layer_index}`);
+      problems.add(
+        item.shown,
+        'layer_index',
+        `layer "${c.layer}" is layer ${order.indexOf(c.layer) + 1} of model "${c.model}", not ${c.layer_index}`,
+      );
     }
   }
 
@@ -152,10 +173,15 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
     if (item.role !== 'practice') continue;
     if (!isNatural(item.condition)) problems.add(item.shown, 'role', 'practice items must be natural stimuli, not metamers');
     else if (mainNaturals.has(item.source_id)) {
-      problems.add(item.shown, 'source', `practice source "${item.source_id}" is also a main source (${mainNaturals.get(item.source_id)!.shown}); practice sources must be kept apart`);
+      problems.add(
+        item.shown,
+        'source',
+        `practice source "${item.source_id}" is also a main source (${mainNaturals.get(item.source_id)!.shown}); practice sources must be kept apart`,
+      );
     }
   }
-  if (mainNaturals.size === 0 && items.length > 0) problems.add('(set)', 'items', `no natural stimuli (role main): a set needs its sources' natural stimuli`);
+  if (mainNaturals.size === 0 && items.length > 0)
+    problems.add('(set)', 'items', `no natural stimuli (role main): a set needs its sources' natural stimuli`);
 
   // Every metamer beside its natural source, of the same category.
   for (const item of items) {
@@ -163,7 +189,11 @@ export function checkSet(draft: Draft, infos: Map<DraftFile, StimulusFileInfo>, 
     const nat = mainNaturals.get(item.source_id);
     if (!nat) problems.add(item.shown, 'source', `metamer of source "${item.source_id}", which has no natural stimulus`);
     else if (nat.category !== item.category) {
-      problems.add(item.shown, 'category', `category "${item.category}" differs from its natural source's "${nat.category}" (${nat.shown})`);
+      problems.add(
+        item.shown,
+        'category',
+        `category "${item.category}" differs from its natural source's "${nat.category}" (${nat.shown})`,
+      );
     }
   }
   return image ? { modality, categories, image } : { modality, categories };

@@ -87,9 +87,16 @@ export async function exportStatic(
     const from = blobs.pathOf(sha256, ext);
     const to = path.join(target, names.publicName(`${sha256}.${ext}`));
     const st = await fs.lstat(from).catch(() => null);
-    if (!st?.isFile()) throw Object.assign(new Error(`${from}: listed in the database but missing from the store`), { expose: true as const });
+    if (!st?.isFile())
+      throw Object.assign(new Error(`${from}: listed in the database but missing from the store`), { expose: true as const });
     bytes += st.size;
-    if (await fs.stat(to).then((s) => s.size === st.size, () => false)) unchanged++;
+    if (
+      await fs.stat(to).then(
+        (s) => s.size === st.size,
+        () => false,
+      )
+    )
+      unchanged++;
     else await linkOrCopy(from, to);
     onProgress(i + 1, entries.length);
   }

@@ -83,7 +83,8 @@ export function rebuildFeather2023(rows: readonly LongRow[]): RebuiltExperiment[
       const idx = Number(r.layer_index);
       const natural = idx === 0;
       const key = natural ? 'natural' : `${r.model}/${r.layer}`;
-      if (!conditions.has(key)) conditions.set(key, { model: natural ? '' : r.model, layer: natural ? 'natural' : r.layer, layer_index: idx });
+      if (!conditions.has(key))
+        conditions.set(key, { model: natural ? '' : r.model, layer: natural ? 'natural' : r.layer, layer_index: idx });
       const p = Number(r.proportion_correct);
       const byCond = cells.get(r.participant) ?? cells.set(r.participant, new Map()).get(r.participant)!;
       const cell = byCond.get(key) ?? byCond.set(key, { network: new Map() }).get(key)!;
@@ -96,8 +97,18 @@ export function rebuildFeather2023(rows: readonly LongRow[]): RebuiltExperiment[
     }
     const target = Math.max(1, Math.round(MAIN_TRIALS / conditions.size));
     const header = [
-      'study_id', 'participant_id', 'session_id', 'session_state', 'phase', 'trial_index', 'stimulus_id',
-      'model', 'layer', 'layer_index', 'correct', ...models.map((m) => `model_correct_${m}`),
+      'study_id',
+      'participant_id',
+      'session_id',
+      'session_state',
+      'phase',
+      'trial_index',
+      'stimulus_id',
+      'model',
+      'layer',
+      'layer_index',
+      'correct',
+      ...models.map((m) => `model_correct_${m}`),
     ];
     const records: (string | number)[][] = [];
     const participants = [...cells.keys()].sort((a, b) => Number(a) - Number(b));
@@ -117,8 +128,17 @@ export function rebuildFeather2023(rows: readonly LongRow[]): RebuiltExperiment[
         const networkK = new Map([...cell.network].map(([m, p]) => [m, Math.round(p * n)]));
         for (let i = 0; i < n; i++) {
           records.push([
-            studyId, pid, `${pid}-s1`, 'completed', 'main', trialIndex++, `${studyId}-${key}-${participant}-${i}`,
-            cond.model, cond.layer, cond.layer_index, i < k ? 1 : 0,
+            studyId,
+            pid,
+            `${pid}-s1`,
+            'completed',
+            'main',
+            trialIndex++,
+            `${studyId}-${key}-${participant}-${i}`,
+            cond.model,
+            cond.layer,
+            cond.layer_index,
+            i < k ? 1 : 0,
             ...models.map((m) => {
               const km = networkK.get(m);
               // A metamer informs only its generating model; natural trials every model's.

@@ -32,6 +32,10 @@ const shown = (el: Element | null) => el?.isConnected === true && el.checkVisibi
 onEveryRenderedFrame((frameTime) => {
   const stim = document.getElementById(STIMULUS);
   log.t.push(frameTime);
-  log.state.push((shown(stim) ? 1 : 0) | (shown(document.querySelector('.metamer-mask')) ? 2 : 0) | (shown(document.querySelector('.metamer-fixation')) ? 4 : 0));
+  log.state.push(
+    (shown(stim) ? 1 : 0) |
+      (shown(document.querySelector('.metamer-mask')) ? 2 : 0) |
+      (shown(document.querySelector('.metamer-fixation')) ? 4 : 0),
+  );
   log.el.push(stim ? idOf(stim) : 0);
 });

@@ -26,10 +26,13 @@ const config = JSON.parse(document.getElementById('bench-config')!.textContent!)
 const state: BaselineState = { view: null };
 (window as unknown as { __baseline: BaselineState }).__baseline = state;
 
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 async function main(): Promise<void> {
-  const view = (await (await post(`/api/studies/${encodeURIComponent(config.study)}/sessions`, { prolific_pid: config.pid })).json()) as SessionView;
+  const view = (await (
+    await post(`/api/studies/${encodeURIComponent(config.study)}/sessions`, { prolific_pid: config.pid })
+  ).json()) as SessionView;
   state.view = view;
   const jsPsych = initJsPsych({ display_element: document.getElementById('jspsych-target')! });
   const save = (record: TrialRecord) => void post(`/api/sessions/${view.session}/trials`, record);
@@ -38,7 +41,12 @@ async function main(): Promise<void> {
   let block: ClientTrial[] = [];
   const flush = () => {
     const files = [...new Set(block.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])))];
-    timeline.push({ type: PreloadPlugin, [view.study.modality === 'image' ? 'images' : 'audio']: files, show_progress_bar: true, max_load_time: null });
+    timeline.push({
+      type: PreloadPlugin,
+      [view.study.modality === 'image' ? 'images' : 'audio']: files,
+      show_progress_bar: true,
+      max_load_time: null,
+    });
     for (const t of block) {
       timeline.push(view.study.modality === 'image' ? imageTrial(view, t, save) : audioTrial(view, t, save));
       if (restAfter.has(t.index)) {

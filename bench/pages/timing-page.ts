@@ -60,7 +60,12 @@ const prefetcher = new Prefetcher(window.fetch.bind(window));
 const stimuli = new StimulusLoader(prefetcher, decodeImage);
 
 function frameLockedTrial(index: number): object {
-  const trial = imageTrial(view, { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask }, (r) => state.records.push(r), stimuli);
+  const trial = imageTrial(
+    view,
+    { index, phase: 'test', stimulus: config.images[index % config.images.length]!, mask: config.mask },
+    (r) => state.records.push(r),
+    stimuli,
+  );
   const onLoad = trial.on_load;
   return {
     ...trial,

@@ -48,7 +48,9 @@ onEveryRenderedFrame(() => {
       if (state.answered >= state.trials) state.done = true;
     });
   }
-  const next = [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) => usable(b) && ['Start trial', 'Play', 'Continue'].includes(b.textContent?.trim() ?? ''));
+  const next = [...document.querySelectorAll<HTMLButtonElement>('button')].find(
+    (b) => usable(b) && ['Start trial', 'Play', 'Continue'].includes(b.textContent?.trim() ?? ''),
+  );
   if (next) press(next, 0);
 });
 

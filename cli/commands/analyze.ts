@@ -72,9 +72,7 @@ function mergeRules(base: ExclusionRules, o: AnalyzeCliOptions): ExclusionRules 
 }
 
 /** A progress bar on stderr, one per stage; silent unless enabled. */
-function progressReporter(
-  bars: typeof cliProgress | null,
-): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
+function progressReporter(bars: typeof cliProgress | null): { onProgress?: AnalyzeOptions['onProgress']; stop: () => void } {
   if (!bars) return { stop: () => {} };
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
@@ -114,12 +112,15 @@ async function flagsOf(database: string, studyId: string) {
 export function register(program: Command): void {
   program
     .command('analyze')
-    .description('recognizability per model and layer, with exclusions, CIs, the paper\'s statistics and a figure')
+    .description("recognizability per model and layer, with exclusions, CIs, the paper's statistics and a figure")
     .argument('[study]', 'study id in the database (see --db)')
     .option('--trials <files...>', 'analyse trials CSV file(s) instead of a study in the database')
     .option('--study-id <id>', 'study id for CSV rows without a study_id column (default: file name)')
     .option('--choices <n>', 'number of response choices; chance = 1/n (the database knows it from the stimulus set)', integer(2))
-    .option('--predictions <file>', 'observer-model predictions CSV (stimulus_id, observer_model, predicted_category) for other-model recognizability')
+    .option(
+      '--predictions <file>',
+      'observer-model predictions CSV (stimulus_id, observer_model, predicted_category) for other-model recognizability',
+    )
     .option('--exclude-incomplete', 'exclude participants whose session did not complete (overrides the study config)')
     .option('--no-exclude-incomplete', 'keep participants whose session did not complete')
     .option('--exclude-screened-out', 'exclude participants who failed screening (overrides the study config)')
@@ -136,7 +137,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--permutation-scheme <scheme>',
-        'paper: the authors\' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)',
+        "paper: the authors' shuffles and p convention; restricted: the stricter restricted permutations (docs/analysis.md)",
       )
         .choices(['paper', 'restricted'] satisfies PermutationScheme[])
         .default('paper'),
@@ -147,7 +148,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--other-model-stimuli <which>',
-        'other-model recognizability over every stimulus of a condition (all, the paper\'s) or only those in main trials',
+        "other-model recognizability over every stimulus of a condition (all, the paper's) or only those in main trials",
       )
         .choices(['all', 'trials'] satisfies OtherModelStimuli[])
         .default('all'),
@@ -161,9 +162,19 @@ export function register(program: Command): void {
     .action(async (study: string | undefined, o: AnalyzeCliOptions, cmd: Command) => {
       if (o.json) o.format = 'json';
       if (!study === !o.trials) cmd.error('error: give either a study id or --trials <file.csv>', { exitCode: 2, code: 'metamer.usage' });
-      if (o.trials && o.trials.length > 1 && o.studyId) cmd.error('error: --study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
-      if (o.format === 'csv' && o.compare) cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
-      const compare = o.compare === undefined ? null : o.compare === 'all' ? ('all' as const) : o.compare.split(',').map((s) => s.trim()).filter(Boolean);
+      if (o.trials && o.trials.length > 1 && o.studyId)
+        cmd.error('error: --study-id applies to a single --trials file', { exitCode: 2, code: 'metamer.usage' });
+      if (o.format === 'csv' && o.compare)
+        cmd.error('error: the ANOVA is reported with --format md or json, not csv', { exitCode: 2, code: 'metamer.usage' });
+      const compare =
+        o.compare === undefined
+          ? null
+          : o.compare === 'all'
+            ? ('all' as const)
+            : o.compare
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean);
       // The analysis modules are loaded here, not at start-up: every other command would pay for them.
       const [analysis, exclusions, errors, db, csv, report, dbExtras, files, paths, stores] = await Promise.all([
         import('../../analysis/analyze.ts'),

@@ -37,7 +37,11 @@ export const COMMANDS: CommandEntry[] = [
     summary: 'repeated-measures ANOVA of a tidy CSV (one row per subject × cell), with sphericity corrections and permutation tests',
     load: () => import('./anova.ts'),
   },
-  { name: 'export', summary: "export a study's trials (pseudonymous) as CSV, JSON or a Psych-DS dataset", load: () => import('./export.ts') },
+  {
+    name: 'export',
+    summary: "export a study's trials (pseudonymous) as CSV, JSON or a Psych-DS dataset",
+    load: () => import('./export.ts'),
+  },
   { name: 'admin', summary: 'the experimenter dashboard: admin token and log-ins', load: () => import('./admin.ts') },
   { name: 'db', summary: 'back up the database, or copy a SQLite database into PostgreSQL', load: () => import('./db.ts') },
   {

@@ -26,7 +26,11 @@ export function register(program: Command): void {
       return port;
     })
     .option('--host <addr>', 'address to listen on (env HOST); 0.0.0.0 for all interfaces', process.env.HOST ?? '127.0.0.1')
-    .option('--stimulus-base-url <url>', 'where browsers load stimuli from, e.g. a CDN (env METAMER_STIMULUS_BASE_URL)', process.env.METAMER_STIMULUS_BASE_URL)
+    .option(
+      '--stimulus-base-url <url>',
+      'where browsers load stimuli from, e.g. a CDN (env METAMER_STIMULUS_BASE_URL)',
+      process.env.METAMER_STIMULUS_BASE_URL,
+    )
     .option('--demo', 'import and launch the demo studies under stimuli/demo/ first')
     .action(async (opts: { port?: number; host: string; stimulusBaseUrl?: string; demo?: boolean }, cmd: Command) => {
       const port = opts.port ?? portNumber(process.env.PORT ?? '8080');
@@ -45,7 +49,8 @@ export function register(program: Command): void {
       if (opts.demo) {
         const demo = await setUpDemoStudies(server.store, new BlobStore(paths.blobs), undefined, say);
         server.sessions.forget();
-        if (demo.studies.length === 0) say('No demo studies found under stimuli/demo/. Import a set with: npx metamer stimuli import <dir> --name <set>');
+        if (demo.studies.length === 0)
+          say('No demo studies found under stimuli/demo/. Import a set with: npx metamer stimuli import <dir> --name <set>');
       }
       const base = process.env.METAMER_PUBLIC_URL?.replace(/\/+$/, '') ?? server.url;
       say(`metamer: serving on ${server.url} (database ${server.store.description})`);

@@ -41,12 +41,17 @@ interface SetFlags {
 
 function withSetOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--from <format>', 'layout of the folder (default: detected; see docs/stimulus-sets.md)').choices([...IMPORT_FORMATS]))
-    .option('--layers <model=l1,l2,...>', 'layer order of a model, in network order (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(
+      new Option('--from <format>', 'layout of the folder (default: detected; see docs/stimulus-sets.md)').choices([...IMPORT_FORMATS]),
+    )
+    .option('--layers <model=l1,l2,...>', 'layer order of a model, in network order (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
     .option('--categories-file <file>', 'categories in button order, one per line')
     .option('--source-categories <file>', 'web-layout: source index → category (CSV source,category or JSON)')
     .option('--model-names <a,b,...>', 'model-metamers: model names, one per folder (default: folder names)')
-    .option('--natural-from <model>', 'model-metamers: natural stimuli from this model\'s folder only (copies elsewhere not compared)')
+    .option('--natural-from <model>', "model-metamers: natural stimuli from this model's folder only (copies elsewhere not compared)")
     .option('--practice <dir>', 'model-metamers/web-layout: practice stimuli as <category>/<source>.<ext>')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON');
@@ -117,7 +122,8 @@ export function formatReport(r: ImportReport): string {
       );
     }
   }
-  if (r.modality === 'image') lines.push(`masks: ${r.masks.count}${r.masks.generated ? ' generated (multi-scale pink noise)' : ' from the set'}`);
+  if (r.modality === 'image')
+    lines.push(`masks: ${r.masks.count}${r.masks.generated ? ' generated (multi-scale pink noise)' : ' from the set'}`);
   const ignored = Object.entries(r.ignored);
   if (ignored.length) lines.push(`ignored: ${ignored.map(([why, n]) => `${n} ${why}`).join('; ')}`);
   return lines.join('\n');
@@ -136,7 +142,7 @@ export function register(program: Command): void {
     stimuli
       .command('import <dir...>')
       .description('check a stimulus set and store it (all or nothing); re-importing the same set changes nothing')
-      .option('--name <set>', 'name of the set (default: the manifest\'s name or the folder\'s name)'),
+      .option('--name <set>', "name of the set (default: the manifest's name or the folder's name)"),
   ).action(async (dirs: string[], flags: SetFlags & { name?: string }, cmd: Command) => {
     const paths = dataPaths(cmd.optsWithGlobals().db as string);
     const opts = scanOptions(flags);
@@ -178,7 +184,10 @@ export function register(program: Command): void {
     stimuli.command('validate <dir...>').description('check a stimulus set without storing anything; exit 1 if it has problems'),
   ).action(async (dirs: string[], flags: SetFlags) => {
     const bar = progressBar(flags);
-    const result = await validateStimulusSet(dirs, { ...scanOptions(flags), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) }).finally(() => bar.stop());
+    const result = await validateStimulusSet(dirs, {
+      ...scanOptions(flags),
+      ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
+    }).finally(() => bar.stop());
     if (result.problems.length) return printProblems(result.problems, flags, dirs.join(' '));
     const report = result.report!;
     if (flags.json) process.stdout.write(JSON.stringify({ ok: true, report }, null, 2) + '\n');
@@ -201,11 +210,26 @@ export function register(program: Command): void {
           process.stdout.write('no stimulus sets yet: import one with `metamer stimuli import <dir> --name <set>`\n');
           return;
         }
-        const rows = [['name', 'modality', 'items', 'sources', 'categories', 'conditions', 'imported'], ...sets.map((s) => [
-          s.name, s.modality, String(s.items), String(s.sources), String(s.categories), String(s.conditions), new Date(s.imported_at).toISOString().slice(0, 19).replace('T', ' '),
-        ])];
+        const rows = [
+          ['name', 'modality', 'items', 'sources', 'categories', 'conditions', 'imported'],
+          ...sets.map((s) => [
+            s.name,
+            s.modality,
+            String(s.items),
+            String(s.sources),
+            String(s.categories),
+            String(s.conditions),
+            new Date(s.imported_at).toISOString().slice(0, 19).replace('T', ' '),
+          ]),
+        ];
         const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-        for (const r of rows) process.stdout.write(r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+        for (const r of rows)
+          process.stdout.write(
+            r
+              .map((v, c) => v.padEnd(widths[c]!))
+              .join('  ')
+              .trimEnd() + '\n',
+          );
       } finally {
         await store.close();
       }
@@ -213,7 +237,9 @@ export function register(program: Command): void {
 
   stimuli
     .command('export-static <dir>')
-    .description('write the stimulus files and the headphone checks\' volume sounds (under their keyed names) and an nginx server block, for serving stimuli from a static host or CDN')
+    .description(
+      "write the stimulus files and the headphone checks' volume sounds (under their keyed names) and an nginx server block, for serving stimuli from a static host or CDN",
+    )
     .option('--set <name>', 'only the files of this stimulus set (default: every file the server serves)')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--json', 'print JSON')

@@ -31,7 +31,13 @@ export function readJsonFile(file: string): unknown {
 
 /** A default study id from a set name, under the study-id rule. */
 function idFromSetName(set: string): string {
-  return set.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 58) + '-study';
+  return (
+    set
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 58) + '-study'
+  );
 }
 
 function openStore(cmd: Command): Promise<Store> {
@@ -57,7 +63,11 @@ export function register(program: Command): void {
         const input = readJsonFile(file);
         let row = await createStudy(store, input).catch((e: unknown) => {
           if (e instanceof ZodError) {
-            throw userError(configIssueLines(e.issues, StudyConfigInput).map((line) => `${file}: ${line}`).join('\n'));
+            throw userError(
+              configIssueLines(e.issues, StudyConfigInput)
+                .map((line) => `${file}: ${line}`)
+                .join('\n'),
+            );
           }
           throw e;
         });
@@ -152,7 +162,8 @@ export function register(program: Command): void {
           [
             `study ${id}: ${row.status}, set ${row.set_name}`,
             `completed ${counts.completed} / ${row.config.target_completed}${p.target_reached ? ' (target reached: new participants are turned away)' : ''}; in progress ${counts.started}; screened out ${counts.screened_out}; abandoned ${counts.abandoned}; preview runs ${p.preview_sessions} (not counted)`,
-            `turned away (device) ${away.total} before any session` + (away.came_back > 0 ? ` (${away.came_back} came back on another device)` : ''),
+            `turned away (device) ${away.total} before any session` +
+              (away.came_back > 0 ? ` (${away.came_back} came back on another device)` : ''),
             `median duration ${formatDuration(p.median_duration_ms)}; idle sessions are abandoned after ${p.abandon_after_minutes} min`,
             `participant URL: ${p.participant_url}`,
             `completion code ${p.completion_code}; screen-out code ${p.screenout_code}`,
@@ -208,7 +219,13 @@ export function register(program: Command): void {
     .description('start a preview run (you do the study; it is not counted) and print its URL')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const [{ checkSharedParticipantKey, loadParticipantKey }, { loadStimulusKey, StimulusKeys }, { ParticipantSessions }, { HeadphoneStimuli }, { BlobStore }] = await Promise.all([
+      const [
+        { checkSharedParticipantKey, loadParticipantKey },
+        { loadStimulusKey, StimulusKeys },
+        { ParticipantSessions },
+        { HeadphoneStimuli },
+        { BlobStore },
+      ] = await Promise.all([
         import('../../server/participant-id.ts'),
         import('../../server/stimulus-keys.ts'),
         import('../../server/participant-sessions.ts'),
@@ -239,7 +256,7 @@ export function register(program: Command): void {
 
   study
     .command('sweep [study]')
-    .description('mark sessions abandoned that have had no trial for the study\'s abandon_after_minutes (all studies if none given)')
+    .description("mark sessions abandoned that have had no trial for the study's abandon_after_minutes (all studies if none given)")
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const { sweepAbandoned, sweepStudy } = await import('../../server/abandonment.ts');
@@ -254,7 +271,16 @@ export function register(program: Command): void {
           results = await sweepAbandoned(store);
         }
         const total = results.reduce((n, r) => n + r.abandoned, 0);
-        print(!!opts.json, results, total === 0 ? 'no idle sessions' : results.filter((r) => r.abandoned > 0).map((r) => `${r.study_id}: ${r.abandoned} session(s) marked abandoned`).join('\n'));
+        print(
+          !!opts.json,
+          results,
+          total === 0
+            ? 'no idle sessions'
+            : results
+                .filter((r) => r.abandoned > 0)
+                .map((r) => `${r.study_id}: ${r.abandoned} session(s) marked abandoned`)
+                .join('\n'),
+        );
       } finally {
         await store.close();
       }
@@ -268,8 +294,22 @@ export function register(program: Command): void {
       const store = await openStore(cmd);
       try {
         const rows = await store.listStudies();
-        const data = await Promise.all(rows.map(async (r) => ({ id: r.id, status: r.status, stimulus_set: r.set_name, modality: r.config.modality, target_completed: r.config.target_completed, completed: (await store.countSessions(r.id)).completed })));
-        const text = data.length === 0 ? 'no studies (create one with: metamer study create <config.json>)' : data.map((d) => `${d.id}\t${d.status}\t${d.modality}\t${d.stimulus_set}\t${d.completed}/${d.target_completed} completed`).join('\n');
+        const data = await Promise.all(
+          rows.map(async (r) => ({
+            id: r.id,
+            status: r.status,
+            stimulus_set: r.set_name,
+            modality: r.config.modality,
+            target_completed: r.config.target_completed,
+            completed: (await store.countSessions(r.id)).completed,
+          })),
+        );
+        const text =
+          data.length === 0
+            ? 'no studies (create one with: metamer study create <config.json>)'
+            : data
+                .map((d) => `${d.id}\t${d.status}\t${d.modality}\t${d.stimulus_set}\t${d.completed}/${d.target_completed} completed`)
+                .join('\n');
         print(!!opts.json, data, text);
       } finally {
         await store.close();

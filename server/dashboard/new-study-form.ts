@@ -37,7 +37,12 @@ export function suggestCode(): string {
 }
 
 export function blankForm(): NewStudyForm {
-  return NewStudyForm.parse({ completion_code: suggestCode(), screenout_code: suggestCode(), target_completed: '20', abandon_after_minutes: '60' });
+  return NewStudyForm.parse({
+    completion_code: suggestCode(),
+    screenout_code: suggestCode(),
+    target_completed: '20',
+    abandon_after_minutes: '60',
+  });
 }
 
 export class FormError extends Error {
@@ -68,7 +73,10 @@ function numberOrText(s: string): number | string {
 /** The config input the form describes; throws FormError for what only the form can know. */
 export function configFromForm(f: NewStudyForm, sets: readonly StimulusSetSummary[]): Record<string, unknown> {
   const set = sets.find((s) => s.name === f.stimulus_set.trim());
-  if (!set) throw new FormError([{ field: 'stimulus_set', message: f.stimulus_set.trim() ? `no stimulus set "${f.stimulus_set.trim()}"` : 'choose a stimulus set' }]);
+  if (!set)
+    throw new FormError([
+      { field: 'stimulus_set', message: f.stimulus_set.trim() ? `no stimulus set "${f.stimulus_set.trim()}"` : 'choose a stimulus set' },
+    ]);
   const protocol: Record<string, unknown> = {};
   for (const k of PROTOCOL_FIELDS) {
     const v = f[k].trim();
@@ -91,7 +99,8 @@ export function configFromForm(f: NewStudyForm, sets: readonly StimulusSetSummar
     const syntax = jsonSyntaxError(f.advanced);
     if (syntax) throw new FormError([{ field: 'advanced', message: `not valid JSON: ${syntax}` }]);
     const extra: unknown = JSON.parse(f.advanced);
-    if (!isPlainObject(extra)) throw new FormError([{ field: 'advanced', message: 'must be a JSON object, e.g. {"timing": {"stimulus_ms": 200}}' }]);
+    if (!isPlainObject(extra))
+      throw new FormError([{ field: 'advanced', message: 'must be a JSON object, e.g. {"timing": {"stimulus_ms": 200}}' }]);
     config = deepMerge(config, extra);
   }
   return config;

@@ -11,14 +11,23 @@ export interface FormProblem {
   message: string;
 }
 
-export function newStudyPage(bundle: DashboardBundle, sets: readonly StimulusSetSummary[], form: NewStudyForm, problems: readonly FormProblem[] = []): string {
+export function newStudyPage(
+  bundle: DashboardBundle,
+  sets: readonly StimulusSetSummary[],
+  form: NewStudyForm,
+  problems: readonly FormProblem[] = [],
+): string {
   const errorOf = (field: string) => problems.filter((p) => p.field === field).map((p) => p.message);
   const invalid = (field: string) => (errorOf(field).length ? html` aria-invalid="true" aria-describedby="${field}-error"` : '');
   const fieldError = (field: string): SafeHtml | '' => {
     const msgs = errorOf(field);
     return msgs.length ? html`<p class="field-error" id="${field}-error">${msgs.join('; ')}</p>` : '';
   };
-  const text = (field: keyof NewStudyForm & string, label: string, opts: { hint?: string; placeholder?: string; type?: string; required?: boolean; pattern?: string; cls?: string } = {}) =>
+  const text = (
+    field: keyof NewStudyForm & string,
+    label: string,
+    opts: { hint?: string; placeholder?: string; type?: string; required?: boolean; pattern?: string; cls?: string } = {},
+  ) =>
     html`<div class="field ${opts.cls ?? ''}">
   <label for="f-${field}">${label}</label>
   <input id="f-${field}" name="${field}" type="${opts.type ?? 'text'}" value="${form[field] ?? ''}"${opts.placeholder ? html` placeholder="${opts.placeholder}"` : ''}${opts.required ? html` required` : ''}${opts.pattern ? html` pattern="${opts.pattern}"` : ''}${invalid(field)}>
@@ -26,10 +35,14 @@ export function newStudyPage(bundle: DashboardBundle, sets: readonly StimulusSet
 </div>`;
 
   const summary = problems.length
-    ? flash('error', html`<strong>The study was not created.</strong><ul>${problems.map((p) => html`<li>${p.field === 'general' ? '' : html`<span class="mono">${p.field}</span>: `}${p.message}</li>`)}</ul>`)
+    ? flash(
+        'error',
+        html`<strong>The study was not created.</strong><ul>${problems.map((p) => html`<li>${p.field === 'general' ? '' : html`<span class="mono">${p.field}</span>: `}${p.message}</li>`)}</ul>`,
+      )
     : '';
   const options = sets.map(
-    (s) => html`<option value="${s.name}"${s.name === form.stimulus_set ? html` selected` : ''}>${s.name} — ${s.modality}, ${s.sources} sources, ${s.categories} categories, ${s.conditions} conditions</option>`,
+    (s) =>
+      html`<option value="${s.name}"${s.name === form.stimulus_set ? html` selected` : ''}>${s.name} — ${s.modality}, ${s.sources} sources, ${s.categories} categories, ${s.conditions} conditions</option>`,
   );
   const body =
     sets.length === 0

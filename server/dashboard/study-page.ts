@@ -37,7 +37,9 @@ export interface StudyView {
 const base = (id: string) => `/admin/studies/${encodeURIComponent(id)}`;
 
 function conditionLabel(model: string, layer: string): SafeHtml {
-  return model === '' ? html`<span class="cond-natural">${layer}</span>` : html`<span class="mono">${model}</span> <span class="muted">/</span> <span class="mono">${layer}</span>`;
+  return model === ''
+    ? html`<span class="cond-natural">${layer}</span>`
+    : html`<span class="mono">${model}</span> <span class="muted">/</span> <span class="mono">${layer}</span>`;
 }
 
 function actionButton(id: string, action: string, label: string, cls: string, confirm?: string): SafeHtml {
@@ -51,7 +53,15 @@ export function studyHead(v: StudyView): SafeHtml {
   if (p.status === 'paused') actions.push(actionButton(p.id, 'launch', 'Resume', 'btn-primary'));
   if (p.status === 'live') actions.push(actionButton(p.id, 'pause', 'Pause', 'btn-secondary'));
   if (p.status !== 'closed') {
-    actions.push(actionButton(p.id, 'close', 'Close', 'btn-danger', `Close ${p.id} for good? New participants will be turned away; those in a session may finish.`));
+    actions.push(
+      actionButton(
+        p.id,
+        'close',
+        'Close',
+        'btn-danger',
+        `Close ${p.id} for good? New participants will be turned away; those in a session may finish.`,
+      ),
+    );
   }
   actions.push(
     html`<form method="post" action="${base(p.id)}/preview" target="_blank"><button type="submit" class="btn btn-secondary" data-action="preview" title="Run the study yourself; it is not counted">Preview</button></form>`,
@@ -96,7 +106,9 @@ function stats(p: StudyProgress): SafeHtml {
   <div class="stat"><div class="stat-label">Abandoned</div><div class="stat-value" data-field="abandoned">${s.abandoned}</div>
     <form method="post" action="${base(p.id)}/sweep" class="stat-action"><button type="submit" class="btn btn-link" data-action="sweep">Check for idle sessions now</button></form></div>
   <div class="stat"><div class="stat-label" title="Participants whose device did not fit the study, sent back to Prolific before any session (they hold no slot); each counted once">Turned away: device</div><div class="stat-value" data-field="turned-away">${p.turned_away.total}</div>${
-    p.turned_away.came_back > 0 ? html`<div class="muted small" data-field="turned-away-back">${p.turned_away.came_back} came back on another device</div>` : ''
+    p.turned_away.came_back > 0
+      ? html`<div class="muted small" data-field="turned-away-back">${p.turned_away.came_back} came back on another device</div>`
+      : ''
   }</div>
   <div class="stat"><div class="stat-label">Median time</div><div class="stat-value stat-value-small" data-field="median-duration">${formatDuration(p.median_duration_ms)}</div></div>
   <div class="stat"><div class="stat-label">Preview runs</div><div class="stat-value stat-value-small" data-field="preview">${p.preview_sessions}</div><div class="muted small">not counted</div></div>
@@ -173,7 +185,10 @@ function sessions(v: StudyView): SafeHtml {
   <td class="num nowrap">${formatDuration(duration)}</td>
 </tr>`;
   });
-  const more = v.sessionsTotal > v.sessions.length ? html`<p class="muted small card-foot">Showing the ${v.sessions.length} most recent of ${v.sessionsTotal} sessions.</p>` : '';
+  const more =
+    v.sessionsTotal > v.sessions.length
+      ? html`<p class="muted small card-foot">Showing the ${v.sessions.length} most recent of ${v.sessionsTotal} sessions.</p>`
+      : '';
   return html`<section class="card card-flush" aria-labelledby="sessions-h">
   <div class="card-head"><h2 id="sessions-h">Sessions</h2>
     <a class="btn btn-secondary btn-small" href="${base(id)}/payments">Payments (Prolific IDs)</a></div>

@@ -31,12 +31,18 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
   r.get('/run/:studyId', async (req, res) => {
     res.type('html');
     const ctx = await sessions.studyContext(req.params.studyId);
-    if (!ctx) return void res.status(404).send(page('Study not found', 'There is no study at this address. Please check the link you were given.'));
+    if (!ctx)
+      return void res.status(404).send(page('Study not found', 'There is no study at this address. Please check the link you were given.'));
     const pid = queryString(req, 'PROLIFIC_PID');
     if (!pid || !SessionStartRequest.shape.prolific_pid.safeParse(pid).success) {
       return void res
         .status(400)
-        .send(page('Your Prolific ID is missing', 'Please open this study from the link on Prolific: the link carries your Prolific ID, which we need to record your participation and pay you.'));
+        .send(
+          page(
+            'Your Prolific ID is missing',
+            'Please open this study from the link on Prolific: the link carries your Prolific ID, which we need to record your participation and pay you.',
+          ),
+        );
     }
     const config = ctx.study.config;
     const problem = pid.startsWith(PREVIEW_PID_PREFIX) ? null : participantIdProblem(config.prolific.id_format, pid);
@@ -59,7 +65,7 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
           ended === 'completed' ? 'You have already completed this study' : 'This study has ended for you',
           ended === 'completed'
             ? 'Thank you! Your answers were saved. If Prolific has not recorded your submission, ' +
-              'enter this code on Prolific or use the button below.'
+                'enter this code on Prolific or use the button below.'
             : 'Thank you for your time. Please enter this code on Prolific or use the button below to return there.',
           { href: exitUrl(config, existing, ended), label: existing.preview ? 'Back to the dashboard' : 'Return to Prolific' },
           code ? { label: 'Your code for Prolific', value: code } : undefined,
@@ -71,7 +77,11 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
       return void res.status(403).send(page('This study is not open', `${why} Please return it on Prolific. Thank you for your interest!`));
     }
     if (!found && (await store.countSessions(ctx.study.id)).completed >= config.target_completed) {
-      return void res.status(403).send(page('This study is full', 'It has all the participants it needs. Please return it on Prolific. Thank you for your interest!'));
+      return void res
+        .status(403)
+        .send(
+          page('This study is full', 'It has all the participants it needs. Please return it on Prolific. Thank you for your interest!'),
+        );
     }
     // A preview says so in the tab title; the page itself is exactly what participants see.
     const preview = existing?.preview ?? pid.startsWith(PREVIEW_PID_PREFIX);
@@ -111,7 +121,6 @@ export function participantRouter(store: Store, sessions: ParticipantSessions, b
   });
 
   // POST /api/sessions/:session/trials is served ahead of Express: see trial-route.ts.
-
 
   // A gate by name: `headphone` (the audio check), `screening`.
   r.post('/api/sessions/:session/gates/:phase', async (req, res) => {

@@ -104,7 +104,9 @@ export class SqliteStore implements Store {
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyUpdatedAt: db.prepare('SELECT updated_at FROM studies WHERE id = ?').pluck(),
       pacingViolation: db.prepare('UPDATE sessions SET pacing_violations = pacing_violations + 1 WHERE id = ?'),
-      healthCheck: db.prepare('INSERT INTO health_checks (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
+      healthCheck: db.prepare(
+        'INSERT INTO health_checks (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+      ),
     };
   }
 
@@ -217,8 +219,21 @@ export class SqliteStore implements Store {
     // record never changes, and last_activity_at is a hint for the abandonment rule.
     const info = this.stmt.insertTrial.run(
       // Positional: binding fifteen named parameters from an object costs more than the insert.
-      row.session_id, row.trial_index, row.phase, row.stimulus_id, row.source_id, row.category, row.model, row.layer,
-      row.layer_index, row.response, row.correct, row.rt_ms, row.data, row.received_at, row.fallback_for ?? null,
+      row.session_id,
+      row.trial_index,
+      row.phase,
+      row.stimulus_id,
+      row.source_id,
+      row.category,
+      row.model,
+      row.layer,
+      row.layer_index,
+      row.response,
+      row.correct,
+      row.rt_ms,
+      row.data,
+      row.received_at,
+      row.fallback_for ?? null,
     );
     if (info.changes === 1) {
       if (this.plans.needsTouch(row.session_id, row.received_at)) this.stmt.touch.run(row.received_at, row.session_id);

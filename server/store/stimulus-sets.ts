@@ -54,16 +54,12 @@ export function manifestBlobs(manifest: Manifest): { sha256: string; ext: BlobEx
 export function saveStimulusSet(db: Db, input: Manifest): 'created' | 'unchanged' {
   const manifest = Manifest.parse(input);
   const digest = manifestDigest(manifest);
-  const existing = db.prepare('SELECT digest FROM stimulus_sets WHERE name = ?').get(manifest.name) as
-    | { digest: string }
-    | undefined;
+  const existing = db.prepare('SELECT digest FROM stimulus_sets WHERE name = ?').get(manifest.name) as { digest: string } | undefined;
   if (existing) {
     if (existing.digest === digest) return 'unchanged';
     throw new SetExistsError(manifest.name);
   }
-  const insertBlob = db.prepare(
-    'INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
-  );
+  const insertBlob = db.prepare('INSERT INTO blobs (sha256, ext, mime) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING');
   db.transaction(() => {
     db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run(
       manifest.name,

@@ -27,7 +27,11 @@ export function categoryFolderItem(
   const kind = fileKind(rel);
   if (kind === 'other') return null;
   if (parts.length !== 2) {
-    problems.add(shown, undefined, `not in a recognised place: expected ${role === 'practice' ? 'practice' : 'natural'}/<category>/<source>.<ext>`);
+    problems.add(
+      shown,
+      undefined,
+      `not in a recognised place: expected ${role === 'practice' ? 'practice' : 'natural'}/<category>/<source>.<ext>`,
+    );
     return null;
   }
   if (kind === 'unsupported-media') {

@@ -53,7 +53,13 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
   const extra = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
 
   const categoriesFile = opts.categoriesFile ?? path.join(dir, 'categories.txt');
-  if (opts.categoriesFile || (await fs.stat(categoriesFile).then((s) => s.isFile(), () => false))) {
+  if (
+    opts.categoriesFile ||
+    (await fs.stat(categoriesFile).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  ) {
     const names = await readNameList(path.resolve(categoriesFile), categoriesFile, problems, 'category');
     if (names) draft.categories = { names, shown: categoriesFile };
   }
@@ -81,7 +87,10 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
     const layer = row.layer ?? '';
     const natural = model === '' && (layer === '' || layer === NATURAL);
     if (!natural && (model === '' || layer === '' || layer === NATURAL)) {
-      at(model === '' ? 'model' : 'layer', 'a metamer needs both model and layer (leave both empty, or layer "natural", for a natural stimulus)');
+      at(
+        model === '' ? 'model' : 'layer',
+        'a metamer needs both model and layer (leave both empty, or layer "natural", for a natural stimulus)',
+      );
       continue;
     }
     let index: number | null = null;
@@ -112,7 +121,11 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
       continue;
     }
     if (unindexed.has(model)) {
-      problems.add(shown, `layer_index`, `model "${model}" has rows without layer_index: give every row of it a layer_index, or --layers ${model}=<layer1>,<layer2>,…`);
+      problems.add(
+        shown,
+        `layer_index`,
+        `model "${model}" has rows without layer_index: give every row of it a layer_index, or --layers ${model}=<layer1>,<layer2>,…`,
+      );
       continue;
     }
     const byLayer = stated.get(model)!;
@@ -120,7 +133,11 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
     let ok = true;
     for (const [layer, idxs] of byLayer) {
       if (idxs.size > 1) {
-        problems.add(shown, 'layer_index', `layer "${layer}" of model "${model}" has several layer_index values: ${[...idxs].sort((a, b) => a - b).join(', ')}`);
+        problems.add(
+          shown,
+          'layer_index',
+          `layer "${layer}" of model "${model}" has several layer_index values: ${[...idxs].sort((a, b) => a - b).join(', ')}`,
+        );
         ok = false;
         continue;
       }
@@ -135,10 +152,17 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
     if (!ok) continue;
     const idxs = [...byIndex.keys()].sort((a, b) => a - b);
     if (idxs.some((v, i) => v !== i + 1)) {
-      problems.add(shown, 'layer_index', `model "${model}" has layer_index ${idxs.join(', ')}: they must run 1, 2, … without gaps (renumber, or give the full order with --layers)`);
+      problems.add(
+        shown,
+        'layer_index',
+        `model "${model}" has layer_index ${idxs.join(', ')}: they must run 1, 2, … without gaps (renumber, or give the full order with --layers)`,
+      );
       continue;
     }
-    orders.set(model, idxs.map((i) => byIndex.get(i)!));
+    orders.set(
+      model,
+      idxs.map((i) => byIndex.get(i)!),
+    );
   }
   draft.models = models.filter((m) => orders.has(m)).map((model) => ({ model, layers: orders.get(model)! }));
 
@@ -162,7 +186,8 @@ export async function readCsvManifest(dirOrFile: string, opts: ScanOptions, prob
       if (v !== undefined) attributes[c] = v;
     }
     const sourceId = row.source_id!;
-    const id = row.id || (condition === NATURAL ? `${role === 'practice' ? 'practice' : NATURAL}__${sourceId}` : `${model}__${layer}__${sourceId}`);
+    const id =
+      row.id || (condition === NATURAL ? `${role === 'practice' ? 'practice' : NATURAL}__${sourceId}` : `${model}__${layer}__${sourceId}`);
     draft.items.push({
       abs: path.resolve(dir, row.file!),
       file: row.file!,

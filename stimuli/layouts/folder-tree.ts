@@ -136,7 +136,11 @@ export async function scanFolderTree(dir: string, shownDir: string, opts: ScanOp
       for (const { rel, category, name } of list) {
         const source = stemOf(name);
         if (!Slug.safeParse(source).success) {
-          problems.add(path.join(shownDir, rel), 'source', `source id "${source}" (the file name) must use letters, digits, ".", "_" and "-" only`);
+          problems.add(
+            path.join(shownDir, rel),
+            'source',
+            `source id "${source}" (the file name) must use letters, digits, ".", "_" and "-" only`,
+          );
           continue;
         }
         const item: DraftItem = {

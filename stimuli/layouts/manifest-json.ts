@@ -22,7 +22,11 @@ export async function readManifestJson(dirOrFile: string, opts: ScanOptions, pro
   try {
     raw = JSON.parse(await fs.readFile(shown, 'utf8'));
   } catch (e) {
-    problems.add(shown, undefined, (e as NodeJS.ErrnoException).code ? `cannot read: ${(e as NodeJS.ErrnoException).code}` : `not valid JSON: ${(e as Error).message}`);
+    problems.add(
+      shown,
+      undefined,
+      (e as NodeJS.ErrnoException).code ? `cannot read: ${(e as NodeJS.ErrnoException).code}` : `not valid JSON: ${(e as Error).message}`,
+    );
     return draft;
   }
   const parsed = Manifest.safeParse(raw);
@@ -45,7 +49,8 @@ export async function readManifestJson(dirOrFile: string, opts: ScanOptions, pro
     const names = await readNameList(path.resolve(opts.categoriesFile), opts.categoriesFile, problems, 'category');
     if (names) draft.categories = { names, shown: opts.categoriesFile };
   }
-  if (new Set(draft.categories.names).size !== draft.categories.names.length) problems.add(shown, 'categories', 'a category is listed twice');
+  if (new Set(draft.categories.names).size !== draft.categories.names.length)
+    problems.add(shown, 'categories', 'a category is listed twice');
   draft.models = m.models.map((x) => ({ model: x.model, layers: opts.layers?.[x.model] ?? x.layers }));
   for (const [i, item] of m.items.entries()) {
     const bad = relativeFileProblem(item.file);
@@ -71,7 +76,13 @@ export async function readManifestJson(dirOrFile: string, opts: ScanOptions, pro
   for (const [i, mask] of m.masks.entries()) {
     // Masks an import generated are listed as generated/…; they are not files in the folder, and
     // are generated again (deterministically) rather than read.
-    if (mask.file.startsWith(GENERATED_MASK_PREFIX) && !(await fs.stat(path.resolve(dir, mask.file)).then(() => true, () => false))) {
+    if (
+      mask.file.startsWith(GENERATED_MASK_PREFIX) &&
+      !(await fs.stat(path.resolve(dir, mask.file)).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (mask.sha256) (draft.generatedMasks ??= []).push(mask.sha256);
       continue;
     }

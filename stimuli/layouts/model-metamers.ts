@@ -48,7 +48,11 @@ interface Found {
 export async function scanModelMetamers(dirs: string[], opts: ScanOptions, problems: Problems): Promise<Draft> {
   const draft: Draft = { layout: 'model-metamers', models: [], items: [], masks: [], ignored: {} };
   if (opts.modelNames && opts.modelNames.length !== dirs.length) {
-    problems.add('--model-names', undefined, `${opts.modelNames.length} names for ${dirs.length} folders: give one name per folder, in order`);
+    problems.add(
+      '--model-names',
+      undefined,
+      `${opts.modelNames.length} names for ${dirs.length} folders: give one name per folder, in order`,
+    );
     return draft;
   }
   if (opts.categoriesFile) {
@@ -133,7 +137,11 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
   const isFigureTwin = (f: Found): boolean => audio && f.ext !== 'wav' && wavStems.has(`${f.root}\0${f.rel.replace(/\.[^.]+$/, '')}`);
 
   if (opts.naturalFrom && !foundByModel.has(opts.naturalFrom)) {
-    problems.add('--natural-from', undefined, `model "${opts.naturalFrom}" is not among the folders given (${[...foundByModel.keys()].join(', ')})`);
+    problems.add(
+      '--natural-from',
+      undefined,
+      `model "${opts.naturalFrom}" is not among the folders given (${[...foundByModel.keys()].join(', ')})`,
+    );
     return draft; // everything else would follow from this mistake
   }
   const naturals = new Map<string, DraftItem>();
@@ -151,7 +159,11 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
     let ok = true;
     for (const [layer, ks] of kOfLayer) {
       if (ks.size > 1) {
-        problems.add(dirShown, 'layer', `layer "${layer}" of model "${model}" has several prefixes: ${[...ks].sort((a, b) => a - b).join(', ')}_layer_${layer}_synth`);
+        problems.add(
+          dirShown,
+          'layer',
+          `layer "${layer}" of model "${model}" has several prefixes: ${[...ks].sort((a, b) => a - b).join(', ')}_layer_${layer}_synth`,
+        );
         ok = false;
       }
     }
@@ -164,7 +176,9 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
     let order = [...layerOfK.entries()].sort((a, b) => a[0] - b[0]).map(([, names]) => [...names][0]!);
     const flag = opts.layers?.[model];
     if (flag) {
-      for (const layer of order) if (!flag.includes(layer)) problems.add(`--layers ${model}=…`, 'layer', `layer "${layer}" found in ${dirShown} is not in the order given`);
+      for (const layer of order)
+        if (!flag.includes(layer))
+          problems.add(`--layers ${model}=…`, 'layer', `layer "${layer}" found in ${dirShown} is not in the order given`);
       order = flag;
     }
     const bad = order.find((l) => !Slug.safeParse(l).success || l === NATURAL);
@@ -200,7 +214,15 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
           // Metadata written beside a copy describes the same stimulus.
           meta.stimuli.set(f.rel, first);
         } else {
-          const item: DraftItem = { ...file, id: `${NATURAL}__${f.idx}`, category: f.category, source_id: f.idx, condition: NATURAL, role: 'main', attributes: {} };
+          const item: DraftItem = {
+            ...file,
+            id: `${NATURAL}__${f.idx}`,
+            category: f.category,
+            source_id: f.idx,
+            condition: NATURAL,
+            role: 'main',
+            attributes: {},
+          };
           naturals.set(f.idx, item);
           draft.items.push(item);
           meta.stimuli.set(f.rel, item);
@@ -227,7 +249,11 @@ export async function scanModelMetamers(dirs: string[], opts: ScanOptions, probl
       const item = meta.stimuli.get(rel) as DraftItem;
       for (const [k, v] of Object.entries(attrs)) {
         if (k in item.attributes && item.attributes[k] !== v) {
-          problems.add(path.join(meta.shownRoot, rel), k, `attribute "${k}" of source ${item.source_id}'s natural stimulus is ${JSON.stringify(item.attributes[k])} in another model folder`);
+          problems.add(
+            path.join(meta.shownRoot, rel),
+            k,
+            `attribute "${k}" of source ${item.source_id}'s natural stimulus is ${JSON.stringify(item.attributes[k])} in another model folder`,
+          );
         } else item.attributes[k] = v;
       }
     }

@@ -8,7 +8,7 @@ import path from 'node:path';
 export function relativeFileProblem(file: string): string | null {
   if (file.trim() === '') return 'empty file name';
   if (file.includes('\\')) return 'use "/" as the path separator';
-  if (path.posix.isAbsolute(file) || /^[A-Za-z]:/.test(file)) return 'must be a path relative to the manifest\'s folder';
+  if (path.posix.isAbsolute(file) || /^[A-Za-z]:/.test(file)) return "must be a path relative to the manifest's folder";
   if (file.split('/').includes('..')) return 'must not leave the manifest\'s folder ("..")';
   return null;
 }

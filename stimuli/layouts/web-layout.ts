@@ -28,8 +28,16 @@ const ORIG_FOLDER = '0_orig';
 const ORIG_FILE = /^(\d+)_orig_orig\.([A-Za-z0-9]+)$/;
 export const SOURCE_CATEGORY_FILES = ['source_categories.csv', 'source_categories.json'];
 
-const isDir = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isDirectory(), () => false);
-const isFile = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isFile(), () => false);
+const isDir = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+const isFile = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /** Reads the source index → category map; keys normalised like the file names' <idx>. */
 export async function readSourceCategories(file: string, problems: Problems): Promise<Map<string, string> | null> {
@@ -112,7 +120,11 @@ export async function scanWebLayout(dir: string, opts: ScanOptions, problems: Pr
     }
   }
   if (!mapFile) {
-    problems.add(dir, 'categories', `no source → category map: give --source-categories <file> (CSV source,category or JSON), or put ${SOURCE_CATEGORY_FILES.join(' or ')} in the folder`);
+    problems.add(
+      dir,
+      'categories',
+      `no source → category map: give --source-categories <file> (CSV source,category or JSON), or put ${SOURCE_CATEGORY_FILES.join(' or ')} in the folder`,
+    );
     return draft;
   }
   const categoryOf = await readSourceCategories(mapFile, problems);
@@ -141,7 +153,11 @@ export async function scanWebLayout(dir: string, opts: ScanOptions, problems: Pr
       continue;
     }
     if (parts.length !== 3) {
-      problems.add(shown, undefined, 'not in a recognised place: expected <m>_<model>/<l>_<layer>/<idx>_<model>_<layer>.<ext> or 0_orig/0_orig/<idx>_orig_orig.<ext>');
+      problems.add(
+        shown,
+        undefined,
+        'not in a recognised place: expected <m>_<model>/<l>_<layer>/<idx>_<model>_<layer>.<ext> or 0_orig/0_orig/<idx>_orig_orig.<ext>',
+      );
       continue;
     }
     if (kind === 'unsupported-media') {
@@ -169,7 +185,11 @@ export async function scanWebLayout(dir: string, opts: ScanOptions, problems: Pr
     const suffix = `_${model}_${layer}.`;
     const fm = /^(\d+)_(.+)$/.exec(name);
     if (!fm || !name.slice(fm[1]!.length).startsWith(suffix)) {
-      problems.add(shown, 'layer', `the name should be <idx>_${model}_${layer}.<ext> in ${mdir}/${ldir}/; a file named otherwise may be mislabelled`);
+      problems.add(
+        shown,
+        'layer',
+        `the name should be <idx>_${model}_${layer}.<ext> in ${mdir}/${ldir}/; a file named otherwise may be mislabelled`,
+      );
       continue;
     }
     const entry = models.get(model) ?? { m, layers: new Map<string, number>() };
@@ -204,7 +224,9 @@ export async function scanWebLayout(dir: string, opts: ScanOptions, problems: Pr
     let order = [...layers].sort((a, b) => a[1] - b[1]).map(([name]) => name);
     const flag = opts.layers?.[model];
     if (flag) {
-      for (const layer of order) if (!flag.includes(layer)) problems.add(`--layers ${model}=…`, 'layer', `layer "${layer}" found in ${rootShown} is not in the order given`);
+      for (const layer of order)
+        if (!flag.includes(layer))
+          problems.add(`--layers ${model}=…`, 'layer', `layer "${layer}" found in ${rootShown} is not in the order given`);
       order = flag;
     }
     const bad = [model, ...order].find((n) => !Slug.safeParse(n).success);
@@ -226,7 +248,17 @@ export async function scanWebLayout(dir: string, opts: ScanOptions, problems: Pr
     }
     let item: DraftItem;
     if (p.model === null || p.layer === null) {
-      item = { abs: path.join(root, p.rel), file: p.rel, shown, id: `${NATURAL}__${p.idx}`, category, source_id: p.idx, condition: NATURAL, role: 'main', attributes: {} };
+      item = {
+        abs: path.join(root, p.rel),
+        file: p.rel,
+        shown,
+        id: `${NATURAL}__${p.idx}`,
+        category,
+        source_id: p.idx,
+        condition: NATURAL,
+        role: 'main',
+        attributes: {},
+      };
     } else {
       const order = orders.get(p.model);
       if (!order) continue;

@@ -102,14 +102,17 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
     { model: '', layer: 'natural', layer_index: 0, modelIndex: -1, layers: 1 },
   ];
   for (const [mi, m] of o.models.entries()) {
-    for (const [li, layer] of m.layers.entries()) conditions.push({ model: m.model, layer, layer_index: li + 1, modelIndex: mi, layers: m.layers.length });
+    for (const [li, layer] of m.layers.entries())
+      conditions.push({ model: m.model, layer, layer_index: li + 1, modelIndex: mi, layers: m.layers.length });
   }
 
   const items: ManifestInput['items'] = [];
   const predictions = new Map<string, Map<string, string>>();
   const categoryOf = new Map<string, string>();
   const predict = (category: string, pCorrect: number): string =>
-    rng.nextFloat() < pCorrect ? category : categories[(categories.indexOf(category) + 1 + rng.nextBelow(categories.length - 1)) % categories.length]!;
+    rng.nextFloat() < pCorrect
+      ? category
+      : categories[(categories.indexOf(category) + 1 + rng.nextBelow(categories.length - 1)) % categories.length]!;
   for (let s = 0; s < o.mainTrials; s++) {
     const source = `src${String(s).padStart(4, '0')}`;
     const category = categories[s % categories.length]!;
@@ -142,7 +145,14 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
   for (let i = 0; i < Math.max(1, o.catchTrials + o.practiceTrials); i++) {
     const id = `practice${i}`;
     practiceIds.push(id);
-    items.push({ id, file: `${id}.png`, category: categories[i % categories.length]!, source_id: `p${i}`, condition: 'natural', role: 'practice' });
+    items.push({
+      id,
+      file: `${id}.png`,
+      category: categories[i % categories.length]!,
+      source_id: `p${i}`,
+      condition: 'natural',
+      role: 'practice',
+    });
   }
   const manifest: ManifestInput = {
     name: o.setName,
@@ -170,10 +180,19 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
   try {
     const now = Date.UTC(2026, 0, 1);
     db.prepare('INSERT INTO stimulus_sets (name, modality, digest, manifest, imported_at) VALUES (?, ?, ?, ?, ?)').run(
-      o.setName, 'image', 'f'.repeat(64), JSON.stringify(manifest), now,
+      o.setName,
+      'image',
+      'f'.repeat(64),
+      JSON.stringify(manifest),
+      now,
     );
     db.prepare('INSERT INTO studies (id, set_name, config, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-      o.studyId, o.setName, JSON.stringify(config), 'live', now, now,
+      o.studyId,
+      o.setName,
+      JSON.stringify(config),
+      'live',
+      now,
+      now,
     );
     const insSession = db.prepare(
       `INSERT INTO sessions (id, study_id, prolific_pid, participant_id, slot, state, preview, n_trials, started_at, last_activity_at)
@@ -188,21 +207,62 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
       const total = o.participants + (o.preview ? 1 : 0);
       for (let i = 0; i < total; i++) {
         const preview = i === o.participants ? 1 : 0;
-        const state = o.screenedOut.includes(i) ? 'screened_out' : o.abandoned.includes(i) ? 'abandoned' : o.started.includes(i) ? 'started' : 'completed';
+        const state = o.screenedOut.includes(i)
+          ? 'screened_out'
+          : o.abandoned.includes(i)
+            ? 'abandoned'
+            : o.started.includes(i)
+              ? 'started'
+              : 'completed';
         const pid = `PROLIFIC-SECRET-${String(i).padStart(5, '0')}`;
         const participant = `ph${String(i).padStart(5, '0')}`;
         const session = `sess-${o.studyId}-${String(i).padStart(5, '0')}`;
         insSession.run(session, o.studyId, pid, participant, i, state, preview, o.mainTrials, now + i, now + i);
         const ability = (rng.nextFloat() - 0.5) * 0.1;
         let t = 0;
-        const write = (phase: string, stimulus: string, category: string, model: string, layer: string, layerIndex: number, p: number): void => {
+        const write = (
+          phase: string,
+          stimulus: string,
+          category: string,
+          model: string,
+          layer: string,
+          layerIndex: number,
+          p: number,
+        ): void => {
           const correct = rng.nextFloat() < p ? 1 : 0;
           const response = correct ? category : categories[(categories.indexOf(category) + 1) % categories.length]!;
           const rt = 400 + rng.nextBelow(900);
-          insTrial.run(session, t, phase, stimulus, stimulus.split('-')[0], category, model, layer, layerIndex, response, correct, rt,
-            `{"response":"${response}","rt":${rt}}`, now + i * 1000 + t);
-          trials.push({ participant_id: participant, prolific_pid: pid, session_id: session, state, preview, phase, trial_index: t,
-            stimulus_id: stimulus, category, model, layer, layer_index: layerIndex, correct });
+          insTrial.run(
+            session,
+            t,
+            phase,
+            stimulus,
+            stimulus.split('-')[0],
+            category,
+            model,
+            layer,
+            layerIndex,
+            response,
+            correct,
+            rt,
+            `{"response":"${response}","rt":${rt}}`,
+            now + i * 1000 + t,
+          );
+          trials.push({
+            participant_id: participant,
+            prolific_pid: pid,
+            session_id: session,
+            state,
+            preview,
+            phase,
+            trial_index: t,
+            stimulus_id: stimulus,
+            category,
+            model,
+            layer,
+            layer_index: layerIndex,
+            correct,
+          });
           t++;
         };
         for (let k = 0; k < o.practiceTrials; k++) {
@@ -217,10 +277,22 @@ export function createSyntheticStudy(dbFile: string, options: SyntheticOptions =
           const id = c.model === '' ? `${source}-natural` : `${source}-${c.model}-${c.layer}`;
           const p = Math.min(1, Math.max(0, trueP(c.modelIndex, c.layer_index, c.layers) + ability));
           write('main', id, categoryOf.get(id)!, c.model, c.layer, c.layer_index, p);
-          if (o.catchTrials > 0 && s % Math.max(1, Math.floor(o.mainTrials / o.catchTrials)) === 0 && s / Math.floor(o.mainTrials / o.catchTrials) < o.catchTrials) {
+          if (
+            o.catchTrials > 0 &&
+            s % Math.max(1, Math.floor(o.mainTrials / o.catchTrials)) === 0 &&
+            s / Math.floor(o.mainTrials / o.catchTrials) < o.catchTrials
+          ) {
             const k = Math.floor(s / Math.max(1, Math.floor(o.mainTrials / o.catchTrials)));
             const pid2 = practiceIds[(o.practiceTrials + k) % practiceIds.length]!;
-            write('catch', pid2, categories[((o.practiceTrials + k) % practiceIds.length) % categories.length]!, '', 'natural', 0, o.inattentive.includes(i) ? 0 : 0.97);
+            write(
+              'catch',
+              pid2,
+              categories[((o.practiceTrials + k) % practiceIds.length) % categories.length]!,
+              '',
+              'natural',
+              0,
+              o.inattentive.includes(i) ? 0 : 0.97,
+            );
           }
         }
       }

@@ -68,7 +68,12 @@ describe('admin routes refuse without a log-in', () => {
   it('every protected route answers 401 without a cookie, with a made-up cookie and with a malformed one', async () => {
     const forged = 'metamer_admin=' + 'A'.repeat(43);
     for (const [method, p] of routes) {
-      const variants: Record<string, string>[] = [{}, { Cookie: forged }, { Cookie: 'metamer_admin=../../etc' }, { Cookie: `metamer_admin=${server.admin.token.token}` }];
+      const variants: Record<string, string>[] = [
+        {},
+        { Cookie: forged },
+        { Cookie: 'metamer_admin=../../etc' },
+        { Cookie: `metamer_admin=${server.admin.token.token}` },
+      ];
       for (const headers of variants) {
         const r = await call(server, method, concrete(p), headers);
         expect(r.status, `${method} ${p} with ${JSON.stringify(headers)}`).toBe(401);
@@ -195,7 +200,11 @@ describe('log-in', () => {
     expect(tokenMatches('a'.repeat(50), 'a'.repeat(50))).toBe(true);
     expect(tokenMatches('a', 'a'.repeat(50))).toBe(false);
     expect(tokenMatches('a'.repeat(50) + 'b', 'a'.repeat(50))).toBe(false);
-    expect(timingSafeEqualCalls).toEqual([[32, 32], [32, 32], [32, 32]]);
+    expect(timingSafeEqualCalls).toEqual([
+      [32, 32],
+      [32, 32],
+      [32, 32],
+    ]);
   });
 
   it('a cross-site form post is refused even with a valid cookie', async () => {
@@ -267,7 +276,12 @@ describe('log-in rate limit', () => {
     expect((await attempt(server, 'wrong-11-xxxxxxxxxxxxxxxx', '198.51.100.2')).status).toBe(401);
     const other = await fetch(`${server.url}/admin/login`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Forwarded-For': '198.51.100.2', 'X-Forwarded-Proto': 'https' },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'X-Forwarded-For': '198.51.100.2',
+        'X-Forwarded-Proto': 'https',
+      },
       body: JSON.stringify({ token: server.admin.token.token }),
     });
     expect(other.status).toBe(200);
@@ -305,13 +319,21 @@ describe('the admin token', () => {
     try {
       expect(server.admin.token).toMatchObject({ origin: 'env', created: false });
       expect(fs.existsSync(path.join(path.dirname(server.dbFile), 'admin-token'))).toBe(false);
-      const ok = await fetch(`${server.url}/admin/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ token: 'correct-horse-battery-staple-42' }) });
+      const ok = await fetch(`${server.url}/admin/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ token: 'correct-horse-battery-staple-42' }),
+      });
       expect(ok.status).toBe(200);
     } finally {
       await server.dispose();
     }
-    expect(() => loadAdminToken('/nonexistent/admin-token', { [ADMIN_TOKEN_ENV]: 'short' })).toThrow(/METAMER_ADMIN_TOKEN: the admin token must be at least 16 characters/);
-    expect(() => rotateAdminToken('/nonexistent/admin-token', { [ADMIN_TOKEN_ENV]: 'x'.repeat(20) })).toThrow(/comes from METAMER_ADMIN_TOKEN/);
+    expect(() => loadAdminToken('/nonexistent/admin-token', { [ADMIN_TOKEN_ENV]: 'short' })).toThrow(
+      /METAMER_ADMIN_TOKEN: the admin token must be at least 16 characters/,
+    );
+    expect(() => rotateAdminToken('/nonexistent/admin-token', { [ADMIN_TOKEN_ENV]: 'x'.repeat(20) })).toThrow(
+      /comes from METAMER_ADMIN_TOKEN/,
+    );
   });
 
   it('a rotated token works at once on the running server, and the old one no longer does', async () => {
@@ -323,7 +345,11 @@ describe('the admin token', () => {
       const fresh = rotateAdminToken(file, {});
       expect(fresh).not.toBe(old);
       const tryToken = (token: string) =>
-        fetch(`${server.url}/admin/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ token }) });
+        fetch(`${server.url}/admin/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ token }),
+        });
       expect((await tryToken(old)).status).toBe(401);
       expect((await tryToken(fresh)).status).toBe(200);
     } finally {

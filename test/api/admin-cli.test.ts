@@ -18,7 +18,10 @@ let server: TestServer;
 
 async function metamer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], { cwd: ROOT, env: { ...process.env, ...server.cliEnv, ...env } });
+    const r = await exec(process.execPath, ['bin/metamer.js', '--db', server.dbFile, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...server.cliEnv, ...env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -59,7 +62,12 @@ describe('metamer study … (the dashboard’s twins)', { timeout: 240_000 }, ()
     const at = lines.indexOf('main trials per condition:');
     const cells = (l: string) => [...l.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
     const header = cells(lines[at + 1]!);
-    expect(lines[at + 1]!.trim().split(/ {2,}/)).toEqual(['condition', 'from completed sessions', 'from sessions in progress', 'planned at target']);
+    expect(lines[at + 1]!.trim().split(/ {2,}/)).toEqual([
+      'condition',
+      'from completed sessions',
+      'from sessions in progress',
+      'planned at target',
+    ]);
     for (const row of lines.slice(at + 2, at + 6).map(cells)) {
       expect(row[0]!.start).toBe(header[0]!.start);
       expect(row.slice(1).map((c) => c.end)).toEqual(header.slice(1).map((c) => c.end));
@@ -126,7 +134,11 @@ describe('metamer admin token', { timeout: 240_000 }, () => {
     expect(out.token).not.toBe(server.admin.token.token);
     expect((await adminGet(server, cookie, '/admin')).status).toBe(401);
     const login = (token: string) =>
-      fetch(`${server.url}/admin/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ token }) });
+      fetch(`${server.url}/admin/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ token }),
+      });
     expect((await login(server.admin.token.token)).status).toBe(401);
     expect((await login(out.token)).status).toBe(200);
   });

@@ -70,11 +70,15 @@ describe('a study in progress, as the dashboard shows it', () => {
     expect(progress.preview_sessions).toBe(1);
     expect(progress.target_reached).toBe(false);
     const d = await db();
-    const durations = (await d.all<{ ms: number }>("SELECT finished_at - started_at AS ms FROM sessions WHERE state = 'completed' AND preview = 0")).map((r) => r.ms);
+    const durations = (
+      await d.all<{ ms: number }>("SELECT finished_at - started_at AS ms FROM sessions WHERE state = 'completed' AND preview = 0")
+    ).map((r) => r.ms);
     await d.close();
     expect(durations).toHaveLength(2);
     expect(progress.median_duration_ms).toBe((durations[0]! + durations[1]!) / 2);
-    expect(progress.participant_url).toBe(`${server.url}/run/fixture-study?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`);
+    expect(progress.participant_url).toBe(
+      `${server.url}/run/fixture-study?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`,
+    );
     expect(progress.completion_code).toBe(COMPLETION_CODE);
     expect(progress.screenout_code).toBe(SCREENOUT_CODE);
   });
@@ -154,10 +158,14 @@ describe('a study in progress, as the dashboard shows it', () => {
 
   it('the recognizability downloads are what `metamer analyze` computes, and the numbers are right', async () => {
     const r = await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.csv');
-    const cli = await run(process.execPath, ['bin/metamer.js', '--db', server.dbFile, 'analyze', 'fixture-study', '--format', 'csv', '--no-progress'], {
-      cwd: ROOT,
-      env: { ...process.env, ...server.cliEnv },
-    });
+    const cli = await run(
+      process.execPath,
+      ['bin/metamer.js', '--db', server.dbFile, 'analyze', 'fixture-study', '--format', 'csv', '--no-progress'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...server.cliEnv },
+      },
+    );
     expect(r.text).toBe(cli.stdout);
     const rows = parse(r.text, { columns: true }) as Record<string, string>[];
     // Two included participants, two main trials each per condition, 4 choices: the first right
@@ -175,7 +183,8 @@ describe('a study in progress, as the dashboard shows it', () => {
          WHERE s.state = 'completed' AND s.preview = 0 AND t.phase = 'main' GROUP BY t.layer, s.id) AS per_session GROUP BY layer`,
     );
     await d.close();
-    for (const row of rows) expect(Number(row.recognizability), row.layer).toBeCloseTo(Number(fromRows.find((x) => x.layer === row.layer)!.r), 12);
+    for (const row of rows)
+      expect(Number(row.recognizability), row.layer).toBeCloseTo(Number(fromRows.find((x) => x.layer === row.layer)!.r), 12);
     const json = JSON.parse((await adminGet(server, cookie, '/admin/studies/fixture-study/recognizability.json')).text);
     expect(json.exclusions.participants_included).toBe(2);
     expect(json.table).toHaveLength(4);
@@ -190,7 +199,10 @@ describe('a study in progress, as the dashboard shows it', () => {
     const res = await fetch(`${server.url}/admin/studies/fixture-study/psych-ds.zip`, { headers: { Cookie: cookie } });
     expect(res.headers.get('content-type')).toBe('application/zip');
     const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
-    expect(Object.keys(files).sort()).toEqual(['study-fixturestudy/data/study-fixturestudy_data.csv', 'study-fixturestudy/dataset_description.json']);
+    expect(Object.keys(files).sort()).toEqual([
+      'study-fixturestudy/data/study-fixturestudy_data.csv',
+      'study-fixturestudy/dataset_description.json',
+    ]);
     const csv = (await adminGet(server, cookie, '/admin/studies/fixture-study/trials.csv')).text;
     expect(strFromU8(files['study-fixturestudy/data/study-fixturestudy_data.csv']!)).toBe(csv);
     expect(JSON.parse(strFromU8(files['study-fixturestudy/dataset_description.json']!)).identifier).toBe('fixture-study');
@@ -245,7 +257,12 @@ describe('creating and running studies from the dashboard', () => {
   });
 
   it('names the fields that are wrong and creates nothing', async () => {
-    const r = await adminPost(server, cookie, '/admin/studies', form({ id: '', completion_code: 'has spaces', screening_min_correct: '9' }));
+    const r = await adminPost(
+      server,
+      cookie,
+      '/admin/studies',
+      form({ id: '', completion_code: 'has spaces', screening_min_correct: '9' }),
+    );
     expect(r.status).toBe(422);
     expect(r.text).toContain('The study was not created.');
     expect(r.text).toMatch(/id="f-id"[^>]*aria-invalid="true"/);
@@ -263,7 +280,12 @@ describe('creating and running studies from the dashboard', () => {
   });
 
   it('creates and launches a study from the form, with every field in its config', async () => {
-    const r = await adminPost(server, cookie, '/admin/studies', form({ launch: 'on', advanced: '{"timing": {"stimulus_ms": 200}, "seed": 7}' }));
+    const r = await adminPost(
+      server,
+      cookie,
+      '/admin/studies',
+      form({ launch: 'on', advanced: '{"timing": {"stimulus_ms": 200}, "seed": 7}' }),
+    );
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/admin/studies/form-study?done=created');
     const row = (await server.store.getStudy('form-study'))!;
@@ -284,7 +306,11 @@ describe('creating and running studies from the dashboard', () => {
   });
 
   it('pauses, resumes and closes; a closed study cannot be launched again', async () => {
-    for (const [action, status] of [['pause', 'paused'], ['launch', 'live'], ['close', 'closed']] as const) {
+    for (const [action, status] of [
+      ['pause', 'paused'],
+      ['launch', 'live'],
+      ['close', 'closed'],
+    ] as const) {
       const r = await adminPost(server, cookie, `/admin/studies/form-study/${action}`);
       expect(r.status).toBe(303);
       expect((await server.store.getStudy('form-study'))!.status).toBe(status);

@@ -20,7 +20,12 @@ export async function logIn(server: TestServer): Promise<string> {
   return `metamer_admin=${m[1]}`;
 }
 
-export async function adminGet(server: TestServer, cookie: string, path: string, accept = 'text/html'): Promise<{ status: number; text: string; headers: Headers }> {
+export async function adminGet(
+  server: TestServer,
+  cookie: string,
+  path: string,
+  accept = 'text/html',
+): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(server.url + path, { headers: { Cookie: cookie, Accept: accept }, redirect: 'manual' });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
@@ -47,8 +52,16 @@ export async function adminPost(
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-export async function startParticipant(server: TestServer, pid: string, studyId = 'fixture-study'): Promise<{ status: number; view: SessionView; body: any }> {
-  const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: `se-${pid}` });
+export async function startParticipant(
+  server: TestServer,
+  pid: string,
+  studyId = 'fixture-study',
+): Promise<{ status: number; view: SessionView; body: any }> {
+  const r = await postJson(`${server.url}/api/studies/${studyId}/sessions`, {
+    prolific_pid: pid,
+    prolific_study_id: 'st',
+    prolific_session_id: `se-${pid}`,
+  });
   // The admin tests answer at full speed; pacing has its own tests.
   if (r.status === 200) await backdateSession(server, r.body.session);
   return { status: r.status, view: r.body as SessionView, body: r.body };
@@ -57,7 +70,11 @@ export async function startParticipant(server: TestServer, pid: string, studyId 
 /** Answers trials [from, to) as planned (`correct`) or wrongly; asks the gate after the screening. */
 export type CorrectPolicy = (index: number, trial: PlannedTrial) => boolean;
 
-export async function answerTrials(server: TestServer, view: SessionView, opts: { from?: number; to?: number; correct?: CorrectPolicy; evidence?: TrialEvidence } = {}): Promise<void> {
+export async function answerTrials(
+  server: TestServer,
+  view: SessionView,
+  opts: { from?: number; to?: number; correct?: CorrectPolicy; evidence?: TrialEvidence } = {},
+): Promise<void> {
   const plan = (await server.store.getSession(view.session))!.plan.trials;
   const gate = view.screening_last_index;
   const to = opts.to ?? plan.length;
@@ -65,7 +82,12 @@ export async function answerTrials(server: TestServer, view: SessionView, opts: 
     const t = plan[i]!;
     const right = opts.correct ? opts.correct(i, t) : true;
     const response = right ? t.category : view.choices.find((c) => c !== t.category)!;
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: i, response, rt_ms: 700 + i, evidence: opts.evidence });
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, {
+      trial_index: i,
+      response,
+      rt_ms: 700 + i,
+      evidence: opts.evidence,
+    });
     if (r.status !== 200) throw new Error(`trial ${i}: ${r.status} ${JSON.stringify(r.body)}`);
     if (gate !== null && i === gate) {
       const g = await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
@@ -75,7 +97,12 @@ export async function answerTrials(server: TestServer, view: SessionView, opts: 
   }
 }
 
-export async function completeParticipant(server: TestServer, pid: string, studyId = 'fixture-study', correct?: CorrectPolicy): Promise<SessionView> {
+export async function completeParticipant(
+  server: TestServer,
+  pid: string,
+  studyId = 'fixture-study',
+  correct?: CorrectPolicy,
+): Promise<SessionView> {
   const { status, view, body } = await startParticipant(server, pid, studyId);
   if (status !== 200) throw new Error(`start ${pid}: ${status} ${JSON.stringify(body)}`);
   await answerTrials(server, view, { correct });

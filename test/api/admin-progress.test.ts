@@ -11,7 +11,12 @@ beforeAll(async () => {
   process.env.METAMER_ABANDON_SWEEP_MS = String(24 * 3_600_000);
   // Two metamers failed the model-side checks: their sources are shown as natural instead.
   server = await startTestServer({
-    set: { missing: [{ source: 's01', model: 'alexnet', layer: 'relu2' }, { source: 's05', model: 'alexnet', layer: 'final' }] },
+    set: {
+      missing: [
+        { source: 's01', model: 'alexnet', layer: 'relu2' },
+        { source: 's05', model: 'alexnet', layer: 'final' },
+      ],
+    },
     study: { target_completed: 7 },
   });
 });

@@ -29,7 +29,11 @@ it('stores a natural stand-in as a natural trial that names the condition it rep
   expect(standIns.length).toBeGreaterThan(0);
 
   for (const t of plan.trials) {
-    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 700 });
+    const r = await postJson(`${server.url}/api/sessions/${view.session}/trials`, {
+      trial_index: t.index,
+      response: t.category,
+      rt_ms: 700,
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     if (t.index === view.screening_last_index) {
       expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body).toMatchObject({ passed: true });
@@ -42,13 +46,20 @@ it('stores a natural stand-in as a natural trial that names the condition it rep
     'SELECT trial_index, model, layer, layer_index, fallback_for FROM trials WHERE session_id = ? AND fallback_for IS NOT NULL ORDER BY trial_index',
     view.session,
   );
-  const others = (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM trials WHERE session_id = ? AND fallback_for IS NULL', view.session))!.n;
+  const others = (await db.get<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM trials WHERE session_id = ? AND fallback_for IS NULL',
+    view.session,
+  ))!.n;
   await db.close();
-  expect(stored).toEqual(standIns.map((t) => ({ trial_index: t.index, model: '', layer: 'natural', layer_index: 0, fallback_for: 'alexnet/relu2' })));
+  expect(stored).toEqual(
+    standIns.map((t) => ({ trial_index: t.index, model: '', layer: 'natural', layer_index: 0, fallback_for: 'alexnet/relu2' })),
+  );
   expect(others).toBe(plan.trials.length - standIns.length);
 
   const exported = await loadTrialsExport(server.store.studyData, 'fixture-study');
   expect(exported.columns.map((c) => c.name)).toContain('fallback_for');
   const exportedStandIns = exported.rows.filter((r) => r.fallback_for !== null);
-  expect(exportedStandIns.map((r) => [r.trial_index, r.layer, r.fallback_for])).toEqual(standIns.map((t) => [t.index, 'natural', 'alexnet/relu2']));
+  expect(exportedStandIns.map((r) => [r.trial_index, r.layer, r.fallback_for])).toEqual(
+    standIns.map((t) => [t.index, 'natural', 'alexnet/relu2']),
+  );
 });

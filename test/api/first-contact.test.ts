@@ -19,7 +19,8 @@ import { adminGet, answerTrials, completeParticipant, logIn, startParticipant } 
 let counter = 0;
 const newPid = () => `5f0c0ffee00000000000${String(++counter).padStart(4, '0')}`;
 
-const turnAway = (server: TestServer, body: unknown, study = 'fixture-study') => postJson(`${server.url}/api/studies/${study}/turn-aways`, body);
+const turnAway = (server: TestServer, body: unknown, study = 'fixture-study') =>
+  postJson(`${server.url}/api/studies/${study}/turn-aways`, body);
 
 /** Rows of the server's database, whichever store it is (SQLite file or PostgreSQL). */
 function rows<T = Record<string, unknown>>(server: TestServer, sql: string, ...args: unknown[]): Promise<T[]> {
@@ -37,7 +38,8 @@ describe('turn-aways', () => {
     await server?.dispose();
   });
 
-  const progress = async () => JSON.parse((await adminGet(server, cookie, '/admin/api/studies/fixture-study', 'application/json')).text).progress;
+  const progress = async () =>
+    JSON.parse((await adminGet(server, cookie, '/admin/api/studies/fixture-study', 'application/json')).text).progress;
 
   it('counts each participant once, keeps no Prolific ID, and answers the same whatever happened', async () => {
     const pid = newPid();
@@ -197,10 +199,15 @@ describe('a study without a title', () => {
     expect(view.study.title).toBe('A study on recognising images');
     expect(view.study.question).toBe('What did the image show?');
     expect(view.study.consent).toContain('It takes place in your browser');
-    const name = async (study: string) => JSON.parse(psychDsDataset(await loadExportAt(server.database, study))['dataset_description.json']!).name;
+    const name = async (study: string) =>
+      JSON.parse(psychDsDataset(await loadExportAt(server.database, study))['dataset_description.json']!).name;
     expect(await name('fixture-study')).toBe('fixture-study');
     // A study stored while the title defaulted to a placeholder is named by its id too.
-    const config = { ...(await server.store.getStudy('fixture-study'))!.config, id: 'legacy-study', title: 'Recognising images and sounds' };
+    const config = {
+      ...(await server.store.getStudy('fixture-study'))!.config,
+      id: 'legacy-study',
+      title: 'Recognising images and sounds',
+    };
     await createStudy(server.store, config);
     expect(await name('legacy-study')).toBe('legacy-study');
   });
@@ -220,7 +227,9 @@ describe('"try it" links', () => {
     for (let i = 0; i < 2; i++) {
       const r = await fetch(link, { redirect: 'manual' });
       expect(r.status).toBe(303);
-      expect(r.headers.get('location')).toMatch(/^\/run\/fixture-study\?PROLIFIC_PID=preview-[A-Za-z0-9_-]+&STUDY_ID=preview&SESSION_ID=preview$/);
+      expect(r.headers.get('location')).toMatch(
+        /^\/run\/fixture-study\?PROLIFIC_PID=preview-[A-Za-z0-9_-]+&STUDY_ID=preview&SESSION_ID=preview$/,
+      );
     }
     const sessions = await rows<{ preview: number }>(server, 'SELECT preview FROM sessions');
     expect(sessions).toEqual([{ preview: 1 }, { preview: 1 }]);

@@ -21,7 +21,24 @@ import { walkFiles } from '../../stimuli/walk.ts';
 import { COMPLETION_CODE, pidOf, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 
 // The paper's 16 image categories and its image protocol; short display times keep the test quick.
-const CATEGORIES = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+const CATEGORIES = [
+  'airplane',
+  'bear',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'dog',
+  'elephant',
+  'keyboard',
+  'knife',
+  'oven',
+  'truck',
+];
 const PROTOCOL = { practice_trials: 16, slow_practice_trials: 4, screening_trials: 12, screening_min_correct: 7, catch_trials: 16 };
 const TIMING = { blank_ms: 50, fixation_ms: 50, stimulus_ms: 50, practice_stimulus_ms: 60, mask_ms: 50 };
 
@@ -105,7 +122,9 @@ describe('the harvest-then-rush script', () => {
     let knownPractice = 0;
     for (const t of view.trials) {
       // From what the session gives away without downloading: the URL and its name.
-      const learnt = [t.stimulus, path.basename(t.stimulus), path.basename(t.stimulus).slice(0, 64)].map((k) => knowledge.get(k)).find(Boolean);
+      const learnt = [t.stimulus, path.basename(t.stimulus), path.basename(t.stimulus).slice(0, 64)]
+        .map((k) => knowledge.get(k))
+        .find(Boolean);
       if (learnt === undefined) continue;
       if (t.phase === 'practice') knownPractice++;
       else knownTest++;
@@ -151,13 +170,21 @@ describe('the paced random script', () => {
       if (t.index > view.screening_last_index!) break;
       due += view.timing.fixation_ms + (t.stimulus_ms ?? view.timing.stimulus_ms) + view.timing.mask_ms;
       while (Date.now() < due) await new Promise((done) => setTimeout(done, due - Date.now()));
-      const r = await postJson(api(`/sessions/${view.session}/trials`), { trial_index: t.index, response: CATEGORIES[Math.floor(rng() * 16)]!, rt_ms: 600 });
+      const r = await postJson(api(`/sessions/${view.session}/trials`), {
+        trial_index: t.index,
+        response: CATEGORIES[Math.floor(rng() * 16)]!,
+        rt_ms: 600,
+      });
       expect(r.status).toBe(200);
       bodies.push(r.body);
     }
     const gate = await postJson(api(`/sessions/${view.session}/gates/screening`), {});
     expect(gate.body).toEqual({ passed: false, redirect_url: `https://app.prolific.com/submissions/complete?cc=${SCREENOUT_CODE}` });
-    const after = await postJson(api(`/sessions/${view.session}/trials`), { trial_index: view.screening_last_index! + 1, response: 'bear', rt_ms: 600 });
+    const after = await postJson(api(`/sessions/${view.session}/trials`), {
+      trial_index: view.screening_last_index! + 1,
+      response: 'bear',
+      rt_ms: 600,
+    });
     expect(after.status).toBe(410);
     const done = await postJson(api(`/sessions/${view.session}/complete`), {});
     expect(done.status).toBe(410);

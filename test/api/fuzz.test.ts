@@ -52,7 +52,10 @@ function weirdValue(rng: Rng, depth = 0): unknown {
   if (r < 0.3) return pick(rng, [0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 31]);
   if (r < 0.4) return pick(rng, [true, false, null]);
   if (r < 0.55 && depth < 4) return Array.from({ length: Math.floor(rng() * 4) }, () => weirdValue(rng, depth + 1));
-  if (r < 0.75 && depth < 4) return Object.fromEntries(Array.from({ length: Math.floor(rng() * 4) }, () => [weirdString(rng).slice(0, 20), weirdValue(rng, depth + 1)]));
+  if (r < 0.75 && depth < 4)
+    return Object.fromEntries(
+      Array.from({ length: Math.floor(rng() * 4) }, () => [weirdString(rng).slice(0, 20), weirdValue(rng, depth + 1)]),
+    );
   return weirdString(rng);
 }
 
@@ -85,7 +88,12 @@ function brokenTrial(rng: Rng, nTrials: number): unknown {
     case 3:
       // Defined, not assigned: `base['__proto__'] = v` would set the prototype, and the body would
       // go out as a valid record without the key.
-      Object.defineProperty(base, weirdString(rng).slice(0, 30) || 'unexpected', { value: weirdValue(rng), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(base, weirdString(rng).slice(0, 30) || 'unexpected', {
+        value: weirdValue(rng),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       break;
     case 4:
       delete base.trial_index;
@@ -94,7 +102,11 @@ function brokenTrial(rng: Rng, nTrials: number): unknown {
       base.timings = pick(rng, ['fast', [1, 2], { stimulus_onset: 'x' }]);
       break;
     case 6:
-      base.extra = pick(rng, [{ k: { nested: true } }, 'x', Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, 'v'.repeat(600)]))]);
+      base.extra = pick(rng, [
+        { k: { nested: true } },
+        'x',
+        Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, 'v'.repeat(600)])),
+      ]);
       break;
     case 7:
       return weirdValue(rng);
@@ -119,7 +131,25 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
         body: json(
           pick(rng, [
             {},
-            { prolific_pid: pick(rng, [42, null, [], {}, true, '', ' ', '<script>', 'a/b', '../../etc/passwd', '-1', '__proto__', '\u0000', 'x'.repeat(200), 'a b']) },
+            {
+              prolific_pid: pick(rng, [
+                42,
+                null,
+                [],
+                {},
+                true,
+                '',
+                ' ',
+                '<script>',
+                'a/b',
+                '../../etc/passwd',
+                '-1',
+                '__proto__',
+                '\u0000',
+                'x'.repeat(200),
+                'a b',
+              ]),
+            },
             { prolific_pid: 'ok', prolific_study_id: 5 },
             { prolific_pid: 'ok', prolific_session_id: '<b>' },
             pick(rng, [null, [], 'pid', 17]),
@@ -128,7 +158,13 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
         malformed: true,
       };
     case 1: // trial saves that break the contract
-      return { method: 'POST', path: `/api/sessions/${session}/trials`, headers: jsonHeaders, body: json(brokenTrial(rng, nTrials)), malformed: true };
+      return {
+        method: 'POST',
+        path: `/api/sessions/${session}/trials`,
+        headers: jsonHeaders,
+        body: json(brokenTrial(rng, nTrials)),
+        malformed: true,
+      };
     case 2: // bytes that are not JSON
       return {
         method: 'POST',
@@ -139,7 +175,12 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
           `/api/sessions/${session}/page-report`,
         ]),
         headers: { 'content-type': 'application/json' },
-        body: pick(rng, [Buffer.from('{"trial_index": 1,'), Buffer.from([0xff, 0xfe, 0x00, 0x7b]), Buffer.from(deepNesting(5000)), Buffer.from('{"a":'.repeat(2000))]),
+        body: pick(rng, [
+          Buffer.from('{"trial_index": 1,'),
+          Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
+          Buffer.from(deepNesting(5000)),
+          Buffer.from('{"a":'.repeat(2000)),
+        ]),
         malformed: true,
       };
     case 3: // oversized
@@ -147,14 +188,23 @@ function generate(rng: Rng, session: string, nTrials: number): FuzzRequest {
         method: 'POST',
         path: pick(rng, [`/api/sessions/${session}/trials`, `/api/studies/fixture-study/sessions`]),
         headers: { 'content-type': 'application/json' },
-        body: Buffer.from(JSON.stringify({ trial_index: 0, response: 'bear', rt_ms: 1, pad: 'x'.repeat(20_000 + Math.floor(rng() * 100_000)) })),
+        body: Buffer.from(
+          JSON.stringify({ trial_index: 0, response: 'bear', rt_ms: 1, pad: 'x'.repeat(20_000 + Math.floor(rng() * 100_000)) }),
+        ),
         malformed: true,
       };
     case 4: // wrong content types
       return {
         method: 'POST',
         path: `/api/sessions/${session}/trials`,
-        headers: { 'content-type': pick(rng, ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'image/png']) },
+        headers: {
+          'content-type': pick(rng, [
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/xml',
+            'image/png',
+          ]),
+        },
         body: Buffer.from('trial_index=0&response=bear'),
         malformed: true,
       };

@@ -67,7 +67,11 @@ describe('practice feedback', () => {
     // Any other trial's acknowledgement is the bare one: the same bytes whether right or wrong.
     const screening = plan.find((t) => t.phase === 'screening')!;
     const other = plan.filter((t) => t.phase === 'screening')[1]!;
-    const right = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ trial_index: screening.index, response: screening.category, rt_ms: 1 }) });
+    const right = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ trial_index: screening.index, response: screening.category, rt_ms: 1 }),
+    });
     const wrongReply = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -118,7 +122,12 @@ function claimingPng(width: number, height: number, idat: Buffer = deflateSync(B
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('importing images', () => {
@@ -140,13 +149,21 @@ describe('importing images', () => {
     }
     // The whole path: `metamer stimuli import` exits 1 with one line per problem, no stack, no crash.
     const set = path.join(dir, 'set');
-    for (const [where, bytes] of [['natural/bear/a.png', huge], ['natural/car/b.png', claimingPng(20_000, 20_000)], ['practice/bear/p.png', claimingPng(2, 2)]] as const) {
+    for (const [where, bytes] of [
+      ['natural/bear/a.png', huge],
+      ['natural/car/b.png', claimingPng(20_000, 20_000)],
+      ['practice/bear/p.png', claimingPng(2, 2)],
+    ] as const) {
       await fs.mkdir(path.dirname(path.join(set, where)), { recursive: true });
       await fs.writeFile(path.join(set, where), bytes);
     }
-    const run = await promisify(execFile)(process.execPath, [BIN, '--db', path.join(dir, 'db', 'm.db'), 'stimuli', 'import', set, '--name', 'claims'], {
-      env: { ...process.env, METAMER_DB: '' },
-    }).then(
+    const run = await promisify(execFile)(
+      process.execPath,
+      [BIN, '--db', path.join(dir, 'db', 'm.db'), 'stimuli', 'import', set, '--name', 'claims'],
+      {
+        env: { ...process.env, METAMER_DB: '' },
+      },
+    ).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );
@@ -165,9 +182,13 @@ describe('headers', () => {
     process.env.METAMER_TRUST_PROXY = 'loopback';
     const proxied = await startTestServer();
     try {
-      const https = await fetch(`${proxied.url}/run/fixture-study?PROLIFIC_PID=${pidOf('csp-https')}`, { headers: { 'X-Forwarded-Proto': 'https' } });
+      const https = await fetch(`${proxied.url}/run/fixture-study?PROLIFIC_PID=${pidOf('csp-https')}`, {
+        headers: { 'X-Forwarded-Proto': 'https' },
+      });
       expect(https.headers.get('content-security-policy')).toContain('upgrade-insecure-requests');
-      const http = await fetch(`${proxied.url}/run/fixture-study?PROLIFIC_PID=${pidOf('csp-https')}`, { headers: { 'X-Forwarded-Proto': 'http' } });
+      const http = await fetch(`${proxied.url}/run/fixture-study?PROLIFIC_PID=${pidOf('csp-https')}`, {
+        headers: { 'X-Forwarded-Proto': 'http' },
+      });
       expect(http.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
     } finally {
       await proxied.dispose();
@@ -179,12 +200,25 @@ describe('headers', () => {
 
 describe('exit URLs', () => {
   const base = { id: 's', stimulus_set: 'set', modality: 'image', target_completed: 1 } as const;
-  const config = (complete_url: string) => StudyConfig.safeParse({ ...base, prolific: { completion_code: 'C', screenout_code: 'S', complete_url } });
+  const config = (complete_url: string) =>
+    StudyConfig.safeParse({ ...base, prolific: { completion_code: 'C', screenout_code: 'S', complete_url } });
   it('must be https; plain http only to loopback', () => {
-    for (const ok of ['https://app.prolific.com/submissions/complete', 'https://example.org/done', 'http://localhost:9000/done', 'http://127.0.0.1/done', 'http://[::1]:8080/x']) {
+    for (const ok of [
+      'https://app.prolific.com/submissions/complete',
+      'https://example.org/done',
+      'http://localhost:9000/done',
+      'http://127.0.0.1/done',
+      'http://[::1]:8080/x',
+    ]) {
       expect(config(ok).success, ok).toBe(true);
     }
-    for (const bad of ['http://example.org/done', 'http://192.168.1.5/done', 'http://localhost.example.org/done', 'ftp://example.org/', 'javascript:alert(1)']) {
+    for (const bad of [
+      'http://example.org/done',
+      'http://192.168.1.5/done',
+      'http://localhost.example.org/done',
+      'ftp://example.org/',
+      'javascript:alert(1)',
+    ]) {
       const r = config(bad);
       expect(r.success, bad).toBe(false);
       expect(r.error!.issues[0]!.path).toEqual(['prolific', 'complete_url']);
@@ -196,10 +230,22 @@ describe('exit URLs', () => {
 describe('keys', () => {
   it('an empty or short key file is refused at start, like a short METAMER_PARTICIPANT_KEY', async () => {
     const dir = await tempDir();
-    const opts = (keyFile: string) => ({ dbFile: path.join(dir, 'm.db'), blobDir: path.join(dir, 'blobs'), participantKeyFile: keyFile, port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
-    for (const [name, bytes] of [['empty.key', Buffer.alloc(0)], ['short.key', Buffer.from('0123456789')]] as const) {
+    const opts = (keyFile: string) => ({
+      dbFile: path.join(dir, 'm.db'),
+      blobDir: path.join(dir, 'blobs'),
+      participantKeyFile: keyFile,
+      port: 0,
+      host: '127.0.0.1',
+      logger: pino({ level: 'silent' }),
+    });
+    for (const [name, bytes] of [
+      ['empty.key', Buffer.alloc(0)],
+      ['short.key', Buffer.from('0123456789')],
+    ] as const) {
       await fs.writeFile(path.join(dir, name), bytes);
-      await expect(startServer(opts(path.join(dir, name)))).rejects.toThrow(new RegExp(`${name}: the key file holds ${bytes.length} bytes; it needs at least 32`));
+      await expect(startServer(opts(path.join(dir, name)))).rejects.toThrow(
+        new RegExp(`${name}: the key file holds ${bytes.length} bytes; it needs at least 32`),
+      );
     }
     await fs.writeFile(path.join(dir, 'stimulus-url.key'), Buffer.alloc(3));
     await expect(startServer(opts(path.join(dir, 'fine.key')))).rejects.toThrow(/stimulus-url\.key: the key file holds 3 bytes/);
@@ -242,7 +288,9 @@ describe('a client that goes away mid-request', () => {
     const before = lines.length;
     const socket = net.connect(server.port, '127.0.0.1');
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(`POST /api/sessions/${view.session}/trials HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"trial_index":`);
+    socket.write(
+      `POST /api/sessions/${view.session}/trials HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"trial_index":`,
+    );
     // Wait until the server has the partial body, then vanish.
     await new Promise((r) => setTimeout(r, 50));
     socket.destroy();

@@ -26,7 +26,11 @@ afterAll(async () => {
 
 it('logs a failed request (500) with the session token redacted from its path', async () => {
   const pid = '5f0c0ffee00000000000aa01'; // (Prolific's format: 24 hex characters)
-  const start = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: 'se' });
+  const start = await postJson(`${server.url}/api/studies/fixture-study/sessions`, {
+    prolific_pid: pid,
+    prolific_study_id: 'st',
+    prolific_session_id: 'se',
+  });
   expect(start.status).toBe(200);
   const view = start.body as SessionView;
   // A fault inside the store, as a broken disk or database would give: the route cannot recover.

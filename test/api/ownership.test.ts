@@ -28,7 +28,10 @@ async function completed(pid: string): Promise<SessionView> {
   const view = (await start({ prolific_pid: pid, prolific_session_id: `own-${pid}` })).body as SessionView;
   await backdateSession(server, view.session);
   for (const t of (await server.store.getSession(view.session))!.plan.trials) {
-    expect((await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 })).status).toBe(200);
+    expect(
+      (await postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 }))
+        .status,
+    ).toBe(200);
     if (t.index === view.screening_last_index) await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {});
   }
   expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).status).toBe(200);
@@ -93,7 +96,14 @@ describe('resuming', () => {
 
 describe('Prolific ID format', () => {
   it('takes 24 hex characters by default and says clearly what is wrong otherwise', async () => {
-    for (const bad of ['P1', 'abc', '5f0c0ffee00000000000000', '5f0c0ffee0000000000000000', '5f0c0ffee00000000000000z', 'preview-notmade']) {
+    for (const bad of [
+      'P1',
+      'abc',
+      '5f0c0ffee00000000000000',
+      '5f0c0ffee0000000000000000',
+      '5f0c0ffee00000000000000z',
+      'preview-notmade',
+    ]) {
       const r = await start({ prolific_pid: bad });
       expect(r.status, bad).toBe(bad.startsWith('preview-') ? 404 : 400);
       if (!bad.startsWith('preview-')) {
@@ -126,6 +136,8 @@ describe('previews', () => {
     expect(a.status).toBe(200);
     expect(a.body.session).toBe(session.id);
     expect((await start({ prolific_pid: prolificPid })).body.session).toBe(session.id);
-    expect((await page(`PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`)).text).toContain('<title>Preview ·');
+    expect((await page(`PROLIFIC_PID=${encodeURIComponent(prolificPid)}&STUDY_ID=preview&SESSION_ID=preview`)).text).toContain(
+      '<title>Preview ·',
+    );
   });
 });

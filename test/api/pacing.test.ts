@@ -29,7 +29,8 @@ async function start(): Promise<{ view: SessionView; plan: SessionPlan; startedA
 }
 const post = (view: SessionView, index: number, response: string) =>
   postJson(`${server.url}/api/sessions/${view.session}/trials`, { trial_index: index, response, rt_ms: 500 });
-const violations = async (session: string) => (await server.store.listSessions('fixture-study')).find((s) => s.id === session)!.pacing_violations;
+const violations = async (session: string) =>
+  (await server.store.listSessions('fixture-study')).find((s) => s.id === session)!.pacing_violations;
 
 describe('the minimum time of a trial', () => {
   it('is fixation + image + mask, the first practice trials with their slower image; the bound sums them less 10 %', async () => {

@@ -3,14 +3,26 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { changeStudyStatus } from '../../server/studies.ts';
-import { backdateSession, COMPLETION_CODE, pidOf, SCREENOUT_CODE, postJson, startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  backdateSession,
+  COMPLETION_CODE,
+  pidOf,
+  SCREENOUT_CODE,
+  postJson,
+  startTestServer,
+  type TestServer,
+} from '../support/test-server.ts';
 
 let server: TestServer;
 let pidCounter = 0;
 const newPid = () => `5f0c0ffee0000000000000${String(++pidCounter).padStart(2, '0')}`;
 
 async function start(pid = newPid()): Promise<SessionView> {
-  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pid, prolific_study_id: 'st', prolific_session_id: 'se' });
+  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, {
+    prolific_pid: pid,
+    prolific_study_id: 'st',
+    prolific_session_id: 'se',
+  });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   // These tests answer at full speed; pacing has its own tests (pacing.test.ts).
   await backdateSession(server, r.body.session);
@@ -104,7 +116,10 @@ describe('trial saving', () => {
     const reordered = Object.fromEntries(Object.entries(rec).reverse());
     expect(await postJson(url, reordered)).toMatchObject({ status: 200, body: { stored: 'duplicate' } });
     // A beacon sends text/plain.
-    expect(await postJson(url, JSON.stringify(rec), { headers: { 'Content-Type': 'text/plain;charset=UTF-8' } })).toMatchObject({ status: 200, body: { stored: 'duplicate' } });
+    expect(await postJson(url, JSON.stringify(rec), { headers: { 'Content-Type': 'text/plain;charset=UTF-8' } })).toMatchObject({
+      status: 200,
+      body: { stored: 'duplicate' },
+    });
     const changed = await postJson(url, record(0, 'car'));
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe('conflict');
@@ -133,9 +148,13 @@ describe('trial saving', () => {
     }
     expect((await postJson(`${server.url}/api/sessions/no-such-session/trials`, record(0, 'bear'))).status).toBe(404);
     // A body in another charset would be read as UTF-8 and stored garbled: refused.
-    const latin1 = await postJson(url, JSON.stringify(record(0, 'bear')), { headers: { 'Content-Type': 'application/json; charset=ISO-8859-1' } });
+    const latin1 = await postJson(url, JSON.stringify(record(0, 'bear')), {
+      headers: { 'Content-Type': 'application/json; charset=ISO-8859-1' },
+    });
     expect(latin1).toMatchObject({ status: 415, body: { code: 'unsupported_charset' } });
-    expect((await postJson(url, JSON.stringify(record(0, 'bear')), { headers: { 'Content-Type': 'application/json; charset="utf-8"' } })).status).toBe(200);
+    expect(
+      (await postJson(url, JSON.stringify(record(0, 'bear')), { headers: { 'Content-Type': 'application/json; charset="utf-8"' } })).status,
+    ).toBe(200);
     expect(await server.store.answeredIndices(view.session)).toEqual([0]);
   });
 
@@ -158,7 +177,10 @@ describe('screening gate and completion', () => {
     for (let i = 0; i <= gate; i++) expect((await answer(view, i, true)).status).toBe(200);
     // A main trial before the gate was asked is "too early": the queue retries it.
     expect((await answer(view, gate + 1, true)).status).toBe(425);
-    expect(await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).toMatchObject({ status: 200, body: { passed: true } });
+    expect(await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).toMatchObject({
+      status: 200,
+      body: { passed: true },
+    });
     const early = await postJson(`${server.url}/api/sessions/${view.session}/complete`, {});
     expect(early.status).toBe(409);
     expect(early.body.missing[0]).toBe(gate + 1);
@@ -169,7 +191,10 @@ describe('screening gate and completion', () => {
     // Completing again is idempotent.
     expect((await postJson(`${server.url}/api/sessions/${view.session}/complete`, {})).body).toEqual(done.body);
     const db = await server.openDb();
-    const rows = await db.all<{ trial_index: number }>('SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index', view.session);
+    const rows = await db.all<{ trial_index: number }>(
+      'SELECT trial_index FROM trials WHERE session_id = ? ORDER BY trial_index',
+      view.session,
+    );
     expect(rows.map((r) => r.trial_index)).toEqual(view.trials.map((t) => t.index));
     expect(await db.get('SELECT state FROM sessions WHERE id = ?', view.session)).toEqual({ state: 'completed' });
     await db.close();
@@ -227,7 +252,9 @@ describe('participant page', () => {
       expect(api.status).toBe(403);
       expect(api.body.code).toBe('not_live');
       expect((await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${inside}&SESSION_ID=se`)).status).toBe(200);
-      expect((await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: inside, prolific_session_id: 'se' })).status).toBe(200);
+      expect(
+        (await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: inside, prolific_session_id: 'se' })).status,
+      ).toBe(200);
     } finally {
       await changeStudyStatus(server.store, 'fixture-study', 'launch');
     }
@@ -255,7 +282,13 @@ describe('stimulus files', () => {
   });
 
   it('reaches nothing outside the store, and refuses a planted symlink', async () => {
-    for (const p of ['/stimuli/../../etc/passwd', '/stimuli/..%2f..%2fetc%2fpasswd', '/stimuli/%2e%2e/%2e%2e/etc/passwd', '/stimuli/abc.png', `/stimuli/${'0'.repeat(64)}.png`]) {
+    for (const p of [
+      '/stimuli/../../etc/passwd',
+      '/stimuli/..%2f..%2fetc%2fpasswd',
+      '/stimuli/%2e%2e/%2e%2e/etc/passwd',
+      '/stimuli/abc.png',
+      `/stimuli/${'0'.repeat(64)}.png`,
+    ]) {
       const r = await fetch(server.url + p);
       expect(r.status, p).toBe(404);
     }
@@ -277,7 +310,11 @@ describe('a full study', () => {
       const plan = (await small.store.getSession(finisher.body.session))!.plan;
       const gate = plan.screeningLastIndex!;
       for (const t of plan.trials) {
-        const r = await postJson(`${small.url}/api/sessions/${finisher.body.session}/trials`, { trial_index: t.index, response: t.category, rt_ms: 500 });
+        const r = await postJson(`${small.url}/api/sessions/${finisher.body.session}/trials`, {
+          trial_index: t.index,
+          response: t.category,
+          rt_ms: 500,
+        });
         expect(r.status).toBe(200);
         if (t.index === gate) await postJson(`${small.url}/api/sessions/${finisher.body.session}/gates/screening`, {});
       }
@@ -292,4 +329,3 @@ describe('a full study', () => {
     }
   });
 });
-

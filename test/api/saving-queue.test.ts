@@ -42,8 +42,14 @@ beforeAll(async () => {
     if (mode === 'redirect') return void res.writeHead(302, { Location: 'http://127.0.0.1:1/login' }).end();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const r = await fetch(server.url + req.url, { method: req.method, headers: { 'Content-Type': req.headers['content-type'] ?? 'application/json' }, body: Buffer.concat(chunks) });
-    res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
+    const r = await fetch(server.url + req.url, {
+      method: req.method,
+      headers: { 'Content-Type': req.headers['content-type'] ?? 'application/json' },
+      body: Buffer.concat(chunks),
+    });
+    res
+      .writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' })
+      .end(Buffer.from(await r.arrayBuffer()));
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;

@@ -113,7 +113,10 @@ describe('what the participant can read', () => {
     await db.close();
     expect(viewColumns).not.toContain('prolific_pid');
     const { createHash } = await import('node:crypto');
-    for (const candidate of [createHash('sha256').update(pid).digest('hex'), createHash('sha256').update(`fixture-study\u0000${pid}`).digest('hex')]) {
+    for (const candidate of [
+      createHash('sha256').update(pid).digest('hex'),
+      createHash('sha256').update(`fixture-study\u0000${pid}`).digest('hex'),
+    ]) {
       expect(candidate).not.toContain(row.participant_id.slice(1));
     }
     expect(row.participant_id).toMatch(/^p[0-9a-f]{20}$/);

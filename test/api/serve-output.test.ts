@@ -16,7 +16,11 @@ async function serveOnce(env: Record<string, string> = {}): Promise<{ stdout: st
   const server = await spawnServer(path.join(dir, 'metamer.db'), await freePort(), { LOG_LEVEL: 'info', ...env });
   try {
     // A refused log-in is logged (a warning): there are JSON log lines on stdout to look through.
-    const r = await fetch(`${server.url}/admin/login`, { method: 'POST', body: 'token=not-the-token-at-all', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const r = await fetch(`${server.url}/admin/login`, {
+      method: 'POST',
+      body: 'token=not-the-token-at-all',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(r.status).toBe(401);
   } finally {
     await server.kill();
@@ -30,7 +34,10 @@ it('prints a newly generated admin token on stderr only, never on stdout among t
   expect(token.length).toBeGreaterThanOrEqual(16);
   expect(first.stderr).toContain(`admin token (new; kept in ${path.join(dir, 'admin-token')}): ${token}`);
   expect(first.stdout).not.toContain(token);
-  const logs = first.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg?: string });
+  const logs = first.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string });
   expect(logs.map((l) => l.msg)).toContain('admin log-in refused');
 
   // Later starts say where the token is, and print it nowhere.

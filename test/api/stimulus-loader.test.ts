@@ -27,7 +27,11 @@ const TICK_MS = 10;
  * Every file is `size` bytes; the line delivers `bytesPerSecond` in total, shared evenly by the
  * responses in flight. `status(path, attempt)` may answer something else than 200.
  */
-async function startLine(opts: { size: number; bytesPerSecond: number; status?: (path: string, attempt: number) => number }): Promise<Line> {
+async function startLine(opts: {
+  size: number;
+  bytesPerSecond: number;
+  status?: (path: string, attempt: number) => number;
+}): Promise<Line> {
   const log: Line['log'] = [];
   const active = new Set<{ path: string; res: http.ServerResponse; left: number }>();
   const attempts = new Map<string, number>();
@@ -118,7 +122,12 @@ describe('progressive loading over a real HTTP line', () => {
     expect(decoded.slice(0, 2).sort()).toEqual(['/mask', '/s0']);
     // 41 files of 20 KB are 820 KB: the first trial did not wait for a quarter of them.
     expect(l.sent()).toBeLessThan(820_000 / 4);
-    expect(l.log.slice(0, 2).map((r) => r.path).sort()).toEqual(['/mask', '/s0']);
+    expect(
+      l.log
+        .slice(0, 2)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/mask', '/s0']);
   });
 
   it('fetches in the order of first use and never splits a slow line between more than two downloads', async () => {
@@ -188,7 +197,7 @@ describe('progressive loading over a real HTTP line', () => {
     const waiting = loader.ready(30);
     expect(loader.isReady(30)).toBe(false);
     await waiting;
-    await until(() => l.log.some((r) => /\/s3[1-9]/.test(r.path)), 'the next trial\'s file to be asked for');
+    await until(() => l.log.some((r) => /\/s3[1-9]/.test(r.path)), "the next trial's file to be asked for");
     const trialOf = (path: string) => Number(/\/s(\d+)/.exec(path)?.[1] ?? -1);
     const during = l.log.slice(requestsBefore);
     expect(during[0]?.path).toBe('/s30');

@@ -16,9 +16,36 @@ import { type AnswerPolicy, alwaysRight, driveParticipant } from '../support/par
 import { COMPLETION_CODE, SCREENOUT_CODE, startTestServer, type TestServer, pidOf } from '../support/test-server.ts';
 
 const WORDS = [
-  'anchor', 'apple', 'arrow', 'bell', 'bird', 'boat', 'bottle', 'bread', 'bridge', 'candle',
-  'car', 'cat', 'chair', 'clock', 'cloud', 'dog', 'door', 'drum', 'egg', 'fish',
-  'flower', 'guitar', 'hammer', 'horse', 'house', 'key', 'lamp', 'moon', 'piano', 'train',
+  'anchor',
+  'apple',
+  'arrow',
+  'bell',
+  'bird',
+  'boat',
+  'bottle',
+  'bread',
+  'bridge',
+  'candle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'cloud',
+  'dog',
+  'door',
+  'drum',
+  'egg',
+  'fish',
+  'flower',
+  'guitar',
+  'hammer',
+  'horse',
+  'house',
+  'key',
+  'lamp',
+  'moon',
+  'piano',
+  'train',
 ];
 
 interface AudioLog {
@@ -95,7 +122,9 @@ function sessionOf(pid: string): string {
 function storedTrials(session: string) {
   const db = new Database(server.dbFile, { readonly: true });
   try {
-    return db.prepare('SELECT trial_index, phase, category, response, correct, rt_ms, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as {
+    return db
+      .prepare('SELECT trial_index, phase, category, response, correct, rt_ms, data FROM trials WHERE session_id = ? ORDER BY trial_index')
+      .all(session) as {
       trial_index: number;
       phase: string;
       category: string;
@@ -137,7 +166,9 @@ function expectNoSoundBeforeAGesture(log: AudioLog): void {
 }
 
 describe('audio study with headphone check and typed answers, Chromium with autoplay allowed', () => {
-  it('a participant passes the check, answers by typing with suggestions, and completes; the database holds every planned trial', { timeout: 200_000 }, async () => {
+  it('a participant passes the check, answers by typing with suggestions, and completes; the database holds every planned trial', {
+    timeout: 200_000,
+  }, async () => {
     const pid = pidOf('e2eaudiohp00000000000001');
     const { result, context, audio } = await participate(autoplay, pid, alwaysRight);
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
@@ -166,7 +197,9 @@ describe('audio study with headphone check and typed answers, Chromium with auto
     await context.close();
   });
 
-  it('a participant who fails the check is screened out with the screen-out code and a kind message; only the check is stored', { timeout: 200_000 }, async () => {
+  it('a participant who fails the check is screened out with the screen-out code and a kind message; only the check is stored', {
+    timeout: 200_000,
+  }, async () => {
     const pid = pidOf('e2eaudiohp00000000000002');
     const wrongOnTheCheck: AnswerPolicy = (t, choices) => (t.phase === 'headphone' ? choices.find((c) => c !== t.category)! : t.category);
     const { result, context, audio } = await participate(autoplay, pid, wrongOnTheCheck);
@@ -191,7 +224,9 @@ describe('audio study in a Chromium without the autoplay switch', () => {
     await strict?.close();
   });
 
-  it('starts the audio context suspended, resumes it at a click, plays nothing before; a reload during the check resumes it', { timeout: 200_000 }, async () => {
+  it('starts the audio context suspended, resumes it at a click, plays nothing before; a reload during the check resumes it', {
+    timeout: 200_000,
+  }, async () => {
     const pid = pidOf('e2eaudiohp00000000000003');
     const { result, context, audio } = await participate(strict, pid, alwaysRight, { reloadBefore: 3 });
     expect(result.finalUrl).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
@@ -201,7 +236,9 @@ describe('audio study in a Chromium without the autoplay switch', () => {
     expect(storedTrials(session).map((r) => r.trial_index)).toEqual(plan);
     // Two pages (before and after the reload), each with two contexts that start suspended: the
     // device check's, which reads the output channels and is closed at once, and jsPsych's.
-    expect(audio.contexts.filter((c) => c.event === 'created')).toEqual(Array(4).fill({ event: 'created', state: 'suspended', active: false }));
+    expect(audio.contexts.filter((c) => c.event === 'created')).toEqual(
+      Array(4).fill({ event: 'created', state: 'suspended', active: false }),
+    );
     expect(audio.contexts.filter((c) => c.state === 'closed')).toHaveLength(2);
     expect(audio.contexts[0]).toEqual({ event: 'created', state: 'suspended', active: false });
     const running = audio.contexts.find((c) => c.state === 'running');

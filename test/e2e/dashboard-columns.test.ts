@@ -12,8 +12,32 @@ import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { completeParticipant, logIn } from '../api/admin-participants.ts';
 
 const MODELS = [
-  { name: 'resnet50_l2_robust_eps3', layers: ['input_after_preproc', 'conv1_relu1_fake_relu', 'layer1_fake_relu', 'layer2_fake_relu', 'layer3_fake_relu', 'layer4_fake_relu', 'avgpool', 'final'] },
-  { name: 'alexnet', layers: ['relu0_fake_relu', 'relu1_fake_relu', 'relu2_fake_relu', 'relu3_fake_relu', 'relu4_fake_relu', 'fc0_relu_fake_relu', 'fc1_relu_fake_relu', 'final'] },
+  {
+    name: 'resnet50_l2_robust_eps3',
+    layers: [
+      'input_after_preproc',
+      'conv1_relu1_fake_relu',
+      'layer1_fake_relu',
+      'layer2_fake_relu',
+      'layer3_fake_relu',
+      'layer4_fake_relu',
+      'avgpool',
+      'final',
+    ],
+  },
+  {
+    name: 'alexnet',
+    layers: [
+      'relu0_fake_relu',
+      'relu1_fake_relu',
+      'relu2_fake_relu',
+      'relu3_fake_relu',
+      'relu4_fake_relu',
+      'fc0_relu_fake_relu',
+      'fc1_relu_fake_relu',
+      'final',
+    ],
+  },
   { name: 'cochcnn9_word_speaker_audioset', layers: ['relu0_fakerelu', 'relu3_fakerelu', 'relufc_fakerelu'] },
 ];
 
@@ -53,17 +77,21 @@ describe('dashboard tables', () => {
         const label = table.dataset.table ?? table.closest('section')?.querySelector('h2')?.textContent ?? 'table';
         const box = table.closest('.table-scroll');
         if (!box) out.push({ what: label, detail: 'not in a scroll box' });
-        else if (box.scrollWidth > box.clientWidth + 1) out.push({ what: label, detail: `needs scrolling: ${box.scrollWidth} > ${box.clientWidth}` });
+        else if (box.scrollWidth > box.clientWidth + 1)
+          out.push({ what: label, detail: `needs scrolling: ${box.scrollWidth} > ${box.clientWidth}` });
         const card = (table.closest('.card') ?? document.body).getBoundingClientRect();
         for (const cell of table.querySelectorAll<HTMLElement>('th, td')) {
-          if (!inside(cell.getBoundingClientRect(), card)) out.push({ what: `${label}: ${cell.textContent!.trim()}`, detail: 'outside its card' });
-          if (cell.scrollWidth > cell.clientWidth + 1) out.push({ what: `${label}: ${cell.textContent!.trim()}`, detail: `content ${cell.scrollWidth} > cell ${cell.clientWidth}` });
+          if (!inside(cell.getBoundingClientRect(), card))
+            out.push({ what: `${label}: ${cell.textContent!.trim()}`, detail: 'outside its card' });
+          if (cell.scrollWidth > cell.clientWidth + 1)
+            out.push({ what: `${label}: ${cell.textContent!.trim()}`, detail: `content ${cell.scrollWidth} > cell ${cell.clientWidth}` });
         }
       }
       for (const stat of document.querySelectorAll<HTMLElement>('.stat')) {
         const r = stat.getBoundingClientRect();
         for (const child of stat.querySelectorAll<HTMLElement>('*')) {
-          if (child.getClientRects().length > 0 && !inside(child.getBoundingClientRect(), r)) out.push({ what: `stat: ${child.textContent!.trim()}`, detail: 'outside its card' });
+          if (child.getClientRects().length > 0 && !inside(child.getBoundingClientRect(), r))
+            out.push({ what: `stat: ${child.textContent!.trim()}`, detail: 'outside its card' });
         }
       }
       return out;

@@ -29,7 +29,9 @@ async function shot(p: Page, name: string) {
 
 function planOf(pid: string, studyId = STUDY) {
   return async () => {
-    const row = new Database(server.dbFile, { readonly: true }).prepare('SELECT id FROM sessions WHERE prolific_pid = ? AND study_id = ?').get(pid, studyId) as { id: string };
+    const row = new Database(server.dbFile, { readonly: true })
+      .prepare('SELECT id FROM sessions WHERE prolific_pid = ? AND study_id = ?')
+      .get(pid, studyId) as { id: string };
     return (await server.store.getSession(row.id))!.plan.trials;
   };
 }
@@ -84,10 +86,16 @@ describe('the experimenter dashboard', () => {
     await page.fill('#f-screening_trials', '3');
     await page.fill('#f-screening_min_correct', '2');
     await page.fill('#f-catch_trials', '1');
-    await page.fill('#f-advanced', JSON.stringify({ timing: { blank_ms: 100, fixation_ms: 100, stimulus_ms: 100, practice_stimulus_ms: 150, mask_ms: 100 } }));
+    await page.fill(
+      '#f-advanced',
+      JSON.stringify({ timing: { blank_ms: 100, fixation_ms: 100, stimulus_ms: 100, practice_stimulus_ms: 150, mask_ms: 100 } }),
+    );
     await page.check('input[name=launch]');
     await shot(page, '03-new-study');
-    await Promise.all([page.waitForURL(`${server.url}/admin/studies/${STUDY}?done=created`), page.click('button:has-text("Create study")')]);
+    await Promise.all([
+      page.waitForURL(`${server.url}/admin/studies/${STUDY}?done=created`),
+      page.click('button:has-text("Create study")'),
+    ]);
     expect(await page.locator('.flash-ok').textContent()).toContain('Study created');
     expect(await page.locator('h1 .badge').first().textContent()).toBe('Live');
     expect((await server.store.getStudy(STUDY))!.status).toBe('live');
@@ -98,7 +106,10 @@ describe('the experimenter dashboard', () => {
     const template = await page.inputValue('#participant-url');
     expect(template).toBe(`${server.url}/run/${STUDY}?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`);
     const pid = '64b0e2e0000000000000aa01';
-    const url = template.replace('{{%PROLIFIC_PID%}}', pid).replace('{{%STUDY_ID%}}', 'prolific-study').replace('{{%SESSION_ID%}}', 'prolific-session');
+    const url = template
+      .replace('{{%PROLIFIC_PID%}}', pid)
+      .replace('{{%STUDY_ID%}}', 'prolific-study')
+      .replace('{{%SESSION_ID%}}', 'prolific-session');
     const participant = await newParticipantContext(chromium.browser);
     try {
       const p = await participant.newPage();
@@ -113,14 +124,18 @@ describe('the experimenter dashboard', () => {
     await page.locator('[data-table="recognizability"]').waitFor({ timeout: 30_000 });
     const rows = await page.locator('[data-table="recognizability"] tbody tr').count();
     expect(rows).toBe(4);
-    expect(await page.locator('[data-table="recognizability"] tbody tr').first().locator('td').nth(2).locator('.strong').textContent()).toBe('1.000');
+    expect(
+      await page.locator('[data-table="recognizability"] tbody tr').first().locator('td').nth(2).locator('.strong').textContent(),
+    ).toBe('1.000');
     const sessionRow = page.locator('section[aria-labelledby="sessions-h"] tbody tr').first();
     expect(await sessionRow.textContent()).toContain('Completed');
     // The pseudonymous id is shown, never the Prolific ID.
     expect(await page.content()).not.toContain(pid);
     const figure = page.locator('figure img');
     await figure.waitFor();
-    await expect.poll(() => figure.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => figure.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 })
+      .toBeGreaterThan(0);
   });
 
   it('the downloaded trials CSV matches the database', async () => {
@@ -153,12 +168,19 @@ describe('the experimenter dashboard', () => {
     // Five more participants through the API; deeper layers are recognised less often.
     const accuracy: Record<string, number> = { natural: 0.95, relu0: 0.8, relu2: 0.5, final: 0.25 };
     for (let i = 0; i < 5; i++) {
-      await completeParticipant(server, `64b0e2e0000000000000bb0${i}`, STUDY, (index, t) => t.phase !== 'main' || ((i * 7 + index * 3) % 10) / 10 < accuracy[t.layer]!);
+      await completeParticipant(
+        server,
+        `64b0e2e0000000000000bb0${i}`,
+        STUDY,
+        (index, t) => t.phase !== 'main' || ((i * 7 + index * 3) % 10) / 10 < accuracy[t.layer]!,
+      );
     }
     await page.reload();
     await page.locator('.stat-wide [data-field="completed"]', { hasText: '6' }).waitFor();
     expect(await page.locator('h1 .badge-target').count()).toBe(1);
-    await page.locator('figure img').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
+    await page
+      .locator('figure img')
+      .evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
     await shot(page, '05-study');
     await page.click('text=Payments (Prolific IDs)');
     await page.waitForURL(`${server.url}/admin/studies/${STUDY}/payments`);
@@ -175,7 +197,9 @@ describe('the experimenter dashboard', () => {
     const pid = new URL(preview.url()).searchParams.get('PROLIFIC_PID')!;
     expect(await preview.title()).toBe('Preview · Recognising pictures (pilot)');
     const done = preview.waitForURL(/\/admin\/studies\/e2e-vision\?preview=completed/, { timeout: 60_000 });
-    const driving = driveParticipant(preview, { plan: planOf(pid), answer: alwaysRight as AnswerPolicy, timeoutMs: 60_000 }).catch(() => undefined);
+    const driving = driveParticipant(preview, { plan: planOf(pid), answer: alwaysRight as AnswerPolicy, timeoutMs: 60_000 }).catch(
+      () => undefined,
+    );
     await done;
     expect(await preview.locator('.flash-ok').textContent()).toContain('Your preview run is complete');
     await shot(preview, '07-preview-finished');

@@ -21,18 +21,34 @@ import { adminGet, logIn } from '../api/admin-participants.ts';
 
 const SHOTS = path.resolve(import.meta.dirname, '../../test-output/devices');
 
-const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const IPAD_UA = 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const IPAD_UA =
+  'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
 const DEVICES: Record<'phone' | 'tablet' | 'laptop', BrowserContextOptions> = {
-  phone: { viewport: { width: 390, height: 844 }, screen: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2, userAgent: IPHONE_UA },
-  tablet: { viewport: { width: 1024, height: 768 }, screen: { width: 1024, height: 768 }, hasTouch: true, isMobile: true, userAgent: IPAD_UA },
+  phone: {
+    viewport: { width: 390, height: 844 },
+    screen: { width: 390, height: 844 },
+    hasTouch: true,
+    isMobile: true,
+    deviceScaleFactor: 2,
+    userAgent: IPHONE_UA,
+  },
+  tablet: {
+    viewport: { width: 1024, height: 768 },
+    screen: { width: 1024, height: 768 },
+    hasTouch: true,
+    isMobile: true,
+    userAgent: IPAD_UA,
+  },
   laptop: { viewport: { width: 1280, height: 800 }, screen: { width: 1280, height: 800 } },
 };
 
 const REQUIREMENT = {
   image: 'This study needs a computer or a tablet with a screen of at least 640 × 480 pixels and a mouse, trackpad or touch screen.',
-  audio: 'This study needs a computer or a tablet with a screen of at least 640 × 480 pixels, a mouse, trackpad or touch screen and sound through headphones (both ears).',
+  audio:
+    'This study needs a computer or a tablet with a screen of at least 640 × 480 pixels, a mouse, trackpad or touch screen and sound through headphones (both ears).',
 };
 
 let chromium: TestBrowser;
@@ -69,7 +85,9 @@ async function firstPage(page: Page): Promise<'turned-away' | 'consent' | 'windo
   const turned = page.locator('main[data-turned-away]');
   const consent = page.getByRole('button', { name: 'I agree, continue' });
   const window = page.getByRole('button', { name: 'I cannot make the window any larger' });
-  await expect.poll(async () => (await turned.count()) + (await consent.count()) + (await window.count()), { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(async () => (await turned.count()) + (await consent.count()) + (await window.count()), { timeout: 30_000 })
+    .toBeGreaterThan(0);
   if ((await turned.count()) > 0) return 'turned-away';
   return (await consent.count()) > 0 ? 'consent' : 'window';
 }
@@ -212,7 +230,9 @@ describe('audio study, laptop', () => {
     try {
       expect(await firstPage(page)).toBe('window');
       await shot(page, 'audio-laptop-small-window');
-      expect(await page.locator('main.message').innerText()).toContain('Please enlarge it to at least 640 × 480 pixels (it is now 600 × 400)');
+      expect(await page.locator('main.message').innerText()).toContain(
+        'Please enlarge it to at least 640 × 480 pixels (it is now 600 × 400)',
+      );
       // Nothing started yet.
       expect(await servers.audio.store.findSession('fixture-study', pid)).toBeUndefined();
       await page.setViewportSize({ width: 1280, height: 800 });

@@ -39,7 +39,9 @@ const newPid = () => `5f0c0ffee0000000000e${String(++counter).padStart(4, '0')}`
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   unreachable = `https://127.0.0.1:${await closedPort()}/submissions/complete`;
-  server = await startTestServer({ study: { prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, complete_url: unreachable } } });
+  server = await startTestServer({
+    study: { prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, complete_url: unreachable } },
+  });
   prolific = http.createServer((req, res) => {
     arrived.push({ method: req.method!, url: req.url! });
     res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>Prolific stand-in</h1>');
@@ -49,7 +51,11 @@ beforeAll(async () => {
     id: 'reachable-study',
     stimulus_set: 'fixture',
     modality: 'image',
-    prolific: { completion_code: 'REACHED1', screenout_code: 'REACHED0', complete_url: `http://127.0.0.1:${(prolific.address() as net.AddressInfo).port}/submissions/complete` },
+    prolific: {
+      completion_code: 'REACHED1',
+      screenout_code: 'REACHED0',
+      complete_url: `http://127.0.0.1:${(prolific.address() as net.AddressInfo).port}/submissions/complete`,
+    },
     target_completed: 5,
     protocol: { practice_trials: 2, slow_practice_trials: 1, screening_trials: 3, screening_min_correct: 2, catch_trials: 1 },
     timing: { blank_ms: 100, fixation_ms: 100, stimulus_ms: 100, practice_stimulus_ms: 150, mask_ms: 100 },
@@ -72,7 +78,12 @@ async function openAtTheEnd(pid: string, study = 'fixture-study', ending: 'compl
   const { status, view } = await startParticipant(server, pid, study);
   expect(status).toBe(200);
   if (ending === 'completed') await answerTrials(server, view);
-  else await answerTrials(server, { ...view, screening_last_index: null }, { to: view.screening_last_index! + 1, correct: (_i, t) => t.phase !== 'screening' });
+  else
+    await answerTrials(
+      server,
+      { ...view, screening_last_index: null },
+      { to: view.screening_last_index! + 1, correct: (_i, t) => t.phase !== 'screening' },
+    );
   const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const page = await context.newPage();

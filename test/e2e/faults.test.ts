@@ -34,7 +34,8 @@ function recordTraffic(context: BrowserContext) {
   });
   context.on('response', (res) => {
     const req = res.request();
-    if (req.method() === 'POST' && req.url().endsWith('/trials') && res.status() === 200) acked.add(JSON.parse(req.postData() ?? '{}').trial_index);
+    if (req.method() === 'POST' && req.url().endsWith('/trials') && res.status() === 200)
+      acked.add(JSON.parse(req.postData() ?? '{}').trial_index);
   });
   return { sent, acked };
 }
@@ -53,7 +54,6 @@ function recordStimuli(context: BrowserContext): () => boolean {
   });
   return () => listed.size > 0 && [...listed].every((f) => received.has(f));
 }
-
 
 interface Row {
   session_id: string;
@@ -76,7 +76,9 @@ function checkDatabase(dbFile: string, pid: string, sent: Sent[]) {
     const session = sessions[0]!;
     // The server's pacing check never refused a trial of this honest participant (server/pacing.ts).
     expect(session.pacing_violations).toBe(0);
-    const rows = db.prepare('SELECT session_id, trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session.id) as Row[];
+    const rows = db
+      .prepare('SELECT session_id, trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index')
+      .all(session.id) as Row[];
     expect(rows.map((r) => r.trial_index)).toEqual(Array.from({ length: session.n_trials }, (_, i) => i));
     for (const row of rows) {
       const candidates = sent.filter((s) => s.index === row.trial_index).map((s) => canonicalJson(JSON.parse(s.body)));
@@ -118,7 +120,9 @@ describe('server killed mid-study', () => {
     await page.goto(`${proc.url}/run/fixture-study?PROLIFIC_PID=${pid}`);
     const planOf = async () => {
       const db = new Database(setup.dbFile, { readonly: true });
-      const row = db.prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?').get(pid) as { plan: string };
+      const row = db
+        .prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?')
+        .get(pid) as { plan: string };
       db.close();
       return JSON.parse(row.plan).trials;
     };
@@ -149,7 +153,8 @@ describe('browser faults', () => {
   afterAll(async () => {
     await server?.dispose();
   });
-  const planFor = (pid: string) => async () => (await server.store.getSession((await server.store.findSession('fixture-study', pid))!.id))!.plan.trials;
+  const planFor = (pid: string) => async () =>
+    (await server.store.getSession((await server.store.findSession('fixture-study', pid))!.id))!.plan.trials;
 
   it('offline for 30 s: the queue holds the answers and drains when the connection returns', async () => {
     const pid = pidOf('fault0offline00000000001');
@@ -194,7 +199,9 @@ describe('browser faults', () => {
     await driveParticipant(page, { plan: planFor(pid), stopBefore: 6 });
     await page.waitForFunction(`(${pendingInBrowser})() === 0`);
     // From now on the queue's fetches fail; only a beacon can carry trial 6.
-    await context.route('**/trials', (route) => (route.request().resourceType() === 'fetch' ? route.abort('connectionreset') : route.continue()));
+    await context.route('**/trials', (route) =>
+      route.request().resourceType() === 'fetch' ? route.abort('connectionreset') : route.continue(),
+    );
     await driveParticipant(page, { plan: planFor(pid), stopBefore: 7 });
     await page.close({ runBeforeUnload: true });
     const deadline = Date.now() + 10_000;

@@ -38,9 +38,22 @@ async function instanceEnv(url: string): Promise<Record<string, string>> {
     if (m) env[m[1]!] = m[2]!;
   }
   expect(Object.keys(env)).toEqual(
-    expect.arrayContaining(['METAMER_DATABASE_URL', 'METAMER_PARTICIPANT_KEY', 'METAMER_STIMULUS_KEY', 'METAMER_ADMIN_TOKEN', 'METAMER_TRUST_PROXY']),
+    expect.arrayContaining([
+      'METAMER_DATABASE_URL',
+      'METAMER_PARTICIPANT_KEY',
+      'METAMER_STIMULUS_KEY',
+      'METAMER_ADMIN_TOKEN',
+      'METAMER_TRUST_PROXY',
+    ]),
   );
-  return { ...env, METAMER_DATABASE_URL: url, METAMER_PARTICIPANT_KEY: KEY, METAMER_ADMIN_TOKEN: TOKEN, METAMER_STIMULUS_KEY: STIMULUS_KEY, LOG_LEVEL: 'warn' };
+  return {
+    ...env,
+    METAMER_DATABASE_URL: url,
+    METAMER_PARTICIPANT_KEY: KEY,
+    METAMER_ADMIN_TOKEN: TOKEN,
+    METAMER_STIMULUS_KEY: STIMULUS_KEY,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 /** Trial POSTs the browser made and those the server acknowledged (200). */
@@ -81,7 +94,10 @@ describe('two instances behind nginx on one PostgreSQL database', () => {
     try {
       setup = await startTestServer({ databaseUrl: url, study: { target_completed: 100 } });
     } finally {
-      for (const [name, value] of [['METAMER_PARTICIPANT_KEY', saved.p], ['METAMER_STIMULUS_KEY', saved.s]] as const) {
+      for (const [name, value] of [
+        ['METAMER_PARTICIPANT_KEY', saved.p],
+        ['METAMER_STIMULUS_KEY', saved.s],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

@@ -40,7 +40,9 @@ function pacingViolations(server: TestServer, session: string): number {
 function storedTrials(server: TestServer, session: string) {
   const db = new Database(server.dbFile, { readonly: true });
   try {
-    return db.prepare('SELECT trial_index, phase, correct, response, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as {
+    return db
+      .prepare('SELECT trial_index, phase, correct, response, data FROM trials WHERE session_id = ? ORDER BY trial_index')
+      .all(session) as {
       trial_index: number;
       phase: string;
       correct: number;
@@ -73,7 +75,11 @@ describe('image study in Chromium', () => {
       const tick = () => {
         const index = document.getElementById('jspsych-target')?.dataset.trialIndex;
         if (index !== undefined) {
-          for (const [name, sel] of [['fixation', '.metamer-fixation'], ['image', '.metamer-stage > canvas'], ['mask', '.metamer-mask']] as const) {
+          for (const [name, sel] of [
+            ['fixation', '.metamer-fixation'],
+            ['image', '.metamer-stage > canvas'],
+            ['mask', '.metamer-mask'],
+          ] as const) {
             const el = document.querySelector(sel);
             if (el && getComputedStyle(el).visibility === 'visible') {
               const t = (seen[index] ??= {});
@@ -112,7 +118,10 @@ describe('image study in Chromium', () => {
     // 100 ms (6 frames at 60 Hz; the image 150 ms on the slow practice trial).
     const check = await context.newPage();
     await check.goto(`${server.url}/healthz`);
-    const seen = JSON.parse((await check.evaluate(() => localStorage.getItem('frames-seen'))) ?? '{}') as Record<string, Record<string, number>>;
+    const seen = JSON.parse((await check.evaluate(() => localStorage.getItem('frames-seen'))) ?? '{}') as Record<
+      string,
+      Record<string, number>
+    >;
     expect(await check.evaluate(() => localStorage.getItem('feedback-seen'))).toBe('Correct!');
     for (const t of plan) {
       const frames = seen[String(t.index)] ?? {};
@@ -155,7 +164,9 @@ describe('image study in Chromium', () => {
     other.on('response', async (r) => seen.push(`${r.url()} ${await r.text().catch(() => '')}`));
     const taker = await other.newPage();
     // The link as the taker would make it: the victim's ID, a SESSION_ID of their own.
-    const res = await taker.goto(`${server.url}/run/fixture-study?PROLIFIC_PID=${pid}&STUDY_ID=prolific-study&SESSION_ID=another-submission`);
+    const res = await taker.goto(
+      `${server.url}/run/fixture-study?PROLIFIC_PID=${pid}&STUDY_ID=prolific-study&SESSION_ID=another-submission`,
+    );
     expect(res!.status()).toBe(409);
     await taker.locator('text=already been used to start this study in another submission').waitFor();
     // And without any SESSION_ID: the page asks the server, which refuses (no resume key in this browser).

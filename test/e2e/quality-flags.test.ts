@@ -144,9 +144,13 @@ describe('quality flags for an honest participant, a browser agent and an API sc
     });
     const view = start.body as SessionView;
     const headless = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0.0.0 Safari/537.36';
-    const rep = await postJson(`${server.url}/api/sessions/${view.session}/page-report`, { webdriver: true, automation_globals: [] }, {
-      headers: { 'Content-Type': 'application/json', 'User-Agent': headless },
-    });
+    const rep = await postJson(
+      `${server.url}/api/sessions/${view.session}/page-report`,
+      { webdriver: true, automation_globals: [] },
+      {
+        headers: { 'Content-Type': 'application/json', 'User-Agent': headless },
+      },
+    );
     expect(rep.status).toBe(200);
     const plan = await planOf(SCRIPT)();
     const api = `${server.url}/api/sessions/${view.session}`;
@@ -203,7 +207,11 @@ describe('quality flags for an honest participant, a browser agent and an API sc
     const flags: Record<string, string> = Object.fromEntries(csv.map((r) => [r.prolific_pid!, r.flags!]));
     expect(flags[HONEST]).toBe('');
     expect(flags[AGENT]).toMatch(/^automation: navigator\.webdriver was true; /);
-    expect(flags[SCRIPT]!.split(' | ').map((f) => f.split(':')[0]).join(' ')).toBe(SCRIPT_FLAGS);
+    expect(
+      flags[SCRIPT]!.split(' | ')
+        .map((f) => f.split(':')[0])
+        .join(' '),
+    ).toBe(SCRIPT_FLAGS);
   });
 
   it('the trials CSV and the Psych-DS data dictionary carry the measurement columns', async () => {
@@ -254,7 +262,10 @@ describe('quality flags for an honest participant, a browser agent and an API sc
     expect(x.counts.flagged).toBe(2);
     expect(x.participants_included).toBe(1);
     expect(x.excluded.map((e: { participant_id: string; rule: string }) => [e.participant_id, e.rule]).sort()).toEqual(
-      [[participantOf(AGENT), 'flagged'], [participantOf(SCRIPT), 'flagged']].sort(),
+      [
+        [participantOf(AGENT), 'flagged'],
+        [participantOf(SCRIPT), 'flagged'],
+      ].sort(),
     );
     const md = await metamer('--bootstrap', '0', '--exclude-flagged');
     expect(md).toContain('| quality flags | on | 2 |');
@@ -276,7 +287,7 @@ describe('an audio study in Chromium', () => {
     await audioServer?.dispose();
   });
 
-  it('records each sound\'s start on the AudioContext clock and the latencies the context reports', async () => {
+  it("records each sound's start on the AudioContext clock and the latencies the context reports", async () => {
     const pid = '5f1a0000000000000000a0a1';
     const page = await (await newParticipantContext(audioBrowser.browser)).newPage();
     await page.goto(`${audioServer.url}/run/${STUDY}?PROLIFIC_PID=${pid}&STUDY_ID=st&SESSION_ID=se-${pid}`);

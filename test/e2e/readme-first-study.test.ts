@@ -43,7 +43,12 @@ function run(script: string, cwd: string): { stdout: string; cwd: string } {
 /** Starts README's serve command on a free port; resolves with the address it prints. */
 function serve(command: string, cwd: string): Promise<{ proc: ChildProcess; origin: string }> {
   // A process group of its own: npx runs the server as a child, and both must stop at the end.
-  const proc = spawn('bash', ['-c', `exec ${command}`], { cwd, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn('bash', ['-c', `exec ${command}`], {
+    cwd,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -95,7 +100,9 @@ describe("README's first study", () => {
         const plan = async (): Promise<PlannedTrial[]> => {
           const conn = new Database(db, { readonly: true });
           try {
-            const row = conn.prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?').get(pid) as { plan: string };
+            const row = conn
+              .prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?')
+              .get(pid) as { plan: string };
             return (JSON.parse(row.plan) as { trials: PlannedTrial[] }).trials;
           } finally {
             conn.close();
@@ -127,7 +134,10 @@ describe("README's first study", () => {
       .split('\n')
       .filter((l) => l.startsWith('| first-study |'))
       .map((l) => l.split('|').map((c) => c.trim()));
-    expect(rows.map((r) => `${r[2]}/${r[3]}`), analyzed).toEqual(['/natural', 'robust_cnn/conv2_relu', 'robust_cnn/final', 'standard_cnn/conv2_relu', 'standard_cnn/final']);
+    expect(
+      rows.map((r) => `${r[2]}/${r[3]}`),
+      analyzed,
+    ).toEqual(['/natural', 'robust_cnn/conv2_relu', 'robust_cnn/final', 'standard_cnn/conv2_relu', 'standard_cnn/final']);
     // n_participants is the pilot; chance is 1 in the example set's 4 categories.
     for (const r of rows) expect([r[5], r[11]]).toEqual(['1', '0.25']);
   }, 600_000);

@@ -133,7 +133,10 @@ describe('a study on a slow line', () => {
     // the held trial waited.
     const session = (await server.store.findSession('fixture-study', pid))!.id;
     const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare('SELECT trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as { trial_index: number; data: string }[];
+    const rows = db.prepare('SELECT trial_index, data FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as {
+      trial_index: number;
+      data: string;
+    }[];
     db.close();
     const waits = rows.map((r) => JSON.parse(r.data).timings.wait_ms as number);
     expect(waits.every((w) => Number.isInteger(w) && w >= 0)).toBe(true);
@@ -145,11 +148,16 @@ describe('a study on a slow line', () => {
     expect(exported.columns.map((c) => c.name)).toContain('wait_ms');
     // This server's only session.
     expect(exported.rows.map((r) => r.wait_ms)).toEqual(waits);
-    const dictionary = JSON.parse(psychDsDataset(exported)['dataset_description.json']!).variableMeasured as { name: string; description: string }[];
+    const dictionary = JSON.parse(psychDsDataset(exported)['dataset_description.json']!).variableMeasured as {
+      name: string;
+      description: string;
+    }[];
     expect(dictionary.find((v) => v.name === 'wait_ms')?.description).toMatch(/wait/);
 
     // The loader asked for the session's own files only, by their opaque names, each over the network once.
-    const files = new Set(view.trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])).map((u) => new URL(u, server.url).href));
+    const files = new Set(
+      view.trials.flatMap((t) => (t.mask ? [t.stimulus, t.mask] : [t.stimulus])).map((u) => new URL(u, server.url).href),
+    );
     const stimulusRequests = [...requests.values()].filter((u) => new URL(u).pathname.startsWith('/stimuli/'));
     for (const u of stimulusRequests) expect(files.has(u), u).toBe(true);
     const loaded = fromNetwork.filter((u) => files.has(u));

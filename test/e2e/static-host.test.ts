@@ -40,7 +40,9 @@ describe('stimuli from a static host on another origin', () => {
 
   it('export-static writes every servable file under its keyed name, and a participant completes loading them from nginx', async () => {
     const out = path.join(setup.dir, 'static');
-    const printed = execFileSync(process.execPath, [BIN, '--db', setup.dbFile, 'stimuli', 'export-static', out, '--json'], { encoding: 'utf8' });
+    const printed = execFileSync(process.execPath, [BIN, '--db', setup.dbFile, 'stimuli', 'export-static', out, '--json'], {
+      encoding: 'utf8',
+    });
     const result = JSON.parse(printed) as { files: number };
     const db = new Database(setup.dbFile, { readonly: true });
     const blobs = db.prepare('SELECT sha256, ext FROM blobs').all() as { sha256: string; ext: string }[];
@@ -79,7 +81,9 @@ describe('stimuli from a static host on another origin', () => {
     const result2 = await driveParticipant(page, {
       plan: async () => {
         const d = new Database(setup.dbFile, { readonly: true });
-        const row = d.prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?').get(pid) as { plan: string };
+        const row = d
+          .prepare('SELECT p.plan FROM sessions s JOIN session_plans p ON p.session_id = s.id WHERE s.prolific_pid = ?')
+          .get(pid) as { plan: string };
         d.close();
         return JSON.parse(row.plan).trials;
       },

@@ -28,8 +28,20 @@ export interface NetworkProfile {
 const kbit = (k: number) => (k * 1024) / 8;
 
 export const NETWORK_PROFILES = {
-  slow: { name: 'slow', downloadBytesPerSecond: kbit(1.6 * 1024), uploadBytesPerSecond: kbit(750), latencyMs: 150, label: '1.6 Mbit/s, 150 ms RTT' },
-  broadband: { name: 'broadband', downloadBytesPerSecond: kbit(10 * 1024), uploadBytesPerSecond: kbit(10 * 1024), latencyMs: 40, label: '10 Mbit/s, 40 ms RTT' },
+  slow: {
+    name: 'slow',
+    downloadBytesPerSecond: kbit(1.6 * 1024),
+    uploadBytesPerSecond: kbit(750),
+    latencyMs: 150,
+    label: '1.6 Mbit/s, 150 ms RTT',
+  },
+  broadband: {
+    name: 'broadband',
+    downloadBytesPerSecond: kbit(10 * 1024),
+    uploadBytesPerSecond: kbit(10 * 1024),
+    latencyMs: 40,
+    label: '10 Mbit/s, 40 ms RTT',
+  },
   loopback: { name: 'loopback', downloadBytesPerSecond: 0, uploadBytesPerSecond: 0, latencyMs: 0, label: 'loopback, no emulation' },
 } as const satisfies Record<string, NetworkProfile>;
 

@@ -58,7 +58,6 @@ ${serverBlock.replace(/listen 80;/, `listen 127.0.0.1:${port};`)}
   return child;
 }
 
-
 /**
  * deploy/nginx-instances.conf as shipped, with only what a test or benchmark must swap in: the
  * instances' ports, the static export's folder, and (`log`) a log of the instance that answered
@@ -67,7 +66,8 @@ ${serverBlock.replace(/listen 80;/, `listen 127.0.0.1:${port};`)}
 export async function instancesServerBlock(instances: number[], staticRoot: string, log?: string): Promise<string> {
   const conf = await fs.readFile(path.resolve(import.meta.dirname, '../../deploy/nginx-instances.conf'), 'utf8');
   const servers = [...conf.matchAll(/^\s*server 127\.0\.0\.1:\d+(.*);$/gm)];
-  if (servers.length !== instances.length) throw new Error(`deploy/nginx-instances.conf lists ${servers.length} instances, not ${instances.length}`);
+  if (servers.length !== instances.length)
+    throw new Error(`deploy/nginx-instances.conf lists ${servers.length} instances, not ${instances.length}`);
   let out = conf.replace('root /srv/metamer/static;', `root ${staticRoot};`);
   for (const [i, m] of servers.entries()) out = out.replace(m[0], `    server 127.0.0.1:${instances[i]}${m[1]};`);
   if (!log) return out;
@@ -90,6 +90,14 @@ export async function answeredBy(log: string): Promise<Answered[]> {
     .filter(Boolean)
     .map((l) => {
       const [method, uri, ...rest] = l.split(' ');
-      return { method: method!, uri: uri!, upstreams: rest.slice(0, -1).join(' ').split(/[, ]+/).filter((u) => u.includes(':')) };
+      return {
+        method: method!,
+        uri: uri!,
+        upstreams: rest
+          .slice(0, -1)
+          .join(' ')
+          .split(/[, ]+/)
+          .filter((u) => u.includes(':')),
+      };
     });
 }

@@ -59,7 +59,11 @@ const PROLIFIC = 'https://app.prolific.com/';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function visible(page: Page, selector: string): Promise<boolean> {
-  return page.locator(selector).first().isVisible().catch(() => false);
+  return page
+    .locator(selector)
+    .first()
+    .isVisible()
+    .catch(() => false);
 }
 
 export async function driveParticipant(page: Page, opts: DriveOptions): Promise<DriveResult> {
@@ -93,18 +97,30 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
       })
       .catch(() => null);
     if (exit) {
-      if (exit.exitState === 'unreachable' || exit.exitState === 'offline') return { answered, finalUrl: exit.exitUrl!, ...(typed.length ? { typed } : {}) };
+      if (exit.exitState === 'unreachable' || exit.exitState === 'offline')
+        return { answered, finalUrl: exit.exitUrl!, ...(typed.length ? { typed } : {}) };
       await sleep(30);
       continue;
     }
-    const choices = page.locator('#jspsych-image-button-response-btngroup.visible button:enabled, #jspsych-audio-button-response-btngroup button:enabled');
-    if ((await choices.count()) > 0 && (await choices.first().isVisible().catch(() => false))) {
+    const choices = page.locator(
+      '#jspsych-image-button-response-btngroup.visible button:enabled, #jspsych-audio-button-response-btngroup button:enabled',
+    );
+    if (
+      (await choices.count()) > 0 &&
+      (await choices
+        .first()
+        .isVisible()
+        .catch(() => false))
+    ) {
       const index = Number(await page.locator('#jspsych-target').getAttribute('data-trial-index'));
       if (index === opts.stopBefore) return { answered, finalUrl: page.url(), stoppedAt: index };
       plan ??= await opts.plan();
       const labels = await choices.allTextContents();
       const label = answer(plan[index]!, labels);
-      await choices.filter({ hasText: new RegExp(`^${label}$`) }).first().click({ delay: opts.pressMs });
+      await choices
+        .filter({ hasText: new RegExp(`^${label}$`) })
+        .first()
+        .click({ delay: opts.pressMs });
       answered.push(index);
       continue;
     }
@@ -124,7 +140,10 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
       continue;
     }
     // The headphone check's volume sound: Continue opens once it has been heard.
-    if ((await visible(page, '#metamer-calibration-play:enabled')) && (await visible(page, '#jspsych-html-button-response-btngroup button:disabled'))) {
+    if (
+      (await visible(page, '#metamer-calibration-play:enabled')) &&
+      (await visible(page, '#jspsych-html-button-response-btngroup button:disabled'))
+    ) {
       await page.locator('#metamer-calibration-play').click();
       continue;
     }
@@ -136,15 +155,24 @@ async function driveLoop(page: Page, opts: DriveOptions, prolificUrl: () => stri
     }
     for (const sel of ['#jspsych-fullscreen-btn', '#jspsych-html-button-response-btngroup button:enabled', '.message a.jspsych-btn']) {
       if (await visible(page, sel)) {
-        await page.locator(sel).first().click().catch(() => {});
+        await page
+          .locator(sel)
+          .first()
+          .click()
+          .catch(() => {});
         break;
       }
     }
     await sleep(30);
   }
-  const text = await page.locator('body').innerText().catch(() => '(page gone)');
+  const text = await page
+    .locator('body')
+    .innerText()
+    .catch(() => '(page gone)');
   await page.screenshot({ path: `test-output/stuck-${Date.now()}.png` }).catch(() => {});
-  throw new Error(`participant did not finish in time; last URL ${page.url()}; answered ${answered.join(',')}; page says: ${text.slice(0, 300)}`);
+  throw new Error(
+    `participant did not finish in time; last URL ${page.url()}; answered ${answered.join(',')}; page says: ${text.slice(0, 300)}`,
+  );
 }
 
 /**

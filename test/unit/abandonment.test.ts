@@ -10,7 +10,9 @@ const MIN = 60_000;
 function slotsAndStates(server: TestServer, studyId = 'fixture-study') {
   const db = new Database(server.dbFile, { readonly: true });
   try {
-    return db.prepare('SELECT prolific_pid AS pid, slot, state FROM sessions WHERE study_id = ? AND preview = 0 ORDER BY started_at, id').all(studyId) as {
+    return db
+      .prepare('SELECT prolific_pid AS pid, slot, state FROM sessions WHERE study_id = ? AND preview = 0 ORDER BY started_at, id')
+      .all(studyId) as {
       pid: string;
       slot: number;
       state: string;
@@ -39,7 +41,11 @@ describe('abandonment with more participants than places', () => {
     // Target 2, 4 conditions (natural + 3 layers): the Latin square has 4 slots.
     // Readable made-up IDs: the study takes any token as an ID (the option for other recruiters).
     server = await startTestServer({
-      study: { target_completed: 2, abandon_after_minutes: 30, prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' } },
+      study: {
+        target_completed: 2,
+        abandon_after_minutes: 30,
+        prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' },
+      },
     });
   });
   afterAll(async () => {
@@ -57,7 +63,11 @@ describe('abandonment with more participants than places', () => {
       expect(r.status).toBe(200);
       views.set(pid, r.view);
     }
-    expect(slotsAndStates(server).map((s) => [s.pid, s.slot])).toEqual([['quiet-1', 0], ['quiet-2', 1], ['busy-3', 2]]);
+    expect(slotsAndStates(server).map((s) => [s.pid, s.slot])).toEqual([
+      ['quiet-1', 0],
+      ['quiet-2', 1],
+      ['busy-3', 2],
+    ]);
     await answerTrials(server, views.get('busy-3')!, { to: 2 });
 
     // 29 minutes of silence is not yet abandonment; 31 is.
@@ -80,7 +90,11 @@ describe('abandonment with more participants than places', () => {
     expect([slots['new-4'], slots['new-5'], slots['new-6']]).toEqual([0, 1, 3]);
 
     // A late trial from an abandoned session is stored and revives it (data is never refused).
-    const late = await postJson(`${server.url}/api/sessions/${views.get('quiet-1')!.session}/trials`, { trial_index: 0, response: 'bear', rt_ms: 900 });
+    const late = await postJson(`${server.url}/api/sessions/${views.get('quiet-1')!.session}/trials`, {
+      trial_index: 0,
+      response: 'bear',
+      rt_ms: 900,
+    });
     expect(late.status).toBe(200);
     expect(late.body).toMatchObject({ stored: 'created' });
     expect((await server.store.getSession(views.get('quiet-1')!.session))!.state).toBe('started');
@@ -153,13 +167,17 @@ describe('the server sweeps on a timer', () => {
   it('marks an idle session abandoned without anybody asking', async () => {
     process.env.METAMER_ABANDON_SWEEP_MS = '100';
     server = await startTestServer({
-      study: { abandon_after_minutes: 1, prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' } },
+      study: {
+        abandon_after_minutes: 1,
+        prolific: { completion_code: COMPLETION_CODE, screenout_code: SCREENOUT_CODE, id_format: 'token' },
+      },
     });
     const r = await startParticipant(server, 'timer-1');
     expect(r.status).toBe(200);
     idleFor(server, 'timer-1', 2 * MIN);
     const deadline = Date.now() + 5_000;
-    while ((await server.store.getSession(r.view.session))!.state !== 'abandoned' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    while ((await server.store.getSession(r.view.session))!.state !== 'abandoned' && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 50));
     expect((await server.store.getSession(r.view.session))!.state).toBe('abandoned');
   });
 });

@@ -28,7 +28,10 @@ describe('loadTrialsCsv', () => {
     expect(s!.counts.study_id).toBe('pilot-a');
     expect(s!.counts.participants).toEqual(['p1', 'p2']);
     expect(s!.counts.states).toEqual([null, null]);
-    expect(s!.counts.conditions).toEqual([{ model: '', layer: 'natural', layer_index: 0 }, { model: 'm', layer: 'L1', layer_index: 1 }]);
+    expect(s!.counts.conditions).toEqual([
+      { model: '', layer: 'natural', layer_index: 0 },
+      { model: 'm', layer: 'L1', layer_index: 1 },
+    ]);
     expect(Array.from(s!.counts.correct)).toEqual([1, 0, 0, 1]);
     expect(Array.from(s!.counts.total)).toEqual([1, 1, 1, 1]);
     const [named] = await loadTrialsCsv(f, { studyId: 'x' });
@@ -77,13 +80,29 @@ describe('loadTrialsCsv', () => {
   });
 
   const bad: [string, string, RegExp][] = [
-    ['missing-col.csv', 'participant_id,model,correct\np,,1\n', /missing-col\.csv: missing column "layer" \(required: participant_id, model, layer, correct\)/],
+    [
+      'missing-col.csv',
+      'participant_id,model,correct\np,,1\n',
+      /missing-col\.csv: missing column "layer" \(required: participant_id, model, layer, correct\)/,
+    ],
     ['dup.csv', 'participant_id,model,layer,correct,model\np,,natural,1,\n', /dup\.csv: column "model" appears twice in the header/],
-    ['bad-correct.csv', 'participant_id,model,layer,correct\np,,natural,1\np,,natural,yes\n', /bad-correct\.csv: line 3, column "correct": /],
+    [
+      'bad-correct.csv',
+      'participant_id,model,layer,correct\np,,natural,1\np,,natural,yes\n',
+      /bad-correct\.csv: line 3, column "correct": /,
+    ],
     ['bad-phase.csv', 'participant_id,phase,model,layer,correct\np,warmup,,natural,1\n', /bad-phase\.csv: line 2, column "phase": /],
-    ['natural-model.csv', 'participant_id,model,layer,correct\np,m,natural,1\n', /natural-model\.csv: line 2, column "model": must be empty for layer "natural"/],
+    [
+      'natural-model.csv',
+      'participant_id,model,layer,correct\np,m,natural,1\n',
+      /natural-model\.csv: line 2, column "model": must be empty for layer "natural"/,
+    ],
     ['bad-index.csv', 'participant_id,model,layer,layer_index,correct\np,m,L1,one,1\n', /bad-index\.csv: line 2, column "layer_index": /],
-    ['clash.csv', 'participant_id,model,layer,layer_index,correct\np,m,L1,1,1\np,m,L1,2,1\n', /clash\.csv: line 3: layer_index of m\/L1 is 2 here but 1 in earlier trials/],
+    [
+      'clash.csv',
+      'participant_id,model,layer,layer_index,correct\np,m,L1,1,1\np,m,L1,2,1\n',
+      /clash\.csv: line 3: layer_index of m\/L1 is 2 here but 1 in earlier trials/,
+    ],
     ['quote.csv', 'participant_id,model,layer,correct\np,,natural,1\np,"unclosed,natural,1\n', /quote\.csv: line \d+: /],
     ['ragged.csv', 'participant_id,model,layer,correct\np,,natural,1,extra\n', /ragged\.csv: line 2: /],
     ['header-only.csv', 'participant_id,model,layer,correct\n', /header-only\.csv: no trials/],
@@ -120,7 +139,9 @@ describe('loadPredictionsCsv', () => {
   });
 
   it('names missing columns and empty ids', async () => {
-    await expect(loadPredictionsCsv(write('p2.csv', 'stimulus_id,model,predicted_category\n'))).rejects.toThrow(/p2\.csv: missing column "observer_model"/);
+    await expect(loadPredictionsCsv(write('p2.csv', 'stimulus_id,model,predicted_category\n'))).rejects.toThrow(
+      /p2\.csv: missing column "observer_model"/,
+    );
     await expect(loadPredictionsCsv(write('p3.csv', 'stimulus_id,observer_model,predicted_category\n,alexnet,bear\n'))).rejects.toThrow(
       /p3\.csv: line 2, column "stimulus_id": must not be empty/,
     );

@@ -98,11 +98,24 @@ describe('SQLite study loader and analysis', () => {
 
   it('computes the table like an independent per-trial computation', async () => {
     const s = await loadStudyAt(dbFile, synth.studyId);
-    const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 2000, seed: 3, permutations: 0, statistics: false });
+    const r = analyzeCounts(s.counts, {
+      exclusions: s.exclusions,
+      choices: s.choices,
+      bootstrap: 2000,
+      seed: 3,
+      permutations: 0,
+      statistics: false,
+    });
     const expected = expectedTable(synth, includedByConfig(synth));
     expect(r.table).toHaveLength(1 + 6);
     expect(r.table.map((row) => `${row.model}/${row.layer}`)).toEqual([
-      '/natural', 'alexnet/relu0', 'alexnet/relu2', 'alexnet/final', 'resnet50/layer1', 'resnet50/layer4', 'resnet50/final',
+      '/natural',
+      'alexnet/relu0',
+      'alexnet/relu2',
+      'alexnet/final',
+      'resnet50/layer1',
+      'resnet50/layer4',
+      'resnet50/final',
     ]);
     for (const row of r.table) {
       const e = expected.get(`${row.model}/${row.layer}`)!;
@@ -116,7 +129,14 @@ describe('SQLite study loader and analysis', () => {
       expect(row.ci_high! - row.ci_low!).toBeGreaterThan(0);
     }
     // Seeded: the same seed gives the same CIs.
-    const again = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 2000, seed: 3, permutations: 0, statistics: false });
+    const again = analyzeCounts(s.counts, {
+      exclusions: s.exclusions,
+      choices: s.choices,
+      bootstrap: 2000,
+      seed: 3,
+      permutations: 0,
+      statistics: false,
+    });
     expect(again.table).toEqual(r.table);
   });
 
@@ -124,7 +144,9 @@ describe('SQLite study loader and analysis', () => {
     const s = await loadStudyAt(dbFile, synth.studyId);
     const keepAll = analyzeCounts(s.counts, {
       exclusions: { incomplete: false, screened_out: false, flagged: false, catch_min_accuracy: 0, natural_min_accuracy: 0 },
-      choices: s.choices, bootstrap: 0, statistics: false,
+      choices: s.choices,
+      bootstrap: 0,
+      statistics: false,
     });
     expect(keepAll.exclusions.participants_included).toBe(14);
     // The screened-out participant has no main trials, the partial sessions have half of them.
@@ -161,7 +183,14 @@ describe('SQLite study loader and analysis', () => {
 
   it('other-model recognizability averages the other models over every metamer of a condition', async () => {
     const s = await loadStudyAt(dbFile, synth.studyId);
-    const r = analyzeCounts(s.counts, { exclusions: s.exclusions, choices: s.choices, bootstrap: 0, permutations: 99, predictions: s.predictions, stimuli: s.stimuli });
+    const r = analyzeCounts(s.counts, {
+      exclusions: s.exclusions,
+      choices: s.choices,
+      bootstrap: 0,
+      permutations: 99,
+      predictions: s.predictions,
+      stimuli: s.stimuli,
+    });
     const o = r.other_model!;
     expect(o.observers).toEqual(['alexnet', 'resnet50']);
     expect(o.rows).toHaveLength(6);
@@ -194,8 +223,19 @@ describe('exports', () => {
   it('carries the contract columns, keyed participant ids and never a raw Prolific ID', async () => {
     const exp = await loadExportAt(dbFile, synth.studyId);
     expect(exp.columns.slice(0, 13).map((c) => c.name)).toEqual([
-      'participant_id', 'session_id', 'phase', 'trial_index', 'stimulus_id', 'source_id', 'category',
-      'model', 'layer', 'layer_index', 'response', 'correct', 'rt_ms',
+      'participant_id',
+      'session_id',
+      'phase',
+      'trial_index',
+      'stimulus_id',
+      'source_id',
+      'category',
+      'model',
+      'layer',
+      'layer_index',
+      'response',
+      'correct',
+      'rt_ms',
     ]);
     const columns = [...TRIAL_COLUMNS, ...MEASUREMENT_COLUMNS].map((c) => c.name);
     expect(exp.columns.map((c) => c.name)).toEqual([...columns, 'prediction_alexnet', 'prediction_resnet50']);

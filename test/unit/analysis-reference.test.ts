@@ -34,7 +34,18 @@ let files: string[];
 function analyze(csvFiles: string[], choices: number): AnalysisResult[] {
   const r = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'bin/metamer.js'), 'analyze', '--trials', ...csvFiles, '--choices', String(choices), '--format', 'json', '--permutations', '1000'],
+    [
+      path.join(ROOT, 'bin/metamer.js'),
+      'analyze',
+      '--trials',
+      ...csvFiles,
+      '--choices',
+      String(choices),
+      '--format',
+      'json',
+      '--permutations',
+      '1000',
+    ],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   if (r.status !== 0) throw new Error(`metamer analyze failed (${r.status}): ${r.stderr}`);
@@ -46,8 +57,14 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feather2023-'));
   files = writeRebuilt(dir, rebuildFeather2023(readLongCsv()));
   results = [
-    ...analyze(files.filter((f) => path.basename(f).startsWith('vision')), 16),
-    ...analyze(files.filter((f) => path.basename(f).startsWith('audio')), 793),
+    ...analyze(
+      files.filter((f) => path.basename(f).startsWith('vision')),
+      16,
+    ),
+    ...analyze(
+      files.filter((f) => path.basename(f).startsWith('audio')),
+      793,
+    ),
   ];
 }, 300_000);
 
@@ -63,9 +80,25 @@ describe('Feather et al. 2023 rebuilt from the published proportions', () => {
 
   it('writes one trials CSV per experiment, with k/n equal to each published proportion', () => {
     expect(files.map((f) => path.basename(f)).sort()).toEqual(
-      ['audio-exp1', 'audio-exp3', 'audio-exp4', 'audio-exp6', 'audio-exp7', 'audio-exp8',
-        'vision-exp1', 'vision-exp10', 'vision-exp12', 'vision-exp16', 'vision-exp3', 'vision-exp4', 'vision-exp5', 'vision-exp6', 'vision-exp9']
-        .map((s) => `${s}.csv`).sort(),
+      [
+        'audio-exp1',
+        'audio-exp3',
+        'audio-exp4',
+        'audio-exp6',
+        'audio-exp7',
+        'audio-exp8',
+        'vision-exp1',
+        'vision-exp10',
+        'vision-exp12',
+        'vision-exp16',
+        'vision-exp3',
+        'vision-exp4',
+        'vision-exp5',
+        'vision-exp6',
+        'vision-exp9',
+      ]
+        .map((s) => `${s}.csv`)
+        .sort(),
     );
     // Each participant saw roughly 400 main trials, as in the paper.
     const rows = parse(fs.readFileSync(path.join(dir, 'vision-exp1.csv'), 'utf8'), { columns: true }) as Record<string, string>[];

@@ -234,12 +234,30 @@ describe('mixedAnova (one between, one within factor)', () => {
     // SS: A 905.27, S(A) 84.56, B 0.19, B*A 167.65, B*S(A) 139.47;
     // F: A 48.17 (2, 9) p < 0.001, B 0.01 (1, 9) p = 0.915, B*A 5.41 (2, 9) p = 0.029.
     const data: [number, number, number, number][] = [
-      [1, 1, 1, -3.8558], [2, 1, 1, 4.4076], [3, 1, 1, -4.1752], [4, 1, 1, 1.4913],
-      [1, 1, 2, 5.9699], [2, 1, 2, 5.2141], [3, 1, 2, 9.1467], [4, 1, 2, 5.8209],
-      [1, 2, 1, 9.4082], [2, 2, 1, 6.0296], [3, 2, 1, 15.3014], [4, 2, 1, 12.19],
-      [1, 2, 2, 6.9754], [2, 2, 2, 14.3012], [3, 2, 2, 10.4266], [4, 2, 2, 2.3707],
-      [1, 3, 1, 19.1834], [2, 3, 1, 18.3855], [3, 3, 1, 23.3385], [4, 3, 1, 21.9134],
-      [1, 3, 2, 16.4482], [2, 3, 2, 11.6765], [3, 3, 2, 17.9727], [4, 3, 2, 15.176],
+      [1, 1, 1, -3.8558],
+      [2, 1, 1, 4.4076],
+      [3, 1, 1, -4.1752],
+      [4, 1, 1, 1.4913],
+      [1, 1, 2, 5.9699],
+      [2, 1, 2, 5.2141],
+      [3, 1, 2, 9.1467],
+      [4, 1, 2, 5.8209],
+      [1, 2, 1, 9.4082],
+      [2, 2, 1, 6.0296],
+      [3, 2, 1, 15.3014],
+      [4, 2, 1, 12.19],
+      [1, 2, 2, 6.9754],
+      [2, 2, 2, 14.3012],
+      [3, 2, 2, 10.4266],
+      [4, 2, 2, 2.3707],
+      [1, 3, 1, 19.1834],
+      [2, 3, 1, 18.3855],
+      [3, 3, 1, 23.3385],
+      [4, 3, 1, 21.9134],
+      [1, 3, 2, 16.4482],
+      [2, 3, 2, 11.6765],
+      [3, 3, 2, 17.9727],
+      [4, 3, 2, 15.176],
     ];
     const y = new Float64Array(12 * 2);
     const group = new Int32Array(12);
@@ -308,7 +326,11 @@ describe('bootstrap', () => {
   it('hand-worked: two participants give CI = [lower, upper] value', () => {
     // Resampling {0.2, 0.6} gives means 0.2, 0.4, 0.6 with probabilities ¼, ½, ¼: the 2.5% and
     // 97.5% quantiles of the replicates are 0.2 and 0.6.
-    const r = bootstrapConditionMeans(Uint32Array.from([1, 3]), Uint32Array.from([5, 5]), 2, 1, { iterations: 10_000, seed: 1, level: 0.95 });
+    const r = bootstrapConditionMeans(Uint32Array.from([1, 3]), Uint32Array.from([5, 5]), 2, 1, {
+      iterations: 10_000,
+      seed: 1,
+      level: 0.95,
+    });
     expect(r.low[0]).toBeCloseTo(0.2, 12);
     expect(r.high[0]).toBeCloseTo(0.6, 12);
   });
@@ -326,7 +348,10 @@ describe('bootstrap', () => {
   it('second stage: one participant with 5/10 gives the Binomial(10, ½) quantiles', () => {
     // P(X ≤ 1) = 0.011 < 0.025 < P(X ≤ 2) = 0.055, so the 2.5% quantile is 2/10; by symmetry 8/10.
     const r = bootstrapConditionMeans(Uint32Array.from([5]), Uint32Array.from([10]), 1, 1, {
-      iterations: 10_000, seed: 6, level: 0.95, trialLevel: true,
+      iterations: 10_000,
+      seed: 6,
+      level: 0.95,
+      trialLevel: true,
     });
     expect(r.low[0]).toBeCloseTo(0.2, 12);
     expect(r.high[0]).toBeCloseTo(0.8, 12);

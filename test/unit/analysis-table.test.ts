@@ -10,7 +10,14 @@ import { resultsToJson, resultToMarkdown, tableToCsv } from '../../analysis/repo
 import { rmAnova2 } from '../../analysis/rm-anova.ts';
 import type { TrialRowInput } from '../../analysis/trial-row.ts';
 
-function trials(participant: string, model: string, layer: string, layerIndex: number | undefined, correct: number[], extra: Partial<TrialRowInput> = {}): TrialRowInput[] {
+function trials(
+  participant: string,
+  model: string,
+  layer: string,
+  layerIndex: number | undefined,
+  correct: number[],
+  extra: Partial<TrialRowInput> = {},
+): TrialRowInput[] {
   return correct.map((c) => ({
     participant_id: participant,
     model,
@@ -45,7 +52,11 @@ const ROWS: TrialRowInput[] = [
 describe('recognizabilityTableFromRows', () => {
   it('matches the hand-worked table', () => {
     const table = recognizabilityTableFromRows(ROWS, { studyId: 's1', bootstrap: 0, choices: 16 });
-    expect(table.map((r) => [r.model, r.layer, r.layer_index])).toEqual([['', 'natural', 0], ['m1', 'L1', 1], ['m1', 'L2', 2]]);
+    expect(table.map((r) => [r.model, r.layer, r.layer_index])).toEqual([
+      ['', 'natural', 0],
+      ['m1', 'L1', 1],
+      ['m1', 'L2', 2],
+    ]);
     const [nat, l1, l2] = table;
     expect(nat).toMatchObject({ study_id: 's1', n_participants: 3, n_trials: 8, chance: 1 / 16, ci_low: null, ci_high: null });
     expect(nat!.recognizability).toBeCloseTo(5 / 6, 12);
@@ -112,19 +123,50 @@ describe('recognizabilityTableFromRows', () => {
     expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: 'm1', layer: 'natural', correct: 1 }])).toThrow(
       /trial row 0: model: must be empty for layer "natural"/,
     );
-    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: '', layer: 'L1', correct: 1 }])).toThrow(/trial row 0: model: is empty/);
-    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: 'm', layer: 'L1', correct: 2 as 1 }])).toThrow(/trial row 0: correct/);
-    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: 'm', layer: 'L1', layer_index: 1, correct: 1 }, { participant_id: 'A', model: 'm', layer: 'L1', layer_index: 2, correct: 1 }])).toThrow(
-      /trial row 1: layer_index of m\/L1 is 2 here but 1 in earlier trials/,
+    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: '', layer: 'L1', correct: 1 }])).toThrow(
+      /trial row 0: model: is empty/,
     );
-    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: 'm', layer: 'L1', layer_index: 1, correct: 1 }, { participant_id: 'A', model: 'm', layer: 'L2', correct: 1 }])).toThrow(
-      /trial row 1: layer_index is given for some trials but not for others/,
+    expect(() => recognizabilityTableFromRows([{ participant_id: 'A', model: 'm', layer: 'L1', correct: 2 as 1 }])).toThrow(
+      /trial row 0: correct/,
     );
+    expect(() =>
+      recognizabilityTableFromRows([
+        { participant_id: 'A', model: 'm', layer: 'L1', layer_index: 1, correct: 1 },
+        { participant_id: 'A', model: 'm', layer: 'L1', layer_index: 2, correct: 1 },
+      ]),
+    ).toThrow(/trial row 1: layer_index of m\/L1 is 2 here but 1 in earlier trials/);
+    expect(() =>
+      recognizabilityTableFromRows([
+        { participant_id: 'A', model: 'm', layer: 'L1', layer_index: 1, correct: 1 },
+        { participant_id: 'A', model: 'm', layer: 'L2', correct: 1 },
+      ]),
+    ).toThrow(/trial row 1: layer_index is given for some trials but not for others/);
   });
 
   it('accepts rows shaped like the trial_rows view (extra fields pass through)', () => {
     const t = recognizabilityTableFromRows(
-      [{ study_id: 'st', participant_id: 'h1', session_id: 's', session_state: 'completed', preview: 0, phase: 'main', trial_index: 3, stimulus_id: 'x', source_id: 'y', category: 'bear', model: '', layer: 'natural', layer_index: 0, response: 'bear', correct: 1, rt_ms: 500, received_at: 1, data: '{}' } as TrialRowInput],
+      [
+        {
+          study_id: 'st',
+          participant_id: 'h1',
+          session_id: 's',
+          session_state: 'completed',
+          preview: 0,
+          phase: 'main',
+          trial_index: 3,
+          stimulus_id: 'x',
+          source_id: 'y',
+          category: 'bear',
+          model: '',
+          layer: 'natural',
+          layer_index: 0,
+          response: 'bear',
+          correct: 1,
+          rt_ms: 500,
+          received_at: 1,
+          data: '{}',
+        } as TrialRowInput,
+      ],
       { bootstrap: 0 },
     );
     expect(t).toEqual([expect.objectContaining({ study_id: 'st', recognizability: 1, n_trials: 1 })]);
@@ -141,7 +183,13 @@ describe('model × layer ANOVA from rows', () => {
       p3: [[1], [2], [0], [1], [1]],
       p4: [[2], [2], [2], [0], [0]],
     };
-    const conds = [['', 'natural', 0], ['a', 'L1', 1], ['a', 'L2', 2], ['b', 'L1', 1], ['b', 'L2', 2]] as const;
+    const conds = [
+      ['', 'natural', 0],
+      ['a', 'L1', 1],
+      ['a', 'L2', 2],
+      ['b', 'L1', 1],
+      ['b', 'L2', 2],
+    ] as const;
     const rows: TrialRowInput[] = [];
     for (const [p, counts] of Object.entries(pattern)) {
       counts.forEach(([k], c) => {
@@ -195,8 +243,16 @@ describe('writers and figure', () => {
     const json = JSON.parse(resultsToJson(results));
     expect(json.table[0].layer).toBe('natural');
     expect(json.options).toEqual({
-      bootstrap: 500, bootstrap_trials: false, ci_level: 0.95, seed: 2, permutations: 0, permutation_scheme: 'paper', choices: 16,
-      layers: null, drop_layers: null, other_model_stimuli: 'all',
+      bootstrap: 500,
+      bootstrap_trials: false,
+      ci_level: 0.95,
+      seed: 2,
+      permutations: 0,
+      permutation_scheme: 'paper',
+      choices: 16,
+      layers: null,
+      drop_layers: null,
+      other_model_stimuli: 'all',
     });
     const md = resultToMarkdown(results[0]!);
     expect(md).toMatch(/^# Recognizability: study s1/);
@@ -205,13 +261,11 @@ describe('writers and figure', () => {
   });
 
   it('draws one line per model with the natural point first, CI bars and the chance line', async () => {
-    const rows = [
-      ...ROWS,
-      ...trials('A', 'm2', 'L1', 1, [0, 1]),
-      ...trials('B', 'm2', 'L1', 1, [0, 0]),
-    ];
+    const rows = [...ROWS, ...trials('A', 'm2', 'L1', 1, [0, 1]), ...trials('B', 'm2', 'L1', 1, [0, 0])];
     const table = recognizabilityTableFromRows(rows, { bootstrap: 300, choices: 16 });
-    const spec = recognizabilityFigureSpec(table) as unknown as { layer: { data: { values: { model: string; layer: string }[] }; mark: { type: string } }[] };
+    const spec = recognizabilityFigureSpec(table) as unknown as {
+      layer: { data: { values: { model: string; layer: string }[] }; mark: { type: string } }[];
+    };
     const line = spec.layer[1]!.data.values;
     expect(line.filter((v) => v.layer === 'natural').map((v) => v.model)).toEqual(['m1', 'm2']);
     expect(spec.layer.map((l) => l.mark.type)).toEqual(['rule', 'line', 'rule']);

@@ -7,13 +7,27 @@ import { Manifest, type ManifestInput } from '../../stimuli/manifest.ts';
 const sha = (s: string) => Array.from({ length: 64 }, (_, i) => '0123456789abcdef'[(s.charCodeAt(i % s.length) + i) % 16]).join('');
 
 /** A manifest as the importer leaves it (sha256 and media filled), built in memory. */
-function manifest(opts: { sources: number; categories: string[]; layers: string[]; missing?: [string, string][]; practice?: number }): Manifest {
+function manifest(opts: {
+  sources: number;
+  categories: string[];
+  layers: string[];
+  missing?: [string, string][];
+  practice?: number;
+}): Manifest {
   const media = { kind: 'image' as const, format: 'png' as const, width: 64, height: 64, channels: 3 };
   const items: ManifestInput['items'] = [];
   for (let s = 0; s < opts.sources; s++) {
     const category = opts.categories[s % opts.categories.length]!;
     const source_id = `src${String(s).padStart(3, '0')}`;
-    items.push({ id: `natural__${source_id}`, file: `n/${source_id}.png`, category, source_id, condition: 'natural', sha256: sha(`n${s}`), media });
+    items.push({
+      id: `natural__${source_id}`,
+      file: `n/${source_id}.png`,
+      category,
+      source_id,
+      condition: 'natural',
+      sha256: sha(`n${s}`),
+      media,
+    });
     opts.layers.forEach((layer, li) => {
       if (opts.missing?.some(([src, l]) => src === source_id && l === layer)) return;
       items.push({
@@ -29,9 +43,25 @@ function manifest(opts: { sources: number; categories: string[]; layers: string[
   }
   for (let p = 0; p < (opts.practice ?? 0); p++) {
     const category = opts.categories[p % opts.categories.length]!;
-    items.push({ id: `practice__p${p}`, file: `p/${p}.png`, category, source_id: `p${p}`, condition: 'natural', role: 'practice', sha256: sha(`p${p}`), media });
+    items.push({
+      id: `practice__p${p}`,
+      file: `p/${p}.png`,
+      category,
+      source_id: `p${p}`,
+      condition: 'natural',
+      role: 'practice',
+      sha256: sha(`p${p}`),
+      media,
+    });
   }
-  return Manifest.parse({ name: 'set', modality: 'image', categories: opts.categories, models: [{ model: 'net', layers: opts.layers }], items, masks: [{ file: 'm.png', sha256: sha('mask') }] });
+  return Manifest.parse({
+    name: 'set',
+    modality: 'image',
+    categories: opts.categories,
+    models: [{ model: 'net', layers: opts.layers }],
+    items,
+    masks: [{ file: 'm.png', sha256: sha('mask') }],
+  });
 }
 
 function config(extra: object = {}) {
@@ -101,7 +131,15 @@ describe('session plan', () => {
   });
 
   it('shows the natural stimulus where the assigned metamer is missing, and says so', () => {
-    const m = manifest({ sources: 8, categories: ['bear', 'car'], layers: ['l1', 'l2', 'l3'], missing: [['src001', 'l2'], ['src005', 'l3']] });
+    const m = manifest({
+      sources: 8,
+      categories: ['bear', 'car'],
+      layers: ['l1', 'l2', 'l3'],
+      missing: [
+        ['src001', 'l2'],
+        ['src005', 'l3'],
+      ],
+    });
     let fallbacks = 0;
     for (let slot = 0; slot < 4; slot++) {
       for (const t of buildSessionPlan(config(), m, slot).trials) {
@@ -110,7 +148,10 @@ describe('session plan', () => {
         expect(t.layer).toBe('natural');
         expect(t.stimulus_id).toBe(`natural__${t.source_id}`);
         expect([`net/l2`, `net/l3`]).toContain(t.fallback_for);
-        expect([['src001', 'net/l2'], ['src005', 'net/l3']]).toContainEqual([t.source_id, t.fallback_for]);
+        expect([
+          ['src001', 'net/l2'],
+          ['src005', 'net/l3'],
+        ]).toContainEqual([t.source_id, t.fallback_for]);
       }
     }
     // Over the 4 slots of one Latin-square cycle each missing pair is drawn exactly once.
@@ -121,14 +162,27 @@ describe('session plan', () => {
     const m = manifest({ sources: 20, categories: ['bear', 'car', 'dog', 'knife'], layers: ['l1', 'l2'], practice: 8 });
     const cfg = config({ protocol: { practice_trials: 4, screening_trials: 4, screening_min_correct: 3, catch_trials: 2 } });
     expect(buildSessionPlan(cfg, m, 5)).toEqual(buildSessionPlan(cfg, m, 5));
-    expect(buildSessionPlan(cfg, m, 5).trials.map((t) => t.stimulus_id)).not.toEqual(buildSessionPlan(cfg, m, 6).trials.map((t) => t.stimulus_id));
+    expect(buildSessionPlan(cfg, m, 5).trials.map((t) => t.stimulus_id)).not.toEqual(
+      buildSessionPlan(cfg, m, 6).trials.map((t) => t.stimulus_id),
+    );
     const other = config({ seed: 99, protocol: { practice_trials: 4, screening_trials: 4, screening_min_correct: 3, catch_trials: 2 } });
-    expect(buildSessionPlan(other, m, 5).trials.map((t) => t.stimulus_id)).not.toEqual(buildSessionPlan(cfg, m, 5).trials.map((t) => t.stimulus_id));
+    expect(buildSessionPlan(other, m, 5).trials.map((t) => t.stimulus_id)).not.toEqual(
+      buildSessionPlan(cfg, m, 5).trials.map((t) => t.stimulus_id),
+    );
   });
 
   it('puts practice, then screening, then the main block with catch trials, all from the practice pool', () => {
     const m = manifest({ sources: 10, categories: ['bear', 'car'], layers: ['l1'], practice: 8 });
-    const cfg = config({ protocol: { practice_trials: 4, slow_practice_trials: 2, screening_trials: 3, screening_min_correct: 2, catch_trials: 2, rest_breaks: [0.5] } });
+    const cfg = config({
+      protocol: {
+        practice_trials: 4,
+        slow_practice_trials: 2,
+        screening_trials: 3,
+        screening_min_correct: 2,
+        catch_trials: 2,
+        rest_breaks: [0.5],
+      },
+    });
     const plan = buildSessionPlan(cfg, m, 0);
     expect(plan.trials.map((t) => t.index)).toEqual(plan.trials.map((_, i) => i));
     expect(plan.trials.slice(0, 4).every((t) => t.phase === 'practice')).toBe(true);
@@ -161,13 +215,19 @@ describe('session plan', () => {
     expect(() => studyDesign(config({ protocol: { practice_trials: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(
       /practice keeps 4 of the set's practice items for itself \(practice_pool\), and 3 screening trials need as many others.*has 6 practice items/,
     );
-    expect(() => studyDesign(config({ protocol: { practice_trials: 6, screening_trials: 0, catch_trials: 2 } }), small)).toThrow(/catch trials need at least one other/);
-    expect(() => studyDesign(config({ protocol: { practice_trials: 2, practice_pool: 4, screening_trials: 3, screening_min_correct: 2 } }), small)).toThrow(/practice keeps 4/);
+    expect(() => studyDesign(config({ protocol: { practice_trials: 6, screening_trials: 0, catch_trials: 2 } }), small)).toThrow(
+      /catch trials need at least one other/,
+    );
+    expect(() =>
+      studyDesign(config({ protocol: { practice_trials: 2, practice_pool: 4, screening_trials: 3, screening_min_correct: 2 } }), small),
+    ).toThrow(/practice keeps 4/);
   });
 
   it('keeps practice items apart from screening and catch items in every session of the study', () => {
     const m = manifest({ sources: 8, categories: ['bear', 'car', 'dog', 'knife'], layers: ['l1'], practice: 16 });
-    const cfg = config({ protocol: { practice_trials: 4, practice_pool: 6, screening_trials: 4, screening_min_correct: 2, catch_trials: 4 } });
+    const cfg = config({
+      protocol: { practice_trials: 4, practice_pool: 6, screening_trials: 4, screening_min_correct: 2, catch_trials: 4 },
+    });
     const design = studyDesign(cfg, m);
     expect(design.practicePool).toHaveLength(6);
     expect(design.testPool).toHaveLength(10);
@@ -191,7 +251,9 @@ describe('session plan', () => {
     const copy = structuredClone(m);
     // A practice image that is a copy of a main natural image (same bytes).
     copy.items.find((i) => i.id === 'practice__p0')!.sha256 = copy.items.find((i) => i.id === 'natural__src002')!.sha256;
-    expect(() => studyDesign(cfg, copy)).toThrow(/practice items must share no file or source.*practice__p0 has the same file as main item natural__src002/);
+    expect(() => studyDesign(cfg, copy)).toThrow(
+      /practice items must share no file or source.*practice__p0 has the same file as main item natural__src002/,
+    );
     const sameSource = structuredClone(m);
     sameSource.items.find((i) => i.id === 'practice__p1')!.source_id = 'src003';
     expect(() => studyDesign(cfg, sameSource)).toThrow(/practice__p1 shares source "src003" with main item/);

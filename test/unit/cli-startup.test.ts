@@ -29,7 +29,10 @@ async function packagesLoaded(args: string[]): Promise<Set<string>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-trace-'));
   const trace = path.join(dir, 'modules.txt');
   const register = path.join(dir, 'register.mjs');
-  fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(TRACE_HOOK)}`)});\n`);
+  fs.writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(TRACE_HOOK)}`)});\n`,
+  );
   try {
     await run(process.execPath, ['--import', register, BIN, ...args], { cwd: ROOT, env: { ...process.env, MODULE_TRACE: trace } });
     const urls = fs.readFileSync(trace, 'utf8').split('\n');

@@ -11,7 +11,13 @@ import { configIssueLines, jsonSyntaxError, lineAndColumn, suggestKey } from '..
 import { Protocol, STUDY_ID_PATTERN, StudyConfig, StudyConfigInput, StudyId } from '../../server/study-config.ts';
 import os from 'node:os';
 
-const base = { id: 'study', stimulus_set: 'set', modality: 'image', prolific: { completion_code: 'A', screenout_code: 'B' }, target_completed: 4 };
+const base = {
+  id: 'study',
+  stimulus_set: 'set',
+  modality: 'image',
+  prolific: { completion_code: 'A', screenout_code: 'B' },
+  target_completed: 4,
+};
 
 function lines(input: unknown): string[] {
   const r = StudyConfig.safeParse(input);
@@ -23,12 +29,16 @@ describe('config issues', () => {
   it('names a misspelt key with the key it meant, at the top level and inside objects', () => {
     const { stimulus_set: _, ...rest } = base;
     expect(lines({ ...rest, stimulus_sett: 'set' })).toEqual(['(top level): unknown key "stimulus_sett" (did you mean "stimulus_set"?)']);
-    expect(lines({ ...base, protocol: { practise_trials: 2 } })).toEqual(['protocol: unknown key "practise_trials" (did you mean "practice_trials"?)']);
+    expect(lines({ ...base, protocol: { practise_trials: 2 } })).toEqual([
+      'protocol: unknown key "practise_trials" (did you mean "practice_trials"?)',
+    ]);
     expect(lines({ ...base, timming: {} })).toEqual(['(top level): unknown key "timming" (did you mean "timing"?)']);
     expect(lines({ ...base, prolific: { ...base.prolific, completion_cod: 'X' } })).toEqual([
       'prolific: unknown key "completion_cod" (did you mean "completion_code"?)',
     ]);
-    expect(lines({ ...base, device: { min_screen_widht: 800 } })).toEqual(['device: unknown key "min_screen_widht" (did you mean "min_screen_width"?)']);
+    expect(lines({ ...base, device: { min_screen_widht: 800 } })).toEqual([
+      'device: unknown key "min_screen_widht" (did you mean "min_screen_width"?)',
+    ]);
     expect(lines({ ...base, conditions: { models: [{ model: 'm', layer: ['a'] }] } })).toEqual([
       'conditions.models.0: unknown key "layer" (did you mean "layers"?)',
     ]);
@@ -75,7 +85,8 @@ describe('the CLI', () => {
   afterAll(() => {
     if (dir.path) fs.rmSync(dir.path, { recursive: true, force: true });
   });
-  const metamer = (...args: string[]) => spawnSync(process.execPath, [bin, '--db', path.join(dir.path, 'data', 'metamer.db'), ...args], { cwd: dir.path, encoding: 'utf8' });
+  const metamer = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, '--db', path.join(dir.path, 'data', 'metamer.db'), ...args], { cwd: dir.path, encoding: 'utf8' });
 
   it('study create: exit 1 with the misspelt key and its suggestion, or the JSON line and column', () => {
     const { stimulus_set: _, ...rest } = base;
@@ -92,7 +103,9 @@ describe('the CLI', () => {
     fs.writeFileSync(broken, '{\n  "id": "x",\n  "modality": "image",\n}\n');
     const b = metamer('study', 'create', broken);
     expect(b.status).toBe(1);
-    expect(b.stderr.trim()).toBe(`metamer: ${broken}: not valid JSON: line 3, column 22: a comma before "}" (JSON allows no trailing comma)`);
+    expect(b.stderr.trim()).toBe(
+      `metamer: ${broken}: not valid JSON: line 3, column 22: a comma before "}" (JSON allows no trailing comma)`,
+    );
   });
 
   it('study init refuses an id the rule forbids, before looking anything up', () => {

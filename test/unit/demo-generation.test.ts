@@ -51,8 +51,13 @@ beforeAll(() => {
 }, SLOW);
 
 describe('the card', () => {
-  it('is written from the run\'s own figures', () => {
-    writeDemoCard(join(root, 'a'), runs.map((r) => r.report), runs.map((r) => r.timings), { kernels: [], wallSeconds: 12.5, parallel: false });
+  it("is written from the run's own figures", () => {
+    writeDemoCard(
+      join(root, 'a'),
+      runs.map((r) => r.report),
+      runs.map((r) => r.timings),
+      { kernels: [], wallSeconds: 12.5, parallel: false },
+    );
     const card = readFileSync(join(root, 'a', 'README.md'), 'utf8');
     for (const { report } of runs) {
       for (const m of report.models) expect(card).toContain(`| ${m.model} | ${m.adversarial ? 'adversarial' : 'standard'}`);
@@ -113,22 +118,26 @@ describe.each(['image', 'audio'] as const)('quick %s set', (modality) => {
 });
 
 describe('determinism', () => {
-  it('the same seed gives the same file hashes; another seed does not', () => {
-    const again = join(root, 'b');
-    generateSet('image', quick, join(again, 'image'));
-    generateSet('audio', quick, join(again, 'audio'));
-    for (const m of ['image', 'audio'] as const) {
-      const first = hashes(sets[m]);
-      expect(first.size).toBeGreaterThan(20);
-      expect(hashes(join(again, m))).toEqual(first);
-    }
-    const other = join(root, 'c', 'audio');
-    generateSet('audio', demoConfig(true, 8), other);
-    const a = hashes(sets.audio);
-    const c = hashes(other);
-    const same = [...c].filter(([k, v]) => a.get(k) === v).length;
-    expect(same).toBeLessThan(c.size / 10);
-  }, SLOW);
+  it(
+    'the same seed gives the same file hashes; another seed does not',
+    () => {
+      const again = join(root, 'b');
+      generateSet('image', quick, join(again, 'image'));
+      generateSet('audio', quick, join(again, 'audio'));
+      for (const m of ['image', 'audio'] as const) {
+        const first = hashes(sets[m]);
+        expect(first.size).toBeGreaterThan(20);
+        expect(hashes(join(again, m))).toEqual(first);
+      }
+      const other = join(root, 'c', 'audio');
+      generateSet('audio', demoConfig(true, 8), other);
+      const a = hashes(sets.audio);
+      const c = hashes(other);
+      const same = [...c].filter(([k, v]) => a.get(k) === v).length;
+      expect(same).toBeLessThan(c.size / 10);
+    },
+    SLOW,
+  );
 });
 
 describe('synthesis and model checks', () => {
@@ -136,7 +145,14 @@ describe('synthesis and model checks', () => {
   const size = 32;
   const rng = new SeededRandom('synthesis-test');
   const net = new Cnn(quick.image.spec, rng.fork('init'));
-  trainClassifier(net, imageExamples(8, size, rng.fork('train')), { epochs: 2, batchSize: 8, learningRate: 3e-3 }, rng.fork('order'), null, imageAugmentation(size));
+  trainClassifier(
+    net,
+    imageExamples(8, size, rng.fork('train')),
+    { epochs: 2, batchSize: 8, learningRate: 3e-3 },
+    rng.fork('order'),
+    null,
+    imageAugmentation(size),
+  );
   const sources = [0, 5, 9].map((label) => drawImage(label, size, rng.fork(`source:${label}`)));
 
   it.each([0, 1, 2, 3, 4, 5])('lowers the activation loss at layer %i at least 100-fold from its noise start', (layer) => {

@@ -25,7 +25,14 @@ function expectClose(actual: Float32Array, expected: Float32Array, tol: number):
 
 describe('matrix products', () => {
   // Sizes chosen to hit every tail: rows not a multiple of 4, columns not a multiple of 8 or 4.
-  const shapes: Array<[number, number, number]> = [[1, 1, 1], [4, 8, 3], [5, 9, 7], [7, 13, 2], [12, 30, 17], [3, 4, 40]];
+  const shapes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [4, 8, 3],
+    [5, 9, 7],
+    [7, 13, 2],
+    [12, 30, 17],
+    [3, 4, 40],
+  ];
 
   it('gemmNN accumulates A·B like the textbook loop', () => {
     const rng = new SeededRandom(1);
@@ -116,8 +123,7 @@ function checkGradients(spec: CnnSpec, seed: number): void {
   const h = 1e-3;
   let checked = 0;
   let disagree = 0;
-  const agrees = (numeric: number, analytic: number): boolean =>
-    Math.abs(numeric - analytic) <= 0.03 * Math.abs(numeric) + 2e-3;
+  const agrees = (numeric: number, analytic: number): boolean => Math.abs(numeric - analytic) <= 0.03 * Math.abs(numeric) + 2e-3;
   for (let i = 0; i < net.params.length; i += Math.max(1, Math.floor(net.params.length / 60))) {
     const keep = net.params[i]!;
     net.params[i] = keep + h;

@@ -55,7 +55,11 @@ describe.each(['image', 'audio'] as const)('committed %s set', (modality) => {
   it("records ≥ 90% held-out accuracy for each model, and the shipped predictions bear it out on the set's natural stimuli", () => {
     for (const m of report.models) expect(m.heldOutAccuracy, m.model).toBeGreaterThanOrEqual(0.9);
     const natural = new Map(manifest.items.filter((i) => isNatural(i.condition)).map((i) => [i.id, i.category]));
-    const rows = parse(readFileSync(join(dir, 'predictions.csv'), 'utf8'), { columns: true }) as { stimulus_id: string; observer_model: string; predicted_category: string }[];
+    const rows = parse(readFileSync(join(dir, 'predictions.csv'), 'utf8'), { columns: true }) as {
+      stimulus_id: string;
+      observer_model: string;
+      predicted_category: string;
+    }[];
     for (const m of report.models) {
       const own = rows.filter((r) => r.observer_model === m.model && natural.has(r.stimulus_id));
       expect(own.length, m.model).toBe(natural.size);

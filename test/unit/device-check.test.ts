@@ -3,14 +3,25 @@
  * test/e2e/devices.test.ts checks that Chromium, emulating each device, reports such probes.
  */
 import { describe, expect, it } from 'vitest';
-import { assessDevice, classifyDevice, type DeviceProbe, requirementText, shortfallText, windowFits } from '../../experiment/device-check.ts';
+import {
+  assessDevice,
+  classifyDevice,
+  type DeviceProbe,
+  requirementText,
+  shortfallText,
+  windowFits,
+} from '../../experiment/device-check.ts';
 import { DEVICE_DEFAULTS } from '../../experiment/device-policy.ts';
 import { devicePolicyOf, StudyConfig } from '../../server/study-config.ts';
 
-const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const IPAD_UA = 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const IPADOS_DESKTOP_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
-const ANDROID_PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36';
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const IPAD_UA =
+  'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const IPADOS_DESKTOP_UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
+const ANDROID_PHONE_UA =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36';
 const ANDROID_TABLET_UA = 'Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 const LINUX_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
@@ -96,21 +107,34 @@ describe('the default policies', () => {
   });
 });
 
-const config = { id: 'study', stimulus_set: 'set', modality: 'image', prolific: { completion_code: 'A', screenout_code: 'B' }, target_completed: 4 };
+const config = {
+  id: 'study',
+  stimulus_set: 'set',
+  modality: 'image',
+  prolific: { completion_code: 'A', screenout_code: 'B' },
+  target_completed: 4,
+};
 
 describe('what the participant is told', () => {
   it("states the study's own requirement", () => {
     expect(requirementText(DEVICE_DEFAULTS.image, false)).toBe(
       'This study needs a computer or a tablet with a screen of at least 640 × 480 pixels and a mouse, trackpad or touch screen.',
     );
-    expect(requirementText({ ...DEVICE_DEFAULTS.audio, devices: ['desktop'], pointer: 'fine', min_screen_width: 1024, min_screen_height: 700 }, true)).toBe(
+    expect(
+      requirementText(
+        { ...DEVICE_DEFAULTS.audio, devices: ['desktop'], pointer: 'fine', min_screen_width: 1024, min_screen_height: 700 },
+        true,
+      ),
+    ).toBe(
       'This study needs a computer with a screen of at least 1024 × 700 pixels, a mouse or trackpad and sound through headphones (both ears).',
     );
   });
 
   it('and what this device lacks', () => {
     const verdict = assessDevice(phone, DEVICE_DEFAULTS.image, false);
-    expect(shortfallText(phone, verdict, DEVICE_DEFAULTS.image)).toBe('You seem to be using a phone, and it does not run on a phone; this screen is 390 × 844 pixels.');
+    expect(shortfallText(phone, verdict, DEVICE_DEFAULTS.image)).toBe(
+      'You seem to be using a phone, and it does not run on a phone; this screen is 390 × 844 pixels.',
+    );
   });
 
   it('a config with an audio study and no audio output is refused', () => {

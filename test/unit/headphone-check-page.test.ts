@@ -25,7 +25,6 @@ beforeEach(() => {
   document.body.innerHTML = '';
 });
 
-
 function view(extra: Partial<SessionView> = {}): SessionView {
   return {
     session: 's',
@@ -49,7 +48,10 @@ function view(extra: Partial<SessionView> = {}): SessionView {
 describe('volume-setting page', () => {
   it('opens Continue once the sound has been heard, and plays it again on request', async () => {
     const jsPsych = initJsPsych();
-    const { finished, getHTML } = await startTimeline([calibrationStep(jsPsych, { test: 'huggins', calibration: clip.url, last_index: 5 }, 6)], jsPsych);
+    const { finished, getHTML } = await startTimeline(
+      [calibrationStep(jsPsych, { test: 'huggins', calibration: clip.url, last_index: 5 }, 6)],
+      jsPsych,
+    );
     expect(getHTML()).toContain('headphones');
     expect(getHTML()).toContain('hidden');
     const next = document.querySelector<HTMLButtonElement>('#jspsych-html-button-response-btngroup button')!;

@@ -12,7 +12,15 @@ import type { SessionView, TrialRecord } from '../../experiment/contract.ts';
 import { buildSessionPlan, studyDesign } from '../../server/session-plan.ts';
 import { StudyConfig } from '../../server/study-config.ts';
 import { decodeHeadphoneParams, headphoneAnswer, headphoneTrialMs, headphoneTrialWav } from '../../server/headphone-stimuli.ts';
-import { backdateSession, COMPLETION_CODE, pidOf, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  backdateSession,
+  COMPLETION_CODE,
+  pidOf,
+  postJson,
+  SCREENOUT_CODE,
+  startTestServer,
+  type TestServer,
+} from '../support/test-server.ts';
 
 let server: TestServer;
 let pidCounter = 0;
@@ -56,7 +64,9 @@ const gate = (view: SessionView, phase: string) => postJson(`${server.url}/api/s
 function storedRows(session: string) {
   const db = new Database(server.dbFile, { readonly: true });
   try {
-    return db.prepare('SELECT trial_index, phase, category, response, correct, model, layer FROM trials WHERE session_id = ? ORDER BY trial_index').all(session) as {
+    return db
+      .prepare('SELECT trial_index, phase, category, response, correct, model, layer FROM trials WHERE session_id = ? ORDER BY trial_index')
+      .all(session) as {
       trial_index: number;
       phase: string;
       category: string;
@@ -77,7 +87,11 @@ describe('the check in the session', () => {
     const check = view.trials.filter((t) => t.phase === 'headphone');
     expect(check.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(view.trials[6]!.phase).toBe('practice');
-    expect(view.headphone).toEqual({ test: 'antiphase', calibration: expect.stringMatching(/^\/stimuli\/[0-9a-f]{64}\.wav$/), last_index: 5 });
+    expect(view.headphone).toEqual({
+      test: 'antiphase',
+      calibration: expect.stringMatching(/^\/stimuli\/[0-9a-f]{64}\.wav$/),
+      last_index: 5,
+    });
     expect(view.screening_last_index).toBe(6 + 2 + 3 - 1);
     expect(view.response_mode).toBe('buttons');
     for (const t of check) {
@@ -87,7 +101,12 @@ describe('the check in the session', () => {
       expect(t.stimulus).toMatch(/^\/stimuli\/[0-9a-f]{32}\.wav$/);
     }
     // The six trials are the six orders of the tones: each interval is the answer twice, in an order of this session's own.
-    expect(plan.trials.slice(0, 6).map((t) => t.category).sort()).toEqual(['1', '1', '2', '2', '3', '3']);
+    expect(
+      plan.trials
+        .slice(0, 6)
+        .map((t) => t.category)
+        .sort(),
+    ).toEqual(['1', '1', '2', '2', '3', '3']);
     expect(new Set(plan.trials.slice(0, 6).map((t) => t.stimulus_id)).size).toBe(6);
     const text = JSON.stringify(view);
     for (const t of plan.trials.slice(0, 6)) expect(text).not.toContain(t.stimulus_id);
@@ -145,7 +164,10 @@ describe('the headphone gate', () => {
     const screeningLast = view.screening_last_index!;
     for (let i = 7; i <= screeningLast; i++) expect((await answer(view, i, true)).status).toBe(200);
     expect((await answer(view, screeningLast + 1, true)).status).toBe(425);
-    expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body).toEqual({ passed: true, redirect_url: null });
+    expect((await postJson(`${server.url}/api/sessions/${view.session}/gates/screening`, {})).body).toEqual({
+      passed: true,
+      redirect_url: null,
+    });
     for (let i = screeningLast + 1; i < view.trials.length; i++) expect((await answer(view, i, true)).status).toBe(200);
     const done = await postJson(`${server.url}/api/sessions/${view.session}/complete`, {});
     expect(done.body.redirect_url).toBe(`https://app.prolific.com/submissions/complete?cc=${COMPLETION_CODE}`);
@@ -204,7 +226,16 @@ describe('the check in the study config', () => {
       const values = m[2]!.split(' / ').map((v) => v.trim().replace(/^`(.*)`$/, '$1'));
       for (const [i, f] of fields.entries()) documented[f] = /^\d+$/.test(values[i]!) ? Number(values[i]) : values[i]!;
     }
-    expect(Object.keys(documented)).toEqual(expect.arrayContaining(['headphone_check', 'headphone_trials', 'headphone_min_correct', 'practice_trials', 'screening_min_correct', 'typed_response_above']));
+    expect(Object.keys(documented)).toEqual(
+      expect.arrayContaining([
+        'headphone_check',
+        'headphone_trials',
+        'headphone_min_correct',
+        'practice_trials',
+        'screening_min_correct',
+        'typed_response_above',
+      ]),
+    );
     expect(StudyConfig.parse(base).protocol).toMatchObject(documented);
     expect(StudyConfig.parse({ ...base, modality: 'image' }).protocol.headphone_check).toBe('none');
   });
@@ -222,7 +253,12 @@ describe('the check in the study config', () => {
 
   it('plans the configured test and count; none, or a config from before the check, plans none', async () => {
     const manifest = (await server.store.getStimulusSet('fixture'))!;
-    const cfg = (protocol: object) => StudyConfig.parse({ ...base, stimulus_set: 'fixture', protocol: { practice_trials: 1, screening_trials: 0, catch_trials: 0, ...protocol } });
+    const cfg = (protocol: object) =>
+      StudyConfig.parse({
+        ...base,
+        stimulus_set: 'fixture',
+        protocol: { practice_trials: 1, screening_trials: 0, catch_trials: 0, ...protocol },
+      });
     const huggins = buildSessionPlan(cfg({ headphone_check: 'huggins', headphone_trials: 8 }), manifest, 3);
     const check = huggins.trials.filter((t) => t.phase === 'headphone');
     expect(check.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -233,7 +269,12 @@ describe('the check in the study config', () => {
     expect(new Set(check.slice(3, 6).map((t) => t.category)).size).toBe(3);
     // Each session draws its own sounds: the same slot twice gives other files.
     const again = buildSessionPlan(cfg({ headphone_check: 'huggins', headphone_trials: 8 }), manifest, 3);
-    expect(again.trials.slice(0, 8).map((t) => t.file).filter((f) => check.some((c) => c.file === f))).toEqual([]);
+    expect(
+      again.trials
+        .slice(0, 8)
+        .map((t) => t.file)
+        .filter((f) => check.some((c) => c.file === f)),
+    ).toEqual([]);
     // The minimum presentation time of a headphone trial is its sound's duration.
     expect(check.every((t) => t.min_ms === headphoneTrialMs('huggins'))).toBe(true);
 

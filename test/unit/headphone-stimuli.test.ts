@@ -259,7 +259,14 @@ describe('per-session sounds', () => {
       expect(headphoneTrialWav(decodeHeadphoneParams(bytes)!).equals(t.wav)).toBe(true);
     }
     const good = encodeHeadphoneParams({ test: 'huggins', variant: 2, attenuation: 10, seed: 12345 });
-    for (const [at, value] of [[0, 0], [2, 9], [3, 7], [4, 4], [5, MAX_ATTENUATION + 1], [15, 1]] as const) {
+    for (const [at, value] of [
+      [0, 0],
+      [2, 9],
+      [3, 7],
+      [4, 4],
+      [5, MAX_ATTENUATION + 1],
+      [15, 1],
+    ] as const) {
       const bad = Buffer.from(good);
       bad[at] = value;
       expect(decodeHeadphoneParams(bad), `byte ${at} = ${value}`).toBeNull();

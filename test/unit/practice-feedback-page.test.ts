@@ -26,7 +26,6 @@ beforeEach(() => {
   document.body.innerHTML = '';
 });
 
-
 /** A saving queue as the feedback step sees it: acknowledgements and connection status, sent by the test. */
 function fakeQueue() {
   const acks: ((index: number, ack: TrialAck) => void)[] = [];

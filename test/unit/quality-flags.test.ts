@@ -55,9 +55,7 @@ function trials(specs: TrialSpec[]): QualityTrial[] {
         response: onset + 600 + rt,
         frame_ms: 1000 / 60,
       },
-      ...(t.evidence === null
-        ? {}
-        : { evidence: t.evidence ?? HONEST_EVIDENCE }),
+      ...(t.evidence === null ? {} : { evidence: t.evidence ?? HONEST_EVIDENCE }),
     };
     const received_at = T0 + started + 1_500 + rt;
     return { phase: t.phase ?? 'main', category, response: record.response, rt_ms: rt, received_at, data: canonicalJson(record) };
@@ -146,7 +144,7 @@ describe('quality flags', () => {
     expect(codes(flagsOf(session(n(12))))).toEqual([]);
   });
 
-  it('exceptionally fast: Prolific\'s 3 SD below the mean of completed sessions', () => {
+  it("exceptionally fast: Prolific's 3 SD below the mean of completed sessions", () => {
     const durations = [600, 620, 580, 610, 590, 605, 595, 615, 585, 600].map((s) => s * 1000);
     const population = durations.map((d) => ({ state: 'completed' as const, preview: false, started_at: 0, finished_at: d }));
     const stats = completionStats(population);
@@ -188,7 +186,7 @@ describe('quality flags', () => {
     expect(codes(flagsOf(session(n(10), { reports }), { automation: false }))).toEqual([]);
   });
 
-  it('missing measurements: no page report, or trials without the page\'s evidence', () => {
+  it("missing measurements: no page report, or trials without the page's evidence", () => {
     expect(flagsOf(session(n(12), { reports: [] }))).toEqual([
       { code: 'missing_measurements', reason: 'the study page never reported from this session' },
     ]);

@@ -57,7 +57,10 @@ describe('metamer stimuli', () => {
     const tree = await makeModelMetamersTree(root, {
       model: 'cochcnn9',
       layers: ['relu0_fakerelu', 'final'],
-      sources: [{ idx: 1, category: 'house' }, { idx: 2, category: 'money' }],
+      sources: [
+        { idx: 1, category: 'house' },
+        { idx: 2, category: 'money' },
+      ],
       modality: 'audio',
     });
     const cats = path.join(root, 'words.txt');
@@ -103,7 +106,12 @@ describe('metamer stimuli', () => {
     const missing = await metamer(['--db', db, 'stimuli', 'validate', set.dir, '--json']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout).problems).toEqual([
-      { file: path.join(set.dir, 'alexnet'), field: 'layers', message: 'no layer order for model "alexnet": add alexnet/layers.txt (one layer per line, in network order) or --layers alexnet=<layer1>,<layer2>,…' },
+      {
+        file: path.join(set.dir, 'alexnet'),
+        field: 'layers',
+        message:
+          'no layer order for model "alexnet": add alexnet/layers.txt (one layer per line, in network order) or --layers alexnet=<layer1>,<layer2>,…',
+      },
     ]);
   });
 

@@ -10,7 +10,10 @@ import { useTempDirs } from '../fixtures/temp-dir.ts';
 
 const tmp = useTempDirs();
 
-async function setWithCsv(rows: string[], header = 'id,file,category,source_id,model,layer,layer_index,role,model_prediction'): Promise<string> {
+async function setWithCsv(
+  rows: string[],
+  header = 'id,file,category,source_id,model,layer,layer_index,role,model_prediction',
+): Promise<string> {
   const set = await makeImageSet(path.join(await tmp(), 'set'), { categoriesFile: false, layersFiles: false });
   await fs.writeFile(path.join(set.dir, 'manifest.csv'), [header, ...rows].join('\n') + '\n');
   return set.dir;
@@ -29,7 +32,14 @@ describe('CSV manifest', () => {
     const { manifest } = await importStimulusSet(dir, { blobs: new BlobStore(path.join(await tmp(), 'b')), name: 'csvset' });
     expect(manifest.models).toEqual([{ model: 'alexnet', layers: ['relu0', 'relu2'] }]);
     expect(manifest.categories).toEqual(['bear', 'car', 'dog']);
-    expect(manifest.items.map((i) => [i.id, i.role, i.condition === NATURAL ? NATURAL : `${i.condition.layer}:${i.condition.layer_index}`, i.attributes])).toEqual([
+    expect(
+      manifest.items.map((i) => [
+        i.id,
+        i.role,
+        i.condition === NATURAL ? NATURAL : `${i.condition.layer}:${i.condition.layer_index}`,
+        i.attributes,
+      ]),
+    ).toEqual([
       ['natural__s01', 'main', NATURAL, {}],
       ['n2', 'main', NATURAL, {}],
       ['practice__p03', 'practice', NATURAL, { model_prediction: 0.5 }],
@@ -51,9 +61,17 @@ describe('CSV manifest', () => {
     const { problems } = await validateStimulusSet(dir);
     const shown = path.join(dir, 'manifest.csv');
     expect(problems).toEqual([
-      { file: shown, field: 'layer_index', message: 'model "alexnet" has layer_index 3: they must run 1, 2, … without gaps (renumber, or give the full order with --layers)' },
+      {
+        file: shown,
+        field: 'layer_index',
+        message: 'model "alexnet" has layer_index 3: they must run 1, 2, … without gaps (renumber, or give the full order with --layers)',
+      },
       { file: shown, field: 'line 4: file', message: 'must not leave the manifest\'s folder ("..")' },
-      { file: shown, field: 'line 5: layer', message: 'a metamer needs both model and layer (leave both empty, or layer "natural", for a natural stimulus)' },
+      {
+        file: shown,
+        field: 'line 5: layer',
+        message: 'a metamer needs both model and layer (leave both empty, or layer "natural", for a natural stimulus)',
+      },
       { file: shown, field: 'line 6: layer_index', message: '"0" is not a whole number ≥ 1' },
       { file: shown, field: 'line 7: role', message: '"trial" must be main or practice' },
     ]);
@@ -64,7 +82,10 @@ describe('CSV manifest', () => {
     expect((await validateStimulusSet(noCat)).problems).toEqual([
       { file: path.join(noCat, 'manifest.csv'), field: 'category', message: 'missing column (required: file, category, source_id)' },
     ]);
-    const dir = await setWithCsv(['natural/bear/s01.png,bear,s01,,', 'natural/car/s03.png,car,s03,,', 'alexnet/final/bear/s01.png,bear,s01,alexnet,final'], 'file,category,source_id,model,layer');
+    const dir = await setWithCsv(
+      ['natural/bear/s01.png,bear,s01,,', 'natural/car/s03.png,car,s03,,', 'alexnet/final/bear/s01.png,bear,s01,alexnet,final'],
+      'file,category,source_id,model,layer',
+    );
     expect((await validateStimulusSet(dir)).problems.map((p) => p.field)).toEqual(['layer_index']);
     const r = await validateStimulusSet(path.join(dir, 'manifest.csv'), { layers: { alexnet: ['relu0', 'relu2', 'final'] } });
     expect(r.problems).toEqual([]);
@@ -110,7 +131,12 @@ describe('manifest.json', () => {
     const set = await makeImageSet(path.join(root, 'set'));
     await fs.writeFile(
       path.join(set.dir, 'manifest.json'),
-      JSON.stringify({ name: 'x', modality: 'video', categories: ['a', 'b'], items: [{ id: 'bad id', file: 'natural/bear/s01.png', category: 'a', source_id: 's01', condition: 'natural' }] }),
+      JSON.stringify({
+        name: 'x',
+        modality: 'video',
+        categories: ['a', 'b'],
+        items: [{ id: 'bad id', file: 'natural/bear/s01.png', category: 'a', source_id: 's01', condition: 'natural' }],
+      }),
     );
     const { problems } = await validateStimulusSet(set.dir);
     expect(problems.map((p) => p.field)).toEqual(['items.0.id (natural/bear/s01.png)', 'modality']);

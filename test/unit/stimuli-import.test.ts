@@ -20,7 +20,11 @@ describe('importing a plain folder tree', () => {
       { name: 'alexnet', layers: ['relu0', 'relu2', 'final'] },
       { name: 'resnet50', layers: ['conv1_relu1', 'layer4', 'final'] },
     ];
-    const set = await makeImageSet(path.join(root, 'set'), { models, size: 48, missing: [{ source: 's03', model: 'resnet50', layer: 'layer4' }] });
+    const set = await makeImageSet(path.join(root, 'set'), {
+      models,
+      size: 48,
+      missing: [{ source: 's03', model: 'resnet50', layer: 'layer4' }],
+    });
     const blobs = new BlobStore(path.join(root, 'blobs'));
     const { manifest, report } = await importStimulusSet(set.dir, { blobs, name: 'fixture' });
 
@@ -37,7 +41,9 @@ describe('importing a plain folder tree', () => {
       expect(item!.source_id).toBe(f.source);
       expect(item!.role).toBe(f.role);
       expect(item!.condition).toEqual(f.model ? { model: f.model, layer: f.layer, layer_index: f.layerIndex } : NATURAL);
-      expect(item!.id).toBe(f.model ? `${f.model}__${f.layer}__${f.source}` : `${f.role === 'practice' ? 'practice' : 'natural'}__${f.source}`);
+      expect(item!.id).toBe(
+        f.model ? `${f.model}__${f.layer}__${f.source}` : `${f.role === 'practice' ? 'practice' : 'natural'}__${f.source}`,
+      );
       expect(item!.media).toEqual({ kind: 'image', format: 'png', width: 48, height: 48, channels: 3 });
       const { sha256 } = await hashFile(path.join(set.dir, f.file));
       expect(item!.sha256).toBe(sha256);
@@ -107,7 +113,14 @@ describe('importing a plain folder tree', () => {
     expect(manifest.name).toBe('words');
     expect(manifest.modality).toBe('audio');
     expect(manifest.masks).toEqual([]);
-    expect(manifest.items[0]!.media).toEqual({ kind: 'audio', format: 'wav', sample_rate: 16000, channels: 1, bit_depth: 16, duration_s: 0.5 });
+    expect(manifest.items[0]!.media).toEqual({
+      kind: 'audio',
+      format: 'wav',
+      sample_rate: 16000,
+      channels: 1,
+      bit_depth: 16,
+      duration_s: 0.5,
+    });
   });
 
   it('takes the layer order from --layers, and sorts categories when there is no categories.txt', async () => {
@@ -120,17 +133,27 @@ describe('importing a plain folder tree', () => {
     });
     const missingOrder = await validateStimulusSet(set.dir);
     expect(missingOrder.problems.map((p) => p.field)).toEqual(['layers']);
-    const { manifest } = await importStimulusSet(set.dir, { blobs: new BlobStore(path.join(root, 'b')), layers: { alexnet: ['final', 'relu0'] } });
+    const { manifest } = await importStimulusSet(set.dir, {
+      blobs: new BlobStore(path.join(root, 'b')),
+      layers: { alexnet: ['final', 'relu0'] },
+    });
     expect(manifest.categories).toEqual(['bear', 'oven', 'truck']);
     expect(manifest.models).toEqual([{ model: 'alexnet', layers: ['final', 'relu0'] }]);
-    expect(manifest.items.find((i) => i.id === 'alexnet__relu0__s01')!.condition).toEqual({ model: 'alexnet', layer: 'relu0', layer_index: 2 });
+    expect(manifest.items.find((i) => i.id === 'alexnet__relu0__s01')!.condition).toEqual({
+      model: 'alexnet',
+      layer: 'relu0',
+      layer_index: 2,
+    });
   });
 
   it('carries sidecar JSON and metadata.csv into attributes', async () => {
     const root = await tmp();
     const set = await makeImageSet(path.join(root, 'set'));
     await fs.writeFile(path.join(set.dir, 'alexnet/relu0/bear/s01.json'), JSON.stringify({ model_prediction: 'bear', loss: 0.25 }));
-    await fs.writeFile(path.join(set.dir, 'alexnet/final/metadata.csv'), 'file,model_prediction,match_r2\nbear/s02.png,dog,0.97\ncar/s03.png,,0.5\n');
+    await fs.writeFile(
+      path.join(set.dir, 'alexnet/final/metadata.csv'),
+      'file,model_prediction,match_r2\nbear/s02.png,dog,0.97\ncar/s03.png,,0.5\n',
+    );
     const { manifest } = await importStimulusSet(set.dir, { blobs: new BlobStore(path.join(root, 'b')) });
     const attrs = (id: string) => manifest.items.find((i) => i.id === id)!.attributes;
     expect(attrs('alexnet__relu0__s01')).toEqual({ loss: 0.25, model_prediction: 'bear' });

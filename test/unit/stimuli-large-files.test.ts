@@ -22,7 +22,11 @@ describe('large stimulus files', () => {
 
     const checked = await readStimulusFile(file, 'wav');
     const { sha256, bytes } = await hashFile(file);
-    expect(checked).toEqual({ sha256, bytes, media: { kind: 'audio', format: 'wav', sample_rate: 20000, channels: 1, bit_depth: 16, duration_s: samples.length / 20000 } });
+    expect(checked).toEqual({
+      sha256,
+      bytes,
+      media: { kind: 'audio', format: 'wav', sample_rate: 20000, channels: 1, bit_depth: 16, duration_s: samples.length / 20000 },
+    });
 
     const store = new BlobStore(path.join(root, 'blobs'));
     const staging = await BlobStaging.open(store);

@@ -17,7 +17,15 @@ function jpg(width: number, height: number): Buffer {
 }
 
 /** A WAV with any fmt fields, and chunks in any order, built field by field. */
-function wav(opts: { format?: number; channels?: number; rate?: number; bits?: number; frames?: number; extraBefore?: Buffer; extensibleSub?: number }): Buffer {
+function wav(opts: {
+  format?: number;
+  channels?: number;
+  rate?: number;
+  bits?: number;
+  frames?: number;
+  extraBefore?: Buffer;
+  extensibleSub?: number;
+}): Buffer {
   const channels = opts.channels ?? 1;
   const bits = opts.bits ?? 16;
   const rate = opts.rate ?? 20000;
@@ -41,7 +49,12 @@ function wav(opts: { format?: number; channels?: number; rate?: number; bits?: n
     h.writeUInt32LE(body.length, 4);
     return Buffer.concat([h, body, body.length & 1 ? Buffer.alloc(1) : Buffer.alloc(0)]);
   };
-  const body = Buffer.concat([Buffer.from('WAVE'), opts.extraBefore ?? Buffer.alloc(0), chunk('fmt ', fmt), chunk('data', Buffer.alloc(frames * align, 7))]);
+  const body = Buffer.concat([
+    Buffer.from('WAVE'),
+    opts.extraBefore ?? Buffer.alloc(0),
+    chunk('fmt ', fmt),
+    chunk('data', Buffer.alloc(frames * align, 7)),
+  ]);
   const riff = Buffer.alloc(8);
   riff.write('RIFF', 0, 'ascii');
   riff.writeUInt32LE(body.length, 4);
@@ -107,7 +120,12 @@ describe('JPEG headers', () => {
 describe('WAV headers', () => {
   it('reads 16-bit PCM: rate, channels, depth, duration', () => {
     expect(read(toneWav(20000, 2, 'bear', 's01', 0, 1))).toEqual({
-      kind: 'audio', format: 'wav', sample_rate: 20000, channels: 1, bit_depth: 16, duration_s: 2,
+      kind: 'audio',
+      format: 'wav',
+      sample_rate: 20000,
+      channels: 1,
+      bit_depth: 16,
+      duration_s: 2,
     });
     expect(read(wav({ channels: 2, rate: 44100, frames: 44100 / 2 }))).toMatchObject({ channels: 2, sample_rate: 44100, duration_s: 0.5 });
   });

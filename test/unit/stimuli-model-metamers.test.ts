@@ -14,7 +14,24 @@ import { filesUnder, useTempDirs } from '../fixtures/temp-dir.ts';
 
 const tmp = useTempDirs();
 
-const SIXTEEN = ['airplane', 'bear', 'bicycle', 'bird', 'boat', 'bottle', 'car', 'cat', 'chair', 'clock', 'dog', 'elephant', 'keyboard', 'knife', 'oven', 'truck'];
+const SIXTEEN = [
+  'airplane',
+  'bear',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'car',
+  'cat',
+  'chair',
+  'clock',
+  'dog',
+  'elephant',
+  'keyboard',
+  'knife',
+  'oven',
+  'truck',
+];
 const SOURCES: TreeSource[] = [
   { idx: 3, category: 'airplane' },
   { idx: 17, category: 'bear' },
@@ -67,11 +84,16 @@ describe('--from model-metamers', () => {
       { model: 'resnet50', layers: RESNET },
     ]);
     const naturals = manifest.items.filter((i) => i.condition === NATURAL);
-    expect(naturals.map((i) => [i.id, i.source_id, i.category])).toEqual(SOURCES.map((s) => [`natural__${s.idx}`, String(s.idx), s.category]));
+    expect(naturals.map((i) => [i.id, i.source_id, i.category])).toEqual(
+      SOURCES.map((s) => [`natural__${s.idx}`, String(s.idx), s.category]),
+    );
     // The natural is stored once, from the first folder given.
     expect(naturals[0]!.file).toBe(`resnet50/metamers/${DEFAULT_RUN}/3_SOUND_airplane/orig.png`);
 
-    const written = [...resnet.written.map((w) => ({ ...w, model: 'resnet50', order: RESNET })), ...alexnet.written.map((w) => ({ ...w, model: 'alexnet', order: ALEXNET }))];
+    const written = [
+      ...resnet.written.map((w) => ({ ...w, model: 'resnet50', order: RESNET })),
+      ...alexnet.written.map((w) => ({ ...w, model: 'alexnet', order: ALEXNET })),
+    ];
     const metamers = manifest.items.filter((i) => i.condition !== NATURAL);
     expect(metamers).toHaveLength(written.length);
     expect(written).toHaveLength(6 * 5 - 2 + 6 * 4 - 1);
@@ -86,7 +108,12 @@ describe('--from model-metamers', () => {
     // Failed metamers are not imported; the report names the sources that fall back to natural.
     expect(metamers.find((i) => i.id === 'resnet50__layer4_fake_relu__17')).toBeUndefined();
     const layer = (m: string, l: string) => report.models.find((x) => x.model === m)!.layers.find((x) => x.layer === l)!;
-    expect(layer('resnet50', 'layer4_fake_relu')).toEqual({ layer: 'layer4_fake_relu', layer_index: 3, metamers: 5, missing_sources: ['17'] });
+    expect(layer('resnet50', 'layer4_fake_relu')).toEqual({
+      layer: 'layer4_fake_relu',
+      layer_index: 3,
+      metamers: 5,
+      missing_sources: ['17'],
+    });
     expect(layer('resnet50', 'final')).toMatchObject({ metamers: 5, missing_sources: ['311'] });
     expect(layer('alexnet', 'relu0_fake_relu')).toMatchObject({ layer_index: 1, metamers: 5, missing_sources: ['205'] });
     expect(layer('alexnet', 'final')).toMatchObject({ layer_index: 4, metamers: 6, missing_sources: [] });
@@ -102,10 +129,18 @@ describe('--from model-metamers', () => {
 
   it('takes the layer order from the <k> prefixes even with gaps, and model names from --model-names', async () => {
     const root = await tmp();
-    const tree = await makeModelMetamersTree(root, { model: 'run_2023_07', layers: ['a', 'b', 'c', 'd'], sources: SOURCES.slice(0, 3), figures: false });
+    const tree = await makeModelMetamersTree(root, {
+      model: 'run_2023_07',
+      layers: ['a', 'b', 'c', 'd'],
+      sources: SOURCES.slice(0, 3),
+      figures: false,
+    });
     // Drop layer "b" entirely: k = 0, 2, 3 remain and must become layer_index 1, 2, 3.
-    for (const s of SOURCES.slice(0, 3)) await fs.rm(path.join(tree.dir, 'metamers', DEFAULT_RUN, `${s.idx}_SOUND_${s.category}`, '1_layer_b_synth.png'));
-    const { manifest } = await validateStimulusSet([tree.dir], { from: 'model-metamers', modelNames: ['cornet_s'] }) as { manifest: NonNullable<Awaited<ReturnType<typeof validateStimulusSet>>['manifest']> };
+    for (const s of SOURCES.slice(0, 3))
+      await fs.rm(path.join(tree.dir, 'metamers', DEFAULT_RUN, `${s.idx}_SOUND_${s.category}`, '1_layer_b_synth.png'));
+    const { manifest } = (await validateStimulusSet([tree.dir], { from: 'model-metamers', modelNames: ['cornet_s'] })) as {
+      manifest: NonNullable<Awaited<ReturnType<typeof validateStimulusSet>>['manifest']>;
+    };
     expect(manifest.name).toBe('run_2023_07');
     expect(manifest.models).toEqual([{ model: 'cornet_s', layers: ['a', 'c', 'd'] }]);
     expect(manifest.items.find((i) => i.id === 'cornet_s__d__17')!.condition).toEqual({ model: 'cornet_s', layer: 'd', layer_index: 3 });
@@ -132,8 +167,16 @@ describe('--from model-metamers', () => {
     expect(err).toBeInstanceOf(StimulusSetError);
     const rel = err.problems.map((p) => ({ ...p, file: path.relative(tree.dir, p.file) }));
     expect(rel).toEqual([
-      { file: `metamers/${DEFAULT_RUN}/17_SOUND_bear/2_layer_fc1_relu_fake_relu_synth.png`, field: 'width', message: "image is 128×128 px but the set's images are 64×64 px (the size of most files)" },
-      { file: `metamers/${DEFAULT_RUN}/7_SOUND_zebra/orig.png`, field: 'category', message: `unknown category "zebra" (not in ${opts.categoriesFile})` },
+      {
+        file: `metamers/${DEFAULT_RUN}/17_SOUND_bear/2_layer_fc1_relu_fake_relu_synth.png`,
+        field: 'width',
+        message: "image is 128×128 px but the set's images are 64×64 px (the size of most files)",
+      },
+      {
+        file: `metamers/${DEFAULT_RUN}/7_SOUND_zebra/orig.png`,
+        field: 'category',
+        message: `unknown category "zebra" (not in ${opts.categoriesFile})`,
+      },
       {
         file: 'metamers/rerun_seed1/205_SOUND_knife/0_layer_relu0_fake_relu_synth.png',
         field: 'source',
@@ -145,15 +188,30 @@ describe('--from model-metamers', () => {
 
   it('a truncated WAV in an audio tree; figures of sounds are ignored, sidecar metadata kept', async () => {
     const root = await tmp();
-    const words = [{ idx: 1, category: 'house' }, { idx: 2, category: 'money' }, { idx: 3, category: 'house' }];
-    const tree = await makeModelMetamersTree(root, { model: 'cochcnn9', layers: ['relu0_fakerelu', 'relufc_fakerelu', 'final'], sources: words, modality: 'audio' });
+    const words = [
+      { idx: 1, category: 'house' },
+      { idx: 2, category: 'money' },
+      { idx: 3, category: 'house' },
+    ];
+    const tree = await makeModelMetamersTree(root, {
+      model: 'cochcnn9',
+      layers: ['relu0_fakerelu', 'relufc_fakerelu', 'final'],
+      sources: words,
+      modality: 'audio',
+    });
     const dir = path.join(tree.dir, 'metamers', DEFAULT_RUN, '2_SOUND_money');
     await fs.writeFile(path.join(dir, 'orig.png'), patternPng(32, 'cochleagram', 'x', 0, 1));
-    await fs.writeFile(path.join(dir, '1_layer_relufc_fakerelu_synth.json'), JSON.stringify({ model_prediction: 'money', spearman_r: 0.91 }));
+    await fs.writeFile(
+      path.join(dir, '1_layer_relufc_fakerelu_synth.json'),
+      JSON.stringify({ model_prediction: 'money', spearman_r: 0.91 }),
+    );
     const ok = await validateStimulusSet([tree.dir], { from: 'model-metamers' });
     expect(ok.problems).toEqual([]);
     expect(ok.manifest!.modality).toBe('audio');
-    expect(ok.manifest!.items.find((i) => i.id === 'cochcnn9__relufc_fakerelu__2')!.attributes).toEqual({ model_prediction: 'money', spearman_r: 0.91 });
+    expect(ok.manifest!.items.find((i) => i.id === 'cochcnn9__relufc_fakerelu__2')!.attributes).toEqual({
+      model_prediction: 'money',
+      spearman_r: 0.91,
+    });
     expect(ok.report!.ignored['figures of audio stimuli']).toBe(1);
     expect(ok.report!.ignored['diagnostic figures (*_optimization.png)']).toBe(9);
 
@@ -161,7 +219,9 @@ describe('--from model-metamers', () => {
     const bytes = await fs.readFile(wav);
     await fs.writeFile(wav, bytes.subarray(0, bytes.length - 501));
     const bad = await validateStimulusSet([tree.dir], { from: 'model-metamers' });
-    expect(bad.problems).toEqual([{ file: wav, field: 'data', message: 'truncated WAV: the data chunk declares 8000 bytes but the file holds 7499' }]);
+    expect(bad.problems).toEqual([
+      { file: wav, field: 'data', message: 'truncated WAV: the data chunk declares 8000 bytes but the file holds 7499' },
+    ]);
   });
 
   it('refuses natural copies that differ between model folders, and folders without metamers/', async () => {

@@ -47,7 +47,11 @@ describe('stimulus-set problems', () => {
     await put(dir, 'natural/zebra/s99.png', patternPng(64, 'zebra', 's99', 0, 1));
     const ps = await problemsOf(dir);
     expect(ps.map((p) => rel(dir, p))).toEqual([
-      { file: 'natural/zebra/s99.png', field: 'category', message: `unknown category "zebra" (not in ${path.join(dir, 'categories.txt')})` },
+      {
+        file: 'natural/zebra/s99.png',
+        field: 'category',
+        message: `unknown category "zebra" (not in ${path.join(dir, 'categories.txt')})`,
+      },
     ]);
   });
 
@@ -55,7 +59,11 @@ describe('stimulus-set problems', () => {
     const dir = await imageSet();
     await fs.rm(path.join(dir, 'natural/bear/s01.png'));
     const ps = await problemsOf(dir);
-    expect(ps.map((p) => rel(dir, p).file)).toEqual(['alexnet/final/bear/s01.png', 'alexnet/relu0/bear/s01.png', 'alexnet/relu2/bear/s01.png']);
+    expect(ps.map((p) => rel(dir, p).file)).toEqual([
+      'alexnet/final/bear/s01.png',
+      'alexnet/relu0/bear/s01.png',
+      'alexnet/relu2/bear/s01.png',
+    ]);
     expect(ps.every((p) => p.field === 'source' && p.message === 'metamer of source "s01", which has no natural stimulus')).toBe(true);
   });
 
@@ -73,7 +81,11 @@ describe('stimulus-set problems', () => {
     await put(dir, 'alexnet/relu2/dog/s05.png', patternPng(32, 'dog', 's05', 2, 1));
     const ps = await problemsOf(dir);
     expect(ps.map((p) => rel(dir, p))).toEqual([
-      { file: 'alexnet/relu2/dog/s05.png', field: 'width', message: "image is 32×32 px but the set's images are 64×64 px (the size of most files)" },
+      {
+        file: 'alexnet/relu2/dog/s05.png',
+        field: 'width',
+        message: "image is 32×32 px but the set's images are 64×64 px (the size of most files)",
+      },
     ]);
   });
 
@@ -84,7 +96,11 @@ describe('stimulus-set problems', () => {
     await put(dir, 'natural/dog/s05.wav', stereo);
     const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
     expect(ps).toEqual([
-      { file: 'alexnet/relu0/car/s03.wav', field: 'sample_rate', message: "16000 Hz but the set's clips are 20000 Hz (the rate of most files)" },
+      {
+        file: 'alexnet/relu0/car/s03.wav',
+        field: 'sample_rate',
+        message: "16000 Hz but the set's clips are 20000 Hz (the rate of most files)",
+      },
       { file: 'natural/dog/s05.wav', field: 'channels', message: "2 channel(s) but the set's clips have 1 (most files)" },
     ]);
   });
@@ -111,7 +127,13 @@ describe('stimulus-set problems', () => {
     const wav = await fs.readFile(f);
     await fs.writeFile(f, wav.subarray(0, 1000));
     const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
-    expect(ps).toEqual([{ file: 'alexnet/final/knife/s08.wav', field: 'data', message: 'truncated WAV: the data chunk declares 10000 bytes but the file holds 956' }]);
+    expect(ps).toEqual([
+      {
+        file: 'alexnet/final/knife/s08.wav',
+        field: 'data',
+        message: 'truncated WAV: the data chunk declares 10000 bytes but the file holds 956',
+      },
+    ]);
   });
 
   it('two files claiming the same (source, model, layer)', async () => {
@@ -129,14 +151,23 @@ describe('stimulus-set problems', () => {
     ]);
   });
 
-  it('a layer not in the model\'s layer order, and a model without one', async () => {
+  it("a layer not in the model's layer order, and a model without one", async () => {
     const dir = await imageSet();
     await put(dir, 'alexnet/relu9/bear/s01.png', patternPng(64, 'bear', 'x', 1, 1));
     await put(dir, 'vgg16/conv5/bear/s01.png', patternPng(64, 'bear', 'y', 1, 1));
     const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
     expect(ps).toEqual([
-      { file: 'alexnet/relu9', field: 'layer', message: `layer "relu9" is not in the layer order of model "alexnet" (${path.join(dir, 'alexnet/layers.txt')}: relu0, relu2, final)` },
-      { file: 'vgg16', field: 'layers', message: 'no layer order for model "vgg16": add vgg16/layers.txt (one layer per line, in network order) or --layers vgg16=<layer1>,<layer2>,…' },
+      {
+        file: 'alexnet/relu9',
+        field: 'layer',
+        message: `layer "relu9" is not in the layer order of model "alexnet" (${path.join(dir, 'alexnet/layers.txt')}: relu0, relu2, final)`,
+      },
+      {
+        file: 'vgg16',
+        field: 'layers',
+        message:
+          'no layer order for model "vgg16": add vgg16/layers.txt (one layer per line, in network order) or --layers vgg16=<layer1>,<layer2>,…',
+      },
     ]);
   });
 
@@ -145,12 +176,21 @@ describe('stimulus-set problems', () => {
     await fs.rm(path.join(dir, 'alexnet/relu0/bear/s01.png'));
     await put(dir, 'alexnet/relu0/bear/s01.wav', toneWav(20000, 0.1, 'bear', 's01', 1, 1));
     const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
-    expect(ps).toEqual([{ file: 'alexnet/relu0/bear/s01.wav', field: 'format', message: 'a WAV file in an image set (modality mismatch)' }]);
+    expect(ps).toEqual([
+      { file: 'alexnet/relu0/bear/s01.wav', field: 'format', message: 'a WAV file in an image set (modality mismatch)' },
+    ]);
   });
 
   it('duplicate ids and practice items that are not natural (manifest.json)', async () => {
     const dir = await imageSet();
-    const item = (id: string, file: string, source: string, condition: unknown, role = 'main') => ({ id, file, category: 'bear', source_id: source, condition, role });
+    const item = (id: string, file: string, source: string, condition: unknown, role = 'main') => ({
+      id,
+      file,
+      category: 'bear',
+      source_id: source,
+      condition,
+      role,
+    });
     const manifest = {
       name: 'dup',
       modality: 'image',
@@ -222,7 +262,10 @@ describe('stimulus-set problems', () => {
       { id: 'n2', file: 'natural/car/s03.png', category: 'car', source_id: 's03', condition: 'natural' },
       { id: 'n3', file: 'natural/car/gone.png', category: 'car', source_id: 'gone', condition: 'natural' },
     ];
-    await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ name: 'm', modality: 'image', categories: ['bear', 'car'], items }));
+    await fs.writeFile(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ name: 'm', modality: 'image', categories: ['bear', 'car'], items }),
+    );
     const ps = (await problemsOf(dir)).map((p) => rel(dir, p));
     expect(ps).toEqual([{ file: 'natural/car/gone.png', message: 'file not found' }]);
   });

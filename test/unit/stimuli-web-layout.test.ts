@@ -24,15 +24,28 @@ const MODELS = [
 describe('--from web-layout', () => {
   it('imports naturals and metamers with model and layer order from the numbered folders', async () => {
     const root = await tmp();
-    const tree = await makeWebLayoutTree(path.join(root, 'web'), { models: MODELS, sources: SOURCES, missing: [{ idx: 10, model: 'alexnet', layer: 'final' }] });
+    const tree = await makeWebLayoutTree(path.join(root, 'web'), {
+      models: MODELS,
+      sources: SOURCES,
+      missing: [{ idx: 10, model: 'alexnet', layer: 'final' }],
+    });
     expect(await detectLayout(tree.dir)).toBe('web-layout');
     expect(await detectLayout(tree.root)).toBe('web-layout');
-    const { manifest, report } = await importStimulusSet(tree.dir, { from: 'web-layout', name: 'web', blobs: new BlobStore(path.join(root, 'b')) });
+    const { manifest, report } = await importStimulusSet(tree.dir, {
+      from: 'web-layout',
+      name: 'web',
+      blobs: new BlobStore(path.join(root, 'b')),
+    });
     expect(manifest.models).toEqual(MODELS.map((m) => ({ model: m.name, layers: m.layers })));
     expect(manifest.categories).toEqual(['bird', 'clock', 'oven']);
     for (const s of SOURCES) {
       const nat = manifest.items.find((i) => i.id === `natural__${s.idx}`)!;
-      expect(nat).toMatchObject({ condition: NATURAL, category: s.category, source_id: String(s.idx), file: `0_orig/0_orig/${s.idx}_orig_orig.png` });
+      expect(nat).toMatchObject({
+        condition: NATURAL,
+        category: s.category,
+        source_id: String(s.idx),
+        file: `0_orig/0_orig/${s.idx}_orig_orig.png`,
+      });
       for (const [mi, m] of MODELS.entries()) {
         for (const [li, layer] of m.layers.entries()) {
           const item = manifest.items.find((i) => i.id === `${m.name}__${layer}__${s.idx}`);
@@ -41,7 +54,12 @@ describe('--from web-layout', () => {
             continue;
           }
           const file = `${mi + 1}_${m.name}/${li + 1}_${layer}/${s.idx}_${m.name}_${layer}.png`;
-          expect(item).toMatchObject({ file, category: s.category, source_id: String(s.idx), condition: { model: m.name, layer, layer_index: li + 1 } });
+          expect(item).toMatchObject({
+            file,
+            category: s.category,
+            source_id: String(s.idx),
+            condition: { model: m.name, layer, layer_index: li + 1 },
+          });
           expect(item!.sha256).toBe((await hashFile(path.join(tree.root, file))).sha256);
         }
       }
@@ -57,8 +75,17 @@ describe('--from web-layout', () => {
     await fs.writeFile(path.join(tree.root, '0_orig', '0_orig', '99_orig_orig.png'), patternPng(64, 'x', 'y', 0, 1));
     const r = await validateStimulusSet(tree.root, { from: 'web-layout' });
     expect(r.problems).toEqual([
-      { file: path.join(tree.root, '0_orig/0_orig/99_orig_orig.png'), field: 'category', message: `source 99 has no category in ${tree.mapFile}` },
-      { file: wrongFolder, field: 'layer', message: 'the name should be <idx>_alexnet_relu0_fake_relu.<ext> in 2_alexnet/1_relu0_fake_relu/; a file named otherwise may be mislabelled' },
+      {
+        file: path.join(tree.root, '0_orig/0_orig/99_orig_orig.png'),
+        field: 'category',
+        message: `source 99 has no category in ${tree.mapFile}`,
+      },
+      {
+        file: wrongFolder,
+        field: 'layer',
+        message:
+          'the name should be <idx>_alexnet_relu0_fake_relu.<ext> in 2_alexnet/1_relu0_fake_relu/; a file named otherwise may be mislabelled',
+      },
     ]);
   });
 

@@ -41,12 +41,24 @@ describe('study init', () => {
     expect(report).toMatchObject({ sources: 8, practice: 8, categories: ['disk', 'ring', 'square', 'frame'] });
     const manifest = await imported(setDir, 'example');
     // The paper's own counts do not fit: README's old example failed on exactly this.
-    expect(() => acceptedByCreate(manifest, { id: 'x', stimulus_set: 'example', modality: 'image', prolific: { completion_code: 'A', screenout_code: 'B' }, target_completed: 5 })).toThrow(
-      /practice keeps 16 of the set's practice items .* the set example has 8 practice items/,
-    );
+    expect(() =>
+      acceptedByCreate(manifest, {
+        id: 'x',
+        stimulus_set: 'example',
+        modality: 'image',
+        prolific: { completion_code: 'A', screenout_code: 'B' },
+        target_completed: 5,
+      }),
+    ).toThrow(/practice keeps 16 of the set's practice items .* the set example has 8 practice items/);
     const { config, explanation } = studyTemplate(manifest, { id: 'first-study' });
     acceptedByCreate(manifest, config);
-    expect(config.protocol).toEqual({ practice_trials: 4, slow_practice_trials: 1, screening_trials: 4, screening_min_correct: 3, catch_trials: 2 });
+    expect(config.protocol).toEqual({
+      practice_trials: 4,
+      slow_practice_trials: 1,
+      screening_trials: 4,
+      screening_min_correct: 3,
+      catch_trials: 2,
+    });
     expect(config.target_completed).toBe(20);
     for (const [field, value] of Object.entries(config.protocol!)) expect(explanation).toContain(`| \`${field}\` | ${value} |`);
   });
@@ -73,7 +85,11 @@ describe('study init', () => {
       const { config } = studyTemplate(manifest, { id: `demo-${modality}-2` });
       acceptedByCreate(manifest, config);
       const d = PROTOCOL_DEFAULTS[modality];
-      expect(config.protocol).toMatchObject({ practice_trials: d.practice_trials, screening_trials: d.screening_trials, screening_min_correct: d.screening_min_correct });
+      expect(config.protocol).toMatchObject({
+        practice_trials: d.practice_trials,
+        screening_trials: d.screening_trials,
+        screening_min_correct: d.screening_min_correct,
+      });
     }
   });
 });
@@ -84,14 +100,20 @@ describe("README's config tables", () => {
     const at = readme.indexOf(heading);
     expect(at, heading).toBeGreaterThan(0);
     const rows = readme.slice(at).split('\n\n')[1]!.split('\n').slice(2);
-    return rows.map((r) => r.split('|').slice(1, -1).map((c) => c.trim()));
+    return rows.map((r) =>
+      r
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   };
 
   it('names every protocol field with its image and audio default', () => {
     const rows = table('### The protocol fields');
     const shown = new Map(rows.map((r) => [r[0]!.replace(/`/g, ''), [r[2], r[3]]]));
     expect([...shown.keys()].sort()).toEqual(Object.keys(Protocol.shape).sort());
-    const asShown = (v: unknown) => (typeof v === 'string' ? `\`"${v}"\`` : Array.isArray(v) ? `\`${JSON.stringify(v).replace(/,/g, ', ')}\`` : String(v));
+    const asShown = (v: unknown) =>
+      typeof v === 'string' ? `\`"${v}"\`` : Array.isArray(v) ? `\`${JSON.stringify(v).replace(/,/g, ', ')}\`` : String(v);
     for (const modality of ['image', 'audio'] as const) {
       const filled = Protocol.parse(PROTOCOL_DEFAULTS[modality]);
       for (const [field, value] of Object.entries(filled)) {

@@ -116,7 +116,9 @@ describe('typed-response plugin', () => {
     const info = TypedResponsePlugin.info;
     expect(info.name).toBe('typed-response');
     expect(info.version).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(Object.keys(info.parameters)).toEqual(expect.arrayContaining(['stimulus', 'choices', 'prompt', 'max_suggestions', 'response_allowed_while_playing']));
+    expect(Object.keys(info.parameters)).toEqual(
+      expect.arrayContaining(['stimulus', 'choices', 'prompt', 'max_suggestions', 'response_allowed_while_playing']),
+    );
     expect(Object.keys(info.data)).toEqual(['stimulus', 'response', 'rt', 'keystrokes', 'used_suggestion']);
   });
 
@@ -161,7 +163,10 @@ describe('typed-response plugin', () => {
       const expected = expectedSuggestions(LABELS, q, 8);
       // A lone exact match is not offered as a suggestion.
       const shown = expected.length === 1 && normalizeLabel(expected[0]!) === normalizeLabel(q) ? [] : expected;
-      expect(visibleOptions().map((li) => li.textContent), q).toEqual(shown);
+      expect(
+        visibleOptions().map((li) => li.textContent),
+        q,
+      ).toEqual(shown);
       expect(list.hidden).toBe(shown.length === 0);
       expect(input().getAttribute('aria-expanded')).toBe(String(shown.length > 0));
     }

@@ -10,7 +10,13 @@ function localTimes(root: ParentNode): void {
     if (Number.isNaN(d.getTime())) continue;
     el.title = el.dateTime;
     const thisYear = d.getFullYear() === new Date().getFullYear();
-    el.textContent = d.toLocaleString(undefined, { ...(thisYear ? {} : { year: 'numeric' }), month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    el.textContent = d.toLocaleString(undefined, {
+      ...(thisYear ? {} : { year: 'numeric' }),
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
   }
 }
 

@@ -45,7 +45,14 @@ export function downloadRoutes(prot: Router, ctx: AdminContext): void {
 
   prot.get('/studies/:id/psych-ds.zip', async (req, res) => {
     const study = await ctx.studyOf(req);
-    const folder = psychDsDataFile(study.id).replace(/^data\//, '').replace(/_data\.csv$/, '');
-    attachment(res, `${folder}_psych-ds.zip`, 'application/zip', psychDsZip(psychDsDataset(await loadTrialsExport(store.studyData, study.id)), folder));
+    const folder = psychDsDataFile(study.id)
+      .replace(/^data\//, '')
+      .replace(/_data\.csv$/, '');
+    attachment(
+      res,
+      `${folder}_psych-ds.zip`,
+      'application/zip',
+      psychDsZip(psychDsDataset(await loadTrialsExport(store.studyData, study.id)), folder),
+    );
   });
 }

@@ -48,7 +48,10 @@ export function adminRouters(deps: AdminRouterDeps): AdminRouters {
     if (await auth.isLoggedIn(req)) return next();
     res.set('WWW-Authenticate', 'Cookie realm="metamer admin", form-action="/admin/login"');
     if (req.method === 'GET' && !req.path.startsWith('/api/') && req.accepts(['html', 'json']) === 'html') {
-      return void res.status(401).type('html').send(loginPage(bundle, { next: safeNext(req.originalUrl) }));
+      return void res
+        .status(401)
+        .type('html')
+        .send(loginPage(bundle, { next: safeNext(req.originalUrl) }));
     }
     res.status(401).json({ error: 'log in first: POST /admin/login with the admin token', code: 'unauthorized' });
   });

@@ -18,14 +18,22 @@ export function loginRoutes(pub: Router, ctx: AdminContext): void {
     const message = `Too many failed log-ins from this address. Try again in ${minutes} minutes.`;
     res.set('Cache-Control', 'no-store');
     if (wantsJson(req)) return void res.status(429).json({ error: message, code: 'rate_limited' });
-    res.status(429).type('html').send(loginPage(bundle, { error: message }));
+    res
+      .status(429)
+      .type('html')
+      .send(loginPage(bundle, { error: message }));
   };
   pub.post(
     '/login',
     // The body first: the limiter lets the right token through (admin-auth.ts).
     ctx.forms,
     ctx.json,
-    loginRateLimit({ attempts: ctx.deps.loginAttempts, windowMs: ctx.deps.loginWindowMs, onLimited: limited, isToken: (t) => auth.isToken(t) }),
+    loginRateLimit({
+      attempts: ctx.deps.loginAttempts,
+      windowMs: ctx.deps.loginWindowMs,
+      onLimited: limited,
+      isToken: (t) => auth.isToken(t),
+    }),
     async (req, res) => {
       res.set('Cache-Control', 'no-store');
       const body = (req.body ?? {}) as Record<string, unknown>;
@@ -35,7 +43,10 @@ export function loginRoutes(pub: Router, ctx: AdminContext): void {
       if (!value) {
         logger.warn({ ip: req.ip }, 'admin log-in refused');
         if (wantsJson(req)) return void res.status(401).json({ error: 'wrong admin token', code: 'unauthorized' });
-        return void res.status(401).type('html').send(loginPage(bundle, { next, error: 'That is not the admin token.' }));
+        return void res
+          .status(401)
+          .type('html')
+          .send(loginPage(bundle, { next, error: 'That is not the admin token.' }));
       }
       auth.setCookie(req, res, value);
       logger.info({ ip: req.ip }, 'admin logged in');

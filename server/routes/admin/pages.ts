@@ -57,10 +57,12 @@ export function pageRoutes(prot: Router, ctx: AdminContext): void {
       else if (e instanceof ZodError) {
         const issues = configIssues(e.issues, StudyConfigInput);
         problems = issues.map((i) => ({ field: fieldOfPath(i.path), message: `${i.path.join('.') || 'config'}: ${i.message}` }));
-      }
-      else if (isExposed(e)) problems = [{ field: 'general', message: e.message }];
+      } else if (isExposed(e)) problems = [{ field: 'general', message: e.message }];
       else throw e;
-      res.status(422).type('html').send(newStudyPage(bundle, sets, form, problems));
+      res
+        .status(422)
+        .type('html')
+        .send(newStudyPage(bundle, sets, form, problems));
     }
   });
 
@@ -70,8 +72,10 @@ export function pageRoutes(prot: Router, ctx: AdminContext): void {
     const done = typeof req.query.done === 'string' ? req.query.done : undefined;
     if (done && NOTICES[done]) notice = NOTICES[done];
     if (done === 'sweep') notice = { kind: 'info', text: `Idle sessions checked: ${Number(req.query.n) || 0} marked abandoned.` };
-    if (req.query.preview === 'completed') notice = { kind: 'ok', text: 'Your preview run is complete. It is not counted, and participants never see it.' };
-    if (req.query.preview === 'screened_out') notice = { kind: 'info', text: 'Your preview run ended at the screening (below the threshold). It is not counted.' };
+    if (req.query.preview === 'completed')
+      notice = { kind: 'ok', text: 'Your preview run is complete. It is not counted, and participants never see it.' };
+    if (req.query.preview === 'screened_out')
+      notice = { kind: 'info', text: 'Your preview run ended at the screening (below the threshold). It is not counted.' };
     res.type('html').send(studyPage(bundle, await ctx.studyView(req, study), notice));
   });
 

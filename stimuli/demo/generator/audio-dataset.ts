@@ -19,7 +19,6 @@ const FORMANTS: Record<string, [number, number, number]> = {
   oo: [300, 870, 2240],
 };
 
-
 /** A two-pole resonator (Klatt 1980) at frequency f with bandwidth bw, run in place. */
 function resonate(x: Float32Array, f: number, bw: number, rate: number): void {
   const c = -Math.exp((-2 * Math.PI * bw) / rate);

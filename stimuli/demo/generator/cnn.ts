@@ -241,7 +241,13 @@ export class Cnn {
    * (a scratch view; stale when `inputGrad` is false). With a `surrogate`, ReLUs that are off pass
    * a fraction of the gradient instead of none (see `ReluSurrogate`); without one, the true gradient.
    */
-  backward(layer: number, grad: Float32Array, paramGrad: Float32Array | null, inputGrad = true, surrogate: ReluSurrogate | null = null): Float32Array {
+  backward(
+    layer: number,
+    grad: Float32Array,
+    paramGrad: Float32Array | null,
+    inputGrad = true,
+    surrogate: ReluSurrogate | null = null,
+  ): Float32Array {
     this.refreshTransposed();
     const S = this.plans.length;
     if (layer === 0) {

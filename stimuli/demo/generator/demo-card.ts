@@ -96,19 +96,29 @@ function modalitySection(r: SetReport, t: SetTimings, size: { bytes: number; fil
 - Training data: ${r.trainExamples} examples, held-out test: ${r.heldOutExamples} (fresh draws from the same generator, never trained on).
 - Architecture (both models): ${architecture(r)}
 - Training: \`${c.models[0]}\`: ${r.models[0]!.epochs.length} epoch(s) from random weights (data-dependent initialisation, Mishkin & Matas 2016; at most ${c.training.epochs}, stopping early once a separate validation split of ${c.validationPerCategory * r.categories.length} examples reaches ${Math.round((c.training.stopAtValidationAccuracy ?? 1) * 100)}%; the cosine schedule spans the maximum), batch ${c.training.batchSize}, Adam, learning rate ${c.training.learningRate} with 5% warm-up and cosine decay, random ${r.modality === 'image' ? 'rotations by 90° and reflections' : 'circular shifts of up to ±10%'}. \`${c.models[1]}\`: ${c.robustFrom === 'standard' ? `starts from those weights and is trained ${r.models[1]!.epochs.length} more epoch(s) (adversarial fine-tuning: training from scratch costs ~3× a standard run, which the time budget cannot hold for this modality; the price is features shared with the standard model)` : `trained from its own random weights for ${r.models[1]!.epochs.length} epoch(s) (at most ${c.robustTraining.epochs}, early stopping as above at ${Math.round((c.robustTraining.stopAtValidationAccuracy ?? 1) * 100)}% clean validation accuracy)`}, learning rate ${c.robustTraining.learningRate}, on PGD adversarial examples only: L2 ball of radius ε = ${c.pgd.epsilon}, random start, ${c.pgd.steps} steps of ${c.pgd.stepScale}·ε/${c.pgd.steps} (Madry et al. 2018).
-- Synthesis: ${c.synthesis.iterations} Adam steps on the ${r.modality === 'image' ? 'pixels' : 'waveform'} from Gaussian noise (mean ${c.noiseMean}, SD ${c.noiseStd}), step size ${c.synthesis.learningRate} halved ${c.synthesis.halvings} times at equal intervals, values clamped to [${c.synthesis.min}, ${c.synthesis.max}]${r.modality === 'audio' ? ' and held at the natural clips\' RMS level' : ''}; from ${Math.round(c.synthesis.quantisedFrom * 100)}% of the steps on, the loss is taken at the 8-bit-rounded stimulus (straight-through), so the match survives being written; backward pass with the paper's "fake ReLU" at the matched layer and leaky ReLU derivatives (×${c.synthesis.surrogate.below}) below it (losses and checks always use the true network). Null distribution: ${c.nullPairs} random pairs of held-out natural stimuli per layer.
-- Output size: ${mb(size.bytes)} in ${size.files} files (largest file ${(size.largest / 1e3).toFixed(1)} kB). Generation time: ${t.totalSeconds.toFixed(0)} s wall clock, ${t.cpuSeconds.toFixed(0)} s CPU (data ${t.dataSeconds.toFixed(0)} s, training ${Object.values(t.trainSeconds).map((v) => v.toFixed(0)).join(' + ')} s, synthesis ${Object.values(t.synthesisSeconds).map((v) => v.toFixed(0)).join(' + ')} s).
+- Synthesis: ${c.synthesis.iterations} Adam steps on the ${r.modality === 'image' ? 'pixels' : 'waveform'} from Gaussian noise (mean ${c.noiseMean}, SD ${c.noiseStd}), step size ${c.synthesis.learningRate} halved ${c.synthesis.halvings} times at equal intervals, values clamped to [${c.synthesis.min}, ${c.synthesis.max}]${r.modality === 'audio' ? " and held at the natural clips' RMS level" : ''}; from ${Math.round(c.synthesis.quantisedFrom * 100)}% of the steps on, the loss is taken at the 8-bit-rounded stimulus (straight-through), so the match survives being written; backward pass with the paper's "fake ReLU" at the matched layer and leaky ReLU derivatives (×${c.synthesis.surrogate.below}) below it (losses and checks always use the true network). Null distribution: ${c.nullPairs} random pairs of held-out natural stimuli per layer.
+- Output size: ${mb(size.bytes)} in ${size.files} files (largest file ${(size.largest / 1e3).toFixed(1)} kB). Generation time: ${t.totalSeconds.toFixed(0)} s wall clock, ${t.cpuSeconds.toFixed(0)} s CPU (data ${t.dataSeconds.toFixed(0)} s, training ${Object.values(
+    t.trainSeconds,
+  )
+    .map((v) => v.toFixed(0))
+    .join(' + ')} s, synthesis ${Object.values(t.synthesisSeconds)
+    .map((v) => v.toFixed(0))
+    .join(' + ')} s).
 
 | model | training | held-out accuracy | accuracy under the PGD attack (${Math.min(r.heldOutExamples, 4 * r.categories.length)} held-out examples) | training time |
 | --- | --- | --- | --- | --- |
 ${models}
 
-${r.modality === 'audio' ? `The loss reductions and match distances are those of the written 8-bit files: 8-bit rounding
+${
+  r.modality === 'audio'
+    ? `The loss reductions and match distances are those of the written 8-bit files: 8-bit rounding
 adds noise about 30 dB under the clips' level, which bounds the match at hidden layers near a
 distance of 0.02 (≈ 50–80-fold reduction; the float optimum is lower, see the quick-mode tests),
 still far below every null pair.
 
-` : ''}Per layer (own/other-model accuracy: the proportion of the passing metamers that the generating
+`
+    : ''
+}Per layer (own/other-model accuracy: the proportion of the passing metamers that the generating
 model, and the other model, classify as the source's true category; the generating model's
 prediction on every passing metamer equals its prediction on the source, by check (a), so its
 own accuracy is its accuracy on the natural sources):
@@ -168,8 +178,12 @@ ${reports.map((r, i) => modalitySection(r, timings[i]!, sizes[i]!)).join('\n')}
 ${reports
   .map((r) => {
     const rowModels = r.config.models;
-    const layers = r.layers.filter((l) => l.model === rowModels[0]).map((l) => `\`${l.layer}\``).join(', ');
-    const what = r.modality === 'image' ? 'images (2× magnified)' : 'log-magnitude spectrograms (time → right, frequency ↑, 0–8 kHz, 60 dB range)';
+    const layers = r.layers
+      .filter((l) => l.model === rowModels[0])
+      .map((l) => `\`${l.layer}\``)
+      .join(', ');
+    const what =
+      r.modality === 'image' ? 'images (2× magnified)' : 'log-magnitude spectrograms (time → right, frequency ↑, 0–8 kHz, 60 dB range)';
     return `![${r.modality} contact sheet](${r.modality}/contact-sheet.png)
 
 \`${r.modality}/contact-sheet.png\`: source \`s000\` (category \`${r.categories[0]}\`) as ${what}; top row

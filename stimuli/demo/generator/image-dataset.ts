@@ -37,12 +37,26 @@ const star = polygon(
     return [r * Math.cos(a), r * Math.sin(a)] as [number, number];
   }),
 );
-const arrow = polygon([[-1, -0.2], [0.15, -0.2], [0.15, -0.6], [1, 0], [0.15, 0.6], [0.15, 0.2], [-1, 0.2]]);
+const arrow = polygon([
+  [-1, -0.2],
+  [0.15, -0.2],
+  [0.15, -0.6],
+  [1, 0],
+  [0.15, 0.6],
+  [0.15, 0.2],
+  [-1, 0.2],
+]);
 
 /** Each shape lives in the unit disc of its own frame (u right, v down). */
 export const IMAGE_SHAPES: ReadonlyArray<{ category: string; inside: Inside }> = [
   { category: 'disk', inside: (u, v) => u * u + v * v <= 0.8 },
-  { category: 'ring', inside: (u, v) => { const r = u * u + v * v; return r <= 1 && r >= 0.4; } },
+  {
+    category: 'ring',
+    inside: (u, v) => {
+      const r = u * u + v * v;
+      return r <= 1 && r >= 0.4;
+    },
+  },
   { category: 'square', inside: (u, v) => Math.abs(u) <= 0.72 && Math.abs(v) <= 0.72 },
   { category: 'frame', inside: (u, v) => Math.max(Math.abs(u), Math.abs(v)) <= 0.75 && Math.max(Math.abs(u), Math.abs(v)) >= 0.45 },
   { category: 'triangle', inside: triangle },
@@ -57,7 +71,13 @@ export const IMAGE_SHAPES: ReadonlyArray<{ category: string; inside: Inside }> =
     category: 'checkerboard',
     inside: (u, v) => Math.abs(u) < 0.8 && Math.abs(v) < 0.8 && (Math.floor((u + 0.8) / 0.4) + Math.floor((v + 0.8) / 0.4)) % 2 === 0,
   },
-  { category: 'bullseye', inside: (u, v) => { const r = Math.sqrt(u * u + v * v); return r <= 0.28 || (r >= 0.55 && r <= 0.85); } },
+  {
+    category: 'bullseye',
+    inside: (u, v) => {
+      const r = Math.sqrt(u * u + v * v);
+      return r <= 0.28 || (r >= 0.55 && r <= 0.85);
+    },
+  },
   {
     category: 'dots',
     inside: (u, v) => {
@@ -77,7 +97,6 @@ export const IMAGE_SHAPES: ReadonlyArray<{ category: string; inside: Inside }> =
 ];
 
 export const IMAGE_CATEGORIES: readonly string[] = IMAGE_SHAPES.map((s) => s.category);
-
 
 const SUPERSAMPLE = [0.25, 0.75];
 
@@ -128,8 +147,15 @@ export function drawImage(label: number, size: number, rng: SeededRandom): Float
 
 /** Blends `level` into img where `inside` holds, with 2×2 supersampling for anti-aliased edges. */
 function paint(
-  img: Float32Array, size: number, inside: Inside,
-  cx: number, cy: number, angle: number, scale: number, level: number, opacity: number,
+  img: Float32Array,
+  size: number,
+  inside: Inside,
+  cx: number,
+  cy: number,
+  angle: number,
+  scale: number,
+  level: number,
+  opacity: number,
 ): void {
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);

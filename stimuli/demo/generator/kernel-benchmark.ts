@@ -56,6 +56,8 @@ export function benchmarkKernels(secondsPerShape = 0.3): KernelFigure[] {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const f of benchmarkKernels(1)) {
-    console.log(`${f.shape.padEnd(18)} blocked ${f.blockedGmacs.toFixed(2)} GMAC/s  reference ${f.referenceGmacs.toFixed(2)} GMAC/s  ratio ${f.ratio.toFixed(2)}×`);
+    console.log(
+      `${f.shape.padEnd(18)} blocked ${f.blockedGmacs.toFixed(2)} GMAC/s  reference ${f.referenceGmacs.toFixed(2)} GMAC/s  ratio ${f.ratio.toFixed(2)}×`,
+    );
   }
 }

@@ -173,7 +173,8 @@ export function generateSet(
   // partial folder behind: clear those of earlier runs.
   const parent = dirname(outDir);
   const stale = `${basename(outDir)}.partial-`;
-  if (existsSync(parent)) for (const e of readdirSync(parent)) if (e.startsWith(stale)) rmSync(join(parent, e), { recursive: true, force: true });
+  if (existsSync(parent))
+    for (const e of readdirSync(parent)) if (e.startsWith(stale)) rmSync(join(parent, e), { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   const write = (rel: string, bytes: Buffer | string): void => {
     const path = join(temp, rel);
@@ -201,7 +202,9 @@ export function generateSet(
     addSources('practice', cfg.practicePerCategory, 'p');
     const main = sources.filter((s) => s.role === 'main');
     const dataSeconds = (performance.now() - t) / 1000;
-    log(`${m.name}: ${train.length} training, ${heldOut.length} held-out, ${main.length} main and ${sources.length - main.length} practice sources (${dataSeconds.toFixed(1)} s)`);
+    log(
+      `${m.name}: ${train.length} training, ${heldOut.length} held-out, ${main.length} main and ${sources.length - main.length} practice sources (${dataSeconds.toFixed(1)} s)`,
+    );
 
     // Models: the same architecture, trained plainly and adversarially (PGD, L2).
     const nets: Cnn[] = [];
@@ -217,7 +220,12 @@ export function generateSet(
       const perturb = adversarial ? pgdPerturbation(cfg.pgd, root.fork(`pgd:${model}`)) : null;
       const settings = adversarial ? cfg.robustTraining : cfg.training;
       const epochs = trainClassifier(
-        net, train, settings, root.fork(`order:${model}`), perturb, m.augment,
+        net,
+        train,
+        settings,
+        root.fork(`order:${model}`),
+        perturb,
+        m.augment,
         (e) =>
           log(
             `${m.name}: ${model} epoch ${e.epoch}: loss ${e.meanLoss.toFixed(3)}, train accuracy ${e.trainAccuracy.toFixed(3)}, ` +
@@ -359,7 +367,9 @@ export function generateSet(
           otherModel: other,
           otherAccuracy: passed ? round(otherCorrect / passed, 4) : null,
         });
-        log(`${m.name}: ${model} ${layer}: ${passed}/${main.length} pass; other-model accuracy ${passed ? ((otherCorrect / passed) * 100).toFixed(0) : '–'}%`);
+        log(
+          `${m.name}: ${model} ${layer}: ${passed}/${main.length} pass; other-model accuracy ${passed ? ((otherCorrect / passed) * 100).toFixed(0) : '–'}%`,
+        );
         void otherNet;
       });
       sheetRows.push({ natural: sheetSource.decoded, cells: sheetCells });

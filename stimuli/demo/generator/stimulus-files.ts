@@ -18,7 +18,14 @@ export function encodeGreyPng(pixels: Float32Array, width: number, height: numbe
   }
   png.data = data;
   // Fixed deflate settings: the same pixels always give the same bytes (and hashes).
-  const bytes = PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false, deflateLevel: 9, filterType: -1 });
+  const bytes = PNG.sync.write(png, {
+    colorType: 0,
+    inputColorType: 0,
+    bitDepth: 8,
+    inputHasAlpha: false,
+    deflateLevel: 9,
+    filterType: -1,
+  });
   return { bytes, decoded };
 }
 

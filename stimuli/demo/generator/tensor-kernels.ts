@@ -18,44 +18,138 @@ export function gemmNN(M: number, N: number, K: number, A: Float32Array, B: Floa
     const a3 = a2 + K;
     let j = 0;
     for (; j + 7 < N; j += 8) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c24 = 0, c25 = 0, c26 = 0, c27 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0, c34 = 0, c35 = 0, c36 = 0, c37 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c04 = 0,
+        c05 = 0,
+        c06 = 0,
+        c07 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0,
+        c14 = 0,
+        c15 = 0,
+        c16 = 0,
+        c17 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c24 = 0,
+        c25 = 0,
+        c26 = 0,
+        c27 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0,
+        c34 = 0,
+        c35 = 0,
+        c36 = 0,
+        c37 = 0;
       for (let k = 0, bk = j; k < K; k++, bk += N) {
-        const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-        const y0 = B[bk]!, y1 = B[bk + 1]!, y2 = B[bk + 2]!, y3 = B[bk + 3]!;
-        const y4 = B[bk + 4]!, y5 = B[bk + 5]!, y6 = B[bk + 6]!, y7 = B[bk + 7]!;
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c04 += x0 * y4; c05 += x0 * y5; c06 += x0 * y6; c07 += x0 * y7;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c14 += x1 * y4; c15 += x1 * y5; c16 += x1 * y6; c17 += x1 * y7;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c24 += x2 * y4; c25 += x2 * y5; c26 += x2 * y6; c27 += x2 * y7;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
-        c34 += x3 * y4; c35 += x3 * y5; c36 += x3 * y6; c37 += x3 * y7;
+        const x0 = A[a0 + k]!,
+          x1 = A[a1 + k]!,
+          x2 = A[a2 + k]!,
+          x3 = A[a3 + k]!;
+        const y0 = B[bk]!,
+          y1 = B[bk + 1]!,
+          y2 = B[bk + 2]!,
+          y3 = B[bk + 3]!;
+        const y4 = B[bk + 4]!,
+          y5 = B[bk + 5]!,
+          y6 = B[bk + 6]!,
+          y7 = B[bk + 7]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c04 += x0 * y4;
+        c05 += x0 * y5;
+        c06 += x0 * y6;
+        c07 += x0 * y7;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c14 += x1 * y4;
+        c15 += x1 * y5;
+        c16 += x1 * y6;
+        c17 += x1 * y7;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c24 += x2 * y4;
+        c25 += x2 * y5;
+        c26 += x2 * y6;
+        c27 += x2 * y7;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
+        c34 += x3 * y4;
+        c35 += x3 * y5;
+        c36 += x3 * y6;
+        c37 += x3 * y7;
       }
       let o = i * N + j;
-      C[o] = C[o]! + c00; C[o + 1] = C[o + 1]! + c01; C[o + 2] = C[o + 2]! + c02; C[o + 3] = C[o + 3]! + c03;
-      C[o + 4] = C[o + 4]! + c04; C[o + 5] = C[o + 5]! + c05; C[o + 6] = C[o + 6]! + c06; C[o + 7] = C[o + 7]! + c07;
+      C[o] = C[o]! + c00;
+      C[o + 1] = C[o + 1]! + c01;
+      C[o + 2] = C[o + 2]! + c02;
+      C[o + 3] = C[o + 3]! + c03;
+      C[o + 4] = C[o + 4]! + c04;
+      C[o + 5] = C[o + 5]! + c05;
+      C[o + 6] = C[o + 6]! + c06;
+      C[o + 7] = C[o + 7]! + c07;
       o += N;
-      C[o] = C[o]! + c10; C[o + 1] = C[o + 1]! + c11; C[o + 2] = C[o + 2]! + c12; C[o + 3] = C[o + 3]! + c13;
-      C[o + 4] = C[o + 4]! + c14; C[o + 5] = C[o + 5]! + c15; C[o + 6] = C[o + 6]! + c16; C[o + 7] = C[o + 7]! + c17;
+      C[o] = C[o]! + c10;
+      C[o + 1] = C[o + 1]! + c11;
+      C[o + 2] = C[o + 2]! + c12;
+      C[o + 3] = C[o + 3]! + c13;
+      C[o + 4] = C[o + 4]! + c14;
+      C[o + 5] = C[o + 5]! + c15;
+      C[o + 6] = C[o + 6]! + c16;
+      C[o + 7] = C[o + 7]! + c17;
       o += N;
-      C[o] = C[o]! + c20; C[o + 1] = C[o + 1]! + c21; C[o + 2] = C[o + 2]! + c22; C[o + 3] = C[o + 3]! + c23;
-      C[o + 4] = C[o + 4]! + c24; C[o + 5] = C[o + 5]! + c25; C[o + 6] = C[o + 6]! + c26; C[o + 7] = C[o + 7]! + c27;
+      C[o] = C[o]! + c20;
+      C[o + 1] = C[o + 1]! + c21;
+      C[o + 2] = C[o + 2]! + c22;
+      C[o + 3] = C[o + 3]! + c23;
+      C[o + 4] = C[o + 4]! + c24;
+      C[o + 5] = C[o + 5]! + c25;
+      C[o + 6] = C[o + 6]! + c26;
+      C[o + 7] = C[o + 7]! + c27;
       o += N;
-      C[o] = C[o]! + c30; C[o + 1] = C[o + 1]! + c31; C[o + 2] = C[o + 2]! + c32; C[o + 3] = C[o + 3]! + c33;
-      C[o + 4] = C[o + 4]! + c34; C[o + 5] = C[o + 5]! + c35; C[o + 6] = C[o + 6]! + c36; C[o + 7] = C[o + 7]! + c37;
+      C[o] = C[o]! + c30;
+      C[o + 1] = C[o + 1]! + c31;
+      C[o + 2] = C[o + 2]! + c32;
+      C[o + 3] = C[o + 3]! + c33;
+      C[o + 4] = C[o + 4]! + c34;
+      C[o + 5] = C[o + 5]! + c35;
+      C[o + 6] = C[o + 6]! + c36;
+      C[o + 7] = C[o + 7]! + c37;
     }
     for (; j < N; j++) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let k = 0, bk = j; k < K; k++, bk += N) {
         const y = B[bk]!;
-        s0 += A[a0 + k]! * y; s1 += A[a1 + k]! * y; s2 += A[a2 + k]! * y; s3 += A[a3 + k]! * y;
+        s0 += A[a0 + k]! * y;
+        s1 += A[a1 + k]! * y;
+        s2 += A[a2 + k]! * y;
+        s3 += A[a3 + k]! * y;
       }
       const o = i * N + j;
-      C[o] = C[o]! + s0; C[o + N] = C[o + N]! + s1; C[o + 2 * N] = C[o + 2 * N]! + s2; C[o + 3 * N] = C[o + 3 * N]! + s3;
+      C[o] = C[o]! + s0;
+      C[o + N] = C[o + N]! + s1;
+      C[o + 2 * N] = C[o + 2 * N]! + s2;
+      C[o + 3 * N] = C[o + 3 * N]! + s3;
     }
   }
   for (; i < M; i++) {
@@ -84,34 +178,87 @@ export function gemmNT(M: number, N: number, K: number, A: Float32Array, Bt: Flo
       const b1 = b0 + K;
       const b2 = b1 + K;
       const b3 = b2 + K;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let k = 0; k < K; k++) {
-        const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-        const y0 = Bt[b0 + k]!, y1 = Bt[b1 + k]!, y2 = Bt[b2 + k]!, y3 = Bt[b3 + k]!;
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[a0 + k]!,
+          x1 = A[a1 + k]!,
+          x2 = A[a2 + k]!,
+          x3 = A[a3 + k]!;
+        const y0 = Bt[b0 + k]!,
+          y1 = Bt[b1 + k]!,
+          y2 = Bt[b2 + k]!,
+          y3 = Bt[b3 + k]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
       let o = i * N + j;
-      C[o] = C[o]! + c00; C[o + 1] = C[o + 1]! + c01; C[o + 2] = C[o + 2]! + c02; C[o + 3] = C[o + 3]! + c03;
+      C[o] = C[o]! + c00;
+      C[o + 1] = C[o + 1]! + c01;
+      C[o + 2] = C[o + 2]! + c02;
+      C[o + 3] = C[o + 3]! + c03;
       o += N;
-      C[o] = C[o]! + c10; C[o + 1] = C[o + 1]! + c11; C[o + 2] = C[o + 2]! + c12; C[o + 3] = C[o + 3]! + c13;
+      C[o] = C[o]! + c10;
+      C[o + 1] = C[o + 1]! + c11;
+      C[o + 2] = C[o + 2]! + c12;
+      C[o + 3] = C[o + 3]! + c13;
       o += N;
-      C[o] = C[o]! + c20; C[o + 1] = C[o + 1]! + c21; C[o + 2] = C[o + 2]! + c22; C[o + 3] = C[o + 3]! + c23;
+      C[o] = C[o]! + c20;
+      C[o + 1] = C[o + 1]! + c21;
+      C[o + 2] = C[o + 2]! + c22;
+      C[o + 3] = C[o + 3]! + c23;
       o += N;
-      C[o] = C[o]! + c30; C[o + 1] = C[o + 1]! + c31; C[o + 2] = C[o + 2]! + c32; C[o + 3] = C[o + 3]! + c33;
+      C[o] = C[o]! + c30;
+      C[o + 1] = C[o + 1]! + c31;
+      C[o + 2] = C[o + 2]! + c32;
+      C[o + 3] = C[o + 3]! + c33;
     }
     for (; j < N; j++) {
       const b = j * K;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let k = 0; k < K; k++) {
         const y = Bt[b + k]!;
-        s0 += A[a0 + k]! * y; s1 += A[a1 + k]! * y; s2 += A[a2 + k]! * y; s3 += A[a3 + k]! * y;
+        s0 += A[a0 + k]! * y;
+        s1 += A[a1 + k]! * y;
+        s2 += A[a2 + k]! * y;
+        s3 += A[a3 + k]! * y;
       }
       const o = i * N + j;
-      C[o] = C[o]! + s0; C[o + N] = C[o + N]! + s1; C[o + 2 * N] = C[o + 2 * N]! + s2; C[o + 3 * N] = C[o + 3 * N]! + s3;
+      C[o] = C[o]! + s0;
+      C[o + N] = C[o + N]! + s1;
+      C[o + 2 * N] = C[o + 2 * N]! + s2;
+      C[o + 3 * N] = C[o + 3 * N]! + s3;
     }
   }
   for (; i < M; i++) {
@@ -158,8 +305,15 @@ export interface ConvGeometry {
 }
 
 export function convGeometry(
-  inC: number, inH: number, inW: number,
-  kH: number, kW: number, strideH: number, strideW: number, padH: number, padW: number,
+  inC: number,
+  inH: number,
+  inW: number,
+  kH: number,
+  kW: number,
+  strideH: number,
+  strideW: number,
+  padH: number,
+  padW: number,
 ): ConvGeometry {
   const outH = Math.floor((inH + 2 * padH - kH) / strideH) + 1;
   const outW = Math.floor((inW + 2 * padW - kW) / strideW) + 1;
