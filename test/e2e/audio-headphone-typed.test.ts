@@ -234,11 +234,13 @@ describe('audio study in a Chromium without the autoplay switch', () => {
     const plan = (await server.store.getSession(session))!.plan.trials.map((t) => t.index);
     expect(result.answered).toEqual(plan);
     expect(storedTrials(session).map((r) => r.trial_index)).toEqual(plan);
-    // Two pages (before and after the reload), each with two contexts that start suspended: the
-    // device check's, which reads the output channels and is closed at once, and jsPsych's.
-    expect(audio.contexts.filter((c) => c.event === 'created')).toEqual(
-      Array(4).fill({ event: 'created', state: 'suspended', active: false }),
-    );
+    // Two pages (before and after the reload), each with two contexts: the device check's, which
+    // reads the output channels and is closed at once, and jsPsych's. Chrome's autoplay policy lets a
+    // context be running from its creation only in a page that has had a gesture: that is what is
+    // checked, as a full-suite run once saw a context created in an already activated page.
+    const created = audio.contexts.filter((c) => c.event === 'created');
+    expect(created).toHaveLength(4);
+    for (const c of created) expect(c.state === 'suspended' || c.active, JSON.stringify(audio.contexts)).toBe(true);
     expect(audio.contexts.filter((c) => c.state === 'closed')).toHaveLength(2);
     expect(audio.contexts[0]).toEqual({ event: 'created', state: 'suspended', active: false });
     const running = audio.contexts.find((c) => c.state === 'running');
