@@ -21,6 +21,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { startCheckpointer } from '../server/store/checkpointer.ts';
 import { openDatabase } from '../server/store/database.ts';
+import { PAPER_IMAGE_CATEGORIES } from '../test/fixtures/stimulus-sets.ts';
 
 const [file, portArg, blobDir, trialsArg, gateArg] = process.argv.slice(2);
 const TRIALS = Number(trialsArg ?? 444);
@@ -63,25 +64,7 @@ function view(session: string, pid: string): string {
     stimulus: urls.length ? urls[(offset + index) % urls.length] : '',
     ...(masks.length ? { mask: masks[index % masks.length] } : {}),
   }));
-  const choices = [
-    'airplane',
-    'bear',
-    'bicycle',
-    'bird',
-    'boat',
-    'bottle',
-    'car',
-    'cat',
-    'chair',
-    'clock',
-    'dog',
-    'elephant',
-    'keyboard',
-    'knife',
-    'oven',
-    'truck',
-  ];
-  return JSON.stringify({ session, choices, trials, screening_last_index: GATE_AFTER });
+  return JSON.stringify({ session, choices: PAPER_IMAGE_CATEGORIES, trials, screening_last_index: GATE_AFTER });
 }
 
 function json(res: http.ServerResponse, body: string, status = 200): void {

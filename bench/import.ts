@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlobStore } from '../stimuli/blob-store.ts';
 import { importStimulusSet } from '../stimuli/import.ts';
-import { patternPng } from '../test/fixtures/stimulus-sets.ts';
+import { ALEXNET_LAYERS, PAPER_IMAGE_CATEGORIES, patternPng, RESNET50_LAYERS } from '../test/fixtures/stimulus-sets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,50 +35,15 @@ const ROUNDS = Number(values.rounds);
 const MODELS = [
   {
     name: 'resnet50',
-    layers: [
-      'input_after_preproc',
-      'conv1_relu1_fake_relu',
-      'layer1_fake_relu',
-      'layer2_fake_relu',
-      'layer3_fake_relu',
-      'layer4_fake_relu',
-      'avgpool',
-      'final',
-    ],
+    layers: RESNET50_LAYERS,
   },
   {
     name: 'alexnet',
-    layers: [
-      'relu0_fake_relu',
-      'relu1_fake_relu',
-      'relu2_fake_relu',
-      'relu3_fake_relu',
-      'relu4_fake_relu',
-      'fc0_relu_fake_relu',
-      'fc1_relu_fake_relu',
-      'final',
-    ],
+    layers: ALEXNET_LAYERS,
   },
   { name: 'cornet_s', layers: ['V1', 'V2', 'V4', 'IT', 'avgpool', 'final', 'decoder', 'output'] },
 ];
-const CATEGORIES = [
-  'airplane',
-  'bear',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'car',
-  'cat',
-  'chair',
-  'clock',
-  'dog',
-  'elephant',
-  'keyboard',
-  'knife',
-  'oven',
-  'truck',
-];
+const CATEGORIES = PAPER_IMAGE_CATEGORIES;
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;

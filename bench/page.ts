@@ -26,6 +26,7 @@ import type { SessionView } from '../experiment/contract.ts';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
 import { bundleBenchPage, listenOnLoopback } from './support.ts';
 import type { LoadLog } from './pages/load-observer.ts';
+import { PAPER_IMAGE_CATEGORIES } from '../test/fixtures/stimulus-sets.ts';
 import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
 import { median, quantile } from './order-statistics.ts';
 
@@ -38,24 +39,7 @@ const RUNS = Number(arg('runs', '12'));
 /** Same flags as the project's browser tests (test/support/browser.ts). */
 const FLAGS = [...CHROMIUM_FLAGS];
 // The paper's 16 categories, so the first trial has as many buttons as a real one.
-const CATEGORIES = [
-  'airplane',
-  'bear',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'car',
-  'cat',
-  'chair',
-  'clock',
-  'dog',
-  'elephant',
-  'keyboard',
-  'knife',
-  'oven',
-  'truck',
-];
+const CATEGORIES = PAPER_IMAGE_CATEGORIES;
 
 // Every navigation starts a session; the bench is one address starting many.
 process.env.METAMER_SESSION_STARTS_PER_MINUTE = '100000';

@@ -10,26 +10,9 @@ import { importStimulusSet } from '../stimuli/import.ts';
 import { openStore } from '../server/store/open-store.ts';
 import { changeStudyStatus, createStudy } from '../server/studies.ts';
 import type { StudyConfigInput } from '../server/study-config.ts';
-import { makeImageSet } from '../test/fixtures/stimulus-sets.ts';
+import { makeImageSet, PAPER_IMAGE_CATEGORIES } from '../test/fixtures/stimulus-sets.ts';
 
-export const CATEGORIES = [
-  'airplane',
-  'bear',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'car',
-  'cat',
-  'chair',
-  'clock',
-  'dog',
-  'elephant',
-  'keyboard',
-  'knife',
-  'oven',
-  'truck',
-];
+export const CATEGORIES = PAPER_IMAGE_CATEGORIES;
 
 export interface BenchStudy {
   dbFile: string;

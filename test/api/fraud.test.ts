@@ -18,27 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../experiment/contract.ts';
 import { mulberry32 } from '../../stimuli/random.ts';
 import { walkFiles } from '../../stimuli/walk.ts';
+import { PAPER_IMAGE_CATEGORIES } from '../fixtures/stimulus-sets.ts';
 import { COMPLETION_CODE, pidOf, postJson, SCREENOUT_CODE, startTestServer, type TestServer } from '../support/test-server.ts';
 
 // The paper's 16 image categories and its image protocol; short display times keep the test quick.
-const CATEGORIES = [
-  'airplane',
-  'bear',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'car',
-  'cat',
-  'chair',
-  'clock',
-  'dog',
-  'elephant',
-  'keyboard',
-  'knife',
-  'oven',
-  'truck',
-];
+const CATEGORIES = PAPER_IMAGE_CATEGORIES;
 const PROTOCOL = { practice_trials: 16, slow_practice_trials: 4, screening_trials: 12, screening_min_correct: 7, catch_trials: 16 };
 const TIMING = { blank_ms: 50, fixation_ms: 50, stimulus_ms: 50, practice_stimulus_ms: 60, mask_ms: 50 };
 

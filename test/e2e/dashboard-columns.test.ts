@@ -8,35 +8,18 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../support/browser.ts';
+import { ALEXNET_LAYERS, RESNET50_LAYERS } from '../fixtures/stimulus-sets.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { completeParticipant, logIn } from '../api/admin-participants.ts';
 
 const MODELS = [
   {
     name: 'resnet50_l2_robust_eps3',
-    layers: [
-      'input_after_preproc',
-      'conv1_relu1_fake_relu',
-      'layer1_fake_relu',
-      'layer2_fake_relu',
-      'layer3_fake_relu',
-      'layer4_fake_relu',
-      'avgpool',
-      'final',
-    ],
+    layers: RESNET50_LAYERS,
   },
   {
     name: 'alexnet',
-    layers: [
-      'relu0_fake_relu',
-      'relu1_fake_relu',
-      'relu2_fake_relu',
-      'relu3_fake_relu',
-      'relu4_fake_relu',
-      'fc0_relu_fake_relu',
-      'fc1_relu_fake_relu',
-      'final',
-    ],
+    layers: ALEXNET_LAYERS,
   },
   { name: 'cochcnn9_word_speaker_audioset', layers: ['relu0_fakerelu', 'relu3_fakerelu', 'relufc_fakerelu'] },
 ];

@@ -9,29 +9,12 @@ import { BlobStore, hashFile } from '../../stimuli/blob-store.ts';
 import { StimulusSetError, detectLayout, importStimulusSet, validateStimulusSet } from '../../stimuli/import.ts';
 import { NATURAL } from '../../stimuli/manifest.ts';
 import { DEFAULT_RUN, makeModelMetamersTree, type TreeSource } from '../fixtures/metamer-code-trees.ts';
-import { patternPng } from '../fixtures/stimulus-sets.ts';
+import { PAPER_IMAGE_CATEGORIES, patternPng } from '../fixtures/stimulus-sets.ts';
 import { filesUnder, useTempDirs } from '../fixtures/temp-dir.ts';
 
 const tmp = useTempDirs();
 
-const SIXTEEN = [
-  'airplane',
-  'bear',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'car',
-  'cat',
-  'chair',
-  'clock',
-  'dog',
-  'elephant',
-  'keyboard',
-  'knife',
-  'oven',
-  'truck',
-];
+const SIXTEEN = PAPER_IMAGE_CATEGORIES;
 const SOURCES: TreeSource[] = [
   { idx: 3, category: 'airplane' },
   { idx: 17, category: 'bear' },
