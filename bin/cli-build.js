@@ -112,7 +112,8 @@ export async function buildCli() {
     outdir: OUT_DIR,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunks/[name]-[hash]',
-    // Stack traces of internal errors name the TypeScript sources (bin/metamer.js enables source maps).
+    // Stack traces of internal errors name the TypeScript sources where bin/metamer.js enables source
+    // maps (the server always; other commands with METAMER_SOURCE_MAPS=1).
     sourcemap: 'linked',
     sourcesContent: false,
     // Less to read and parse at every start (the source map keeps stack traces readable).

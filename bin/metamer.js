@@ -3,8 +3,12 @@
 // whenever a source is newer than the build, so what runs is always what the sources say.
 import { cliEntryUrl } from './cli-build.js';
 
-// Internal errors' stack traces then name the TypeScript sources, not the bundle.
-process.setSourceMapsEnabled(true);
+// Source maps let stack traces name the TypeScript sources, not the bundle, but Node reads and
+// parses the map of every module it loads (about 0.1 s of CPU for `metamer study list`, a third of
+// its start-up: bench:startup). The server, where stack traces reach the logs and start-up is paid
+// once, always has them; a one-shot command has them when METAMER_SOURCE_MAPS=1 (its internal-error
+// message says so). Functions keep their names in the bundle either way (keepNames).
+if (process.argv[2] === 'serve' || process.env.METAMER_SOURCE_MAPS === '1') process.setSourceMapsEnabled(true);
 let entry;
 try {
   entry = await cliEntryUrl();

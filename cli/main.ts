@@ -35,6 +35,7 @@ try {
     for (const issue of e.issues) process.stderr.write(`metamer: ${issue.path.join('.') || '(input)'}: ${issue.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`metamer: internal error (please report):\n${e instanceof Error ? e.stack : String(e)}\n`);
+  const sources = process.sourceMapsEnabled ? '' : '(run it again with METAMER_SOURCE_MAPS=1 for positions in the TypeScript sources)\n';
+  process.stderr.write(`metamer: internal error (please report):\n${e instanceof Error ? e.stack : String(e)}\n${sources}`);
   process.exit(1);
 }
