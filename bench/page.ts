@@ -27,7 +27,7 @@ import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/browser.ts';
 import { bundleBenchPage, listenOnLoopback } from './support.ts';
 import type { LoadLog } from './pages/load-observer.ts';
 import { PAPER_IMAGE_CATEGORIES } from '../test/fixtures/stimulus-sets.ts';
-import { postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
+import { pidOf, postJson, startTestServer, type TestServer } from '../test/support/test-server.ts';
 import { median, quantile } from './order-statistics.ts';
 
 function arg(name: string, fallback: string): string {
@@ -55,7 +55,7 @@ interface Served {
 
 /** The participant page's script as served: found through the page's own <script src>. */
 async function servedScript(server: TestServer): Promise<Served & { body: Buffer }> {
-  const html = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=bench-size`)).text();
+  const html = await (await fetch(`${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf('bench-size')}`)).text();
   const src = /<script src="([^"]+)"/.exec(html)?.[1];
   if (!src) throw new Error('the participant page has no <script src>');
   // node:http rather than fetch: fetch would undo a content-encoding, and the bytes on the wire are the point.
@@ -76,7 +76,7 @@ async function servedScript(server: TestServer): Promise<Served & { body: Buffer
 
 /** The files of the participant's first block (the practice trials), fetched from the real server. */
 async function firstBlockFiles(server: TestServer): Promise<Map<string, Buffer>> {
-  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: 'bench-files' });
+  const r = await postJson(`${server.url}/api/studies/fixture-study/sessions`, { prolific_pid: pidOf('bench-files') });
   if (r.status !== 200 && r.status !== 201) throw new Error(`session start: ${r.status} ${JSON.stringify(r.body)}`);
   const view = r.body as SessionView;
   const practice = view.trials.filter((t) => t.phase === 'practice');
@@ -239,11 +239,11 @@ async function main(): Promise<void> {
   const helloRuns: Timings[] = [];
   try {
     // One unmeasured navigation of each warms the server's and the browser's code paths.
-    await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=bench-warm`, OURS_STEPS);
+    await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf('bench-warm')}`, OURS_STEPS);
     await navigate(browser, observer, helloServer.url, HELLO_STEPS);
     for (let i = 0; i < RUNS; i++) {
       // Alternating, so that both see the same share of the machine's load.
-      oursRuns.push(await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=bench-${Date.now()}-${i}`, OURS_STEPS));
+      oursRuns.push(await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf(`bench-${Date.now()}-${i}`)}`, OURS_STEPS));
       helloRuns.push(await navigate(browser, observer, helloServer.url, HELLO_STEPS));
     }
   } finally {
