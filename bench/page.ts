@@ -243,7 +243,9 @@ async function main(): Promise<void> {
     await navigate(browser, observer, helloServer.url, HELLO_STEPS);
     for (let i = 0; i < RUNS; i++) {
       // Alternating, so that both see the same share of the machine's load.
-      oursRuns.push(await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf(`bench-${Date.now()}-${i}`)}`, OURS_STEPS));
+      oursRuns.push(
+        await navigate(browser, observer, `${server.url}/run/fixture-study?PROLIFIC_PID=${pidOf(`bench-${Date.now()}-${i}`)}`, OURS_STEPS),
+      );
       helloRuns.push(await navigate(browser, observer, helloServer.url, HELLO_STEPS));
     }
   } finally {
