@@ -243,8 +243,10 @@ describe('audio study in a Chromium without the autoplay switch', () => {
     for (const c of created) expect(c.state === 'suspended' || c.active, JSON.stringify(audio.contexts)).toBe(true);
     expect(audio.contexts.filter((c) => c.state === 'closed')).toHaveLength(2);
     expect(audio.contexts[0]).toEqual({ event: 'created', state: 'suspended', active: false });
-    const running = audio.contexts.find((c) => c.state === 'running');
-    expect(running).toEqual({ event: 'statechange', state: 'running', active: true });
+    // Nothing runs without a gesture, and a suspended context is resumed at a click (after the
+    // reload at the latest, where the page starts again without one).
+    for (const c of audio.contexts.filter((e) => e.state === 'running')) expect(c.active, JSON.stringify(audio.contexts)).toBe(true);
+    expect(audio.contexts).toContainEqual({ event: 'statechange', state: 'running', active: true });
     expectNoSoundBeforeAGesture(audio);
     await context.close();
   });
