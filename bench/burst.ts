@@ -19,7 +19,7 @@ import fs from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { mulberry32 } from '../stimuli/random.ts';
 import { makeBenchStudy, trialBody } from './study-fixture.ts';
-import { freePort, loadAverage, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
+import { freePort, loadAverage, percentile, ROOT, startBenchScript, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 500);
 const ARRIVAL_SECONDS = Number(process.env.BENCH_ARRIVAL_SECONDS ?? 60);
@@ -211,10 +211,7 @@ async function oneLaunch(kind: 'metamer' | 'baseline', prepared: string, roundDi
           LOG_LEVEL: 'warn',
           METAMER_TRUST_PROXY: 'loopback',
         })
-      : startProcess(process.execPath, [
-          '--import',
-          'tsx',
-          path.join(ROOT, 'bench/baseline-ingest-server.ts'),
+      : startBenchScript('baseline-ingest-server.ts', [
           path.join(roundDir, 'baseline.db'),
           String(port),
           path.join(roundDir, 'blobs'),

@@ -11,7 +11,7 @@ import { startPostgresCluster, createDatabase } from '../test/support/postgres.t
 import { PostgresStore } from '../server/store/postgres-store.ts';
 import { closedLoop, type LoadRequest, type LoadResult, openLoop } from './load.ts';
 import { makeBenchStudy, trialBody } from './study-fixture.ts';
-import { freePort, loadAverage, median, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
+import { freePort, loadAverage, median, percentile, ROOT, startBenchScript, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 300);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -60,13 +60,7 @@ async function main(): Promise<void> {
     children.push(server);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
     const basePort = await freePort();
-    const baseline = startProcess(process.execPath, [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'bench/baseline-ingest-postgres.ts'),
-      baseUrl,
-      String(basePort),
-    ]);
+    const baseline = startBenchScript('baseline-ingest-postgres.ts', [baseUrl, String(basePort)]);
     children.push(baseline);
     await waitForHttp(`http://127.0.0.1:${basePort}/`, baseline);
 

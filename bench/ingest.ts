@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { closedLoop, type LoadRequest, type LoadResult, openLoop } from './load.ts';
 import { backdateSessions, makeBenchStudy, trialBody } from './study-fixture.ts';
-import { freePort, loadAverage, median, percentile, ROOT, startProcess, stop, tempDir, waitForHttp } from './support.ts';
+import { freePort, loadAverage, median, percentile, ROOT, startBenchScript, startProcess, stop, tempDir, waitForHttp } from './support.ts';
 
 export interface IngestOptions {
   /** Sessions started on the platform; every request is a trial of one of them not yet stored. */
@@ -152,13 +152,7 @@ async function main(): Promise<void> {
   const server = startProcess(process.execPath, [path.join(ROOT, 'bin/metamer.js'), '--db', dbFile, 'serve', '--port', String(port)], env);
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
   const basePort = await freePort();
-  const baseline = startProcess(process.execPath, [
-    '--import',
-    'tsx',
-    path.join(ROOT, 'bench/baseline-ingest-server.ts'),
-    path.join(dir, 'baseline.db'),
-    String(basePort),
-  ]);
+  const baseline = startBenchScript('baseline-ingest-server.ts', [path.join(dir, 'baseline.db'), String(basePort)]);
   await waitForHttp(`http://127.0.0.1:${basePort}/`, baseline);
 
   const r = await ingest(`http://127.0.0.1:${port}`, `http://127.0.0.1:${basePort}`, {

@@ -13,7 +13,19 @@ import { BlobStore } from '../stimuli/blob-store.ts';
 import { exportStatic, nginxServerBlock } from '../stimuli/static-export.ts';
 import { loadStimulusKey, STIMULUS_KEY_FILE_NAME, StimulusKeys } from '../server/stimulus-keys.ts';
 import { mulberry32 } from '../stimuli/random.ts';
-import { freePort, loadAverage, median, requireTool, ROOT, startNginx, startProcess, stop, tempDir, waitForHttp } from './support.ts';
+import {
+  freePort,
+  loadAverage,
+  median,
+  requireTool,
+  ROOT,
+  startBenchScript,
+  startNginx,
+  startProcess,
+  stop,
+  tempDir,
+  waitForHttp,
+} from './support.ts';
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -80,13 +92,7 @@ request = function() return wrk.format("GET", paths[math.random(#paths)]) end
   }
 
   const barePort = await freePort();
-  const bare = startProcess(process.execPath, [
-    '--import',
-    'tsx',
-    path.join(ROOT, 'bench/bare-static-server.ts'),
-    path.join(dataDir, 'blobs'),
-    String(barePort),
-  ]);
+  const bare = startBenchScript('bare-static-server.ts', [path.join(dataDir, 'blobs'), String(barePort)]);
   await waitForHttp(`http://127.0.0.1:${barePort}/`, bare);
 
   const servers = [

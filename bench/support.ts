@@ -88,6 +88,11 @@ export function startProcess(cmd: string, args: string[], env: Record<string, st
   return child;
 }
 
+/** A baseline server written in TypeScript under bench/ (run through tsx, as the benches are). */
+export function startBenchScript(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], env);
+}
+
 export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
